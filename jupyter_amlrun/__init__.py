@@ -1,0 +1,76 @@
+"""jupyter_amlrun: the Azure ML SDK v1 notebook experience, open and local-first.
+
+Public names load lazily so that ``import jupyter_amlrun`` stays cheap (training scripts import it for
+``Run.get_context()``) and the core never pulls in Jupyter.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    "Workspace": "jupyter_amlrun.core.workspace",
+    "Experiment": "jupyter_amlrun.core.experiment",
+    "Run": "jupyter_amlrun.core.run",
+    "ScriptRunConfig": "jupyter_amlrun.core.runconfig",
+    "RunConfiguration": "jupyter_amlrun.core.runconfig",
+    "MpiConfiguration": "jupyter_amlrun.core.runconfig",
+    "PyTorchConfiguration": "jupyter_amlrun.core.runconfig",
+    "TensorflowConfiguration": "jupyter_amlrun.core.runconfig",
+    "Environment": "jupyter_amlrun.core.environment",
+    "CondaDependencies": "jupyter_amlrun.core.environment",
+    "Model": "jupyter_amlrun.core.model",
+    "ComputeTarget": "jupyter_amlrun.compute.target",
+    "AmlCompute": "jupyter_amlrun.compute.target",
+    "RunStatus": "jupyter_amlrun.core.status",
+    "Datastore": "jupyter_amlrun.data.datastore",
+    "Dataset": "jupyter_amlrun.data.dataset",
+    "RunDetails": "jupyter_amlrun.notebook.widget",
+}
+
+__all__ = [*_EXPORTS, "load_ipython_extension", "unload_ipython_extension"]
+
+if TYPE_CHECKING:
+    from jupyter_amlrun.compute.target import AmlCompute, ComputeTarget
+    from jupyter_amlrun.core.environment import CondaDependencies, Environment
+    from jupyter_amlrun.core.experiment import Experiment
+    from jupyter_amlrun.core.model import Model
+    from jupyter_amlrun.core.run import Run
+    from jupyter_amlrun.core.runconfig import (
+        MpiConfiguration,
+        PyTorchConfiguration,
+        RunConfiguration,
+        ScriptRunConfig,
+        TensorflowConfiguration,
+    )
+    from jupyter_amlrun.core.status import RunStatus
+    from jupyter_amlrun.core.workspace import Workspace
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'jupyter_amlrun' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext jupyter_amlrun``: registers %%submit, %submit and %amlrun."""
+    from jupyter_amlrun.notebook.magics import load_ipython_extension as _load
+
+    _load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from jupyter_amlrun.notebook.magics import unload_ipython_extension as _unload
+
+    _unload(ipython)

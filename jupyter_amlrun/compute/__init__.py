@@ -1,0 +1,1 @@
+"""Compute targets: the contract, the local backend, the per-run driver."""

@@ -1,0 +1,288 @@
+"""The per-run driver: ``python -m jupyter_amlrun.compute.driver <workspace> <run_id>``.
+
+A detached supervisor (own session) that takes a run from Queued to a terminal status: waits for node slots,
+materialises the snapshot and inputs, starts the script with its output going straight to ``logs/`` files, ships the
+metrics journal to MLflow while it runs, enforces cancel and max_run_duration_seconds, then uploads ``outputs/`` and
+``logs/`` and records the exit code and the tail of the log. The script is started before mlflow is imported, so
+submit-to-Running is not paid for MLflow's import.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from jupyter_amlrun.core._files import read_json, write_json_atomic
+from jupyter_amlrun.core._runstate import HEARTBEAT_SECONDS, RunFolder, kill_tree
+from jupyter_amlrun.core.status import RunStatus, is_terminal
+
+POLL_SECONDS = 0.1
+SHIP_SECONDS = 1.0
+
+
+class Driver:
+    def __init__(self, workspace_dir: Path, run_id: str) -> None:
+        self.ws_dir = workspace_dir
+        self.rf = RunFolder(workspace_dir, run_id)
+        self.spec: dict[str, Any] = read_json(self.rf.spec_path) or {}
+        self.wake = threading.Event()
+        self.stop_sync = threading.Event()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.slots: list[int] = []
+        self.store: Any = None
+        self._mirrored: str | None = None
+        self._ws: Any = None
+        self._sync: threading.Thread | None = None
+
+    def start_sync(self) -> None:
+        # Started once the script runs (or once queued): importing mlflow here would slow the start of the script.
+        if self._sync is None:
+            self._sync = threading.Thread(target=self._sync_loop, name="sync", daemon=True)
+            self._sync.start()
+
+    # ------------------------------------------------------------------ logging
+    def log(self, message: str) -> None:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+        print(f"[{stamp}] {message}", flush=True)
+
+    def set_status(self, status: str, **extra: Any) -> None:
+        self.rf.set_status(status, **extra)
+        self.log(f"Status: {status}")
+        self.wake.set()
+
+    # ------------------------------------------------------------------ background: heartbeat + MLflow sync
+    def _heartbeat(self) -> None:
+        while not self.stop_sync.wait(HEARTBEAT_SECONDS):
+            with contextlib.suppress(OSError):
+                self.rf.beat()
+
+    def _workspace(self) -> Any:
+        if self._ws is None:
+            from jupyter_amlrun.core.workspace import Workspace
+
+            self._ws = Workspace(path=self.ws_dir)
+            self.store = self._ws.store
+        return self._ws
+
+    def _sync_once(self) -> None:
+        from jupyter_amlrun.core._lifecycle import mirror_status
+        from jupyter_amlrun.tracking.journal import ship_journal
+
+        self._workspace()
+        state = self.rf.read_state()
+        if state.get("status") != self._mirrored and not is_terminal(state.get("status", "")):
+            mirror_status(self.store, self.rf.run_id, state)
+            self._mirrored = state.get("status")
+        ship_journal(self.store, self.rf.run_id, self.rf.root)
+
+    def _sync_loop(self) -> None:
+        while not self.stop_sync.is_set():
+            try:
+                self._sync_once()
+            except Exception as exc:  # the store may be busy; the final sync retries
+                self.log(f"Warning: syncing to the tracking store failed (will retry): {exc}")
+            self.wake.wait(SHIP_SECONDS)
+            self.wake.clear()
+
+    # ------------------------------------------------------------------ steps
+    def acquire_slots(self) -> str | None:
+        """Wait in the queue for node slots; returns a cancel reason if canceled while queued."""
+        from jupyter_amlrun.compute.target import resolve_backend
+
+        target = self.spec.get("target", "local")
+        backend: Any = resolve_backend(self._workspace(), target)
+        if backend.pool is None:
+            return None
+        nodes = int(self.spec.get("node_count") or 1)
+        marker = backend.queue_dir / self.rf.run_id
+        write_json_atomic(marker, {"pid": os.getpid()})
+        said = False
+        try:
+            while True:
+                fds = backend.pool.try_acquire(nodes)
+                if fds is not None:
+                    self.slots = fds
+                    active = backend.folder / "active" / self.rf.run_id
+                    write_json_atomic(active, {"pid": os.getpid()})
+                    self.log(f"Acquired {nodes} node(s) on {target}.")
+                    return None
+                if not said:
+                    self.log(f"Waiting for {nodes} free node(s) on compute target {target!r}.")
+                    self.rf.update_state(queued_reason=f"Waiting for {nodes} free node(s) on {target}")
+                    self.start_sync()
+                    said = True
+                reason = self.rf.cancel_requested()
+                if reason:
+                    return reason
+                self.wake.wait(0.5)
+                self.wake.clear()
+        finally:
+            marker.unlink(missing_ok=True)
+
+    def build_command(self) -> tuple[list[str], dict[str, str]]:
+        spec = self.spec
+        args: list[str] = list(spec.get("arguments", []))
+        env = dict(os.environ)
+        env.pop("AMLRUN_DRIVER", None)
+        inputs = spec.get("inputs") or []
+        if inputs:
+            try:
+                from jupyter_amlrun.data.consumption import materialize_inputs
+            except ImportError as exc:
+                raise RuntimeError(f"This run has dataset inputs but the data package cannot load: {exc}") from exc
+            replacements, input_env = materialize_inputs(self._workspace(), inputs, self.rf.root, self.log)
+            args = [_replace_all(a, replacements) for a in args]
+            env.update(input_env)
+        ws = self._workspace()
+        env.update(
+            {
+                "AMLRUN_WORKSPACE": str(self.ws_dir),
+                "AMLRUN_RUN_ID": self.rf.run_id,
+                "AMLRUN_EXPERIMENT": spec.get("experiment", ""),
+                "AZUREML_RUN_ID": self.rf.run_id,
+                "AZUREML_ARM_PROJECT_NAME": spec.get("experiment", ""),
+                "AZUREML_ARM_WORKSPACE_NAME": ws.name,
+                "AZUREML_OUTPUT_DIRECTORY": "./outputs",
+                "AZUREML_TARGET_TYPE": "local" if spec.get("target") == "local" else "amlcompute",
+                # A script that uses mlflow directly logs into this same run.
+                "MLFLOW_TRACKING_URI": ws.get_mlflow_tracking_uri(),
+                "MLFLOW_RUN_ID": self.rf.run_id,
+                "MLFLOW_EXPERIMENT_ID": str(spec.get("experiment_id", "")),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(spec.get("environment_variables") or {})
+        return [spec["interpreter"], spec["script"], *args], env
+
+    def run(self) -> int:
+        rf = self.rf
+        rf.claim()
+        rf.update_state(driver=True, driver_host=socket.gethostname())
+        signal.signal(signal.SIGUSR1, lambda *_: self.wake.set())
+        signal.signal(signal.SIGTERM, lambda *_: (rf.request_cancel("The run's driver received SIGTERM"), self.wake.set()))
+        threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
+        self.log(f"Run {rf.run_id}: driver pid {os.getpid()} on {socket.gethostname()}")
+        status, error, exit_code = RunStatus.FAILED, None, None
+        try:
+            reason = rf.cancel_requested()
+            if not reason:
+                self.set_status(RunStatus.QUEUED)
+                reason = self.acquire_slots()
+            if reason:
+                status, error = RunStatus.CANCELED, reason
+            else:
+                status, error, exit_code = self.execute()
+        except Exception as exc:
+            status = RunStatus.FAILED
+            error = f"The run's driver failed: {exc}"
+            self.log("Driver error:\n" + traceback.format_exc())
+        finally:
+            self.stop_sync.set()
+            self.wake.set()
+            if self._sync is not None:
+                self._sync.join(timeout=30)
+        self.log(f"Finalizing: uploading outputs and logs, final status {status}.")
+        from jupyter_amlrun.core._lifecycle import finalize
+
+        self._workspace()
+        finalize(self.store, rf, status, error=error, exit_code=exit_code, outputs_dirs=[rf.workdir / "outputs"])
+        self.log("Done.")
+        if not os.environ.get("AMLRUN_KEEP_WORKDIR"):
+            import shutil
+
+            shutil.rmtree(rf.workdir, ignore_errors=True)
+        from jupyter_amlrun.compute._slots import SlotPool
+
+        SlotPool.release(self.slots)
+        return 0
+
+    def execute(self) -> tuple[str, str | None, int | None]:
+        rf, spec = self.rf, self.spec
+        self.set_status(RunStatus.PREPARING)
+        from jupyter_amlrun.core.snapshot import SnapshotStore
+
+        count = SnapshotStore(self.ws_dir).restore(spec["snapshot_id"], rf.workdir)
+        (rf.workdir / "outputs").mkdir(exist_ok=True)
+        self.log(f"Materialized snapshot {spec['snapshot_id'][:12]} ({count} files) in {rf.workdir}")
+        self.log(f"Environment {spec.get('environment')!r}: using the interpreter {spec['interpreter']}")
+        dist = spec.get("distributed")
+        if dist:
+            self.log(
+                f"Note: distributed_job_config {dist.get('type')} is recorded; this version starts one process."
+            )
+        self.set_status(RunStatus.STARTING)
+        cmd, env = self.build_command()
+        self.log(f"After variable expansion, calling script [ {spec['script']} ] with arguments: {cmd[2:]}")
+        reason = rf.cancel_requested()
+        if reason:
+            return RunStatus.CANCELED, reason, None
+        rf.user_log.parent.mkdir(parents=True, exist_ok=True)
+        with open(rf.user_log, "ab") as out:
+            self.proc = subprocess.Popen(
+                cmd, cwd=rf.workdir, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        started = time.time()
+        self.set_status(RunStatus.RUNNING, script_pgid=self.proc.pid, script_pids=[self.proc.pid])
+        self.start_sync()
+        max_seconds = spec.get("max_run_duration_seconds")
+        while self.proc.poll() is None:
+            reason = rf.cancel_requested()
+            if reason is None and max_seconds and time.time() - started > float(max_seconds):
+                reason = (
+                    f"The run exceeded max_run_duration_seconds={max_seconds} and was canceled. Raise the limit in "
+                    "ScriptRunConfig(max_run_duration_seconds=...) if it needs longer."
+                )
+            if reason:
+                self.set_status(RunStatus.CANCEL_REQUESTED)
+                self.log(f"Canceling: {reason}")
+                kill_tree(self.proc.pid, [self.proc.pid], grace=2.0)
+                self.proc.wait()
+                return RunStatus.CANCELED, reason, self.proc.returncode
+            self.wake.wait(POLL_SECONDS)
+            self.wake.clear()
+        code = int(self.proc.returncode)
+        # Children the script left behind in its process group do not outlive the run.
+        kill_tree(self.proc.pid, [], grace=1.0)
+        self.log(f"Script exited with code {code}.")
+        if code == 0:
+            return RunStatus.COMPLETED, None, 0
+        from jupyter_amlrun.core._lifecycle import error_tail
+
+        how = f"was killed by signal {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
+        tail = error_tail(rf.user_log)
+        return RunStatus.FAILED, f"Script {spec['script']} {how}. Last lines of logs/user_logs/std_log.txt:\n{tail}", code
+
+
+def _replace_all(arg: str, replacements: dict[str, str]) -> str:
+    if arg in replacements:
+        return replacements[arg]
+    for placeholder, path in replacements.items():
+        arg = arg.replace(placeholder, path)
+    return arg
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) != 2:
+        print("usage: python -m jupyter_amlrun.compute.driver <workspace_dir> <run_id>", file=sys.stderr)
+        return 2
+    driver = Driver(Path(argv[0]), argv[1])
+    if not driver.spec:
+        print(f"No spec.json for run {argv[1]} in {argv[0]}", file=sys.stderr)
+        return 2
+    return driver.run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

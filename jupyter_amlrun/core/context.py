@@ -1,0 +1,188 @@
+"""``Run.get_context()``: the submitted run inside a training script, or an offline run that prints."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+from jupyter_amlrun.core._runstate import RunFolder
+from jupyter_amlrun.core.errors import RunEnvironmentException
+from jupyter_amlrun.core.run import Run
+
+_context: Run | None = None
+
+
+class _SubmittedRun(Run):
+    """The run a script was submitted as. ``log*`` only appends to the journal (microseconds); the driver ships it.
+
+    MLflow is touched (and imported) only when something needs the store: tags, files, child runs.
+    """
+
+    def __init__(self, workspace_dir: Path, experiment_name: str, run_id: str) -> None:
+        from jupyter_amlrun.core.experiment import Experiment
+        from jupyter_amlrun.core.workspace import Workspace
+
+        self._ws = Workspace(path=workspace_dir)
+        self._experiment = Experiment(self._ws, experiment_name, _skip_name_validation=True)
+        self._run_id = run_id
+        self._rec: Any = None
+        self._folder = RunFolder(self._ws.path, run_id)
+        self._journal_writer = None
+        self._owned = False
+        self._outputs_dir = None
+
+    @property
+    def _record(self) -> Any:  # type: ignore[override]
+        if self._rec is None:
+            self._rec = self._ws._get_run_record(self._run_id)
+        return self._rec
+
+    @_record.setter
+    def _record(self, value: Any) -> None:
+        self._rec = value
+
+    @property
+    def id(self) -> str:
+        return self._run_id
+
+    def _logged(self) -> None:
+        pass  # the driver ships the journal
+
+    @property
+    def input_datasets(self) -> dict[str, Any]:
+        """Inputs by name: the local path each dataset input was mounted or downloaded to."""
+        out: dict[str, Any] = {}
+        for item in filter(None, os.environ.get("AZUREML_DATASET_ENVIRONMENT_VARS", "").split(",")):
+            name = item.split(":", 1)[0]
+            if name in os.environ:
+                out[name] = os.environ[name]
+        return out
+
+    @property
+    def output_datasets(self) -> dict[str, Any]:
+        return {}
+
+    def complete(self, _set_status: bool = True) -> None:
+        pass  # the driver sets the status when the script ends (as v1's _SubmittedRun)
+
+    def fail(self, error_details: Any = None, error_code: str | None = None, _set_status: bool = True) -> None:
+        pass
+
+    def cancel(self) -> None:
+        import warnings
+
+        warnings.warn("cancel() has no effect on the run from inside its own script; exit instead.", stacklevel=2)
+
+
+class _OfflineRun:
+    """What ``Run.get_context()`` returns outside a submitted run: it prints what it would log."""
+
+    def __init__(self) -> None:
+        self.id = f"OfflineRun_{uuid.uuid4()}"
+        self.name = self.id
+        self.display_name = self.id
+        self.type = "offline"
+        self.experiment = None
+        self.parent = None
+        self.input_datasets: dict[str, Any] = {}
+        self.output_datasets: dict[str, Any] = {}
+        self._metrics: dict[str, list[Any]] = {}
+        self._tags: dict[str, str] = {}
+        self._props: dict[str, str] = {}
+
+    def _say(self, kind: str, name: str, value: Any) -> None:
+        self._metrics.setdefault(name, []).append(value)
+        print(f"Attempted to log {kind} metric {name}:\n{value}")
+
+    def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
+        self._say("scalar", name, value)
+
+    def log_list(self, name: str, value: Any, description: str = "") -> None:
+        self._say("list", name, list(value))
+
+    def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
+        self._say("row", name, kwargs)
+
+    def log_table(self, name: str, value: Any, description: str = "") -> None:
+        self._say("table", name, value)
+
+    def log_image(self, name: str, path: str | None = None, plot: Any = None, description: str = "") -> None:
+        self._say("image", name, path or "<plot>")
+
+    log_confusion_matrix = log_table
+    log_accuracy_table = log_table
+    log_residuals = log_table
+    log_predictions = log_table
+
+    def get_metrics(self, name: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        shaped = {k: v[0] if len(v) == 1 else list(v) for k, v in self._metrics.items()}
+        return shaped if name is None else {name: shaped[name]} if name in shaped else {}
+
+    def upload_file(self, name: str, path_or_stream: Any, datastore_name: str | None = None) -> None:
+        print(f"Attempted to track file {name} at {path_or_stream}")
+
+    def upload_files(self, names: list[str], paths: list[str], **kwargs: Any) -> None:
+        for n, p in zip(names, paths, strict=False):
+            self.upload_file(n, p)
+
+    def upload_folder(self, name: str, path: str, datastore_name: str | None = None) -> None:
+        print(f"Attempted to track folder {name} at {path}")
+
+    def tag(self, key: str, value: str | None = None) -> None:
+        self._tags[key] = "" if value is None else str(value)
+
+    def set_tags(self, tags: dict[str, Any]) -> None:
+        for k, v in tags.items():
+            self.tag(k, v)
+
+    def get_tags(self) -> dict[str, str]:
+        return dict(self._tags)
+
+    def add_properties(self, properties: dict[str, Any]) -> None:
+        self._props.update({k: str(v) for k, v in properties.items()})
+
+    def get_properties(self) -> dict[str, str]:
+        return dict(self._props)
+
+    def get_status(self) -> str:
+        return "Running"
+
+    def child_run(self, name: str | None = None, run_id: str | None = None, outputs: Any = None) -> _OfflineRun:
+        return _OfflineRun()
+
+    def complete(self, _set_status: bool = True) -> None:
+        pass
+
+    def fail(self, error_details: Any = None, error_code: str | None = None, _set_status: bool = True) -> None:
+        pass
+
+    def flush(self, timeout_seconds: int = 300) -> None:
+        pass
+
+    def __enter__(self) -> _OfflineRun:
+        return self
+
+    def __exit__(self, *exc: Any) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"Run(Experiment: None,\nId: {self.id},\nType: offline,\nStatus: Running)"
+
+
+def get_context(allow_offline: bool = True) -> Any:
+    """The submitted run when called inside one (env set by the driver), else an offline run."""
+    global _context
+    run_id = os.environ.get("AMLRUN_RUN_ID")
+    ws_dir = os.environ.get("AMLRUN_WORKSPACE")
+    if run_id and ws_dir:
+        if _context is None or _context.id != run_id:
+            _context = _SubmittedRun(Path(ws_dir), os.environ.get("AMLRUN_EXPERIMENT", ""), run_id)
+        return _context
+    if not allow_offline:
+        raise RunEnvironmentException(
+            "Run.get_context(allow_offline=False) was called outside a submitted run (AMLRUN_RUN_ID is not set). "
+            "Submit the script with Experiment.submit(ScriptRunConfig(...)), or allow an offline run."
+        )
+    return _OfflineRun()

@@ -1,0 +1,51 @@
+"""Exceptions. Names follow Azure ML SDK v1 so ported ``except`` clauses keep working."""
+
+from __future__ import annotations
+
+
+class AmlRunError(Exception):
+    """Base class of every error raised by jupyter_amlrun."""
+
+
+class UserErrorException(AmlRunError, ValueError):
+    """Bad input from the user: the message says what was wrong and how to fix it."""
+
+
+class WorkspaceException(UserErrorException):
+    """A workspace could not be found, opened or created."""
+
+
+class ExperimentExecutionException(AmlRunError):
+    """A run could not be submitted or followed."""
+
+
+class RunConfigurationException(UserErrorException):
+    """A run configuration is invalid."""
+
+
+class SnapshotException(UserErrorException):
+    """The source directory cannot be snapshotted (too big, too many files, unreadable)."""
+
+
+class ComputeTargetException(UserErrorException):
+    """A compute target is unknown, reserved, or badly configured."""
+
+
+class RunNotFoundException(UserErrorException, LookupError):
+    """No run with the given id exists in the workspace."""
+
+
+class ModelNotFoundException(UserErrorException, LookupError):
+    """No registered model matches the given name/version."""
+
+
+class ModelPathNotFoundException(UserErrorException):
+    """``register_model`` was given a path that the run did not upload."""
+
+
+class ActivityFailedException(AmlRunError):
+    """``wait_for_completion(raise_on_error=True)`` saw the run fail."""
+
+
+class RunEnvironmentException(AmlRunError):
+    """``Run.get_context(allow_offline=False)`` called outside a submitted run."""

@@ -1,0 +1,856 @@
+"""Run: the handle of one tracked run (v1 API), in the notebook and inside the training script."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import datetime as _dt
+import getpass
+import html
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jupyter_amlrun.core._lifecycle import (
+    TAG_STATUS,
+    copy_to_named_file,
+    finalize,
+    live_status,
+    mirror_status,
+    request_cancel,
+)
+from jupyter_amlrun.core._runstate import HEARTBEAT_SECONDS, RunFolder
+from jupyter_amlrun.core.errors import (
+    ActivityFailedException,
+    ExperimentExecutionException,
+    ModelPathNotFoundException,
+    RunNotFoundException,
+    UserErrorException,
+)
+from jupyter_amlrun.core.status import FROM_MLFLOW_STATUS, RunStatus, is_terminal
+from jupyter_amlrun.tracking import journal as _journal
+
+if TYPE_CHECKING:
+    from jupyter_amlrun.core.experiment import Experiment
+    from jupyter_amlrun.core.model import Model
+    from jupyter_amlrun.core.workspace import Workspace
+    from jupyter_amlrun.tracking.store import RunRecord
+
+TAG_PARENT = "mlflow.parentRunId"
+TAG_TYPE = "amlrun.run_type"
+PROP_PREFIX = "amlrun.prop."
+SYSTEM_PREFIXES = ("mlflow.", "amlrun.")
+DEFAULT_ERROR = "Detailed error not set on the Run. Please check the logs for details."
+PORTAL_ENV = "AMLRUN_PORTAL_URL"
+
+
+def _iso(ts: float | int | None, ms: bool = False) -> str | None:
+    if ts is None:
+        return None
+    seconds = float(ts) / (1000.0 if ms else 1.0)
+    return _dt.datetime.fromtimestamp(seconds, tz=_dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+class _Owner:
+    """Beats the heartbeat and ships the journal of runs this process owns (interactive and child runs)."""
+
+    def __init__(self) -> None:
+        self.runs: weakref.WeakSet[Run] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, run: Run) -> None:
+        with self._lock:
+            self.runs.add(run)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="amlrun-owner", daemon=True)
+                self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(HEARTBEAT_SECONDS / 2)
+            for run in list(self.runs):
+                with contextlib.suppress(Exception):
+                    run._folder.beat()
+                    if run._journal_writer is not None:
+                        _journal.ship_journal(run._ws.store, run.id, run._folder.root)
+
+    def flush_all(self) -> None:
+        for run in list(self.runs):
+            with contextlib.suppress(Exception):
+                _journal.ship_journal(run._ws.store, run.id, run._folder.root)
+
+
+_owner = _Owner()
+atexit.register(_owner.flush_all)
+
+
+class Run:
+    """A tracked run.
+
+    Parameters
+    ----------
+    experiment:
+        The run's :class:`Experiment`.
+    run_id:
+        The run id (the MLflow run id).
+    """
+
+    def __init__(self, experiment: Experiment, run_id: str, outputs: Any = None, **kwargs: Any) -> None:
+        self._experiment = experiment
+        self._ws: Workspace = experiment.workspace
+        self._record: RunRecord = kwargs.get("_record") or self._ws._get_run_record(run_id)
+        if self._record.experiment_id != experiment.id:
+            raise RunNotFoundException(
+                f"Run {run_id!r} belongs to experiment {self._ws.store.experiment_name(self._record.experiment_id)!r}, "
+                f"not {experiment.name!r}. Use Run.get(ws, run_id) to open a run by id alone."
+            )
+        self._folder = RunFolder(self._ws.path, self._record.run_id)
+        self._journal_writer: _journal.JournalWriter | None = None
+        self._owned = False
+        self._outputs_dir: Path | None = None
+
+    # ------------------------------------------------------------------ lookup
+    @staticmethod
+    def get(workspace: Workspace, run_id: str) -> Run:
+        """Open a run of ``workspace`` by id."""
+        from jupyter_amlrun.core.experiment import Experiment
+
+        record = workspace._get_run_record(run_id)
+        exp = Experiment(workspace, workspace.store.experiment_name(record.experiment_id))
+        return Run(exp, run_id, _record=record)
+
+    @classmethod
+    def get_context(cls, allow_offline: bool = True, used_for_context_manager: bool = False, **kwargs: Any) -> Run:
+        """The run this script was submitted as; offline (prints what it would log) when not submitted."""
+        from jupyter_amlrun.core.context import get_context
+
+        return get_context(allow_offline=allow_offline)
+
+    @staticmethod
+    def list(
+        experiment: Experiment,
+        type: str | None = None,
+        tags: Any = None,
+        properties: dict[str, str] | None = None,
+        status: str | None = None,
+        include_children: bool = False,
+    ) -> Iterator[Run]:
+        """Runs of ``experiment``, newest first, filtered like v1."""
+        records = experiment.workspace.store.search_runs([experiment.id])
+        for rec in records:
+            if not include_children and TAG_PARENT in rec.tags:
+                continue
+            if type is not None and rec.tags.get(TAG_TYPE) != type:
+                continue
+            if status is not None and _status_of(rec) != status:
+                continue
+            if tags is not None and not _match_tags(_user_tags(rec.tags), tags):
+                continue
+            if properties is not None and not _match_tags(_props(rec.tags), properties):
+                continue
+            yield Run(experiment, rec.run_id, _record=rec)
+
+    # ------------------------------------------------------------------ identity
+    @property
+    def id(self) -> str:
+        return self._record.run_id
+
+    @property
+    def name(self) -> str:
+        return self._record.run_name
+
+    @property
+    def display_name(self) -> str:
+        return self._record.run_name
+
+    @display_name.setter
+    def display_name(self, value: str) -> None:
+        self._ws.store.set_tags(self.id, {"mlflow.runName": value})
+        self._record.run_name = value
+
+    @property
+    def experiment(self) -> Experiment:
+        return self._experiment
+
+    @property
+    def type(self) -> str:
+        return self._record.tags.get(TAG_TYPE, "azureml.scriptrun")
+
+    @property
+    def description(self) -> str:
+        return self._refresh().tags.get("mlflow.note.content", "")
+
+    @property
+    def parent(self) -> Run | None:
+        pid = self._record.tags.get(TAG_PARENT)
+        return Run(self._experiment, pid) if pid else None
+
+    @property
+    def status(self) -> str:
+        return self.get_status()
+
+    @property
+    def tags(self) -> dict[str, str]:
+        return self.get_tags()
+
+    @property
+    def properties(self) -> dict[str, str]:
+        return self.get_properties()
+
+    def _refresh(self) -> RunRecord:
+        rec = self._ws.store.get_run(self.id)
+        if rec is not None:
+            self._record = rec
+        return self._record
+
+    # ------------------------------------------------------------------ status
+    def get_status(self) -> str:
+        """The v1 status string; a live run whose supervisor died is found and marked Failed here."""
+        if self._folder.exists():
+            from jupyter_amlrun.compute.local import _reap
+
+            _reap()
+            return live_status(self._ws.store, self._folder)
+        return _status_of(self._refresh())
+
+    def get_detailed_status(self) -> dict[str, Any]:
+        status = self.get_status()
+        state = self._folder.read_state() if self._folder.exists() else {}
+        return {"status": status, "details": state.get("queued_reason", "")}
+
+    def get_details(self) -> dict[str, Any]:
+        """Details with v1 keys: runId, target, status, startTimeUtc, endTimeUtc, properties, runDefinition, ..."""
+        status = self.get_status()
+        rec = self._refresh()
+        state = self._folder.read_state() if self._folder.exists() else {}
+        tags = rec.tags
+        start = state.get("start_time") or _float(tags.get("amlrun.start_time"))
+        end = state.get("end_time") or _float(tags.get("amlrun.end_time"))
+        details: dict[str, Any] = {
+            "runId": self.id,
+            "displayName": rec.run_name,
+            "target": tags.get("amlrun.target", "local"),
+            "status": status,
+            "startTimeUtc": _iso(start) if start else None,
+            "properties": self.get_properties(),
+            "tags": _user_tags(tags),
+            "inputDatasets": _json_tag(tags.get("amlrun.inputs"), []),
+            "outputDatasets": [],
+            "runDefinition": {
+                "script": tags.get("amlrun.script"),
+                "arguments": _json_tag(tags.get("amlrun.arguments"), []),
+                "target": tags.get("amlrun.target", "local"),
+                "environment": {"name": tags.get("amlrun.environment"), "hash": tags.get("amlrun.environment_hash")},
+                "nodeCount": int(tags.get("amlrun.node_count", 1)),
+                "maxRunDurationSeconds": _float(tags.get("amlrun.max_run_duration_seconds")),
+                "snapshotId": tags.get("amlrun.snapshot_id"),
+                "sourceDirectory": tags.get("amlrun.source_directory"),
+            },
+            "logFiles": {name: str(path) for name, path in self.get_log_files().items()},
+            "submittedBy": tags.get("mlflow.user", ""),
+        }
+        if is_terminal(status):
+            details["endTimeUtc"] = _iso(end) if end else _iso(rec.end_time, ms=True)
+        exit_code = state.get("exit_code", tags.get("amlrun.exit_code"))
+        if exit_code is not None:
+            details["exitCode"] = int(exit_code)
+        error = state.get("error") or tags.get("amlrun.error")
+        if status in (RunStatus.FAILED, RunStatus.CANCELED) and (error or status == RunStatus.FAILED):
+            details["error"] = {"error": {"code": "UserError", "message": error or DEFAULT_ERROR}}
+        warnings = state.get("warnings")
+        if warnings:
+            details["warnings"] = [{"message": w} for w in warnings]
+        return details
+
+    def get_log_files(self) -> dict[str, Path]:
+        """Log files of the run readable on this machine, by name (``logs/...``); live while the run runs."""
+        out: dict[str, Path] = {}
+        if self._folder.logs_dir.is_dir():
+            for path in sorted(self._folder.logs_dir.rglob("*")):
+                if path.is_file():
+                    out["logs/" + path.relative_to(self._folder.logs_dir).as_posix()] = path
+        return out
+
+    def wait_for_completion(
+        self, show_output: bool = False, wait_post_processing: bool = False, raise_on_error: bool = True
+    ) -> dict[str, Any]:
+        """Block until the run ends; with ``show_output`` stream its output, then an execution summary."""
+        out = sys.stdout
+        try:
+            if show_output:
+                out.write(f"RunId: {self.id}\nWeb View: {self.get_portal_url()}\n\n")
+                self._stream_until_done(out)
+            else:
+                delay = 0.1
+                while not is_terminal(self.get_status()):
+                    time.sleep(delay)
+                    delay = min(delay * 1.5, 2.0)
+        except KeyboardInterrupt:
+            raise ExperimentExecutionException(
+                "The output streaming for the run interrupted.\nBut the run is still executing on the compute "
+                f"target. \nCancel it with run.cancel() (run id {self.id})."
+            ) from None
+        details = self.get_details()
+        if show_output:
+            out.write(f"\nExecution Summary\n=================\nRunId: {self.id}\nWeb View: {self.get_portal_url()}\n")
+            for w in details.get("warnings", []):
+                out.write(f"\nWarnings:\n{w['message']}\n")
+            if "error" in details:
+                out.write(f"\nError:\n{json.dumps(details['error'], indent=4)}\n")
+            out.write("\n")
+            out.flush()
+        if raise_on_error and details["status"] == RunStatus.FAILED:
+            raise ActivityFailedException("Activity Failed:\n" + json.dumps(details.get("error", {}), indent=4))
+        return details
+
+    def _stream_until_done(self, out: Any) -> None:
+        log_path = self._folder.user_log
+        offset = 0
+        announced = False
+        delay = 0.1
+        while True:
+            status = self.get_status()
+            if log_path.exists():
+                if not announced:
+                    header = "Streaming logs/user_logs/std_log.txt"
+                    out.write(f"{header}\n{'=' * (len(header) + 10)}\n\n")
+                    announced = True
+                with open(log_path, "rb") as fh:
+                    fh.seek(offset)
+                    chunk = fh.read()
+                if chunk:
+                    offset += len(chunk)
+                    out.write(chunk.decode("utf-8", errors="replace"))
+                    out.flush()
+                    delay = 0.1
+            if is_terminal(status):
+                break
+            time.sleep(delay)
+            delay = min(delay * 1.5, 1.0)
+        if not announced:
+            # Not a local run folder: print the uploaded log at the end.
+            with contextlib.suppress(Exception):
+                names = self.get_file_names()
+                if "logs/user_logs/std_log.txt" in names:
+                    with tempfile.TemporaryDirectory() as tmp:
+                        p = self._ws.store.download_artifacts(self.id, "logs/user_logs/std_log.txt", Path(tmp))
+                        out.write(p.read_text(encoding="utf-8", errors="replace"))
+
+    def cancel(self) -> None:
+        """Cancel the run: its whole process tree ends and the run reads Canceled."""
+        status = self.get_status()
+        if is_terminal(status):
+            return
+        rf = self._folder
+        if not rf.exists():
+            raise ExperimentExecutionException(
+                f"Run {self.id} has no supervisor on this machine (was it started by plain MLflow?); it cannot be "
+                "canceled from here."
+            )
+        if self._owned:
+            rf.request_cancel("Canceled by user")
+            self._finish(RunStatus.CANCELED, error="Canceled by user")
+            return
+        request_cancel(self._ws.store, rf)
+
+    # ------------------------------------------------------------------ interactive lifecycle
+    def _take_ownership(self, outputs_dir: Path | None) -> None:
+        self._owned = True
+        self._outputs_dir = outputs_dir
+        self._folder.claim()
+        if outputs_dir is not None:
+            self._folder.update_state(outputs_dir=str(outputs_dir))
+        _owner.add(self)
+
+    def _finish(self, status: str, error: str | None = None) -> None:
+        if not self._owned:
+            raise ExperimentExecutionException(
+                f"Run {self.id} is supervised by its compute target; its status is set when the script ends. "
+                "complete()/fail() apply to runs from start_logging() or child_run()."
+            )
+        if is_terminal(self.get_status()):
+            return
+        outputs = [self._outputs_dir] if self._outputs_dir is not None else []
+        finalize(self._ws.store, self._folder, status, error=error, outputs_dirs=outputs)
+        with contextlib.suppress(KeyError):
+            _owner.runs.discard(self)
+
+    def complete(self, _set_status: bool = True) -> None:
+        """Mark an interactive or child run Completed (after flushing metrics and uploading outputs)."""
+        self._finish(RunStatus.COMPLETED)
+
+    def fail(self, error_details: Any = None, error_code: str | None = None, _set_status: bool = True) -> None:
+        """Mark an interactive or child run Failed with ``error_details`` (text or an exception)."""
+        if isinstance(error_details, BaseException):
+            text = f"{type(error_details).__name__}: {error_details}"
+        else:
+            text = str(error_details) if error_details is not None else DEFAULT_ERROR
+        self._finish(RunStatus.FAILED, error=text)
+
+    def start(self) -> None:
+        rf = self._folder
+        state = rf.set_status(RunStatus.RUNNING)
+        mirror_status(self._ws.store, self.id, state)
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        if exc_type is None or (exc_type is SystemExit and exc.code in (0, None)):
+            self.complete()
+        else:
+            self.fail(error_details=exc)
+        return False
+
+    def flush(self, timeout_seconds: int = 300) -> None:
+        """Ship logged metrics to the store now."""
+        _journal.ship_journal(self._ws.store, self.id, self._folder.root)
+
+    # ------------------------------------------------------------------ logging
+    def _writer(self) -> _journal.JournalWriter:
+        if self._journal_writer is None:
+            self._journal_writer = _journal.JournalWriter(self._folder.journal_path)
+        return self._journal_writer
+
+    def _logged(self) -> None:
+        # Owned runs are shipped by the owner thread, submitted runs by their driver; a run that already ended
+        # has neither, so ship at once.
+        if not self._owned and self._folder.exists() and is_terminal(self._folder.read_state().get("status", "")):
+            self.flush()
+        elif not self._folder.exists():
+            self.flush()
+
+    def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
+        """Log a scalar (a number or a string) under ``name``; repeated calls make a series."""
+        if isinstance(value, list | tuple | range | set) or (
+            hasattr(value, "__iter__") and not isinstance(value, str | bytes) and not hasattr(value, "__float__")
+        ):
+            raise UserErrorException("run.log does not support list type. Use run.log_list instead")
+        _check_metric_name(name)
+        self._writer().append(_journal.SCALAR, name, value, step=step, description=description)
+        self._logged()
+
+    def log_list(self, name: str, value: Any, description: str = "") -> None:
+        """Log a list of values under ``name``."""
+        _check_metric_name(name)
+        self._writer().append(_journal.LIST, name, list(value), description=description)
+        self._logged()
+
+    def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
+        """Append one row (columns as keyword arguments) to the table ``name``."""
+        _check_metric_name(name)
+        if not kwargs:
+            raise UserErrorException("log_row needs at least one column, e.g. run.log_row('t', epoch=1, loss=0.3).")
+        self._writer().append(_journal.ROW, name, kwargs, description=description or "")
+        self._logged()
+
+    def log_table(self, name: str, value: dict[str, Any], description: str = "") -> None:
+        """Log a table given as ``{column: list of values}``."""
+        _check_metric_name(name)
+        if not isinstance(value, dict):
+            raise UserErrorException("log_table expects a dict of column name -> list of values.")
+        self._writer().append(_journal.TABLE, name, {k: list(v) for k, v in value.items()}, description=description)
+        self._logged()
+
+    def log_image(self, name: str, path: str | None = None, plot: Any = None, description: str = "") -> None:
+        """Log an image from a file (``path``) or a matplotlib figure/pyplot (``plot``)."""
+        _check_metric_name(name)
+        if (path is None) == (plot is None):
+            raise UserErrorException("log_image takes exactly one of path= or plot=.")
+        tmp = Path(tempfile.mkdtemp(prefix="amlrun-img-"))
+        try:
+            if plot is not None:
+                local = tmp / f"{name}_{int(time.time())}.png"
+                plot.savefig(local, format="png")
+            else:
+                src = Path(path)  # type: ignore[arg-type]
+                if not src.is_file():
+                    raise UserErrorException(f"log_image: {src} is not a file.")
+                local = tmp / src.name
+                shutil.copyfile(src, local)
+            self._ws.store.log_artifact(self.id, local, "images")
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        self._writer().append(_journal.IMAGE, name, f"images/{local.name}", description=description)
+        self._logged()
+
+    def log_confusion_matrix(self, name: str, value: Any, description: str = "") -> None:
+        self.log_table(name, value if isinstance(value, dict) else {"matrix": list(value)}, description)
+
+    log_accuracy_table = log_confusion_matrix
+    log_residuals = log_confusion_matrix
+    log_predictions = log_confusion_matrix
+
+    def get_metrics(
+        self, name: str | None = None, recursive: bool = False, run_type: str | None = None, populate: bool = False
+    ) -> dict[str, Any]:
+        """Metrics in v1 shapes: one value -> scalar, several -> list; rows and tables -> ``{column: values}``."""
+        if recursive:
+            out: dict[str, Any] = {}
+            for run in [self, *self.get_children(recursive=True)]:
+                m = run.get_metrics(name=name)
+                if m:
+                    out[run.id] = m
+            return out
+        status = self.get_status()
+        if self._folder.journal_path.exists() and not is_terminal(status):
+            records = _journal.read_all(self._folder.journal_path)
+            series, others = _split_records(records)
+        else:
+            series, others = self._metrics_from_store()
+        metrics = shape_metrics(series, others)
+        if name is not None:
+            return {name: metrics[name]} if name in metrics else {}
+        return metrics
+
+    def _metrics_from_store(self) -> tuple[dict[str, list[Any]], list[dict[str, Any]]]:
+        store = self._ws.store
+        rec = self._refresh()
+        series: dict[str, list[Any]] = {}
+        for key in rec.metrics:
+            series[key] = [v for _s, _t, v in store.metric_history(self.id, key)]
+        others: list[dict[str, Any]] = []
+        names = {p for p, _ in store.list_artifacts(self.id, ".amlrun")}
+        if _journal.NONSCALAR_ARTIFACT in names:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = store.download_artifacts(self.id, _journal.NONSCALAR_ARTIFACT, Path(tmp))
+                others = _journal.read_all(path)
+        # Non-numeric scalars (strings) travel with the non-scalars.
+        for rec_ in [r for r in others if r.get("k") == _journal.SCALAR]:
+            series.setdefault(rec_["n"], []).append(rec_["v"])
+        return series, [r for r in others if r.get("k") != _journal.SCALAR]
+
+    # ------------------------------------------------------------------ files
+    def get_file_names(self) -> list[str]:
+        """Paths of every file uploaded to the run (``outputs/...``, ``logs/...``)."""
+        return [p for p, _ in self._ws.store.list_artifacts(self.id) if not p.startswith(".amlrun/")]
+
+    def download_file(self, name: str, output_file_path: str | None = None, _validate_checksum: bool = False) -> Path:
+        """Download one file of the run; ``output_file_path`` defaults to its base name in the current folder."""
+        names = self.get_file_names()
+        if name not in names:
+            raise UserErrorException(
+                f"Run {self.id} has no file {name!r}. Its files: {', '.join(names) or '(none yet)'}."
+            )
+        target = Path(output_file_path) if output_file_path else Path(Path(name).name)
+        if target.is_dir():
+            target = target / Path(name).name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            got = self._ws.store.download_artifacts(self.id, name, Path(tmp))
+            shutil.move(str(got), target)
+        return target
+
+    def download_files(
+        self,
+        prefix: str | None = None,
+        output_directory: str | None = None,
+        output_paths: list[str] | None = None,
+        batch_size: int = 100,
+        append_prefix: bool = True,
+        timeout_seconds: int | None = None,
+    ) -> list[Path]:
+        """Download every file under ``prefix`` into ``output_directory`` (keeping the prefix unless told not to)."""
+        base = Path(output_directory or ".")
+        pre = (prefix or "").strip("/")
+        out = []
+        for name in self.get_file_names():
+            if pre and not (name == pre or name.startswith(pre + "/")):
+                continue
+            rel = name if append_prefix or not pre else name[len(pre) :].lstrip("/") or Path(name).name
+            out.append(self.download_file(name, str(base / rel)))
+        return out
+
+    def upload_file(self, name: str, path_or_stream: Any, datastore_name: str | None = None) -> None:
+        """Upload a local file (or a binary stream) as the run file ``name``."""
+        _check_artifact_name(name)
+        folder, base = os.path.split(name)
+        if isinstance(path_or_stream, str | os.PathLike):
+            src = Path(path_or_stream)
+            if not src.is_file():
+                raise UserErrorException(f"upload_file: {src} is not a file.")
+            tmp, local = copy_to_named_file(src, base)
+        else:
+            tmp = Path(tempfile.mkdtemp(prefix="amlrun-upload-"))
+            local = tmp / base
+            data = path_or_stream.read()
+            local.write_bytes(data.encode() if isinstance(data, str) else data)
+        try:
+            self._ws.store.log_artifact(self.id, local, folder or None)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def upload_files(self, names: list[str], paths: list[str], **kwargs: Any) -> None:
+        if len(names) != len(paths):
+            raise UserErrorException("upload_files needs as many names as paths.")
+        for n, p in zip(names, paths, strict=True):
+            self.upload_file(n, p)
+
+    def upload_folder(self, name: str, path: str, datastore_name: str | None = None) -> None:
+        """Upload a local folder under the run path ``name``."""
+        _check_artifact_name(name)
+        if not Path(path).is_dir():
+            raise UserErrorException(f"upload_folder: {path} is not a folder.")
+        self._ws.store.log_artifacts(self.id, Path(path), name.strip("/") or None)
+
+    # ------------------------------------------------------------------ models
+    def register_model(
+        self,
+        model_name: str,
+        model_path: str | None = None,
+        tags: dict[str, str] | None = None,
+        properties: dict[str, str] | None = None,
+        model_framework: str | None = None,
+        model_framework_version: str | None = None,
+        description: str | None = None,
+        datasets: Any = None,
+        **kwargs: Any,
+    ) -> Model:
+        """Register a file or folder uploaded by this run (e.g. ``outputs/model.pkl``) as a new model version."""
+        from jupyter_amlrun.core.model import Model, validate_model_name
+
+        validate_model_name(model_name)
+        path = (model_path or model_name).strip("/")
+        names = self.get_file_names()
+        if path not in names and not any(n.startswith(path + "/") for n in names):
+            raise ModelPathNotFoundException(
+                f"Could not locate the provided model_path {path} in the set of files uploaded to the run: "
+                f"{names}. See run.get_file_names(); files the script writes to ./outputs are uploaded when it ends."
+            )
+        source = self._record.artifact_uri.rstrip("/") + "/" + path
+        return Model._create_version(
+            self._ws,
+            model_name,
+            source,
+            run_id=self.id,
+            tags=tags,
+            properties=properties,
+            description=description,
+            framework=model_framework,
+            framework_version=model_framework_version,
+            experiment_name=self._experiment.name,
+        )
+
+    # ------------------------------------------------------------------ children
+    def child_run(self, name: str | None = None, run_id: str | None = None, outputs: str | None = None) -> Run:
+        """Start a child run, owned by this process until ``complete()``/``fail()``."""
+        from jupyter_amlrun.core.experiment import start_run
+
+        return start_run(self._experiment, name=name, parent=self, outputs=outputs, snapshot_directory=None)
+
+    def create_children(self, count: int | None = None, tag_key: str | None = None, tag_values: Any = None) -> list[Run]:
+        if count is None and tag_values is None:
+            raise UserErrorException("create_children needs count or tag_values.")
+        values = list(tag_values) if tag_values is not None else [None] * int(count or 0)
+        if len(values) > 100:
+            raise UserErrorException("create_children makes at most 100 children at once.")
+        children = []
+        for v in values:
+            child = self.child_run()
+            if tag_key is not None and v is not None:
+                child.tag(tag_key, v)
+            children.append(child)
+        return children
+
+    def get_children(self, recursive: bool = False, tags: Any = None, properties: Any = None, type: Any = None,
+                     status: str | None = None, _rehydrate_runs: bool = True) -> list[Run]:
+        """Child runs (and their children with ``recursive=True``)."""
+        store = self._ws.store
+        records = store.search_runs([self._experiment.id], filter_string=f"tags.`{TAG_PARENT}` = '{self.id}'")
+        out = []
+        for rec in reversed(records):  # oldest first, like the order they were made
+            if status is not None and _status_of(rec) != status:
+                continue
+            if tags is not None and not _match_tags(_user_tags(rec.tags), tags):
+                continue
+            child = Run(self._experiment, rec.run_id, _record=rec)
+            out.append(child)
+            if recursive:
+                out.extend(child.get_children(recursive=True))
+        return out
+
+    # ------------------------------------------------------------------ tags and properties
+    def tag(self, key: str, value: str | None = None) -> None:
+        self.set_tags({key: "" if value is None else value})
+
+    def set_tags(self, tags: dict[str, Any]) -> None:
+        for k in tags:
+            if not isinstance(k, str) or k.startswith(SYSTEM_PREFIXES):
+                raise UserErrorException(f"Tag name {k!r} is reserved or not a string.")
+        self._ws.store.set_tags(self.id, {k: "" if v is None else str(v) for k, v in tags.items()})
+        self._refresh()
+
+    def get_tags(self) -> dict[str, str]:
+        return _user_tags(self._refresh().tags)
+
+    def remove_tags(self, tags: list[str]) -> None:
+        for k in tags:
+            self._ws.store.delete_tag(self.id, k)
+        self._refresh()
+
+    def add_properties(self, properties: dict[str, Any]) -> None:
+        """Add immutable properties; changing an existing one raises."""
+        current = self.get_properties()
+        for k, v in properties.items():
+            if k in current and current[k] != str(v):
+                raise UserErrorException(f"Property {k!r} is already set to {current[k]!r}; properties are immutable.")
+        self._ws.store.set_tags(self.id, {PROP_PREFIX + k: str(v) for k, v in properties.items()})
+        self._refresh()
+
+    def get_properties(self) -> dict[str, str]:
+        return _props(self._refresh().tags)
+
+    # ------------------------------------------------------------------ display
+    def get_portal_url(self) -> str:
+        """A URL that opens this run (the JupyterLab sidebar's run view)."""
+        base = os.environ.get(PORTAL_ENV, "http://localhost:8888/lab")
+        return f"{base.rstrip('/')}?amlrun-run={self.id}&amlrun-workspace={self._ws.name}"
+
+    def get_environment(self) -> Any:
+        from jupyter_amlrun.core.environment import Environment
+
+        name = self._record.tags.get("amlrun.environment") or "default-environment"
+        try:
+            return Environment.get(self._ws, name)
+        except UserErrorException:
+            return Environment(name)
+
+    def __str__(self) -> str:
+        return f"Run(Experiment: {self._experiment.name},\nId: {self.id},\nType: {self.type},\nStatus: {self.get_status()})"
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        rows = {
+            "Experiment": self._experiment.name,
+            "Id": self.id,
+            "Type": self.type,
+            "Status": self.get_status(),
+            "Details Page": f'<a href="{html.escape(self.get_portal_url())}" target="_blank">Link</a>',
+        }
+        head = "".join(f"<th>{k}</th>" for k in rows)
+        cells = "".join(f"<td>{v if k == 'Details Page' else html.escape(str(v))}</td>" for k, v in rows.items())
+        return f"<table><tr>{head}</tr><tr>{cells}</tr></table>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Run) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+
+# ---------------------------------------------------------------------- helpers
+_METRIC_NAME_RE = re.compile(r"^[\w\-. /]{1,250}$")
+
+
+def _check_metric_name(name: Any) -> None:
+    if not isinstance(name, str) or not _METRIC_NAME_RE.match(name) or ".." in name or name.startswith("/"):
+        raise UserErrorException(
+            f"Invalid metric name {name!r}: use 1-250 letters, digits, '_', '-', '.', ' ' or '/'."
+        )
+
+
+def _check_artifact_name(name: Any) -> None:
+    if not isinstance(name, str) or not name or name.startswith("/") or ".." in Path(name).parts:
+        raise UserErrorException(f"Invalid run file name {name!r}: use a relative path like 'outputs/model.pkl'.")
+
+
+def _float(v: Any) -> float | None:
+    try:
+        return float(v) if v not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _json_tag(v: str | None, default: Any) -> Any:
+    if not v:
+        return default
+    try:
+        return json.loads(v)
+    except ValueError:
+        return default
+
+
+def _status_of(rec: RunRecord) -> str:
+    return rec.tags.get(TAG_STATUS) or FROM_MLFLOW_STATUS.get(rec.mlflow_status, RunStatus.RUNNING)
+
+
+def _user_tags(tags: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in tags.items() if not k.startswith(SYSTEM_PREFIXES)}
+
+
+def _props(tags: dict[str, str]) -> dict[str, str]:
+    return {k[len(PROP_PREFIX) :]: v for k, v in tags.items() if k.startswith(PROP_PREFIX)}
+
+
+def _match_tags(have: dict[str, str], want: Any) -> bool:
+    if isinstance(want, dict):
+        return all(k in have and (v is None or have[k] == str(v)) for k, v in want.items())
+    if isinstance(want, str):
+        return want in have
+    for item in want:
+        if isinstance(item, list | tuple):
+            if have.get(item[0]) != str(item[1]):
+                return False
+        elif item not in have:
+            return False
+    return True
+
+
+def _split_records(records: list[dict[str, Any]]) -> tuple[dict[str, list[Any]], list[dict[str, Any]]]:
+    series: dict[str, list[tuple[int, int, Any]]] = {}
+    others = []
+    for rec in records:
+        if rec.get("k") == _journal.SCALAR:
+            series.setdefault(rec["n"], []).append((rec.get("s", 0), rec["t"], rec["v"]))
+        else:
+            others.append(rec)
+    return {k: [v for _s, _t, v in sorted(pts, key=lambda p: (p[0], p[1]))] for k, pts in series.items()}, others
+
+
+def shape_metrics(series: dict[str, list[Any]], others: list[dict[str, Any]]) -> dict[str, Any]:
+    """v1 shapes: one value -> the value, several -> a list; rows/tables -> ``{column: value or list}``."""
+    out: dict[str, Any] = {}
+    for name, values in series.items():
+        out[name] = values[0] if len(values) == 1 else list(values)
+    lists: dict[str, list[Any]] = {}
+    rows: dict[str, list[dict[str, Any]]] = {}
+    for rec in sorted(others, key=lambda r: r.get("t", 0)):
+        kind, name, value = rec.get("k"), rec.get("n"), rec.get("v")
+        if kind == _journal.LIST:
+            lists.setdefault(name, []).append(value)
+        elif kind == _journal.ROW:
+            rows.setdefault(name, []).append(value)
+        elif kind == _journal.TABLE:
+            out[name] = value
+        elif kind == _journal.IMAGE:
+            out[name] = value
+    for name, logged in lists.items():
+        out[name] = logged[0] if len(logged) == 1 else logged
+    for name, table_rows in rows.items():
+        columns: dict[str, list[Any]] = {}
+        for i, row in enumerate(table_rows):
+            for col, v in row.items():
+                columns.setdefault(col, [None] * i).append(v)
+            for col in columns:
+                if len(columns[col]) < i + 1:
+                    columns[col].append(None)
+        out[name] = {c: (v[0] if len(table_rows) == 1 else v) for c, v in columns.items()}
+    return out
+
+
+def _user() -> str:
+    with contextlib.suppress(Exception):
+        return getpass.getuser()
+    return "unknown"
+

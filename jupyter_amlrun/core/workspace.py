@@ -1,0 +1,320 @@
+"""Workspace: a folder plus an MLflow tracking URI."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jupyter_amlrun.core._files import file_lock, read_json, write_json_atomic
+from jupyter_amlrun.core.errors import RunNotFoundException, UserErrorException, WorkspaceException
+from jupyter_amlrun.tracking.store import TrackingStore
+
+if TYPE_CHECKING:
+    from jupyter_amlrun.compute.target import ComputeTarget
+    from jupyter_amlrun.core.environment import Environment
+    from jupyter_amlrun.core.experiment import Experiment
+    from jupyter_amlrun.core.model import Model
+    from jupyter_amlrun.core.run import Run
+
+CONFIG_DIRS = (".amlrun", ".azureml", None)  # searched in this order, like v1's ['.azureml', 'aml_config', None]
+CONFIG_FILE = "config.json"
+WORKSPACE_FILE = "workspace.json"
+DEFAULT_NAME = "default"
+_NAME_RE = re.compile(r"^[a-zA-Z0-9][\w\-]{0,32}$")
+_said_default = False
+_said_lock = threading.Lock()
+
+
+def amlrun_home() -> Path:
+    """``$AMLRUN_HOME`` or ``~/.amlrun``."""
+    return Path(os.environ.get("AMLRUN_HOME") or Path.home() / ".amlrun").expanduser()
+
+
+def _validate_name(name: str) -> None:
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise WorkspaceException(
+            f"Invalid workspace name {name!r}: use 1-33 characters, starting with a letter or digit, then letters, "
+            "digits, '-' or '_'."
+        )
+
+
+def _find_config(start: Path) -> Path | None:
+    """v1's search: for each sub-folder kind, walk from ``start`` up to the root; the first hit wins."""
+    if start.is_file():
+        return start
+    for sub in CONFIG_DIRS:
+        current = start.resolve()
+        while True:
+            candidate = current / sub / CONFIG_FILE if sub else current / CONFIG_FILE
+            if candidate.is_file():
+                return candidate
+            if current.parent == current:
+                break
+            current = current.parent
+    return None
+
+
+class Workspace:
+    """A local-first Azure ML workspace: a folder holding the MLflow store, snapshots, run folders and documents.
+
+    Use :meth:`from_config`, :meth:`get` or :meth:`create` rather than the constructor. For porting,
+    ``Workspace(subscription_id, resource_group, workspace_name)`` opens the local workspace of that name.
+
+    Parameters
+    ----------
+    subscription_id, resource_group:
+        Accepted for v1 compatibility and ignored.
+    workspace_name:
+        Name of a workspace under ``$AMLRUN_HOME/workspaces``.
+    path:
+        Folder of the workspace (wins over ``workspace_name``).
+    """
+
+    def __init__(
+        self,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        workspace_name: str | None = None,
+        *,
+        path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        if path is None:
+            if workspace_name is None:
+                raise WorkspaceException(
+                    "Workspace needs a workspace_name or a path. Use Workspace.from_config() to find one, or "
+                    "Workspace.create(name) to make one."
+                )
+            _validate_name(workspace_name)
+            path = amlrun_home() / "workspaces" / workspace_name
+        self._path = Path(path).expanduser().resolve()
+        doc = read_json(self._path / WORKSPACE_FILE)
+        if doc is None:
+            raise WorkspaceException(
+                f"No workspace at {self._path}. Create it with "
+                f"Workspace.create(name={workspace_name or self._path.name!r}, path={str(self._path)!r})."
+            )
+        self._doc: dict[str, Any] = doc
+        self._store: TrackingStore | None = None
+
+    # ------------------------------------------------------------------ constructors
+    @staticmethod
+    def create(
+        name: str,
+        path: str | os.PathLike[str] | None = None,
+        exist_ok: bool = False,
+        tracking_uri: str | None = None,
+        show_output: bool = False,
+        **kwargs: Any,
+    ) -> Workspace:
+        """Create a workspace folder (default ``$AMLRUN_HOME/workspaces/<name>``).
+
+        Parameters
+        ----------
+        name:
+            Workspace name.
+        path:
+            Folder to create it in.
+        exist_ok:
+            Return the existing workspace instead of raising when one is already there.
+        tracking_uri:
+            MLflow tracking URI; default ``sqlite:///<path>/mlflow.db``. Point it at an MLflow server for a team.
+        """
+        _validate_name(name)
+        target = Path(path).expanduser().resolve() if path else amlrun_home() / "workspaces" / name
+        target.mkdir(parents=True, exist_ok=True)
+        with file_lock(target / ".workspace.lock"):
+            if (target / WORKSPACE_FILE).exists():
+                if not exist_ok:
+                    raise WorkspaceException(
+                        f"A workspace already exists at {target}. Pass exist_ok=True to open it, or choose another "
+                        "path."
+                    )
+            else:
+                doc: dict[str, Any] = {"name": name, "version": 1}
+                if tracking_uri:
+                    doc["tracking_uri"] = tracking_uri
+                write_json_atomic(target / WORKSPACE_FILE, doc)
+            ws = Workspace(path=target)
+            ws._initialize()
+        if show_output:
+            print(f"Workspace {name!r} at {target}")
+        return ws
+
+    @staticmethod
+    def get(name: str, **kwargs: Any) -> Workspace:
+        """Open the workspace named ``name`` under ``$AMLRUN_HOME/workspaces``."""
+        return Workspace(workspace_name=name)
+
+    @staticmethod
+    def from_config(path: str | os.PathLike[str] | None = None, **kwargs: Any) -> Workspace:
+        """Find ``config.json`` like v1 (``.amlrun/``, ``.azureml/``, then the folder itself, walking up).
+
+        With no config anywhere, opens (creating if needed) the embedded default workspace and says where, once.
+        """
+        global _said_default
+        start = Path(path or ".").expanduser()
+        config = _find_config(start)
+        if config is None:
+            ws = Workspace.create(DEFAULT_NAME, exist_ok=True)
+            with _said_lock:
+                if not _said_default:
+                    _said_default = True
+                    print(
+                        f"No config.json found in {start.resolve()} or its parents: using the default workspace at "
+                        f"{ws.path}. Call ws.write_config() to pin a workspace to this folder.",
+                        file=sys.stderr,
+                    )
+            return ws
+        try:
+            doc = json.loads(config.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise WorkspaceException(f"The config file {config} is not valid JSON: {exc}") from exc
+        ws_path = doc.get("workspace_path") or doc.get("path")
+        if ws_path:
+            ws_path = (config.parent / ws_path) if not Path(ws_path).is_absolute() else Path(ws_path)
+            if not (Path(ws_path) / WORKSPACE_FILE).exists():
+                return Workspace.create(doc.get("workspace_name") or Path(ws_path).name, path=ws_path, exist_ok=True)
+            return Workspace(path=ws_path)
+        if "subscription_id" in doc or "Scope" in doc or "resource_group" in doc:
+            raise WorkspaceException(
+                f"The config file {config} describes an Azure cloud workspace "
+                f"({doc.get('workspace_name', '?')!r}), which jupyter_amlrun does not reach. Make a local one with "
+                "`Workspace.create('<name>').write_config()` (it writes .amlrun/config.json, which is found first), "
+                f"or add \"workspace_path\" to {config}."
+            )
+        name = doc.get("workspace_name")
+        if name:
+            return Workspace.create(name, exist_ok=True)
+        raise WorkspaceException(
+            f"The config file {config} has neither workspace_path nor workspace_name. Write one with "
+            "ws.write_config()."
+        )
+
+    def write_config(self, path: str | os.PathLike[str] | None = None, file_name: str | None = None) -> Path:
+        """Write ``.amlrun/config.json`` under ``path`` (default: the current folder) pointing at this workspace."""
+        base = Path(path or ".").expanduser().resolve()
+        target = base / ".amlrun" / (file_name or CONFIG_FILE)
+        write_json_atomic(target, {"workspace_name": self.name, "workspace_path": str(self._path)})
+        return target
+
+    def _initialize(self) -> None:
+        for sub in ("runs", "snapshots", "compute", "artifacts", "datastores"):
+            (self._path / sub).mkdir(exist_ok=True)
+        self.store.initialize()
+
+    # ------------------------------------------------------------------ basics
+    @property
+    def name(self) -> str:
+        return str(self._doc.get("name", self._path.name))
+
+    @property
+    def path(self) -> Path:
+        """The workspace folder."""
+        return self._path
+
+    @property
+    def location(self) -> str:
+        return "local"
+
+    @property
+    def subscription_id(self) -> str | None:
+        return None
+
+    @property
+    def resource_group(self) -> str | None:
+        return None
+
+    def get_mlflow_tracking_uri(self, _with_auth: bool = False) -> str:
+        """The MLflow tracking URI (``mlflow ui --backend-store-uri <this>`` opens the store)."""
+        uri = self._doc.get("tracking_uri") or os.environ.get("AMLRUN_TRACKING_URI")
+        return str(uri) if uri else f"sqlite:///{self._path / 'mlflow.db'}"
+
+    @property
+    def store(self) -> TrackingStore:
+        if self._store is None:
+            uri = self.get_mlflow_tracking_uri()
+            local = uri.startswith("sqlite:") or uri.startswith("file:")
+            self._store = TrackingStore(uri, self._path / "artifacts" if local else None)
+        return self._store
+
+    def get_details(self) -> dict[str, Any]:
+        return {"name": self.name, "path": str(self._path), "tracking_uri": self.get_mlflow_tracking_uri()}
+
+    # ------------------------------------------------------------------ collections
+    @property
+    def experiments(self) -> dict[str, Experiment]:
+        from jupyter_amlrun.core.experiment import Experiment
+
+        return {name: Experiment(self, name) for _id, name in self.store.list_experiments()}
+
+    @property
+    def compute_targets(self) -> dict[str, ComputeTarget]:
+        from jupyter_amlrun.compute.target import ComputeTarget
+
+        return {t.name: t for t in ComputeTarget.list(self)}
+
+    @property
+    def environments(self) -> dict[str, Environment]:
+        from jupyter_amlrun.core.environment import Environment
+
+        return Environment.list(self)
+
+    @property
+    def models(self) -> dict[str, Model]:
+        from jupyter_amlrun.core.model import Model
+
+        return {m.name: m for m in Model.list(self, latest=True)}
+
+    @property
+    def datastores(self) -> dict[str, Any]:
+        from jupyter_amlrun.data.datastore import Datastore
+
+        return Datastore.list(self)
+
+    def get_default_datastore(self) -> Any:
+        """The default datastore (``workspaceblobstore``, a folder in the workspace, unless changed)."""
+        from jupyter_amlrun.data.datastore import Datastore
+
+        return Datastore.get_default(self)
+
+    def set_default_datastore(self, name: str) -> None:
+        from jupyter_amlrun.data.datastore import Datastore
+
+        Datastore.get(self, name).set_as_default()
+
+    def get_run(self, run_id: str) -> Run:
+        """Open any run of this workspace by id."""
+        from jupyter_amlrun.core.run import Run
+
+        return Run.get(self, run_id)
+
+    def _get_run_record(self, run_id: str) -> Any:
+        record = self.store.get_run(run_id) if isinstance(run_id, str) and run_id else None
+        if record is None:
+            raise RunNotFoundException(
+                f"No run with id {run_id!r} in workspace {self.name!r} ({self._path}). "
+                "List runs with Experiment(ws, name).get_runs()."
+            )
+        return record
+
+    # ------------------------------------------------------------------ display
+    def __repr__(self) -> str:
+        return f"Workspace.create(name={self.name!r}, path={str(self._path)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Workspace) and other._path == self._path
+
+    def __hash__(self) -> int:
+        return hash(self._path)
+
+
+def check_user_name(kind: str, name: Any, pattern: re.Pattern[str], rule: str) -> str:
+    """Validate a user-chosen name; the error says the rule."""
+    if not isinstance(name, str) or not pattern.match(name):
+        raise UserErrorException(f"Invalid {kind} name {name!r}. {rule}")
+    return name

@@ -1,0 +1,325 @@
+"""MLflow as the system of record: experiments, runs, tags, metrics, artifacts and the model registry.
+
+This is the only module that imports mlflow (lazily: ``import jupyter_amlrun`` stays fast, and the run driver
+can start the user's script before paying for the mlflow import).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlparse
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+T = TypeVar("T")
+MAX_BATCH = 1000  # MLflow's per-call limit for log_batch
+MAX_TAG_LENGTH = 5000
+
+_lock = threading.Lock()
+_clients: dict[tuple[str, str], Any] = {}
+
+
+def _quiet_mlflow_logs() -> None:
+    for name in ("mlflow.store.db.utils", "alembic", "alembic.runtime.migration", "mlflow.tracking._tracking_service"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+@dataclass
+class RunRecord:
+    """What MLflow knows of one run, in plain Python types."""
+
+    run_id: str
+    experiment_id: str
+    run_name: str
+    mlflow_status: str
+    start_time: int | None
+    end_time: int | None
+    artifact_uri: str
+    tags: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class ModelVersionRecord:
+    """One version of a registered model."""
+
+    name: str
+    version: int
+    source: str
+    run_id: str | None
+    description: str
+    tags: dict[str, str]
+    creation_time: int
+
+
+def file_uri_to_path(uri: str) -> Path | None:
+    """Return the local path of a ``file:`` URI (or a bare path), else None."""
+    parsed = urlparse(uri)
+    if parsed.scheme in ("", "file"):
+        return Path(unquote(parsed.path))
+    return None
+
+
+def _retry(fn: Callable[[], T], attempts: int = 6) -> T:
+    """Retry transient sqlite contention; anything else is raised at once."""
+    delay = 0.2
+    for i in range(attempts):
+        try:
+            return fn()
+        except Exception as exc:
+            text = str(exc).lower()
+            if i == attempts - 1 or ("locked" not in text and "busy" not in text):
+                raise
+            time.sleep(delay)
+            delay *= 2
+    raise AssertionError("unreachable")
+
+
+class TrackingStore:
+    """A typed facade over ``MlflowClient`` for one workspace.
+
+    Parameters
+    ----------
+    tracking_uri:
+        MLflow tracking URI (``sqlite:///...`` by default, ``http://...`` for a team server).
+    artifact_root:
+        Local folder for run artifacts when the store is local; None lets the server decide.
+    """
+
+    def __init__(self, tracking_uri: str, artifact_root: Path | None = None) -> None:
+        self.tracking_uri = tracking_uri
+        self.artifact_root = artifact_root
+
+    @property
+    def client(self) -> Any:
+        key = (self.tracking_uri, str(self.artifact_root))
+        with _lock:
+            client = _clients.get(key)
+            if client is None:
+                _quiet_mlflow_logs()
+                from mlflow.tracking import MlflowClient
+
+                client = MlflowClient(tracking_uri=self.tracking_uri, registry_uri=self.tracking_uri)
+                _clients[key] = client
+        return client
+
+    def initialize(self) -> None:
+        """Create the store's tables (MLflow migrates a new sqlite file on first use)."""
+        _retry(lambda: self.client.search_experiments(max_results=1))
+
+    # ---------------------------------------------------------------- experiments
+    def get_experiment_id(self, name: str) -> str | None:
+        exp = _retry(lambda: self.client.get_experiment_by_name(name))
+        return None if exp is None else str(exp.experiment_id)
+
+    def get_or_create_experiment(self, name: str) -> str:
+        exp_id = self.get_experiment_id(name)
+        if exp_id is not None:
+            return exp_id
+        location = None
+        if self.artifact_root is not None:
+            location = (self.artifact_root / name).as_uri()
+        try:
+            return str(_retry(lambda: self.client.create_experiment(name, artifact_location=location)))
+        except Exception:
+            # Another process created it between our read and our write.
+            exp_id = self.get_experiment_id(name)
+            if exp_id is None:
+                raise
+            return exp_id
+
+    def list_experiments(self) -> list[tuple[str, str]]:
+        """Return ``(experiment_id, name)`` pairs, excluding MLflow's empty 'Default'."""
+        exps = _retry(lambda: self.client.search_experiments(max_results=10000))
+        return [(str(e.experiment_id), e.name) for e in exps if e.name != "Default"]
+
+    def experiment_name(self, experiment_id: str) -> str:
+        return str(_retry(lambda: self.client.get_experiment(experiment_id)).name)
+
+    # ---------------------------------------------------------------- runs
+    @staticmethod
+    def _record(run: Any) -> RunRecord:
+        info, data = run.info, run.data
+        return RunRecord(
+            run_id=info.run_id,
+            experiment_id=str(info.experiment_id),
+            run_name=info.run_name or "",
+            mlflow_status=info.status,
+            start_time=info.start_time,
+            end_time=info.end_time,
+            artifact_uri=info.artifact_uri,
+            tags=dict(data.tags),
+            params=dict(data.params),
+            metrics=dict(data.metrics),
+        )
+
+    def create_run(
+        self, experiment_id: str, run_name: str, tags: dict[str, str], params: dict[str, str] | None = None
+    ) -> RunRecord:
+        run = _retry(lambda: self.client.create_run(experiment_id, run_name=run_name, tags=tags))
+        if params:
+            from mlflow.entities import Param
+
+            plist = [Param(k, str(v)[:6000]) for k, v in params.items()]
+            _retry(lambda: self.client.log_batch(run.info.run_id, params=plist))
+        return self._record(run)
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self._record(_retry(lambda: self.client.get_run(run_id)))
+        except MlflowException:
+            return None
+
+    def search_runs(
+        self, experiment_ids: Sequence[str], filter_string: str = "", max_results: int = 1000
+    ) -> list[RunRecord]:
+        if not experiment_ids:
+            return []
+        runs = _retry(
+            lambda: self.client.search_runs(
+                list(experiment_ids),
+                filter_string=filter_string,
+                max_results=max_results,
+                order_by=["attributes.start_time DESC"],
+            )
+        )
+        return [self._record(r) for r in runs]
+
+    def set_tags(self, run_id: str, tags: dict[str, Any]) -> None:
+        if not tags:
+            return
+        from mlflow.entities import RunTag
+
+        items = [RunTag(k, str(v)[:MAX_TAG_LENGTH]) for k, v in tags.items()]
+        _retry(lambda: self.client.log_batch(run_id, tags=items))
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        _retry(lambda: self.client.delete_tag(run_id, key))
+
+    def set_mlflow_status(self, run_id: str, mlflow_status: str, end_time_ms: int | None = None) -> None:
+        if mlflow_status in ("FINISHED", "FAILED", "KILLED"):
+            _retry(lambda: self.client.set_terminated(run_id, mlflow_status, end_time=end_time_ms))
+        else:
+            _retry(lambda: self.client.update_run(run_id, status=mlflow_status))
+
+    def delete_run(self, run_id: str) -> None:
+        _retry(lambda: self.client.delete_run(run_id))
+
+    # ---------------------------------------------------------------- metrics
+    def log_metrics(self, run_id: str, points: Iterable[tuple[str, float, int, int]]) -> int:
+        """Log ``(key, value, timestamp_ms, step)`` points in batches; returns how many."""
+        from mlflow.entities import Metric
+
+        batch: list[Any] = []
+        count = 0
+        for key, value, ts, step in points:
+            batch.append(Metric(key, float(value), int(ts), int(step)))
+            if len(batch) == MAX_BATCH:
+                b = batch
+                _retry(lambda: self.client.log_batch(run_id, metrics=b))
+                count += len(b)
+                batch = []
+        if batch:
+            b = batch
+            _retry(lambda: self.client.log_batch(run_id, metrics=b))
+            count += len(b)
+        return count
+
+    def metric_history(self, run_id: str, key: str) -> list[tuple[int, int, float]]:
+        """Return ``(step, timestamp_ms, value)`` points ordered by step then time."""
+        hist = _retry(lambda: self.client.get_metric_history(run_id, key))
+        return sorted((m.step, m.timestamp, m.value) for m in hist)
+
+    # ---------------------------------------------------------------- artifacts
+    def log_artifacts(self, run_id: str, local_dir: Path, artifact_path: str | None = None) -> None:
+        _retry(lambda: self.client.log_artifacts(run_id, str(local_dir), artifact_path))
+
+    def log_artifact(self, run_id: str, local_file: Path, artifact_path: str | None = None) -> None:
+        _retry(lambda: self.client.log_artifact(run_id, str(local_file), artifact_path))
+
+    def list_artifacts(self, run_id: str, path: str | None = None) -> list[tuple[str, int]]:
+        """Return every artifact file under ``path`` as ``(relative path, size)``, recursively."""
+        out: list[tuple[str, int]] = []
+        pending = [path]
+        while pending:
+            current = pending.pop()
+            for info in _retry(lambda c=current: self.client.list_artifacts(run_id, c)):  # type: ignore[misc]
+                if info.is_dir:
+                    pending.append(info.path)
+                else:
+                    out.append((info.path, int(info.file_size or 0)))
+        return sorted(out)
+
+    def download_artifacts(self, run_id: str, path: str, dst_dir: Path) -> Path:
+        dst_dir.mkdir(parents=True, exist_ok=True)
+        return Path(_retry(lambda: self.client.download_artifacts(run_id, path, str(dst_dir))))
+
+    @staticmethod
+    def download_uri(uri: str, dst_dir: Path) -> Path:
+        import mlflow.artifacts
+
+        dst_dir.mkdir(parents=True, exist_ok=True)
+        return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(dst_dir)))
+
+    # ---------------------------------------------------------------- model registry
+    @staticmethod
+    def _mv(mv: Any) -> ModelVersionRecord:
+        return ModelVersionRecord(
+            name=mv.name,
+            version=int(mv.version),
+            source=mv.source,
+            run_id=mv.run_id or None,
+            description=mv.description or "",
+            tags=dict(mv.tags or {}),
+            creation_time=int(mv.creation_timestamp or 0),
+        )
+
+    def create_model_version(
+        self, name: str, source: str, run_id: str | None, tags: dict[str, str], description: str | None
+    ) -> ModelVersionRecord:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            _retry(lambda: self.client.create_registered_model(name))
+        except MlflowException as exc:
+            if "already exists" not in str(exc).lower():
+                raise
+        mv = _retry(
+            lambda: self.client.create_model_version(
+                name, source, run_id=run_id, tags=tags or None, description=description
+            )
+        )
+        return self._mv(mv)
+
+    def get_model_version(self, name: str, version: int) -> ModelVersionRecord | None:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return self._mv(_retry(lambda: self.client.get_model_version(name, str(version))))
+        except MlflowException:
+            return None
+
+    def search_model_versions(self, name: str | None = None) -> list[ModelVersionRecord]:
+        filt = "" if name is None else "name='{}'".format(name.replace("'", "''"))
+        found = _retry(lambda: self.client.search_model_versions(filt, max_results=10000))
+        return sorted((self._mv(m) for m in found), key=lambda m: (m.name, m.version))
+
+    def set_model_version_tag(self, name: str, version: int, key: str, value: str) -> None:
+        _retry(lambda: self.client.set_model_version_tag(name, str(version), key, value))
+
+    def update_model_version(self, name: str, version: int, description: str) -> None:
+        _retry(lambda: self.client.update_model_version(name, str(version), description=description))
+
+    def delete_model_version(self, name: str, version: int) -> None:
+        _retry(lambda: self.client.delete_model_version(name, str(version)))
