@@ -1,0 +1,55 @@
+"""Shared fixtures: every test gets its own AMLRUN_HOME and a fresh workspace with a real sqlite MLflow store."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
+@pytest.fixture
+def amlrun_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "amlrun-home"
+    monkeypatch.setenv("AMLRUN_HOME", str(home))
+    monkeypatch.delenv("AMLRUN_RUN_ID", raising=False)
+    monkeypatch.delenv("AMLRUN_WORKSPACE", raising=False)
+    monkeypatch.delenv("AMLRUN_TRACKING_URI", raising=False)
+    return home
+
+
+@pytest.fixture
+def ws(amlrun_home: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+    from jupyter_amlrun import Workspace
+
+    return Workspace.create("test", path=tmp_path / "ws")
+
+
+@pytest.fixture
+def make_source(tmp_path: Path) -> Callable[..., Path]:
+    """``make_source({"train.py": "..."}, name="src")`` writes a source folder (text is dedented)."""
+
+    def make(files: dict[str, str], name: str = "src") -> Path:
+        root = tmp_path / name
+        for rel, text in files.items():
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(textwrap.dedent(text))
+        return root
+
+    return make
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 60.0, interval: float = 0.1) -> bool:
+    """Poll ``predicate`` until true or ``timeout`` seconds pass (bounded in count and time)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
