@@ -163,12 +163,16 @@ class Driver:
         env.update(spec.get("environment_variables") or {})
         return [spec["interpreter"], spec["script"], *args], env
 
+    def _on_sigterm(self, *_: Any) -> None:
+        self.rf.request_cancel("The run's driver received SIGTERM")
+        self.wake.set()
+
     def run(self) -> int:
         rf = self.rf
         rf.claim()
         rf.update_state(driver=True, driver_host=socket.gethostname())
         signal.signal(signal.SIGUSR1, lambda *_: self.wake.set())
-        signal.signal(signal.SIGTERM, lambda *_: (rf.request_cancel("The run's driver received SIGTERM"), self.wake.set()))
+        signal.signal(signal.SIGTERM, self._on_sigterm)
         threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
         self.log(f"Run {rf.run_id}: driver pid {os.getpid()} on {socket.gethostname()}")
         status, error, exit_code = RunStatus.FAILED, None, None
@@ -216,9 +220,7 @@ class Driver:
         self.log(f"Environment {spec.get('environment')!r}: using the interpreter {spec['interpreter']}")
         dist = spec.get("distributed")
         if dist:
-            self.log(
-                f"Note: distributed_job_config {dist.get('type')} is recorded; this version starts one process."
-            )
+            self.log(f"Note: distributed_job_config {dist.get('type')} is recorded; this version starts one process.")
         self.set_status(RunStatus.STARTING)
         cmd, env = self.build_command()
         self.log(f"After variable expansion, calling script [ {spec['script']} ] with arguments: {cmd[2:]}")
@@ -228,7 +230,12 @@ class Driver:
         rf.user_log.parent.mkdir(parents=True, exist_ok=True)
         with open(rf.user_log, "ab") as out:
             self.proc = subprocess.Popen(
-                cmd, cwd=rf.workdir, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                cmd,
+                cwd=rf.workdir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         started = time.time()
@@ -260,7 +267,11 @@ class Driver:
 
         how = f"was killed by signal {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
         tail = error_tail(rf.user_log)
-        return RunStatus.FAILED, f"Script {spec['script']} {how}. Last lines of logs/user_logs/std_log.txt:\n{tail}", code
+        return (
+            RunStatus.FAILED,
+            f"Script {spec['script']} {how}. Last lines of logs/user_logs/std_log.txt:\n{tail}",
+            code,
+        )
 
 
 def _replace_all(arg: str, replacements: dict[str, str]) -> str:
@@ -285,4 +296,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import datetime as _dt
 import re
 import shutil
@@ -95,7 +96,7 @@ class AmlComputeStatus:
             "nodeIdleTimeBeforeScaleDown": f"PT{doc['idle_seconds_before_scaledown']}S",
         }
         self.queued_run_count = queued
-        self.errors: list[Any] = []
+        self.errors: builtins.list[Any] = []
 
     def serialize(self) -> dict[str, Any]:
         return {
@@ -124,7 +125,7 @@ class ComputeTarget:
 
     type = "ComputeTarget"
 
-    def __new__(cls, workspace: Workspace, name: str) -> ComputeTarget:  # noqa: PYI034
+    def __new__(cls, workspace: Workspace, name: str) -> ComputeTarget:
         doc = read_json(_doc_path(workspace, name)) if isinstance(name, str) and _NAME_RE.match(name) else None
         if doc is None:
             raise ComputeTargetException(
@@ -181,7 +182,7 @@ class ComputeTarget:
         return ComputeTarget(workspace, name)
 
     @staticmethod
-    def list(workspace: Workspace) -> list[ComputeTarget]:
+    def list(workspace: Workspace) -> builtins.list[ComputeTarget]:
         return [ComputeTarget(workspace, n) for n in sorted(_list_names(workspace))]
 
     @staticmethod
@@ -190,10 +191,12 @@ class ComputeTarget:
             "Attaching existing compute is not supported yet; create a local pool with AmlCompute."
         )
 
-    def wait_for_completion(self, show_output: bool = False, is_delete_operation: bool = False, **kwargs: Any) -> None:
+    def wait_for_completion(  # type: ignore[override]
+        self, show_output: bool = False, is_delete_operation: bool = False, **kwargs: Any
+    ) -> None:
         """Provisioning a local pool is immediate; prints v1's messages with ``show_output``."""
         if show_output:
-            print("InProgress.\nSucceededProvisioning operation finished, operation \"Succeeded\"")
+            print('InProgress.\nSucceededProvisioning operation finished, operation "Succeeded"')
 
     def get_status(self) -> Any:
         return None
@@ -289,18 +292,26 @@ class AmlCompute(ComputeTarget):
         **kwargs: Any,
     ) -> None:
         if show_output:
-            print("InProgress.\nSucceededProvisioning operation finished, operation \"Succeeded\"")
-            print(f"Waiting for cluster to scale. {self._doc['min_nodes']} out of {self._doc['min_nodes']} nodes ready.")
+            print('InProgress.\nSucceededProvisioning operation finished, operation "Succeeded"')
+            print(
+                f"Waiting for cluster to scale. {self._doc['min_nodes']} out of {self._doc['min_nodes']} nodes ready."
+            )
             print("AmlCompute wait for completion finished\n")
             print("Minimum number of nodes requested have been provisioned")
         sys.stdout.flush()
 
     def update(
-        self, min_nodes: int | None = None, max_nodes: int | None = None, idle_seconds_before_scaledown: int | None = None
+        self,
+        min_nodes: int | None = None,
+        max_nodes: int | None = None,
+        idle_seconds_before_scaledown: int | None = None,
     ) -> None:
         doc = dict(self._doc)
-        for key, value in (("min_nodes", min_nodes), ("max_nodes", max_nodes),
-                           ("idle_seconds_before_scaledown", idle_seconds_before_scaledown)):
+        for key, value in (
+            ("min_nodes", min_nodes),
+            ("max_nodes", max_nodes),
+            ("idle_seconds_before_scaledown", idle_seconds_before_scaledown),
+        ):
             if value is not None:
                 doc[key] = value
         cfg = AmlComputeProvisioningConfiguration(**{k: v for k, v in doc.items() if k != "type"})
@@ -311,15 +322,18 @@ class AmlCompute(ComputeTarget):
             write_json_atomic(path, doc)
         self._doc = doc
 
-    def get_active_runs(self, **kwargs: Any) -> list[str]:
+    def get_active_runs(self, **kwargs: Any) -> builtins.list[str]:
         return self._backend().active_run_ids()
 
-    def list_nodes(self) -> list[dict[str, Any]]:
+    def list_nodes(self) -> builtins.list[dict[str, Any]]:
         busy = self.get_status().node_state_counts["runningNodeCount"]
-        return [{"nodeId": f"node-{i}", "nodeState": "running" if i < busy else "idle"} for i in range(self._doc["max_nodes"])]
+        return [
+            {"nodeId": f"node-{i}", "nodeState": "running" if i < busy else "idle"}
+            for i in range(self._doc["max_nodes"])
+        ]
 
     @staticmethod
-    def supported_vmsizes(workspace: Workspace, location: str | None = None) -> list[dict[str, Any]]:
+    def supported_vmsizes(workspace: Workspace, location: str | None = None) -> builtins.list[dict[str, Any]]:
         import os
 
         return [{"name": "LOCAL", "vCPUs": os.cpu_count() or 1, "gpus": 0}]
@@ -328,7 +342,7 @@ class AmlCompute(ComputeTarget):
 _KINDS: dict[str, type[ComputeTarget]] = {"AmlCompute": AmlCompute}
 
 
-def _list_names(workspace: Workspace) -> list[str]:
+def _list_names(workspace: Workspace) -> builtins.list[str]:
     folder = workspace.path / "compute"
     return [p.stem for p in folder.glob("*.json")] if folder.is_dir() else []
 
@@ -349,5 +363,3 @@ def resolve_backend(workspace: Workspace, target: str) -> ComputeBackend:
     if doc.get("type") == "AmlCompute":
         return LocalBackend(workspace, target, doc)
     raise ComputeTargetException(f"Compute target {target!r} has unsupported type {doc.get('type')!r}.")
-
-

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import numbers
-import os
 import shutil
 import subprocess
 import sys
@@ -205,5 +204,3 @@ def _dist_spec(dist: Any) -> dict[str, Any] | None:
     d = {k: v for k, v in vars(dist).items() if not k.startswith("_")}
     d["type"] = type(dist).__name__
     return d
-
-

@@ -34,7 +34,7 @@ class _SubmittedRun(Run):
         self._outputs_dir = None
 
     @property
-    def _record(self) -> Any:  # type: ignore[override]
+    def _record(self) -> Any:
         if self._rec is None:
             self._rec = self._ws._get_run_record(self._run_id)
         return self._rec
@@ -164,8 +164,8 @@ class _OfflineRun:
     def __enter__(self) -> _OfflineRun:
         return self
 
-    def __exit__(self, *exc: Any) -> bool:
-        return False
+    def __exit__(self, *exc: Any) -> None:
+        return None
 
     def __repr__(self) -> str:
         return f"Run(Experiment: None,\nId: {self.id},\nType: offline,\nStatus: Running)"

@@ -6,6 +6,7 @@ it later.
 
 from __future__ import annotations
 
+import builtins
 import copy
 import hashlib
 import json
@@ -27,9 +28,9 @@ class CondaDependencies:
     """Conda and pip package lists of an environment (v1 API subset)."""
 
     def __init__(self, conda_dependencies_file_path: str | None = None) -> None:
-        self._conda: list[str] = []
-        self._pip: list[str] = []
-        self._channels: list[str] = ["conda-forge"]
+        self._conda: builtins.list[str] = []
+        self._pip: builtins.list[str] = []
+        self._channels: builtins.list[str] = ["conda-forge"]
         self._python = f"{sys.version_info.major}.{sys.version_info.minor}"
         if conda_dependencies_file_path:
             self._load(Path(conda_dependencies_file_path))
@@ -63,8 +64,8 @@ class CondaDependencies:
     @staticmethod
     def create(
         pip_indexurl: str | None = None,
-        pip_packages: list[str] | None = None,
-        conda_packages: list[str] | None = None,
+        pip_packages: builtins.list[str] | None = None,
+        conda_packages: builtins.list[str] | None = None,
         python_version: str | None = None,
         pin_sdk_version: bool = True,
     ) -> CondaDependencies:
@@ -103,19 +104,19 @@ class CondaDependencies:
         return self._python
 
     @property
-    def pip_packages(self) -> list[str]:
+    def pip_packages(self) -> builtins.list[str]:
         return list(self._pip)
 
     @property
-    def conda_packages(self) -> list[str]:
+    def conda_packages(self) -> builtins.list[str]:
         return list(self._conda)
 
     @property
-    def conda_channels(self) -> list[str]:
+    def conda_channels(self) -> builtins.list[str]:
         return list(self._channels)
 
     def as_dict(self) -> dict[str, Any]:
-        deps: list[Any] = [f"python={self._python}", *self._conda]
+        deps: builtins.list[Any] = [f"python={self._python}", *self._conda]
         if self._pip:
             deps.append({"pip": list(self._pip)})
         return {"name": "project_environment", "channels": list(self._channels), "dependencies": deps}
@@ -250,7 +251,9 @@ class Environment:
                     "Environment version is set. Attempting to register desired version. To auto-version, reset "
                     "version to None."
                 )
-            version = int(self.version) if self.version and self.version.isdigit() else (versions[-1] + 1 if versions else 1)
+            version = (
+                int(self.version) if self.version and self.version.isdigit() else (versions[-1] + 1 if versions else 1)
+            )
             if version in versions:
                 raise UserErrorException(
                     f"Environment {self.name!r} version {version} already exists with a different definition; "

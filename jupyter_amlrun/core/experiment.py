@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import html
 import os
 import re
@@ -106,7 +107,7 @@ class Experiment:
         return Run.list(self, type=type, tags=tags, properties=properties, include_children=include_children)
 
     @staticmethod
-    def list(workspace: Workspace, experiment_name: str | None = None, **kwargs: Any) -> list[Experiment]:
+    def list(workspace: Workspace, experiment_name: str | None = None, **kwargs: Any) -> builtins.list[Experiment]:
         return [
             Experiment(workspace, name, _skip_name_validation=True)
             for _id, name in workspace.store.list_experiments()

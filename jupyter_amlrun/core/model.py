@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import datetime as _dt
 import re
 import shutil
@@ -171,7 +172,7 @@ class Model:
         run_id: str | None = None,
         latest: bool = False,
         **kwargs: Any,
-    ) -> list[Model]:
+    ) -> builtins.list[Model]:
         """Registered model versions, newest version first per name; ``latest=True`` keeps one per name."""
         records = workspace.store.search_model_versions(name)
         out = [r for r in records if _matches(r, tags, properties, run_id)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import builtins
 import contextlib
 import datetime as _dt
 import getpass
@@ -250,7 +251,10 @@ class Run:
                 "script": tags.get("amlrun.script"),
                 "arguments": _json_tag(tags.get("amlrun.arguments"), []),
                 "target": tags.get("amlrun.target", "local"),
-                "environment": {"name": tags.get("amlrun.environment"), "hash": tags.get("amlrun.environment_hash")},
+                "environment": {
+                    "name": tags.get("amlrun.environment"),
+                    "hash": tags.get("amlrun.environment_hash"),
+                },
                 "nodeCount": int(tags.get("amlrun.node_count", 1)),
                 "maxRunDurationSeconds": _float(tags.get("amlrun.max_run_duration_seconds")),
                 "snapshotId": tags.get("amlrun.snapshot_id"),
@@ -405,12 +409,11 @@ class Run:
     def __enter__(self) -> Run:
         return self
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         if exc_type is None or (exc_type is SystemExit and exc.code in (0, None)):
             self.complete()
         else:
             self.fail(error_details=exc)
-        return False
 
     def flush(self, timeout_seconds: int = 300) -> None:
         """Ship logged metrics to the store now."""
@@ -425,9 +428,9 @@ class Run:
     def _logged(self) -> None:
         # Owned runs are shipped by the owner thread, submitted runs by their driver; a run that already ended
         # has neither, so ship at once.
-        if not self._owned and self._folder.exists() and is_terminal(self._folder.read_state().get("status", "")):
-            self.flush()
-        elif not self._folder.exists():
+        if (
+            not self._owned and self._folder.exists() and is_terminal(self._folder.read_state().get("status", ""))
+        ) or not self._folder.exists():
             self.flush()
 
     def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
@@ -492,7 +495,11 @@ class Run:
     log_predictions = log_confusion_matrix
 
     def get_metrics(
-        self, name: str | None = None, recursive: bool = False, run_type: str | None = None, populate: bool = False
+        self,
+        name: str | None = None,
+        recursive: bool = False,
+        run_type: str | None = None,
+        populate: bool = False,
     ) -> dict[str, Any]:
         """Metrics in v1 shapes: one value -> scalar, several -> list; rows and tables -> ``{column: values}``."""
         if recursive:
@@ -513,13 +520,13 @@ class Run:
             return {name: metrics[name]} if name in metrics else {}
         return metrics
 
-    def _metrics_from_store(self) -> tuple[dict[str, list[Any]], list[dict[str, Any]]]:
+    def _metrics_from_store(self) -> tuple[dict[str, builtins.list[Any]], builtins.list[dict[str, Any]]]:
         store = self._ws.store
         rec = self._refresh()
         series: dict[str, list[Any]] = {}
         for key in rec.metrics:
             series[key] = [v for _s, _t, v in store.metric_history(self.id, key)]
-        others: list[dict[str, Any]] = []
+        others: builtins.list[dict[str, Any]] = []
         names = {p for p, _ in store.list_artifacts(self.id, ".amlrun")}
         if _journal.NONSCALAR_ARTIFACT in names:
             with tempfile.TemporaryDirectory() as tmp:
@@ -531,7 +538,7 @@ class Run:
         return series, [r for r in others if r.get("k") != _journal.SCALAR]
 
     # ------------------------------------------------------------------ files
-    def get_file_names(self) -> list[str]:
+    def get_file_names(self) -> builtins.list[str]:
         """Paths of every file uploaded to the run (``outputs/...``, ``logs/...``)."""
         return [p for p, _ in self._ws.store.list_artifacts(self.id) if not p.startswith(".amlrun/")]
 
@@ -555,11 +562,11 @@ class Run:
         self,
         prefix: str | None = None,
         output_directory: str | None = None,
-        output_paths: list[str] | None = None,
+        output_paths: builtins.list[str] | None = None,
         batch_size: int = 100,
         append_prefix: bool = True,
         timeout_seconds: int | None = None,
-    ) -> list[Path]:
+    ) -> builtins.list[Path]:
         """Download every file under ``prefix`` into ``output_directory`` (keeping the prefix unless told not to)."""
         base = Path(output_directory or ".")
         pre = (prefix or "").strip("/")
@@ -590,7 +597,7 @@ class Run:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    def upload_files(self, names: list[str], paths: list[str], **kwargs: Any) -> None:
+    def upload_files(self, names: builtins.list[str], paths: builtins.list[str], **kwargs: Any) -> None:
         if len(names) != len(paths):
             raise UserErrorException("upload_files needs as many names as paths.")
         for n, p in zip(names, paths, strict=True):
@@ -648,7 +655,9 @@ class Run:
 
         return start_run(self._experiment, name=name, parent=self, outputs=outputs, snapshot_directory=None)
 
-    def create_children(self, count: int | None = None, tag_key: str | None = None, tag_values: Any = None) -> list[Run]:
+    def create_children(
+        self, count: int | None = None, tag_key: str | None = None, tag_values: Any = None
+    ) -> builtins.list[Run]:
         if count is None and tag_values is None:
             raise UserErrorException("create_children needs count or tag_values.")
         values = list(tag_values) if tag_values is not None else [None] * int(count or 0)
@@ -662,8 +671,15 @@ class Run:
             children.append(child)
         return children
 
-    def get_children(self, recursive: bool = False, tags: Any = None, properties: Any = None, type: Any = None,
-                     status: str | None = None, _rehydrate_runs: bool = True) -> list[Run]:
+    def get_children(
+        self,
+        recursive: bool = False,
+        tags: Any = None,
+        properties: Any = None,
+        type: Any = None,
+        status: str | None = None,
+        _rehydrate_runs: bool = True,
+    ) -> builtins.list[Run]:
         """Child runs (and their children with ``recursive=True``)."""
         store = self._ws.store
         records = store.search_runs([self._experiment.id], filter_string=f"tags.`{TAG_PARENT}` = '{self.id}'")
@@ -693,7 +709,7 @@ class Run:
     def get_tags(self) -> dict[str, str]:
         return _user_tags(self._refresh().tags)
 
-    def remove_tags(self, tags: list[str]) -> None:
+    def remove_tags(self, tags: builtins.list[str]) -> None:
         for k in tags:
             self._ws.store.delete_tag(self.id, k)
         self._refresh()
@@ -726,7 +742,10 @@ class Run:
             return Environment(name)
 
     def __str__(self) -> str:
-        return f"Run(Experiment: {self._experiment.name},\nId: {self.id},\nType: {self.type},\nStatus: {self.get_status()})"
+        return (
+            f"Run(Experiment: {self._experiment.name},\nId: {self.id},\nType: {self.type},\n"
+            f"Status: {self.get_status()})"
+        )
 
     __repr__ = __str__
 
@@ -755,9 +774,7 @@ _METRIC_NAME_RE = re.compile(r"^[\w\-. /]{1,250}$")
 
 def _check_metric_name(name: Any) -> None:
     if not isinstance(name, str) or not _METRIC_NAME_RE.match(name) or ".." in name or name.startswith("/"):
-        raise UserErrorException(
-            f"Invalid metric name {name!r}: use 1-250 letters, digits, '_', '-', '.', ' ' or '/'."
-        )
+        raise UserErrorException(f"Invalid metric name {name!r}: use 1-250 letters, digits, '_', '-', '.', ' ' or '/'.")
 
 
 def _check_artifact_name(name: Any) -> None:
@@ -807,7 +824,7 @@ def _match_tags(have: dict[str, str], want: Any) -> bool:
     return True
 
 
-def _split_records(records: list[dict[str, Any]]) -> tuple[dict[str, list[Any]], list[dict[str, Any]]]:
+def _split_records(records: builtins.list[dict[str, Any]]) -> tuple[dict[str, list[Any]], list[dict[str, Any]]]:
     series: dict[str, list[tuple[int, int, Any]]] = {}
     others = []
     for rec in records:
@@ -818,7 +835,7 @@ def _split_records(records: list[dict[str, Any]]) -> tuple[dict[str, list[Any]],
     return {k: [v for _s, _t, v in sorted(pts, key=lambda p: (p[0], p[1]))] for k, pts in series.items()}, others
 
 
-def shape_metrics(series: dict[str, list[Any]], others: list[dict[str, Any]]) -> dict[str, Any]:
+def shape_metrics(series: dict[str, list[Any]], others: builtins.list[dict[str, Any]]) -> dict[str, Any]:
     """v1 shapes: one value -> the value, several -> a list; rows/tables -> ``{column: value or list}``."""
     out: dict[str, Any] = {}
     for name, values in series.items():
@@ -826,14 +843,12 @@ def shape_metrics(series: dict[str, list[Any]], others: list[dict[str, Any]]) ->
     lists: dict[str, list[Any]] = {}
     rows: dict[str, list[dict[str, Any]]] = {}
     for rec in sorted(others, key=lambda r: r.get("t", 0)):
-        kind, name, value = rec.get("k"), rec.get("n"), rec.get("v")
+        kind, name, value = rec.get("k"), str(rec.get("n")), rec.get("v")
         if kind == _journal.LIST:
             lists.setdefault(name, []).append(value)
         elif kind == _journal.ROW:
-            rows.setdefault(name, []).append(value)
-        elif kind == _journal.TABLE:
-            out[name] = value
-        elif kind == _journal.IMAGE:
+            rows.setdefault(name, []).append(dict(value or {}))
+        elif kind == _journal.TABLE or kind == _journal.IMAGE:
             out[name] = value
     for name, logged in lists.items():
         out[name] = logged[0] if len(logged) == 1 else logged
@@ -853,4 +868,3 @@ def _user() -> str:
     with contextlib.suppress(Exception):
         return getpass.getuser()
     return "unknown"
-

@@ -41,8 +41,7 @@ class PyTorchConfiguration:
         backend = str(communication_backend).lower()
         if backend not in ("nccl", "gloo"):
             raise RunConfigurationException(
-                f"{communication_backend} is not a supported backend. 'communication_backend' must be 'Nccl' or "
-                "'Gloo'."
+                f"{communication_backend} is not a supported backend. 'communication_backend' must be 'Nccl' or 'Gloo'."
             )
         _positive("node_count", node_count)
         if process_count is not None:

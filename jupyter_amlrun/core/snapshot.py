@@ -136,7 +136,9 @@ class SnapshotStore:
         if len(files) > SNAPSHOT_MAX_FILES and not os.environ.get("AML_SNAPSHOT_NO_FILE_LIMIT"):
             raise SnapshotException(
                 _limit_message(
-                    src, f"Your project ({len(files)} files) exceeds the file limit of {SNAPSHOT_MAX_FILES}.", files
+                    src,
+                    f"Your project ({len(files)} files) exceeds the file limit of {SNAPSHOT_MAX_FILES}.",
+                    files,
                 )
             )
         cache_file = self.root / "statcache" / (hashlib.sha256(str(src).encode()).hexdigest()[:24] + ".json")

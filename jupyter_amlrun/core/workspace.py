@@ -21,7 +21,11 @@ if TYPE_CHECKING:
     from jupyter_amlrun.core.model import Model
     from jupyter_amlrun.core.run import Run
 
-CONFIG_DIRS = (".amlrun", ".azureml", None)  # searched in this order, like v1's ['.azureml', 'aml_config', None]
+CONFIG_DIRS = (
+    ".amlrun",
+    ".azureml",
+    None,
+)  # searched in this order, like v1's ['.azureml', 'aml_config', None]
 CONFIG_FILE = "config.json"
 WORKSPACE_FILE = "workspace.json"
 DEFAULT_NAME = "default"
@@ -185,14 +189,13 @@ class Workspace:
                 f"The config file {config} describes an Azure cloud workspace "
                 f"({doc.get('workspace_name', '?')!r}), which jupyter_amlrun does not reach. Make a local one with "
                 "`Workspace.create('<name>').write_config()` (it writes .amlrun/config.json, which is found first), "
-                f"or add \"workspace_path\" to {config}."
+                f'or add "workspace_path" to {config}.'
             )
         name = doc.get("workspace_name")
         if name:
             return Workspace.create(name, exist_ok=True)
         raise WorkspaceException(
-            f"The config file {config} has neither workspace_path nor workspace_name. Write one with "
-            "ws.write_config()."
+            f"The config file {config} has neither workspace_path nor workspace_name. Write one with ws.write_config()."
         )
 
     def write_config(self, path: str | os.PathLike[str] | None = None, file_name: str | None = None) -> Path:

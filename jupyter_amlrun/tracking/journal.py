@@ -141,10 +141,16 @@ def ship_journal(store: Any, run_id: str, run_dir: Path) -> int:
             nonscalar = []
             for rec in records:
                 value = rec.get("v")
-                if rec.get("k") == SCALAR and is_numeric(value):
+                if rec.get("k") == SCALAR and isinstance(value, int | float) and not isinstance(value, bool):
                     v = float(value)
-                    points.append((rec["n"], v if not math.isinf(v) else math.copysign(1.7e308, v),
-                                   rec["t"], rec.get("s", 0)))
+                    points.append(
+                        (
+                            rec["n"],
+                            v if not math.isinf(v) else math.copysign(1.7e308, v),
+                            rec["t"],
+                            rec.get("s", 0),
+                        )
+                    )
                 else:
                     nonscalar.append(rec)
             store.log_metrics(run_id, points)

@@ -28,7 +28,12 @@ _clients: dict[tuple[str, str], Any] = {}
 
 
 def _quiet_mlflow_logs() -> None:
-    for name in ("mlflow.store.db.utils", "alembic", "alembic.runtime.migration", "mlflow.tracking._tracking_service"):
+    for name in (
+        "mlflow.store.db.utils",
+        "alembic",
+        "alembic.runtime.migration",
+        "mlflow.tracking._tracking_service",
+    ):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
@@ -226,15 +231,15 @@ class TrackingStore:
         for key, value, ts, step in points:
             batch.append(Metric(key, float(value), int(ts), int(step)))
             if len(batch) == MAX_BATCH:
-                b = batch
-                _retry(lambda: self.client.log_batch(run_id, metrics=b))
-                count += len(b)
+                count += self._log_metric_batch(run_id, batch)
                 batch = []
         if batch:
-            b = batch
-            _retry(lambda: self.client.log_batch(run_id, metrics=b))
-            count += len(b)
+            count += self._log_metric_batch(run_id, batch)
         return count
+
+    def _log_metric_batch(self, run_id: str, batch: list[Any]) -> int:
+        _retry(lambda: self.client.log_batch(run_id, metrics=batch))
+        return len(batch)
 
     def metric_history(self, run_id: str, key: str) -> list[tuple[int, int, float]]:
         """Return ``(step, timestamp_ms, value)`` points ordered by step then time."""
