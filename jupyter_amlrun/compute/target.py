@@ -191,7 +191,7 @@ class ComputeTarget:
             "Attaching existing compute is not supported yet; create a local pool with AmlCompute."
         )
 
-    def wait_for_completion(  # type: ignore[override]
+    def wait_for_completion(
         self, show_output: bool = False, is_delete_operation: bool = False, **kwargs: Any
     ) -> None:
         """Provisioning a local pool is immediate; prints v1's messages with ``show_output``."""
@@ -283,7 +283,7 @@ class AmlCompute(ComputeTarget):
     def status(self) -> AmlComputeStatus:
         return self.get_status()
 
-    def wait_for_completion(
+    def wait_for_completion(  # type: ignore[override]
         self,
         show_output: bool = False,
         min_node_count: int | None = None,
