@@ -42,12 +42,12 @@ class Snapshot:
         return sum(int(f["size"]) for f in self.files.values())
 
 
-def load_ignore(source_dir: Path) -> pathspec.PathSpec | None:
+def load_ignore(source_dir: Path) -> pathspec.GitIgnoreSpec | None:
     """``.amlignore`` if present, else ``.gitignore``; None when neither exists (nothing excluded, like v1)."""
     for name in (".amlignore", ".gitignore"):
         path = source_dir / name
         if path.is_file():
-            return pathspec.PathSpec.from_lines("gitwildmatch", path.read_text(encoding="utf-8").splitlines())
+            return pathspec.GitIgnoreSpec.from_lines(path.read_text(encoding="utf-8").splitlines())
     return None
 
 

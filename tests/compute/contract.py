@@ -1,0 +1,99 @@
+"""The ComputeTarget contract suite (the fsspec pattern): every backend's test module subclasses
+:class:`ComputeBackendContract` and provides the ``target`` fixture (a compute target name usable in
+``ScriptRunConfig(compute_target=...)``) plus ``backend`` (its ``ComputeBackend``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from jupyter_amlrun import Experiment, ScriptRunConfig
+from jupyter_amlrun.core._runstate import RunFolder
+from tests.conftest import wait_for
+
+LONG_SCRIPT = """
+import os, subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+open("pids.txt", "w").write(f"{os.getpid()} {child.pid}")
+print("started", flush=True)
+time.sleep(600)
+"""
+
+
+class ComputeBackendContract:
+    """What every compute backend must do."""
+
+    @pytest.fixture
+    def target(self) -> str:
+        raise NotImplementedError
+
+    @pytest.fixture
+    def backend(self, ws: Any, target: str) -> Any:
+        from jupyter_amlrun.compute.target import resolve_backend
+
+        return resolve_backend(ws, target)
+
+    def _submit(self, ws: Any, make_source: Any, target: str, script: str, **kw: Any) -> Any:
+        src = make_source({"train.py": script}, name=kw.pop("name", "src"))
+        cfg = ScriptRunConfig(source_directory=src, script="train.py", compute_target=target, **kw)
+        return Experiment(ws, "contract").submit(cfg)
+
+    def test_describe_is_plain_data(self, backend: Any, target: str) -> None:
+        info = backend.describe()
+        assert info["name"] == target
+        assert isinstance(info["type"], str)
+
+    def test_launch_runs_to_completion(self, ws: Any, make_source: Any, target: str, backend: Any) -> None:
+        run = self._submit(ws, make_source, target, "print('hello from the target')\n")
+        details = run.wait_for_completion()
+        assert details["status"] == "Completed"
+        assert backend.status(RunFolder(ws.path, run.id)) == "Completed"
+        assert "logs/user_logs/std_log.txt" in run.get_file_names()
+
+    def test_log_sources_are_live(self, ws: Any, make_source: Any, target: str, backend: Any) -> None:
+        run = self._submit(ws, make_source, target, LONG_SCRIPT)
+        rf = RunFolder(ws.path, run.id)
+        try:
+            assert wait_for(lambda: "started" in _read(backend.log_sources(rf).get("logs/user_logs/std_log.txt")))
+            assert "logs/azureml/driver_log.txt" in backend.log_sources(rf)
+        finally:
+            backend.cancel(rf)
+            assert wait_for(lambda: backend.status(rf) == "Canceled", timeout=30)
+
+    def test_cancel_ends_the_whole_tree(self, ws: Any, make_source: Any, target: str, backend: Any) -> None:
+        run = self._submit(ws, make_source, target, LONG_SCRIPT)
+        rf = RunFolder(ws.path, run.id)
+        pids_file = rf.workdir / "pids.txt"
+        assert wait_for(lambda: pids_file.exists() and len(pids_file.read_text().split()) == 2, timeout=60)
+        pids = [int(p) for p in pids_file.read_text().split()]
+        backend.cancel(rf)
+        assert wait_for(lambda: backend.status(rf) == "Canceled", timeout=30)
+        assert wait_for(lambda: not any(_alive(p) for p in pids), timeout=10)
+        assert run.get_details()["error"]["error"]["message"] == "Canceled by user"
+
+    def test_failure_reports_exit_code(self, ws: Any, make_source: Any, target: str, backend: Any) -> None:
+        run = self._submit(ws, make_source, target, "import sys\nprint('about to fail')\nsys.exit(3)\n")
+        details = run.wait_for_completion(raise_on_error=False)
+        assert details["status"] == "Failed"
+        assert details["exitCode"] == 3
+        assert "about to fail" in details["error"]["error"]["message"]
+
+
+def _read(path: Path | None) -> str:
+    try:
+        return path.read_text() if path else ""
+    except FileNotFoundError:
+        return ""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
