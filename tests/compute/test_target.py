@@ -74,7 +74,10 @@ def test_node_count_over_pool_size_rejected(ws: Any, make_source: Any) -> None:
     ComputeTarget.create(ws, "small", AmlCompute.provisioning_configuration(max_nodes=1))
     src = make_source({"train.py": "print(1)\n"})
     cfg = ScriptRunConfig(
-        source_directory=src, script="train.py", compute_target="small", distributed_job_config=MpiConfiguration(node_count=2)
+        source_directory=src,
+        script="train.py",
+        compute_target="small",
+        distributed_job_config=MpiConfiguration(node_count=2),
     )
     with pytest.raises(UserErrorException, match="needs 2 nodes"):
         Experiment(ws, "x").submit(cfg)
@@ -105,9 +108,13 @@ def test_slot_freed_when_holder_dies(tmp_path: Any) -> None:
 
     pool = SlotPool(tmp_path / "slots", 1)
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"from jupyter_amlrun.compute._slots import SlotPool; import pathlib, time;"
-         f"fds = SlotPool(pathlib.Path({str(tmp_path / 'slots')!r}), 1).try_acquire(1); print(bool(fds), flush=True);"
-         "time.sleep(600)"],
+        [
+            sys.executable,
+            "-c",
+            f"from jupyter_amlrun.compute._slots import SlotPool; import pathlib, time;"
+            f"fds = SlotPool(pathlib.Path({str(tmp_path / 'slots')!r}), 1).try_acquire(1); print(bool(fds), flush=True);"
+            "time.sleep(600)",
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -32,7 +32,12 @@ def _nothing_left(ws: Workspace, exp: Experiment) -> None:
     ],
 )
 def test_bad_config_rejected_cleanly(
-    ws: Workspace, make_source: Any, tmp_path: Path, kwargs: dict[str, Any], message: str, monkeypatch: pytest.MonkeyPatch
+    ws: Workspace,
+    make_source: Any,
+    tmp_path: Path,
+    kwargs: dict[str, Any],
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     src = make_source({"train.py": "print(1)\n"})
     (tmp_path / "outside.py").write_text("print(2)\n")

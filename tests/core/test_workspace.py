@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -60,7 +59,9 @@ def test_azure_cloud_config_gets_clear_message(amlrun_home: Path, tmp_path: Path
     (tmp_path / ".azureml" / "config.json").write_text(
         json.dumps({"subscription_id": "s", "resource_group": "rg", "workspace_name": "prod"})
     )
-    with pytest.raises(WorkspaceException, match=r"Azure cloud workspace.*Workspace.create\('<name>'\).write_config\(\)"):
+    with pytest.raises(
+        WorkspaceException, match=r"Azure cloud workspace.*Workspace.create\('<name>'\).write_config\(\)"
+    ):
         Workspace.from_config(tmp_path)
 
 
@@ -114,5 +115,3 @@ def test_collections_and_get_run(ws: Workspace) -> None:
 
 def test_repr_has_no_secrets(ws: Workspace) -> None:
     assert repr(ws).startswith("Workspace.create(name='test'")
-
-
