@@ -112,7 +112,8 @@ def test_slot_freed_when_holder_dies(tmp_path: Any) -> None:
             sys.executable,
             "-c",
             f"from jupyter_amlrun.compute._slots import SlotPool; import pathlib, time;"
-            f"fds = SlotPool(pathlib.Path({str(tmp_path / 'slots')!r}), 1).try_acquire(1); print(bool(fds), flush=True);"
+            f"fds = SlotPool(pathlib.Path({str(tmp_path / 'slots')!r}), 1).try_acquire(1);"
+            "print(bool(fds), flush=True);"
             "time.sleep(600)",
         ],
         stdout=subprocess.PIPE,
