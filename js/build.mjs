@@ -1,0 +1,35 @@
+// Builds the RunDetails ESM (uPlot bundled, no CDN) and its CSS into the Python package.
+import { build, context } from "esbuild";
+import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const out = resolve(here, "../jupyter_amlrun/notebook/static");
+mkdirSync(out, { recursive: true });
+
+const options = {
+  entryPoints: [resolve(here, "src/index.js")],
+  bundle: true,
+  format: "esm",
+  minify: true,
+  target: ["es2020"],
+  outfile: resolve(out, "run_details.js"),
+  legalComments: "inline",
+  logLevel: "info",
+};
+
+function css() {
+  const uplot = readFileSync(resolve(here, "node_modules/uplot/dist/uPlot.min.css"), "utf8");
+  const own = readFileSync(resolve(here, "src/style.css"), "utf8");
+  writeFileSync(resolve(out, "run_details.css"), `/* uPlot (MIT) */\n${uplot}\n${own}`);
+}
+
+if (process.argv.includes("--watch")) {
+  css();
+  const ctx = await context(options);
+  await ctx.watch();
+} else {
+  await build(options);
+  css();
+}

@@ -1,0 +1,501 @@
+"""Watching a run incrementally: each tick returns only what is new since the last one.
+
+This is the logic behind ``RunDetails`` kept free of Jupyter, so it can be tested and measured on its own. A tick's
+cost is proportional to the new data, not to the run's history:
+
+- status: one read of the run's state file (the live source for local runs); details only when the status changed;
+- metrics: new journal records read from the last byte offset (``JournalReader``) for runs with a local folder, or,
+  for finished runs without one, the MLflow history read once;
+- logs: new bytes of each log file from its last offset (a large log starts at its tail; earlier parts are read on
+  request with :meth:`RunWatcher.read_log_before`);
+- child runs: queried every ``children_interval`` seconds and at the end, reported only when they changed.
+
+:class:`Follower` runs ticks on a background thread with a back-off (:class:`Backoff`) and stops at a terminal status.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import contextvars
+import math
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jupyter_amlrun.core.status import is_terminal
+from jupyter_amlrun.tracking import journal as _journal
+
+if TYPE_CHECKING:
+    from jupyter_amlrun.core.run import Run
+
+__all__ = ["Backoff", "Follower", "LogChunk", "RunDelta", "RunWatcher"]
+
+LOG_TAIL_BYTES = 64 * 1024
+LOG_MAX_BYTES_PER_TICK = 512 * 1024
+JOURNAL_MAX_BYTES_PER_TICK = 64 * 1024 * 1024
+
+
+@dataclass
+class LogChunk:
+    """Bytes ``[start, end)`` of log file ``name``, decoded.
+
+    ``reset`` says the file was replaced or truncated (the reader must drop what it has); ``head`` is the first byte
+    the reader has of this file (> 0 when the start of a large log was not loaded yet).
+    """
+
+    name: str
+    text: str
+    start: int
+    end: int
+    head: int = 0
+    reset: bool = False
+
+
+@dataclass
+class RunDelta:
+    """What is new in a run since the previous tick.
+
+    Attributes
+    ----------
+    status:
+        The new status, or None when unchanged.
+    details:
+        ``Run.get_details()`` plus ``experiment``/``portalUrl``, when the status changed (else None).
+    scalars:
+        New numeric points per metric name: ``(steps, values)``.
+    records:
+        New non-numeric journal records (lists, rows, tables, images, text scalars) as stored in the journal.
+    log_files:
+        The full list of log file names when it changed (else None).
+    logs:
+        New text per log file.
+    children:
+        Child runs (``runId``, ``status``, ``metrics``, times) when they changed (else None).
+    terminal:
+        True once the run reached Completed, Failed or Canceled: nothing more will come.
+    reset:
+        True for a snapshot: the receiver replaces everything it has.
+    """
+
+    status: str | None = None
+    details: dict[str, Any] | None = None
+    scalars: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    log_files: list[str] | None = None
+    logs: list[LogChunk] = field(default_factory=list)
+    children: list[dict[str, Any]] | None = None
+    terminal: bool = False
+    reset: bool = False
+
+    def is_empty(self) -> bool:
+        """True when the tick found nothing new (the terminal flag alone counts as new)."""
+        return (
+            self.status is None
+            and self.details is None
+            and not self.scalars
+            and not self.records
+            and self.log_files is None
+            and not self.logs
+            and self.children is None
+            and not self.terminal
+        )
+
+    def point_count(self) -> int:
+        return sum(len(v) for _s, v in self.scalars.values())
+
+
+class Backoff:
+    """Poll interval: ``minimum`` while the run changes, growing by ``factor`` per idle tick up to ``maximum``."""
+
+    def __init__(self, minimum: float = 1.0, maximum: float = 10.0, factor: float = 1.5) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+        self.factor = factor
+        self.current = minimum
+
+    def next(self, changed: bool) -> float:
+        """The wait before the next tick, given whether this tick brought anything new."""
+        self.current = self.minimum if changed else min(self.maximum, self.current * self.factor)
+        return self.current
+
+    def reset(self) -> None:
+        self.current = self.minimum
+
+
+class _LogState:
+    __slots__ = ("decoder", "head", "ino", "offset")
+
+    def __init__(self, offset: int, head: int, ino: int) -> None:
+        self.offset = offset
+        self.head = head
+        self.ino = ino
+        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+
+
+def _add_point(scalars: dict[str, tuple[list[float], list[float]]], name: str, step: Any, value: float) -> None:
+    steps, values = scalars.setdefault(name, ([], []))
+    steps.append(float(step or 0))
+    values.append(value)
+
+
+def _split(records: list[dict[str, Any]]) -> tuple[dict[str, tuple[list[float], list[float]]], list[dict[str, Any]]]:
+    scalars: dict[str, tuple[list[float], list[float]]] = {}
+    others: list[dict[str, Any]] = []
+    for rec in records:
+        value = rec.get("v")
+        if rec.get("k") == _journal.SCALAR and _journal.is_numeric(value):
+            _add_point(scalars, rec["n"], rec.get("s", 0), float(value))  # type: ignore[arg-type]
+        else:
+            others.append(rec)
+    return scalars, others
+
+
+def _tail_start(path: Path, size: int, tail: int) -> int:
+    """Where to start showing a log of ``size`` bytes: its last ``tail`` bytes, from a line start."""
+    if size <= tail:
+        return 0
+    start = size - tail
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        chunk = fh.read(min(tail, 4096))
+    nl = chunk.find(b"\n")
+    return start + nl + 1 if nl >= 0 else start
+
+
+class RunWatcher:
+    """Incremental reader of one run (status, metrics, logs, children).
+
+    Parameters
+    ----------
+    run:
+        The :class:`~jupyter_amlrun.core.run.Run` to watch (live or finished, local or opened by id).
+    log_tail_bytes:
+        A log first seen larger than this starts at its tail; earlier bytes come from :meth:`read_log_before`.
+    log_max_bytes_per_tick:
+        At most this many new bytes per log file per tick (the rest follows on the next ticks).
+    children_interval:
+        Seconds between child-run queries (they cost a tracking-store query, unlike the rest of a tick).
+    """
+
+    def __init__(
+        self,
+        run: Run,
+        *,
+        log_tail_bytes: int = LOG_TAIL_BYTES,
+        log_max_bytes_per_tick: int = LOG_MAX_BYTES_PER_TICK,
+        children_interval: float = 5.0,
+    ) -> None:
+        self.run = run
+        self.log_tail_bytes = log_tail_bytes
+        self.log_max_bytes_per_tick = log_max_bytes_per_tick
+        self.children_interval = children_interval
+        self._lock = threading.RLock()
+        self._status: str | None = None
+        self._terminal = False
+        self._local = run._folder.exists()
+        self._journal = _journal.JournalReader(run._folder.journal_path)
+        # Finished runs without a local folder: the MLflow history, read once and kept for snapshots.
+        self._store_loaded = False
+        self._store_scalars: dict[str, tuple[list[float], list[float]]] = {}
+        self._store_records: list[dict[str, Any]] = []
+        self._store_logs_dir: Path | None = None
+        self._logs: dict[str, _LogState] = {}
+        self._log_files: list[str] | None = None
+        self._children: list[dict[str, Any]] | None = None
+        self._children_due = 0.0
+        self.ticks = 0
+
+    # ------------------------------------------------------------------ public
+    @property
+    def status(self) -> str | None:
+        """The last status seen."""
+        return self._status
+
+    @property
+    def terminal(self) -> bool:
+        """True once a tick saw a terminal status (and read everything after it)."""
+        return self._terminal
+
+    def tick(self) -> RunDelta:
+        """Read what is new since the previous tick."""
+        with self._lock:
+            self.ticks += 1
+            delta = RunDelta()
+            # Status first: a terminal status is written after the journal and logs are complete, so reading the
+            # data after it leaves nothing behind.
+            status = self.run.get_status()
+            if status != self._status:
+                self._status = status
+                delta.status = status
+                delta.details = self._details()
+            terminal = is_terminal(status)
+            self._read_metrics(delta)
+            self._read_logs(delta)
+            now = time.monotonic()
+            if terminal or now >= self._children_due or delta.status is not None:
+                self._children_due = now + self.children_interval
+                children = self._read_children()
+                if children != self._children:
+                    self._children = children
+                    delta.children = children
+            if terminal:
+                self._terminal = True
+                delta.terminal = True
+            return delta
+
+    def snapshot(self) -> RunDelta:
+        """Everything read so far (status, metrics, the loaded part of each log, children), as one reset delta.
+
+        For a view that attaches late: the next :meth:`tick` continues exactly where this snapshot ends.
+        """
+        with self._lock:
+            if self._status is None:
+                self.tick()
+            delta = RunDelta(reset=True, status=self._status, terminal=self._terminal)
+            delta.details = self._details()
+            if self._local:
+                reader = _journal.JournalReader(self._journal.path)
+                records = reader.read_new(max_bytes=self._journal.offset) if self._journal.offset else []
+                delta.scalars, delta.records = _split(records)
+            else:
+                delta.scalars = {k: (list(s), list(v)) for k, (s, v) in self._store_scalars.items()}
+                delta.records = list(self._store_records)
+            delta.log_files = list(self._log_files or [])
+            paths = self._log_paths()
+            for name, st in self._logs.items():
+                path = paths.get(name)
+                if path is None:
+                    continue
+                start = st.head
+                if st.offset - start > self.log_tail_bytes:
+                    start = _tail_start(path, st.offset, self.log_tail_bytes)
+                text = self._read_range(path, start, st.offset)
+                delta.logs.append(LogChunk(name, text, start, st.offset, head=start, reset=True))
+            delta.children = self._children
+            return delta
+
+    def read_log_before(self, name: str, before: int, size: int | None = None) -> LogChunk | None:
+        """Up to ``size`` bytes of log ``name`` that end at byte ``before`` (for "load earlier output")."""
+        with self._lock:
+            path = self._log_paths().get(name)
+            if path is None or before <= 0:
+                return None
+            size = size or self.log_tail_bytes
+            start = max(0, before - size)
+            if start > 0:
+                start = _tail_start(path, before, before - start)
+            text = self._read_range(path, start, before)
+            st = self._logs.get(name)
+            if st is not None and start < st.head:
+                st.head = start
+            return LogChunk(name, text, start, before, head=start)
+
+    def load_image(self, path: str) -> bytes | None:
+        """The bytes of an image logged with ``log_image`` (a run file such as ``images/plot_1.png``)."""
+        store = self.run._ws.store
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                local = store.download_artifacts(self.run.id, path, Path(tmp))
+                return Path(local).read_bytes()
+            except Exception:
+                return None
+
+    # ------------------------------------------------------------------ parts
+    def _details(self) -> dict[str, Any]:
+        try:
+            details = self.run.get_details()
+        except Exception as exc:  # a store hiccup must not end the watch
+            details = {"runId": self.run.id, "status": self._status, "detailsError": str(exc)}
+        details["experiment"] = self.run.experiment.name
+        details["portalUrl"] = self.run.get_portal_url()
+        details.pop("logFiles", None)  # the log list travels on its own
+        return details
+
+    def _read_metrics(self, delta: RunDelta) -> None:
+        if self._local:
+            records = self._journal.read_new(max_bytes=JOURNAL_MAX_BYTES_PER_TICK)
+            if records:
+                delta.scalars, delta.records = _split(records)
+            return
+        if not self._store_loaded and is_terminal(self._status or ""):
+            self._store_loaded = True
+            self._load_from_store()
+            delta.scalars = {k: (list(s), list(v)) for k, (s, v) in self._store_scalars.items()}
+            delta.records = list(self._store_records)
+
+    def _load_from_store(self) -> None:
+        store = self.run._ws.store
+        rec = self.run._refresh()
+        for key in sorted(rec.metrics):
+            for step, _ts, value in store.metric_history(self.run.id, key):
+                _add_point(self._store_scalars, key, step, float(value))
+        names = {p for p, _ in store.list_artifacts(self.run.id, ".amlrun")}
+        if _journal.NONSCALAR_ARTIFACT in names:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = store.download_artifacts(self.run.id, _journal.NONSCALAR_ARTIFACT, Path(tmp))
+                self._store_records = _journal.read_all(path)
+
+    def _log_paths(self) -> dict[str, Path]:
+        if self._local:
+            return self.run.get_log_files()
+        if self._store_logs_dir is None:
+            if not is_terminal(self._status or ""):
+                return {}
+            # A finished run opened without its folder: its logs are run files, fetched once.
+            self._store_logs_dir = Path(tempfile.mkdtemp(prefix="amlrun-logs-"))
+            with contextlib.suppress(Exception):
+                self.run._ws.store.download_artifacts(self.run.id, "logs", self._store_logs_dir)
+        root = self._store_logs_dir / "logs"
+        if not root.is_dir():
+            return {}
+        return {"logs/" + p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*")) if p.is_file()}
+
+    def _read_logs(self, delta: RunDelta) -> None:
+        paths = self._log_paths()
+        names = sorted(paths)
+        if names != self._log_files:
+            self._log_files = names
+            delta.log_files = list(names)
+        for name in names:
+            path = paths[name]
+            try:
+                st_ = path.stat()
+            except FileNotFoundError:
+                continue
+            state = self._logs.get(name)
+            reset = False
+            if state is None or st_.st_ino != state.ino or st_.st_size < state.offset:
+                reset = state is not None
+                start = _tail_start(path, st_.st_size, self.log_tail_bytes)
+                state = self._logs[name] = _LogState(start, start, st_.st_ino)
+                if start == st_.st_size and not reset:
+                    # An empty (or exactly consumed) new file: still announce where it starts.
+                    continue
+            if st_.st_size <= state.offset and not reset:
+                continue
+            end = min(st_.st_size, state.offset + self.log_max_bytes_per_tick)
+            with open(path, "rb") as fh:
+                fh.seek(state.offset)
+                data = fh.read(end - state.offset)
+            start = state.offset
+            state.offset += len(data)
+            text = state.decoder.decode(data)
+            delta.logs.append(LogChunk(name, text, start, state.offset, head=state.head, reset=reset))
+
+    @staticmethod
+    def _read_range(path: Path, start: int, end: int) -> str:
+        if end <= start:
+            return ""
+        with open(path, "rb") as fh:
+            fh.seek(start)
+            return fh.read(end - start).decode("utf-8", errors="replace")
+
+    def _read_children(self) -> list[dict[str, Any]]:
+        try:
+            kids = self.run.get_children()
+        except Exception:
+            return self._children or []
+        out = []
+        for child in kids:
+            rec = child._record
+            tags = rec.tags
+            metrics = {k: (v if math.isfinite(v) else str(v)) for k, v in sorted(rec.metrics.items())}
+            out.append(
+                {
+                    "runId": child.id,
+                    "name": rec.run_name,
+                    "status": tags.get("amlrun.status") or child.get_status(),
+                    "startTime": rec.start_time,
+                    "endTime": rec.end_time,
+                    "metrics": metrics,
+                }
+            )
+        return out
+
+
+class Follower:
+    """Ticks a :class:`RunWatcher` on a daemon thread and hands every non-empty delta to ``on_delta``.
+
+    The thread runs in a copy of the starting thread's context (so Jupyter routes its output to the cell that
+    started it), waits ``backoff`` between ticks, can be woken early with :meth:`wake`, and ends after the tick that
+    sees a terminal status, on :meth:`stop`, or after ``max_errors`` consecutive failing ticks.
+    """
+
+    def __init__(
+        self,
+        watcher: RunWatcher,
+        on_delta: Callable[[RunDelta], None],
+        backoff: Backoff | None = None,
+        *,
+        on_end: Callable[[], None] | None = None,
+        max_errors: int = 10,
+        name: str = "amlrun-watch",
+    ) -> None:
+        self.watcher = watcher
+        self.on_delta = on_delta
+        self.on_end = on_end
+        self.backoff = backoff or Backoff()
+        self.max_errors = max_errors
+        self.name = name
+        self.errors: list[BaseException] = []
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        """Start the thread (a no-op when it runs already)."""
+        if self.alive:
+            return
+        self._stop.clear()
+        ctx = contextvars.copy_context()
+        self._thread = threading.Thread(target=ctx.run, args=(self._loop,), name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self, join: bool = True, timeout: float = 5.0) -> None:
+        """Ask the thread to end (it ends within one tick) and by default wait for it."""
+        self._stop.set()
+        self._wake.set()
+        thread = self._thread
+        if join and thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    def wake(self) -> None:
+        """Tick now (e.g. after a cancel request) and go back to the fastest interval."""
+        self.backoff.reset()
+        self._wake.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        try:
+            while not self._stop.is_set():
+                try:
+                    delta = self.watcher.tick()
+                    self.errors.clear()
+                except Exception as exc:
+                    self.errors.append(exc)
+                    if len(self.errors) >= self.max_errors:
+                        return
+                    delta = RunDelta()
+                if not delta.is_empty() and not self._stop.is_set():
+                    with contextlib.suppress(Exception):
+                        self.on_delta(delta)
+                if delta.terminal:
+                    return
+                self._wake.wait(self.backoff.next(not delta.is_empty()))
+                self._wake.clear()
+        finally:
+            if self.on_end is not None:
+                with contextlib.suppress(Exception):
+                    self.on_end()
