@@ -1,0 +1,176 @@
+"""RunDetails in a real JupyterLab 4 and Notebook 7, driven in Debian Chromium."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.ui.conftest import ARTIFACTS, REPO, LabServer, write_notebook
+
+pytestmark = pytest.mark.ui
+
+LIVE_SCRIPT = """\
+import time
+from jupyter_amlrun import Run
+run = Run.get_context()
+for i in range(20):
+    run.log("loss", 1.0 / (i + 1))
+    run.log("accuracy", 1.0 - 0.5 / (i + 1))
+    print(f"tick {i}", flush=True)
+    time.sleep(0.4)
+run.log_row("epochs", epoch=20, loss=0.05)
+print("training done", flush=True)
+"""
+
+LONG_SCRIPT = """\
+import time
+for i in range(600):
+    print(f"still working {i}", flush=True)
+    time.sleep(0.5)
+"""
+
+
+def wait_kernel_idle(page: Any) -> None:
+    # The idle dot shows before the kernel accepts input; the status bar text is the reliable signal.
+    page.locator(".jp-StatusBar-TextItem", has_text="Python 3 (ipykernel) | Idle").first.wait_for(timeout=90_000)
+
+
+def run_cells(page: Any, count: int) -> None:
+    page.locator(".jp-Cell .jp-InputArea-editor").first.click()
+    page.keyboard.press("Escape")
+    for _ in range(count):
+        page.keyboard.press("Shift+Enter")
+        time.sleep(0.2)
+
+
+def widget_state(page: Any, metric: str) -> dict[str, Any]:
+    return page.evaluate(
+        """(metric) => {
+            const rd = document.querySelector('.amlrun-rd');
+            const chart = rd && rd.querySelector(`.amlrun-chart[data-metric="${metric}"]`);
+            return {status: rd ? rd.getAttribute('data-status') : null,
+                    points: chart ? Number(chart.getAttribute('data-points')) : 0};
+        }""",
+        metric,
+    )
+
+
+def saved_outputs(path: Path) -> list[dict[str, Any]]:
+    nb = json.loads(path.read_text())
+    return [o for c in nb["cells"] for o in c.get("outputs", [])]
+
+
+def test_live_run_in_jupyterlab(lab: LabServer, page: Any) -> None:
+    nb = "live.ipynb"
+    write_notebook(
+        lab.root / nb,
+        [
+            "%load_ext jupyter_amlrun",
+            "%%submit --experiment ui-live --source-dir src_live --script train.py\n" + LIVE_SCRIPT,
+        ],
+    )
+    page.goto(lab.lab_url(nb))
+    wait_kernel_idle(page)
+    run_cells(page, 2)
+
+    page.locator('.amlrun-rd[data-status="Running"]').wait_for(timeout=90_000)
+    # The chart gains points while the run is still Running.
+    page.wait_for_function(
+        """() => { const rd = document.querySelector('.amlrun-rd');
+                   const c = rd.querySelector('.amlrun-chart[data-metric="loss"]');
+                   return rd.getAttribute('data-status') === 'Running' && c && Number(c.dataset.points) >= 1; }""",
+        timeout=60_000,
+        polling=100,
+    )
+    first = widget_state(page, "loss")
+    assert first["status"] == "Running" and 1 <= first["points"] < 20
+    page.screenshot(path=str(ARTIFACTS / "live-running.png"))
+    page.wait_for_function(
+        f"""() => {{ const c = document.querySelector('.amlrun-chart[data-metric="loss"]');
+                    return c && Number(c.dataset.points) > {first["points"]}; }}""",
+        timeout=60_000,
+        polling=100,
+    )
+    page.locator('.amlrun-rd[data-status="Completed"]').wait_for(timeout=90_000)
+    page.wait_for_function(
+        """() => { const c = document.querySelector('.amlrun-chart[data-metric="loss"]');
+                   return c && Number(c.dataset.points) === 20; }""",
+        timeout=30_000,
+    )
+    assert widget_state(page, "accuracy")["points"] == 20
+    log = page.locator(".amlrun-log")
+    page.wait_for_function(
+        "() => document.querySelector('.amlrun-log').textContent.includes('tick 19')", timeout=30_000
+    )
+    assert "training done" in log.text_content()
+    assert page.locator('.amlrun-table[data-table="epochs"]').count() == 1
+
+    widget = page.locator(".amlrun-rd").first
+    widget.scroll_into_view_if_needed()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    widget.screenshot(path=str(ARTIFACTS / "run_details_completed.png"))
+    docs = REPO / "docs"
+    docs.mkdir(exist_ok=True)
+    shutil.copy(ARTIFACTS / "run_details_completed.png", docs / "run_details.png")
+
+    # The saved notebook keeps a static summary for readers without a kernel.
+    deadline = time.monotonic() + 60
+    summary = None
+    while time.monotonic() < deadline and summary is None:
+        page.keyboard.press("Control+s")
+        time.sleep(1.0)
+        for out in saved_outputs(lab.root / nb):
+            html = "".join(out.get("data", {}).get("text/html", ""))
+            if "static summary" in html:
+                summary = html
+    assert summary is not None, "the static summary never reached the saved notebook"
+    assert "Completed" in summary and "data:image/png;base64," in summary and "loss" in summary
+
+
+def test_cancel_button(lab: LabServer, page: Any) -> None:
+    nb = "cancel.ipynb"
+    write_notebook(
+        lab.root / nb,
+        ["%load_ext jupyter_amlrun", "%%submit --experiment ui-cancel --source-dir src_cancel\n" + LONG_SCRIPT],
+    )
+    page.goto(lab.lab_url(nb))
+    wait_kernel_idle(page)
+    run_cells(page, 2)
+    page.locator('.amlrun-rd[data-status="Running"]').wait_for(timeout=90_000)
+    page.wait_for_function(
+        "() => document.querySelector('.amlrun-log').textContent.includes('still working')", timeout=30_000
+    )
+    page.locator(".amlrun-cancel").click()
+    page.locator('.amlrun-rd[data-status="Canceled"]').wait_for(timeout=60_000)
+    assert page.locator(".amlrun-cancel").is_disabled()
+    page.screenshot(path=str(ARTIFACTS / "canceled.png"))
+
+
+def test_renders_in_notebook7(lab: LabServer, page: Any) -> None:
+    nb = "nb7.ipynb"
+    write_notebook(
+        lab.root / nb,
+        [
+            "%load_ext jupyter_amlrun",
+            "%%submit --experiment ui-nb7 --source-dir src_nb7\n"
+            "from jupyter_amlrun import Run\nrun = Run.get_context()\n"
+            "for i in range(5):\n    run.log('score', i * i)\nprint('nb7 says hi')\n",
+        ],
+    )
+    page.goto(lab.notebook7_url(nb))
+    page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=90_000)
+    run_cells(page, 2)
+    page.locator('.amlrun-rd[data-status="Completed"]').wait_for(timeout=90_000)
+    page.wait_for_function(
+        """() => { const c = document.querySelector('.amlrun-chart[data-metric="score"]');
+                   return c && Number(c.dataset.points) === 5 &&
+                          document.querySelector('.amlrun-log').textContent.includes('nb7 says hi'); }""",
+        timeout=30_000,
+    )
+    page.locator(".amlrun-rd").first.screenshot(path=str(ARTIFACTS / "notebook7.png"))
