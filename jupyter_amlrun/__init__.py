@@ -20,6 +20,15 @@ _EXPORTS: dict[str, str] = {
     "MpiConfiguration": "jupyter_amlrun.core.runconfig",
     "PyTorchConfiguration": "jupyter_amlrun.core.runconfig",
     "TensorflowConfiguration": "jupyter_amlrun.core.runconfig",
+    "Estimator": "jupyter_amlrun.core.estimator",
+    "PyTorch": "jupyter_amlrun.core.estimator",
+    "SKLearn": "jupyter_amlrun.core.estimator",
+    "Chainer": "jupyter_amlrun.core.estimator",
+    "TensorFlow": "jupyter_amlrun.core.estimator",
+    "Mpi": "jupyter_amlrun.core.estimator",
+    "Gloo": "jupyter_amlrun.core.estimator",
+    "Nccl": "jupyter_amlrun.core.estimator",
+    "ParameterServer": "jupyter_amlrun.core.estimator",
     "Environment": "jupyter_amlrun.core.environment",
     "CondaDependencies": "jupyter_amlrun.core.environment",
     "Model": "jupyter_amlrun.core.model",
@@ -36,6 +45,17 @@ __all__ = [*_EXPORTS, "load_ipython_extension", "unload_ipython_extension"]
 if TYPE_CHECKING:
     from jupyter_amlrun.compute.target import AmlCompute, ComputeTarget
     from jupyter_amlrun.core.environment import CondaDependencies, Environment
+    from jupyter_amlrun.core.estimator import (
+        Chainer,
+        Estimator,
+        Gloo,
+        Mpi,
+        Nccl,
+        ParameterServer,
+        PyTorch,
+        SKLearn,
+        TensorFlow,
+    )
     from jupyter_amlrun.core.experiment import Experiment
     from jupyter_amlrun.core.model import Model
     from jupyter_amlrun.core.run import Run

@@ -270,12 +270,17 @@ class TrackingStore:
         dst_dir.mkdir(parents=True, exist_ok=True)
         return Path(_retry(lambda: self.client.download_artifacts(run_id, path, str(dst_dir))))
 
-    @staticmethod
-    def download_uri(uri: str, dst_dir: Path) -> Path:
+    def download_uri(self, uri: str, dst_dir: Path) -> Path:
         import mlflow.artifacts
 
         dst_dir.mkdir(parents=True, exist_ok=True)
-        return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(dst_dir)))
+        return Path(
+            _retry(
+                lambda: mlflow.artifacts.download_artifacts(
+                    artifact_uri=uri, dst_path=str(dst_dir), tracking_uri=self.tracking_uri
+                )
+            )
+        )
 
     # ---------------------------------------------------------------- model registry
     @staticmethod
