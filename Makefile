@@ -40,3 +40,8 @@ test-fast: install
 test: install install-test-tools lint
 	$(PY) -m pytest -q -m "not ui" -p no:cacheprovider
 	$(PY) -m pytest -q -m ui -p no:cacheprovider tests/ui || [ $$? -eq 5 ]
+
+# The RunDetails front end: rebuilds jupyter_amlrun/notebook/static/ (the built bundle is committed, so installs need no node).
+.PHONY: js
+js:
+	cd js && npm ci --no-audit --no-fund && npm run build
