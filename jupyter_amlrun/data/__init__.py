@@ -1,0 +1,30 @@
+"""Datastores (folder, Azure Blob) and FileDatasets, and how runs consume them (mount / download)."""
+
+from __future__ import annotations
+
+from jupyter_amlrun.data.dataset import Dataset, DatasetConsumptionConfig, FileDataset, FileDatasetFactory
+from jupyter_amlrun.data.datastore import Datastore, FileEntry
+from jupyter_amlrun.data.errors import (
+    DatasetException,
+    DatasetValidationError,
+    DatastoreAuthenticationError,
+    DatastoreConnectionError,
+    DatastoreException,
+)
+from jupyter_amlrun.data.reference import DataPath, DataReference
+
+__all__ = [
+    "DataPath",
+    "DataReference",
+    "Dataset",
+    "DatasetConsumptionConfig",
+    "DatasetException",
+    "DatasetValidationError",
+    "Datastore",
+    "DatastoreAuthenticationError",
+    "DatastoreConnectionError",
+    "DatastoreException",
+    "FileDataset",
+    "FileDatasetFactory",
+    "FileEntry",
+]

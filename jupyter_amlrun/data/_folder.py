@@ -1,0 +1,112 @@
+"""The folder backend: a local (or network-mounted) folder through fsspec's local filesystem."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from pathlib import Path
+from typing import Any
+
+import fsspec
+
+from jupyter_amlrun.data.datastore import PART_MARK, Datastore, FileEntry, _copy_local
+from jupyter_amlrun.data.errors import DatastoreException
+
+
+class FolderDatastore(Datastore):
+    """A datastore that is a folder on this machine; the embedded ``workspaceblobstore`` is one.
+
+    Mounts use the folder in place (no copy). Writes are atomic (temp file + rename).
+    """
+
+    datastore_type = "Folder"
+
+    def _setup(self) -> None:
+        self.root = Path(self._doc["path"])
+        if self._doc.get("embedded"):
+            self.root.mkdir(parents=True, exist_ok=True)
+        self._fs = fsspec.filesystem("file")
+
+    # -- helpers
+    def _abs(self, path: str) -> Path:
+        target = (self.root / path) if path else self.root
+        # normalize_path already refused '..'; this also catches symlinks inside the folder pointing out of it.
+        resolved = target.resolve()
+        if not resolved.is_relative_to(self.root.resolve()):
+            raise DatastoreException(
+                f"Path {path!r} resolves outside datastore {self.name!r} ({resolved}); use a path inside it."
+            )
+        return target
+
+    def _entry(self, path: str, st: os.stat_result) -> FileEntry:
+        return FileEntry(path, st.st_size, f"{st.st_size}-{st.st_mtime_ns}")
+
+    # -- contract
+    def _list_files(self, prefix: str) -> list[FileEntry]:
+        base = self._abs(prefix)
+        if base.is_file():
+            return [self._entry(prefix, base.stat())]
+        if not base.is_dir():
+            return []
+        out = []
+        for info in self._fs.find(str(base), detail=True, withdirs=False).values():
+            name = str(info["name"])
+            if PART_MARK in os.path.basename(name):
+                continue
+            rel = Path(os.path.relpath(name, base)).as_posix()
+            out.append(self._entry(posixpath.join(prefix, rel) if prefix else rel, Path(name).stat()))
+        return out
+
+    def _stat(self, path: str) -> FileEntry | None:
+        p = self._abs(path)
+        return self._entry(path, p.stat()) if p.is_file() else None
+
+    def _list_dir(self, path: str) -> tuple[list[str], list[FileEntry]]:
+        base = self._abs(path)
+        if not base.is_dir():
+            raise DatastoreException(f"{path!r} is not a folder of datastore {self.name!r}.")
+        dirs, files = [], []
+        for child in base.iterdir():
+            if PART_MARK in child.name:
+                continue
+            rel = f"{path}/{child.name}" if path else child.name
+            if child.is_dir():
+                dirs.append(child.name)
+            elif child.is_file():
+                files.append(self._entry(rel, child.stat()))
+        return dirs, files
+
+    def _put_file(self, local: Path, path: str) -> None:
+        _copy_local(local, self._abs(path))
+
+    def _get_file(self, path: str, local: Path) -> None:
+        src = self._abs(path)
+        if not src.is_file():
+            raise DatastoreException(f"No file {path!r} in datastore {self.name!r}.")
+        self._fs.get_file(str(src), str(local))
+
+    def _remove(self, path: str) -> None:
+        self._abs(path).unlink(missing_ok=True)
+
+    def _check_access(self, create: bool = False) -> None:
+        if create:
+            self.root.mkdir(parents=True, exist_ok=True)
+        if not self.root.is_dir():
+            raise DatastoreException(
+                f"Folder {str(self.root)!r} of datastore {self.name!r} does not exist. Create it, or pass "
+                "create_if_not_exists=True."
+            )
+
+    def _local_root(self) -> Path | None:
+        return self.root
+
+    def _public_fields(self) -> dict[str, Any]:
+        return {"path": str(self.root)}
+
+    @property
+    def fs(self) -> Any:
+        return self._fs
+
+    @property
+    def fs_root(self) -> str:
+        return str(self.root)
