@@ -1,0 +1,25 @@
+"""The seed tutorial notebook runs end to end under nbclient (a real kernel, a real run)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+pytestmark = pytest.mark.integration
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def test_quickstart_notebook(amlrun_home: Path, tmp_path: Path) -> None:
+    work = tmp_path / "nb"
+    work.mkdir()
+    shutil.copy(NOTEBOOKS / "quickstart.ipynb", work)
+    nb = nbformat.read(work / "quickstart.ipynb", as_version=4)
+    NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(work)}}).execute()
+    outputs = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "Execution Summary" in outputs
+    assert "sklearn_digits\tsklearn_digits:1\t1" in outputs
+    assert (amlrun_home / "workspaces" / "default" / "mlflow.db").exists()
