@@ -252,7 +252,8 @@ class AzureBlobDatastore(Datastore):
                 with contextlib.suppress(ResourceExistsError):
                     container.create_container()
             else:
-                container.get_container_properties()
+                # Listing needs only the 'list' permission, so a read-only SAS validates too.
+                next(iter(container.list_blobs(results_per_page=1).by_page()), None)
 
     # -- fsspec view
     @property
