@@ -334,12 +334,10 @@ class AmlRunMagics(Magics):
             try:
                 dataset = Dataset.get_by_name(ws, dataset_name, version=version or "latest")
             except Exception as exc:
-                known = _dataset_names(ws, Dataset)
-                raise UsageError(
-                    f"Unknown dataset {dataset_name!r}{f' version {version}' if version else ''} for input {name!r}: "
-                    f"{exc}. Registered datasets: {', '.join(known) or 'none'}. Register one with "
-                    "Dataset.File.from_files(...).register(ws, name)."
-                ) from None
+                text = str(exc)
+                if "Registered datasets" not in text:
+                    text += f" Registered datasets: {', '.join(_dataset_names(ws, Dataset)) or 'none'}."
+                raise UsageError(f"Unknown dataset {dataset_name!r} for --input {name}: {text}") from None
             try:
                 named = dataset.as_named_input(name)
                 inputs[name] = named.as_mount() if mode == "mount" else named.as_download()
