@@ -385,7 +385,7 @@ class FileDataset(Dataset):
         files = resolve_definition(
             self._workspace, self._definition, validate=not ignore_not_found, label=self._label()
         )
-        target = Path(target_path).expanduser() if target_path is not None else Path(tempfile.mkdtemp())
+        target = (Path(target_path).expanduser() if target_path is not None else Path(tempfile.mkdtemp())).resolve()
         if not overwrite:
             existing = [str(target / f.rel) for f in files if (target / f.rel).exists()]
             if existing:
