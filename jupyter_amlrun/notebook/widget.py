@@ -160,6 +160,8 @@ class RunDetails(anywidget.AnyWidget):
 
     def stop(self) -> None:
         """Stop following the run (the widget keeps what it shows)."""
+        if "follower" not in self.__dict__:
+            return  # __init__ failed before the thread existed (Widget.__del__ still calls close)
         self._stopped = True
         self._cancel_no_view_timer()
         self.follower.stop(join=False)
