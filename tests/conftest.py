@@ -23,10 +23,24 @@ def amlrun_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
+@pytest.fixture(scope="session")
+def mlflow_template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty, fully migrated MLflow sqlite store, made once: migrating a new store costs seconds per test."""
+    from jupyter_amlrun.tracking.store import TrackingStore
+
+    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
+    TrackingStore(f"sqlite:///{path}").initialize()
+    return path
+
+
 @pytest.fixture
-def ws(amlrun_home: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+def ws(amlrun_home: Path, tmp_path: Path, mlflow_template_db: Path):  # type: ignore[no-untyped-def]
+    import shutil
+
     from jupyter_amlrun import Workspace
 
+    (tmp_path / "ws").mkdir()
+    shutil.copyfile(mlflow_template_db, tmp_path / "ws" / "mlflow.db")
     return Workspace.create("test", path=tmp_path / "ws")
 
 
