@@ -198,7 +198,12 @@ class Driver:
         from jupyter_amlrun.core._lifecycle import finalize
 
         self._workspace()
-        finalize(self.store, rf, status, error=error, exit_code=exit_code, outputs_dirs=[rf.workdir / "outputs"])
+        self.end_orphaned_children()
+        try:
+            finalize(self.store, rf, status, error=error, exit_code=exit_code, outputs_dirs=[rf.workdir / "outputs"])
+        except Exception:
+            # The state file already holds the final status; readers see it even if the store did not.
+            self.log("Recording the end of the run in the tracking store failed:\n" + traceback.format_exc())
         self.log("Done.")
         if not os.environ.get("AMLRUN_KEEP_WORKDIR"):
             import shutil
@@ -208,6 +213,21 @@ class Driver:
 
         SlotPool.release(self.slots)
         return 0
+
+    def end_orphaned_children(self) -> None:
+        """Child runs the script started but never completed end with it (as Failed, their data kept)."""
+        from jupyter_amlrun.core._lifecycle import live_status
+
+        try:
+            children = self.store.search_runs(
+                [str(self.spec.get("experiment_id"))], filter_string=f"tags.`mlflow.parentRunId` = '{self.rf.run_id}'"
+            )
+            for child in children:
+                folder = RunFolder(self.ws_dir, child.run_id)
+                if folder.exists():
+                    live_status(self.store, folder)
+        except Exception as exc:
+            self.log(f"Warning: could not check child runs: {exc}")
 
     def execute(self) -> tuple[str, str | None, int | None]:
         rf, spec = self.rf, self.spec

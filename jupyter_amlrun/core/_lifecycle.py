@@ -116,10 +116,17 @@ def recover_dead_run(store: TrackingStore, rf: RunFolder) -> str:
                 f"The process supervising this run (pid {state.get('owner_pid')}) ended without finishing it; its "
                 f"last heartbeat was at {when}. Metrics and logs written so far are kept."
             )
+            tail = error_tail(rf.driver_log, lines=10)
+            if tail:
+                error += f"\nLast lines of logs/azureml/driver_log.txt:\n{tail}"
         outputs = [rf.workdir / "outputs"]
         if state.get("outputs_dir"):
             outputs = [Path(state["outputs_dir"])]
-        final = finalize(store, rf, status, error=error, outputs_dirs=outputs)
+        try:
+            final = finalize(store, rf, status, error=error, outputs_dirs=outputs)
+        except Exception as exc:
+            # The store is unreachable: the run still ends here; MLflow catches up on a later read.
+            final = rf.set_status(status, error=error, warnings=[f"recording the end in the store failed: {exc}"])
         return str(final["status"])
 
 

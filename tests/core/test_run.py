@@ -296,3 +296,19 @@ def test_status_visible_while_running(ws: Workspace, make_source: Any) -> None:
     run.cancel()
     assert wait_for(lambda: run.get_status() == "Canceled", timeout=30)
     assert client.get_run(run.id).info.status == "KILLED"
+
+
+def test_unfinished_child_ends_with_its_script(ws: Workspace, make_source: Any) -> None:
+    src = make_source(
+        {
+            "train.py": "from jupyter_amlrun import Run\nchild = Run.get_context().child_run('left-open')\n"
+            "child.log('partial', 1)\n"
+        }
+    )
+    run = Experiment(ws, "orphan-child").submit(ScriptRunConfig(source_directory=src, script="train.py"))
+    run.wait_for_completion()
+    (child,) = run.get_children()
+    # The driver ended it: MLflow already says so, before any reader looked at the child.
+    assert child._refresh().tags["amlrun.status"] == "Failed"
+    assert child.get_metrics() == {"partial": 1.0}
+    assert "ended without finishing it" in child.get_details()["error"]["error"]["message"]
