@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jupyter_amlrun.core._filters import match_tags
 from jupyter_amlrun.core.errors import ModelNotFoundException, UserErrorException
 from jupyter_amlrun.tracking.store import file_uri_to_path
 
@@ -277,21 +278,7 @@ def _matches(r: ModelVersionRecord, tags: Any, properties: Any, run_id: str | No
         return False
     user = {k: v for k, v in r.tags.items() if not k.startswith(SYS_PREFIX)}
     props = {k[len(PROP_PREFIX) :]: v for k, v in r.tags.items() if k.startswith(PROP_PREFIX)}
-    return _kv_match(user, tags) and _kv_match(props, properties)
-
-
-def _kv_match(have: dict[str, str], want: Any) -> bool:
-    if want is None:
-        return True
-    if isinstance(want, dict):
-        return all(have.get(k) == str(v) for k, v in want.items())
-    for item in want:
-        if isinstance(item, list | tuple):
-            if have.get(item[0]) != str(item[1]):
-                return False
-        elif item not in have:
-            return False
-    return True
+    return match_tags(user, tags) and match_tags(props, properties)
 
 
 def _find(

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jupyter_amlrun.core._filters import match_tags
 from jupyter_amlrun.core._lifecycle import (
     TAG_STATUS,
     copy_to_named_file,
@@ -155,9 +156,9 @@ class Run:
                 continue
             if status is not None and _status_of(rec) != status:
                 continue
-            if tags is not None and not _match_tags(_user_tags(rec.tags), tags):
+            if tags is not None and not match_tags(_user_tags(rec.tags), tags):
                 continue
-            if properties is not None and not _match_tags(_props(rec.tags), properties):
+            if properties is not None and not match_tags(_props(rec.tags), properties):
                 continue
             yield Run(experiment, rec.run_id, _record=rec)
 
@@ -687,7 +688,7 @@ class Run:
         for rec in reversed(records):  # oldest first, like the order they were made
             if status is not None and _status_of(rec) != status:
                 continue
-            if tags is not None and not _match_tags(_user_tags(rec.tags), tags):
+            if tags is not None and not match_tags(_user_tags(rec.tags), tags):
                 continue
             child = Run(self._experiment, rec.run_id, _record=rec)
             out.append(child)
@@ -808,20 +809,6 @@ def _user_tags(tags: dict[str, str]) -> dict[str, str]:
 
 def _props(tags: dict[str, str]) -> dict[str, str]:
     return {k[len(PROP_PREFIX) :]: v for k, v in tags.items() if k.startswith(PROP_PREFIX)}
-
-
-def _match_tags(have: dict[str, str], want: Any) -> bool:
-    if isinstance(want, dict):
-        return all(k in have and (v is None or have[k] == str(v)) for k, v in want.items())
-    if isinstance(want, str):
-        return want in have
-    for item in want:
-        if isinstance(item, list | tuple):
-            if have.get(item[0]) != str(item[1]):
-                return False
-        elif item not in have:
-            return False
-    return True
 
 
 def _split_records(records: builtins.list[dict[str, Any]]) -> tuple[dict[str, list[Any]], list[dict[str, Any]]]:
