@@ -233,7 +233,7 @@ class AzureBlobDatastore(Datastore):
 
     def _get_file(self, path: str, local: Path) -> None:
         with self._mapped(f"downloading {path!r}"):
-            downloader = self._container().download_blob(path, max_concurrency=FILE_CONCURRENCY)
+            downloader = self._container().download_blob(path, max_concurrency=2 * FILE_CONCURRENCY)
             with open(local, "wb") as fh:
                 downloader.readinto(fh)
 
