@@ -159,8 +159,16 @@ def submit_script_run(experiment: Experiment, config: ScriptRunConfig, tags: dic
     if max_seconds is not None:
         run_tags["amlrun.max_run_duration_seconds"] = str(max_seconds)
     if inputs:
-        lineage = ("name", "mode", "kind", "dataset_name", "dataset_version", "dataset_id", "datastore",
-                   "path_on_datastore")
+        lineage = (
+            "name",
+            "mode",
+            "kind",
+            "dataset_name",
+            "dataset_version",
+            "dataset_id",
+            "datastore",
+            "path_on_datastore",
+        )
         run_tags["amlrun.inputs"] = json.dumps([{k: i[k] for k in lineage if i.get(k) is not None} for i in inputs])
     for k, v in (tags or {}).items():
         run_tags[str(k)] = str(v)
