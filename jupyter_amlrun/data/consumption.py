@@ -365,7 +365,16 @@ def materialize_inputs(
             dataset_vars.append(f"{name}:{mode}")
     if dataset_vars:
         env["AZUREML_DATASET_ENVIRONMENT_VARS"] = ",".join(dataset_vars)
-    for mounted in mounts:
-        # FUSE mounts end with the driver (and before it removes the working folder, via its own watcher).
-        atexit.register(mounted.close)
+    _ACTIVE.extend(mounts)
+    if mounts:
+        atexit.register(release_inputs)  # FUSE mounts end with the driver at the latest
     return replacements, env
+
+
+_ACTIVE: list[_Mounted] = []
+
+
+def release_inputs() -> None:
+    """Unmount what :func:`materialize_inputs` mounted in this process (idempotent; also run at exit)."""
+    while _ACTIVE:
+        _ACTIVE.pop().close()
