@@ -205,6 +205,12 @@ class Driver:
             # The state file already holds the final status; readers see it even if the store did not.
             self.log("Recording the end of the run in the tracking store failed:\n" + traceback.format_exc())
         self.log("Done.")
+        if self.spec.get("inputs"):
+            # Unmount FUSE inputs before their folders go (atexit would do it too, but after the rmtree).
+            with contextlib.suppress(Exception):
+                from jupyter_amlrun.data.consumption import release_inputs
+
+                release_inputs()
         if not os.environ.get("AMLRUN_KEEP_WORKDIR"):
             import shutil
 

@@ -191,9 +191,7 @@ class ComputeTarget:
             "Attaching existing compute is not supported yet; create a local pool with AmlCompute."
         )
 
-    def wait_for_completion(
-        self, show_output: bool = False, is_delete_operation: bool = False, **kwargs: Any
-    ) -> None:
+    def wait_for_completion(self, show_output: bool = False, is_delete_operation: bool = False, **kwargs: Any) -> None:
         """Provisioning a local pool is immediate; prints v1's messages with ``show_output``."""
         if show_output:
             print('InProgress.\nSucceededProvisioning operation finished, operation "Succeeded"')
