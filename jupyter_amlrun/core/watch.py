@@ -421,7 +421,8 @@ class RunWatcher:
 class Follower:
     """Ticks a :class:`RunWatcher` on a daemon thread and hands every non-empty delta to ``on_delta``.
 
-    The thread runs in a copy of the starting thread's context (so Jupyter routes its output to the cell that
+    ``lock`` (an ``RLock``) is held from each tick until its delta was handed over: take it to read a consistent
+    snapshot. The thread runs in a copy of the starting thread's context (so Jupyter routes its output to the cell that
     started it), waits ``backoff`` between ticks, can be woken early with :meth:`wake`, and ends after the tick that
     sees a terminal status, on :meth:`stop`, or after ``max_errors`` consecutive failing ticks.
     """
@@ -435,8 +436,11 @@ class Follower:
         on_end: Callable[[], None] | None = None,
         max_errors: int = 10,
         name: str = "amlrun-watch",
+        lock: threading.RLock | None = None,
     ) -> None:
         self.watcher = watcher
+        # Held across tick + on_delta, so a snapshot taken under the same lock never races a delta in flight.
+        self.lock = lock or threading.RLock()
         self.on_delta = on_delta
         self.on_end = on_end
         self.backoff = backoff or Backoff()
@@ -480,17 +484,18 @@ class Follower:
     def _loop(self) -> None:
         try:
             while not self._stop.is_set():
-                try:
-                    delta = self.watcher.tick()
-                    self.errors.clear()
-                except Exception as exc:
-                    self.errors.append(exc)
-                    if len(self.errors) >= self.max_errors:
-                        return
-                    delta = RunDelta()
-                if not delta.is_empty() and not self._stop.is_set():
-                    with contextlib.suppress(Exception):
-                        self.on_delta(delta)
+                with self.lock:
+                    try:
+                        delta = self.watcher.tick()
+                        self.errors.clear()
+                    except Exception as exc:
+                        self.errors.append(exc)
+                        if len(self.errors) >= self.max_errors:
+                            return
+                        delta = RunDelta()
+                    if not delta.is_empty() and not self._stop.is_set():
+                        with contextlib.suppress(Exception):
+                            self.on_delta(delta)
                 if delta.terminal:
                     return
                 self._wake.wait(self.backoff.next(not delta.is_empty()))

@@ -91,12 +91,14 @@ class RunDetails(anywidget.AnyWidget):
         super().__init__(run_id=run_instance.id, **kwargs)
         self.run = run_instance
         self.watcher = RunWatcher(run_instance)
+        self._lock = threading.RLock()
         self.follower = Follower(
             self.watcher,
             self._on_delta,
             Backoff(interval, max_interval),
             on_end=self._on_follow_end,
             name=f"amlrun-rundetails-{run_instance.id[:8]}",
+            lock=self._lock,
         )
         self.display_id = f"amlrun-{uuid.uuid4().hex}"
         self.cell_id: str | None = None
@@ -120,7 +122,8 @@ class RunDetails(anywidget.AnyWidget):
             _install_hooks(shell)
         self.cell_id = _current_cell["id"]
         self._shown = True
-        self._prime()
+        with self._lock:
+            self._prime()
         if is_terminal(self.status):
             self._published_final = True
         display(self._bundle(), raw=True, display_id=self.display_id)
@@ -269,9 +272,10 @@ class RunDetails(anywidget.AnyWidget):
             self._cancel_no_view_timer()
             if not self._stopped and not self.watcher.terminal and not self.follower.alive:
                 self.follower.start()
-            snap = self.watcher.snapshot()
-            self._apply_state(snap)
-            self._send_data(snap)
+            with self._lock:  # no delta of the thread may land between this snapshot and its sending
+                snap = self.watcher.snapshot()
+                self._apply_state(snap)
+                self._send_data(snap)
         elif kind == "bye":
             self._views = max(0, self._views - 1)
             if self._views == 0 and self.follower.alive:
@@ -397,8 +401,9 @@ def _post_run_cell(result: Any) -> None:
             except Exception:
                 continue
             widget.follower.stop(join=True, timeout=10)
-            if not widget.watcher.terminal:
-                widget._on_delta(widget.watcher.tick())
+            with widget._lock:
+                if not widget.watcher.terminal:
+                    widget._on_delta(widget.watcher.tick())
         if widget._summary_html is None:
             widget._summary_html = widget._build_summary()
         widget._published_final = True

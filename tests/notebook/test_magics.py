@@ -178,7 +178,9 @@ def test_line_submit_existing_script(shell: Any, make_source: Any, tmp_path: Pat
 
 
 @pytest.mark.integration
-def test_submit_with_environment_compute_and_dataset_input(shell: Any, ws: Any, tmp_path: Path) -> None:
+def test_submit_with_environment_compute_and_dataset_input(
+    shell: Any, ws: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from jupyter_amlrun import AmlCompute, ComputeTarget, Environment
     from jupyter_amlrun.data.dataset import Dataset
 
@@ -207,6 +209,12 @@ def test_submit_with_environment_compute_and_dataset_input(shell: Any, ws: Any, 
     assert [(i["name"], i["mode"]) for i in details["inputDatasets"]] == [("mnist", "download")]
     log = run.get_log_files()["logs/user_logs/std_log.txt"].read_text()
     assert "FILES" in log and "train.csv" in log
+    # An input declared but not named after `--` is pointed out (the run cannot receive it otherwise).
+    capsys.readouterr()
+    shell.run_cell_magic("submit", "-e ds --input spare=mnist_ds --no-widget --wait", "print('no args')\n")
+    err = capsys.readouterr().err
+    reached = [i["name"] for i in shell.user_ns["run"].get_details()["inputDatasets"]]
+    assert reached == ["spare"] or "input(s) spare are not used after `--`" in err  # the latter until core reads .data
 
 
 @pytest.mark.integration
