@@ -177,3 +177,57 @@ def test_renders_in_notebook7(lab: LabServer, page: Any) -> None:
         timeout=30_000,
     )
     page.locator(".amlrun-rd").first.screenshot(path=str(ARTIFACTS / "notebook7.png"))
+
+
+LOG_SCRIPT = """\
+import time
+for i in range(3000):
+    print(f"line {i:05d} " + "x" * 60)
+for i in range(40):
+    print(f"late {i}", flush=True)
+    time.sleep(0.3)
+"""
+
+
+def test_log_panel_follows_unless_scrolled_up_and_loads_earlier_output(lab: LabServer, page: Any) -> None:
+    nb = "logs.ipynb"
+    write_notebook(
+        lab.root / nb,
+        ["%load_ext jupyter_amlrun", "%%submit --experiment ui-logs --source-dir src_logs\n" + LOG_SCRIPT],
+    )
+    page.goto(lab.lab_url(nb))
+    wait_kernel_idle(page)
+    run_cells(page, 2)
+    has = (
+        "(s) => document.querySelector('.amlrun-log') && document.querySelector('.amlrun-log').textContent.includes(s)"
+    )
+    page.wait_for_function(has, arg="late 1", timeout=90_000)
+    at_bottom = (
+        "() => { const p = document.querySelector('.amlrun-log');"
+        " return p.scrollHeight - p.scrollTop - p.clientHeight < 10; }"
+    )
+    assert page.evaluate(at_bottom)
+    # Scrolled up by the user: new lines arrive but the view stays where the user put it.
+    page.evaluate("() => { document.querySelector('.amlrun-log').scrollTop = 0; }")
+    page.wait_for_function(has, arg="late 8", timeout=60_000)
+    assert page.evaluate("() => document.querySelector('.amlrun-log').scrollTop") == 0
+    # Back at the bottom: it follows again.
+    page.evaluate("() => { const p = document.querySelector('.amlrun-log'); p.scrollTop = p.scrollHeight; }")
+    page.wait_for_function(has, arg="late 14", timeout=60_000)
+    assert page.evaluate(at_bottom)
+    # A large log starts at its tail; "Load earlier output" fetches the rest, piece by piece.
+    text = page.locator(".amlrun-log").text_content() or ""
+    assert not text.startswith("line 00000")
+    more = page.locator(".amlrun-log-more")
+    for _ in range(20):
+        if not more.is_visible():
+            break
+        before = len(page.locator(".amlrun-log").text_content() or "")
+        more.click()
+        page.wait_for_function(
+            f"() => document.querySelector('.amlrun-log').textContent.length > {before}", timeout=30_000
+        )
+    assert not more.is_visible()
+    assert (page.locator(".amlrun-log").text_content() or "").startswith("line 00000")
+    page.locator(".amlrun-cancel").click()
+    page.locator('.amlrun-rd[data-status="Canceled"]').wait_for(timeout=60_000)
