@@ -42,11 +42,24 @@ def wait_kernel_idle(page: Any) -> None:
 
 
 def run_cells(page: Any, count: int) -> None:
-    page.locator(".jp-Cell .jp-InputArea-editor").first.click()
-    page.keyboard.press("Escape")
-    for _ in range(count):
-        page.keyboard.press("Shift+Enter")
-        time.sleep(0.2)
+    """Run the first ``count`` cells; the first one is retried until it shows an execution count, since the kernel
+    can look idle before it accepts input (a known flake)."""
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    done = "() => /\\[\\d+\\]/.test(document.querySelector('.jp-Notebook .jp-Cell .jp-InputPrompt').textContent)"
+    for attempt in range(4):
+        cells.nth(0).locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Escape")
+        page.keyboard.press("Control+Enter")
+        try:
+            page.wait_for_function(done, timeout=20_000)
+            break
+        except Exception:
+            if attempt == 3:
+                raise
+    for i in range(1, count):
+        cells.nth(i).locator(".jp-InputArea-editor").click()
+        page.keyboard.press("Escape")
+        page.keyboard.press("Control+Enter")
 
 
 def widget_state(page: Any, metric: str) -> dict[str, Any]:
@@ -148,9 +161,17 @@ def test_cancel_button(lab: LabServer, page: Any) -> None:
     page.wait_for_function(
         "() => document.querySelector('.amlrun-log').textContent.includes('still working')", timeout=30_000
     )
+    # The header: a coloured status, a link to the run, a duration that ticks while it runs.
+    assert page.locator(".amlrun-title .amlrun-status.amlrun-busy").text_content() == "Running"
+    assert "amlrun-run=" in (page.locator(".amlrun-title a").get_attribute("href") or "")
+    shown = page.locator(".amlrun-duration").text_content()
+    page.wait_for_function(
+        "(t) => document.querySelector('.amlrun-duration').textContent !== t", arg=shown, timeout=30_000
+    )
     page.locator(".amlrun-cancel").click()
     page.locator('.amlrun-rd[data-status="Canceled"]').wait_for(timeout=60_000)
     assert page.locator(".amlrun-cancel").is_disabled()
+    assert page.locator(".amlrun-title .amlrun-status.amlrun-off").text_content() == "Canceled"
     page.screenshot(path=str(ARTIFACTS / "canceled.png"))
 
 
