@@ -45,3 +45,9 @@ test: install install-test-tools lint
 .PHONY: js
 js:
 	cd js && npm ci --no-audit --no-fund && npm run build
+
+# Benchmarks of issue 2 (not tests: they print tables with ratios). Ray comes from the `bench` extra.
+.PHONY: bench
+bench: install
+	$(PIP) install -q -e ".[bench]"
+	bash benchmarks/run_all.sh
