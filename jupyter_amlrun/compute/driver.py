@@ -190,6 +190,9 @@ class Driver:
             error = f"The run's driver failed: {exc}"
             self.log("Driver error:\n" + traceback.format_exc())
         finally:
+            # The script is done: say so now, while the journal's tail is still being shipped.
+            with contextlib.suppress(Exception):
+                self.set_status(RunStatus.FINALIZING)
             self.stop_sync.set()
             self.wake.set()
             if self._sync is not None:

@@ -94,10 +94,10 @@ class RunFolder:
             return state
 
     def set_status(self, status: str, **extra: Any) -> dict[str, Any]:
-        """Record a status transition (with its time) unless the run already ended."""
+        """Record a status transition (with its time) unless the run already ended or is already there."""
         with file_lock(self.root / "state.lock"):
             state = self.read_state()
-            if is_terminal(state.get("status", "")):
+            if is_terminal(state.get("status", "")) or (state.get("status") == status and not extra):
                 return state
             now = _now()
             state["status"] = status
