@@ -166,11 +166,30 @@ def kill_tree(pgid: int | None, pids: list[int] | None = None, grace: float = 2.
     for p in procs:
         with contextlib.suppress(psutil.NoSuchProcess):
             p.terminate()
-    _gone, alive = psutil.wait_procs(procs, timeout=grace)
+    alive = _wait_dead(procs, grace)
     if pgid:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGKILL)
     for p in alive:
         with contextlib.suppress(psutil.NoSuchProcess):
             p.kill()
-    psutil.wait_procs(alive, timeout=grace)
+    _wait_dead(alive, grace)
+
+
+def _wait_dead(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Wait until every process has exited; a zombie counts as exited (its parent, not us, must reap it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = []
+        for p in procs:
+            try:
+                if p.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(p)
+                else:
+                    with contextlib.suppress(psutil.Error, ChildProcessError):
+                        p.wait(timeout=0)  # reap it if it is ours
+            except psutil.NoSuchProcess:
+                pass
+        if not alive or time.monotonic() >= deadline:
+            return alive
+        time.sleep(0.02)

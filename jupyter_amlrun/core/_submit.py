@@ -124,6 +124,17 @@ def submit_script_run(experiment: Experiment, config: ScriptRunConfig, tags: dic
         )
     backend = resolve_backend(ws, rc.target)
     arguments, inputs = normalize_arguments(list(rc.arguments))
+    # v1: inputs given in run_config.data (not only in arguments) are materialised too.
+    for ref in (rc.data or {}).values():
+        hook = getattr(ref, "_amlrun_input", None)
+        if not callable(hook):
+            raise UserErrorException(
+                f"run_config.data values must be dataset inputs (dataset.as_named_input('x').as_mount()), got "
+                f"{type(ref).__name__}."
+            )
+        _placeholder, spec = hook()
+        if all(i.get("name") != spec.get("name") for i in inputs):
+            inputs.append(spec)
     if tags is not None and not isinstance(tags, dict):
         raise UserErrorException("tags must be a dict of str -> str.")
     max_seconds = rc.max_run_duration_seconds

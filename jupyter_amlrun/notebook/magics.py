@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 import re
 import shlex
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -281,16 +280,6 @@ class AmlRunMagics(Magics):
             run = experiment.submit(config, tags=tags or None)
         except UserErrorException as exc:
             raise UsageError(str(exc)) from None
-        unused = [n for n, cfg in inputs.items() if id(cfg) not in used]
-        if unused:
-            reached = {i.get("name") for i in run.get_details().get("inputDatasets", [])}
-            missing = [n for n in unused if n not in reached]
-            if missing:
-                print(
-                    f"Note: input(s) {', '.join(missing)} are not used after `--`, so the run does not get them; "
-                    f"pass them as arguments, e.g. `-- --data {{{missing[0]}}}`.",
-                    file=sys.stderr,
-                )
         if self.shell is not None:
             self.shell.user_ns[args.name] = run
         if not args.no_widget:

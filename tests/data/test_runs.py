@@ -134,3 +134,19 @@ def test_dataset_matching_nothing_fails_the_run_at_start(ws, make_source, sample
     assert details["status"] == "Failed" and seen is None
     message = details["error"]["error"]["message"]
     assert "input 'imgs'" in message and "matches no files" in message
+
+
+def test_input_given_in_run_config_data_reaches_the_script(ws, make_source, sample_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """v1: an input in run_config.data (not named in the arguments) is still materialised for the script."""
+    store = ws.get_default_datastore()
+    store.upload(src_dir=str(sample_dir), target_path="datasets/sample", overwrite=True, show_progress=False)
+    ds = Dataset.File.from_files((store, "datasets/sample"))
+    src = make_source({"read.py": SCRIPT})
+    config = ScriptRunConfig(source_directory=str(src), script="read.py")
+    config.run_config.data["training"] = ds.as_named_input("training").as_download()
+    run = Experiment(ws, "data-runs").submit(config)
+    assert run.wait_for_completion(raise_on_error=False)["status"] == "Completed"
+    user = run.get_log_files()["logs/user_logs/std_log.txt"].read_text()
+    seen = next(json.loads(line[5:]) for line in user.splitlines() if line.startswith("SEEN "))
+    assert "training" in seen["inputs"] and Path(seen["inputs"]["training"]).name
+    assert [i["name"] for i in run.get_details()["inputDatasets"]] == ["training"]
