@@ -427,11 +427,11 @@ class Run:
         return self._journal_writer
 
     def _logged(self) -> None:
-        # Owned runs are shipped by the owner thread, submitted runs by their driver; a run that already ended
-        # has neither, so ship at once.
-        if (
-            not self._owned and self._folder.exists() and is_terminal(self._folder.read_state().get("status", ""))
-        ) or not self._folder.exists():
+        # Owned runs are shipped by the owner thread, live submitted runs by their driver; a run that already ended
+        # (or has no folder here) has neither, so ship at once.
+        if self._owned:
+            return
+        if not self._folder.exists() or is_terminal(self._folder.read_state().get("status", "")):
             self.flush()
 
     def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:

@@ -312,3 +312,10 @@ def test_unfinished_child_ends_with_its_script(ws: Workspace, make_source: Any) 
     assert child._refresh().tags["amlrun.status"] == "Failed"
     assert child.get_metrics() == {"partial": 1.0}
     assert "ended without finishing it" in child.get_details()["error"]["error"]["message"]
+
+
+def test_logging_to_a_finished_run_from_the_notebook_is_stored(finished: tuple[Workspace, Run]) -> None:
+    ws, run = finished
+    handle = Run.get(ws, run.id)
+    handle.log("post_hoc_eval", 0.77)
+    assert Run.get(ws, run.id).get_metrics(name="post_hoc_eval") == {"post_hoc_eval": 0.77}
