@@ -319,3 +319,15 @@ def test_logging_to_a_finished_run_from_the_notebook_is_stored(finished: tuple[W
     handle = Run.get(ws, run.id)
     handle.log("post_hoc_eval", 0.77)
     assert Run.get(ws, run.id).get_metrics(name="post_hoc_eval") == {"post_hoc_eval": 0.77}
+
+
+def test_log_image_from_a_file(ws: Workspace, tmp_path: Path) -> None:
+    png = tmp_path / "plot.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\nfake")
+    run = Experiment(ws, "images").start_logging(snapshot_directory=None)
+    run.log_image("confusion", path=str(png))
+    with pytest.raises(UserErrorException, match="is not a file"):
+        run.log_image("missing", path=str(tmp_path / "nope.png"))
+    run.complete()
+    assert run.get_metrics() == {"confusion": "images/plot.png"}
+    assert run.download_file("images/plot.png", str(tmp_path / "back.png")).read_bytes() == png.read_bytes()
