@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,3 +55,11 @@ def file_lock(path: str | os.PathLike[str], *, shared: bool = False) -> Iterator
         yield
     finally:
         os.close(fd)  # closing releases the lock
+
+
+def copy_to_named_file(src: Path, name: str) -> tuple[Path, Path]:
+    """Copy ``src`` into a temp folder under ``name`` (MLflow names artifacts after the local file)."""
+    tmp = Path(tempfile.mkdtemp(prefix="amlrun-upload-"))
+    dst = tmp / name
+    shutil.copyfile(src, dst)
+    return tmp, dst

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -135,14 +133,6 @@ def _heartbeat_time(rf: RunFolder) -> float:
         return rf.heartbeat_path.stat().st_mtime
     except FileNotFoundError:
         return time.time()
-
-
-def copy_to_named_file(src: Path, name: str) -> tuple[Path, Path]:
-    """Copy ``src`` into a temp folder under ``name`` (MLflow names artifacts after the local file)."""
-    tmp = Path(tempfile.mkdtemp(prefix="amlrun-upload-"))
-    dst = tmp / name
-    shutil.copyfile(src, dst)
-    return tmp, dst
 
 
 def live_status(store: TrackingStore, rf: RunFolder) -> str:

@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jupyter_amlrun.core._files import copy_to_named_file
 from jupyter_amlrun.core._filters import match_tags
 from jupyter_amlrun.core._lifecycle import (
     TAG_STATUS,
-    copy_to_named_file,
     finalize,
     live_status,
     mirror_status,
