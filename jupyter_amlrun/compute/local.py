@@ -78,12 +78,7 @@ class LocalBackend(ComputeBackend):
         return live_status(self.workspace.store, rf)
 
     def log_sources(self, rf: RunFolder) -> dict[str, Path]:
-        out: dict[str, Path] = {}
-        if rf.logs_dir.is_dir():
-            for path in sorted(rf.logs_dir.rglob("*")):
-                if path.is_file():
-                    out["logs/" + path.relative_to(rf.logs_dir).as_posix()] = path
-        return out
+        return rf.log_files()
 
     def cancel(self, rf: RunFolder) -> None:
         request_cancel(self.workspace.store, rf)

@@ -79,6 +79,10 @@ class RunFolder:
     def exists(self) -> bool:
         return self.state_path.exists()
 
+    def log_files(self) -> dict[str, Path]:
+        """The run's log files on this machine, by run file name (``logs/...``)."""
+        return log_files_under(self.logs_dir)
+
     # state
     def read_state(self) -> dict[str, Any]:
         return read_json(self.state_path, default={}) or {}
@@ -148,6 +152,13 @@ class RunFolder:
             return self.cancel_path.read_text() or "Canceled by user"
         except FileNotFoundError:
             return None
+
+
+def log_files_under(logs_dir: Path) -> dict[str, Path]:
+    """Files under a ``logs/`` folder, keyed by their run file name (``logs/<relative path>``), sorted."""
+    if not logs_dir.is_dir():
+        return {}
+    return {"logs/" + p.relative_to(logs_dir).as_posix(): p for p in sorted(logs_dir.rglob("*")) if p.is_file()}
 
 
 def kill_tree(pgid: int | None, pids: list[int] | None = None, grace: float = 2.0) -> None:

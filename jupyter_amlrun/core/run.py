@@ -279,12 +279,7 @@ class Run:
 
     def get_log_files(self) -> dict[str, Path]:
         """Log files of the run readable on this machine, by name (``logs/...``); live while the run runs."""
-        out: dict[str, Path] = {}
-        if self._folder.logs_dir.is_dir():
-            for path in sorted(self._folder.logs_dir.rglob("*")):
-                if path.is_file():
-                    out["logs/" + path.relative_to(self._folder.logs_dir).as_posix()] = path
-        return out
+        return self._folder.log_files()
 
     def wait_for_completion(
         self, show_output: bool = False, wait_post_processing: bool = False, raise_on_error: bool = True

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jupyter_amlrun.core._runstate import log_files_under
 from jupyter_amlrun.core.status import is_terminal
 from jupyter_amlrun.tracking import journal as _journal
 
@@ -350,10 +351,7 @@ class RunWatcher:
             self._store_logs_dir = Path(tempfile.mkdtemp(prefix="amlrun-logs-"))
             with contextlib.suppress(Exception):
                 self.run._ws.store.download_artifacts(self.run.id, "logs", self._store_logs_dir)
-        root = self._store_logs_dir / "logs"
-        if not root.is_dir():
-            return {}
-        return {"logs/" + p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*")) if p.is_file()}
+        return log_files_under(self._store_logs_dir / "logs")
 
     def _read_logs(self, delta: RunDelta) -> None:
         paths = self._log_paths()
