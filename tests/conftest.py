@@ -67,3 +67,13 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 60.0, interval: flo
             return True
         time.sleep(interval)
     return predicate()
+
+
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie waiting for its parent counts as gone)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

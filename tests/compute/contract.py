@@ -8,12 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import psutil
 import pytest
 
 from jupyter_amlrun import Experiment, ScriptRunConfig
 from jupyter_amlrun.core._runstate import RunFolder
-from tests.conftest import wait_for
+from tests.conftest import process_alive, wait_for
 
 LONG_SCRIPT = """
 import os, subprocess, sys, time
@@ -72,7 +71,7 @@ class ComputeBackendContract:
         pids = [int(p) for p in pids_file.read_text().split()]
         backend.cancel(rf)
         assert wait_for(lambda: backend.status(rf) == "Canceled", timeout=30)
-        assert wait_for(lambda: not any(_alive(p) for p in pids), timeout=10)
+        assert wait_for(lambda: not any(process_alive(p) for p in pids), timeout=10)
         assert run.get_details()["error"]["error"]["message"] == "Canceled by user"
 
     def test_failure_reports_exit_code(self, ws: Any, make_source: Any, target: str, backend: Any) -> None:
@@ -88,10 +87,3 @@ def _read(path: Path | None) -> str:
         return path.read_text() if path else ""
     except FileNotFoundError:
         return ""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False

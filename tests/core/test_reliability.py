@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from jupyter_amlrun import Experiment, Run, ScriptRunConfig, Workspace
-from tests.conftest import wait_for
+from tests.conftest import process_alive, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +64,7 @@ def test_driver_sigkilled_reads_failed(ws: Workspace, make_source: Any) -> None:
     assert wait_for(lambda: run.get_status() == "Failed", timeout=30)
     details = run.get_details()
     assert "ended without finishing it" in details["error"]["error"]["message"]
-    assert wait_for(lambda: not _alive(script_pid), timeout=10)  # the orphaned script was ended too
+    assert wait_for(lambda: not process_alive(script_pid), timeout=10)  # the orphaned script was ended too
     assert run.get_metrics() == {"seen": 1.0}
     assert "alive" in run.download_file("logs/user_logs/std_log.txt", str(ws.path / "std.txt")).read_text()
 
@@ -115,12 +115,3 @@ def test_kernel_exits_mid_run_and_the_run_still_completes(ws: Workspace, make_so
     assert run.wait_for_completion()["status"] == "Completed"
     assert run.get_metrics() == {"final": 42.0}
     assert "outputs/done.txt" in run.get_file_names()
-
-
-def _alive(pid: int) -> bool:
-    import psutil
-
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
