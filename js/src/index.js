@@ -1,21 +1,138 @@
-// RunDetails front end (anywidget ESM). The kernel sends only deltas; this file keeps the history it has seen and
-// draws it. Business logic (what is new, what a run is) stays in Python (jupyter_amlrun/core/watch.py).
+// RunDetails front end (anywidget ESM). It only draws: what to show, and every text and number shown, comes from the
+// kernel's view model (jupyter_amlrun/core/runview.py). This file keeps the chart points it was sent (the kernel sends
+// only what is new) and hands them to uPlot. The wire is jupyter_amlrun/notebook/protocol.py; the names and typedefs
+// below mirror it and tests/notebook/test_protocol.py checks that they do.
 import uPlot from "uplot";
 
-const TERMINAL = new Set(["Completed", "Failed", "Canceled"]);
-const STATUS_CLASS = {
-  Completed: "ok",
-  Failed: "bad",
-  Canceled: "off",
-  CancelRequested: "warn",
-  Finalizing: "busy",
-  Running: "busy",
-  Starting: "wait",
-  Preparing: "wait",
-  Queued: "wait",
-  NotStarted: "wait",
-};
+/** Message type names (protocol.py MSG_*). */
+const MSG = Object.freeze({
+  DELTA: "delta",
+  LOG_OLDER: "log_older",
+  HELLO: "hello",
+  BYE: "bye",
+  CANCEL: "cancel",
+  LOG_MORE: "log_more",
+});
 
+/** Synced state names (protocol.py STATE_*). */
+const STATE = Object.freeze({
+  RUN_ID: "run_id",
+  STATUS: "status",
+  HEADER: "header",
+  DURATION: "duration",
+  LOGS: "logs",
+  CHILDREN: "children",
+});
+
+// ---------------------------------------------------------------------- the wire (mirrors protocol.py / runview.py)
+/**
+ * @typedef {Object} StatusView
+ * @property {string} status
+ * @property {string} label
+ * @property {string} css_class
+ * @property {string} color
+ * @property {boolean} terminal
+ */
+/** @typedef {string | StatusView} Cell */
+/**
+ * @typedef {Object} FieldView
+ * @property {string} label
+ * @property {string} text
+ * @property {string} kind
+ */
+/**
+ * @typedef {Object} CancelView
+ * @property {boolean} enabled
+ * @property {string} label
+ * @property {string} pending_label
+ */
+/**
+ * @typedef {Object} HeaderView
+ * @property {string} title
+ * @property {string} run_id
+ * @property {StatusView} status
+ * @property {FieldView[]} fields
+ * @property {string} portal_url
+ * @property {string} error
+ * @property {CancelView} cancel
+ */
+/**
+ * @typedef {Object} LogFileView
+ * @property {string} name
+ * @property {string} label
+ */
+/**
+ * @typedef {Object} LogsView
+ * @property {LogFileView[]} files
+ * @property {string} main
+ */
+/**
+ * @typedef {Object} TableView
+ * @property {string} name
+ * @property {string} title
+ * @property {string} note
+ * @property {string[]} columns
+ * @property {Cell[][]} rows
+ */
+/**
+ * @typedef {Object} ImageView
+ * @property {string} name
+ * @property {string} src
+ */
+/**
+ * @typedef {Object} SeriesPart
+ * @property {string} name
+ * @property {number} n
+ * @property {number} buffer
+ * @property {boolean} replace
+ * @property {boolean} reindex
+ * @property {string} label
+ */
+/**
+ * @typedef {Object} LogChunkMsg
+ * @property {string} name
+ * @property {string} text
+ * @property {number} start
+ * @property {number} end
+ * @property {number} head
+ * @property {boolean} reset
+ */
+/**
+ * @typedef {Object} DeltaMsg
+ * @property {"delta"} type
+ * @property {boolean} reset
+ * @property {SeriesPart[]} scalars
+ * @property {SeriesPart[]} lists
+ * @property {TableView[]} tables
+ * @property {ImageView[]} images
+ * @property {LogChunkMsg[]} logs
+ * @property {boolean} has_metrics
+ */
+/**
+ * @typedef {Object} LogOlderMsg
+ * @property {"log_older"} type
+ * @property {LogChunkMsg | null} chunk
+ */
+/**
+ * @typedef {Object} HelloMsg
+ * @property {"hello"} type
+ */
+/**
+ * @typedef {Object} ByeMsg
+ * @property {"bye"} type
+ */
+/**
+ * @typedef {Object} CancelMsg
+ * @property {"cancel"} type
+ */
+/**
+ * @typedef {Object} LogMoreMsg
+ * @property {"log_more"} type
+ * @property {string} name
+ * @property {number} before
+ */
+
+// ---------------------------------------------------------------------- drawing helpers
 function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {
@@ -31,27 +148,28 @@ function h(tag, attrs = {}, ...children) {
   return el;
 }
 
-function fmtDuration(ms) {
-  if (!(ms >= 0)) return "";
-  const s = Math.floor(ms / 1000);
-  const hh = Math.floor(s / 3600);
-  const mm = Math.floor((s % 3600) / 60);
-  const ss = s % 60;
-  return hh ? `${hh}h ${mm}m ${ss}s` : mm ? `${mm}m ${ss}s` : `${ss}s`;
+/** @param {StatusView | undefined} s */
+function badge(s) {
+  const v = s || { css_class: "wait", color: "", label: "…" };
+  return h("span", { class: `amlrun-status amlrun-${v.css_class}`, style: v.color ? `background:${v.color}` : null }, v.label);
 }
 
-function fmtValue(v) {
-  if (typeof v === "number") {
-    if (Number.isInteger(v)) return String(v);
-    return Math.abs(v) >= 1e5 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(4) : v.toFixed(4);
-  }
-  if (v === null || v === undefined) return "";
-  return typeof v === "string" ? v : JSON.stringify(v);
+/** @param {Cell} c */
+function cell(c) {
+  return typeof c === "string" ? c : badge(c);
 }
 
-function parseTime(iso) {
-  const t = iso ? Date.parse(iso) : NaN;
-  return Number.isNaN(t) ? null : t;
+/** @param {TableView} t */
+function table(t) {
+  const el = h("table", { class: "amlrun-table", "data-table": t.name });
+  el.append(h("tr", {}, ...t.columns.map((c) => h("th", {}, c))));
+  for (const row of t.rows) el.append(h("tr", {}, ...row.map((c) => h("td", {}, cell(c)))));
+  return el;
+}
+
+/** @param {DataView | ArrayBuffer} buf */
+function float64(buf) {
+  return new Float64Array(buf.buffer ? buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) : buf);
 }
 
 // A growable pair of Float64Arrays: appending n points costs O(n) (amortised), never a copy of the history.
@@ -60,36 +178,28 @@ class Series {
     this.xs = new Float64Array(1024);
     this.ys = new Float64Array(1024);
     this.n = 0;
-    this.byIndex = false; // steps went backwards (several writers): plot against the arrival index instead
   }
-  push(steps, values) {
-    const need = this.n + values.length;
+  push(xs, ys) {
+    const need = this.n + ys.length;
     if (need > this.xs.length) {
       let cap = this.xs.length;
       while (cap < need) cap *= 2;
-      const xs = new Float64Array(cap);
-      const ys = new Float64Array(cap);
-      xs.set(this.xs.subarray(0, this.n));
-      ys.set(this.ys.subarray(0, this.n));
-      this.xs = xs;
-      this.ys = ys;
+      const nx = new Float64Array(cap);
+      const ny = new Float64Array(cap);
+      nx.set(this.xs.subarray(0, this.n));
+      ny.set(this.ys.subarray(0, this.n));
+      this.xs = nx;
+      this.ys = ny;
     }
-    for (let i = 0; i < values.length; i++) {
-      const step = steps[i];
-      if (!this.byIndex && this.n > 0 && step < this.xs[this.n - 1]) {
-        this.byIndex = true;
-        for (let j = 0; j < this.n; j++) this.xs[j] = j;
-      }
-      this.xs[this.n] = this.byIndex ? this.n : step;
-      this.ys[this.n] = values[i];
-      this.n++;
-    }
+    this.xs.set(xs, this.n);
+    this.ys.set(ys, this.n);
+    this.n += ys.length;
+  }
+  reindex() {
+    for (let j = 0; j < this.n; j++) this.xs[j] = j;
   }
   data() {
     return [this.xs.subarray(0, this.n), this.ys.subarray(0, this.n)];
-  }
-  last() {
-    return this.n ? this.ys[this.n - 1] : undefined;
   }
 }
 
@@ -97,6 +207,7 @@ class Chart {
   constructor(parent, name, kind) {
     this.name = name;
     this.series = new Series();
+    this.label = "";
     this.title = h("span", { class: "amlrun-chart-value" });
     this.root = h(
       "div",
@@ -126,13 +237,12 @@ class Chart {
       this.plotEl,
     );
   }
-  push(steps, values) {
-    this.series.push(steps, values);
-    this.dirty = true;
-  }
-  replace(values) {
-    this.series = new Series();
-    this.series.push(values.map((_, i) => i), values);
+  /** @param {SeriesPart} part */
+  apply(part, xs, ys) {
+    if (part.replace) this.series = new Series();
+    if (part.reindex) this.series.reindex();
+    this.series.push(xs, ys);
+    if (part.label !== undefined) this.label = part.label;
     this.dirty = true;
   }
   draw() {
@@ -141,7 +251,7 @@ class Chart {
     this.ensurePlot();
     this.plot.setData(this.series.data());
     this.root.setAttribute("data-points", String(this.series.n));
-    this.title.textContent = this.series.n ? `${fmtValue(this.series.last())} (${this.series.n} pts)` : "";
+    this.title.textContent = this.label;
   }
   dispose() {
     if (this.plot) this.plot.destroy();
@@ -164,29 +274,35 @@ class RunDetailsView {
   constructor(model, el) {
     this.model = model;
     this.el = el;
-    this.charts = new Map();
-    this.listCharts = new Map();
-    this.rows = new Map(); // table name -> {columns: [], rows: []}
-    this.texts = new Map();
-    this.images = new Map();
+    this.charts = new Map(); // run.log metrics
+    this.listCharts = new Map(); // run.log_list metrics
+    this.tables = new Map(); // name -> TableView
+    this.images = new Map(); // name -> ImageView
     this.logs = new Map();
     this.selectedLog = null;
     this.userPicked = false;
+    this.cancelAsked = false;
     this.frame = 0;
     this.build();
     this.onMsg = (msg, buffers) => this.handle(msg, buffers);
-    this.onChange = () => this.renderHeader();
-    model.on("msg:custom", this.onMsg);
-    for (const k of ["status", "details"]) model.on(`change:${k}`, this.onChange);
-    this.onFiles = () => this.renderLogFiles();
-    model.on("change:log_files", this.onFiles);
+    this.onHeader = () => this.renderHeader();
+    this.onDuration = () => this.renderDuration();
+    this.onLogs = () => this.renderLogFiles();
     this.onChildren = () => this.renderChildren();
-    model.on("change:children", this.onChildren);
+    model.on("msg:custom", this.onMsg);
+    model.on(`change:${STATE.HEADER}`, this.onHeader);
+    model.on(`change:${STATE.DURATION}`, this.onDuration);
+    model.on(`change:${STATE.LOGS}`, this.onLogs);
+    model.on(`change:${STATE.CHILDREN}`, this.onChildren);
     this.renderHeader();
     this.renderLogFiles();
     this.renderChildren();
-    this.timer = setInterval(() => this.tickDuration(), 1000);
-    model.send({ type: "hello" });
+    this.send({ type: MSG.HELLO });
+  }
+
+  /** @param {HelloMsg | ByeMsg | CancelMsg | LogMoreMsg} msg */
+  send(msg) {
+    this.model.send(msg);
   }
 
   build() {
@@ -229,14 +345,13 @@ class RunDetailsView {
 
   // ------------------------------------------------------------------ header
   renderHeader() {
-    const status = this.model.get("status") || "";
-    const d = this.model.get("details") || {};
-    const def = d.runDefinition || {};
-    this.root.setAttribute("data-status", status);
-    const badge = h("span", { class: `amlrun-status amlrun-${STATUS_CLASS[status] || "wait"}` }, status || "…");
+    /** @type {HeaderView | undefined} */
+    const hv = this.model.get(STATE.HEADER);
+    const status = hv ? hv.status : undefined;
+    this.root.setAttribute("data-status", status ? status.status : this.model.get(STATE.STATUS) || "");
     this.durationEl = h("span", { class: "amlrun-duration" });
-    const terminal = TERMINAL.has(status);
-    const canceling = status === "CancelRequested" || this.cancelAsked;
+    const cancel = hv ? hv.cancel : { enabled: false, label: "Cancel", pending_label: "" };
+    const pending = this.cancelAsked && cancel.enabled;
     this.cancelBtn = h(
       "button",
       {
@@ -244,77 +359,62 @@ class RunDetailsView {
         onclick: () => {
           this.cancelAsked = true;
           this.cancelBtn.disabled = true;
-          this.cancelBtn.textContent = "Canceling…";
-          this.model.send({ type: "cancel" });
+          this.cancelBtn.textContent = cancel.pending_label;
+          this.send({ type: MSG.CANCEL });
         },
       },
-      canceling && !terminal ? "Canceling…" : "Cancel",
+      pending ? cancel.pending_label : cancel.label,
     );
-    if (terminal || canceling) this.cancelBtn.disabled = true;
-    const link = d.portalUrl ? h("a", { href: d.portalUrl, target: "_blank", rel: "noopener" }, "View run ↗") : "";
-    const args = (def.arguments || []).join(" ");
-    const rows = [
-      ["Experiment", d.experiment || ""],
-      ["Run", d.runId || this.model.get("run_id") || ""],
-      ["Status", badge],
-      ["Started", d.startTimeUtc ? new Date(d.startTimeUtc).toLocaleString() : "—"],
-      ["Duration", this.durationEl],
-      ["Compute", d.target || def.target || ""],
-      ["Script", [def.script || "", args ? ` ${args}` : ""].join("")],
-    ];
-    const table = h("table", { class: "amlrun-props" });
-    for (const [k, v] of rows) table.append(h("tr", {}, h("th", {}, k), h("td", {}, v)));
-    this.header.replaceChildren(
-      h("div", { class: "amlrun-title" }, h("b", {}, "Run details"), " ", badge.cloneNode(true), " ", link, " ", this.cancelBtn),
-      table,
-    );
-    const err = d.error && d.error.error && d.error.error.message;
-    if (err) {
-      this.errorBox.textContent = err;
-      this.errorBox.hidden = false;
-    } else {
-      this.errorBox.hidden = true;
+    if (!cancel.enabled || pending) this.cancelBtn.disabled = true;
+    const link = hv && hv.portal_url ? h("a", { href: hv.portal_url, target: "_blank", rel: "noopener" }, "View run ↗") : "";
+    const props = h("table", { class: "amlrun-props" });
+    for (const f of hv ? hv.fields : []) {
+      const value = f.kind === "status" ? badge(status) : f.kind === "duration" ? this.durationEl : f.text;
+      props.append(h("tr", {}, h("th", {}, f.label), h("td", {}, value)));
     }
-    this.tickDuration();
+    this.header.replaceChildren(
+      h("div", { class: "amlrun-title" }, h("b", {}, hv ? hv.title : ""), " ", badge(status), " ", link, " ", this.cancelBtn),
+      props,
+    );
+    this.errorBox.textContent = hv ? hv.error : "";
+    this.errorBox.hidden = !(hv && hv.error);
+    this.renderDuration();
   }
 
-  tickDuration() {
-    const d = this.model.get("details") || {};
-    const start = parseTime(d.startTimeUtc);
-    if (!this.durationEl) return;
-    if (start === null) {
-      this.durationEl.textContent = "—";
-      return;
-    }
-    const status = this.model.get("status") || "";
-    const end = parseTime(d.endTimeUtc) ?? (TERMINAL.has(status) ? start : Date.now());
-    this.durationEl.textContent = fmtDuration(end - start);
+  renderDuration() {
+    if (this.durationEl) this.durationEl.textContent = this.model.get(STATE.DURATION) || "";
   }
 
   // ------------------------------------------------------------------ deltas
   handle(msg, buffers) {
     if (!msg || typeof msg !== "object") return;
-    if (msg.type === "delta") this.applyDelta(msg, buffers || []);
-    else if (msg.type === "log_older") this.prependLog(msg.chunk);
+    if (msg.type === MSG.DELTA) this.applyDelta(msg, buffers || []);
+    else if (msg.type === MSG.LOG_OLDER) this.prependLog(msg.chunk);
   }
 
+  /** @param {DeltaMsg} msg */
   applyDelta(msg, buffers) {
     if (msg.reset) this.clear();
-    for (const s of msg.scalars || []) {
-      const buf = buffers[s.buffer];
-      const arr = new Float64Array(buf.buffer ? buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) : buf);
-      const steps = arr.subarray(0, s.n);
-      const values = arr.subarray(s.n, 2 * s.n);
-      let chart = this.charts.get(s.name);
-      if (!chart) {
-        chart = new Chart(this.metricsEl, s.name, "scalar");
-        this.charts.set(s.name, chart);
+    for (const [parts, charts, kind] of [
+      [msg.scalars, this.charts, "scalar"],
+      [msg.lists, this.listCharts, "list"],
+    ]) {
+      for (const part of parts || []) {
+        const arr = float64(buffers[part.buffer]);
+        let chart = charts.get(part.name);
+        if (!chart) {
+          chart = new Chart(this.metricsEl, part.name, kind);
+          charts.set(part.name, chart);
+        }
+        chart.apply(part, arr.subarray(0, part.n), arr.subarray(part.n, 2 * part.n));
       }
-      chart.push(steps, values);
     }
-    for (const rec of msg.records || []) this.applyRecord(rec);
+    for (const t of msg.tables || []) this.tables.set(t.name, t);
+    for (const img of msg.images || []) this.images.set(img.name, img);
+    if ((msg.tables || []).length) this.tablesDirty = true;
+    if ((msg.images || []).length) this.imagesDirty = true;
     for (const chunk of msg.logs || []) this.appendLog(chunk);
-    this.noMetrics.hidden = this.charts.size + this.listCharts.size + this.rows.size + this.images.size + this.texts.size > 0;
+    this.noMetrics.hidden = Boolean(msg.has_metrics);
     this.schedule();
   }
 
@@ -323,50 +423,13 @@ class RunDetailsView {
     for (const c of this.listCharts.values()) c.dispose();
     this.charts.clear();
     this.listCharts.clear();
-    this.rows.clear();
-    this.texts.clear();
+    this.tables.clear();
     this.images.clear();
     this.logs.clear();
     this.tablesEl.replaceChildren();
     this.imagesEl.replaceChildren();
     this.logPre.replaceChildren();
     this.shownLog = null;
-  }
-
-  applyRecord(rec) {
-    const { k: kind, n: name, v: value } = rec;
-    if (kind === "list") {
-      const nums = Array.isArray(value) ? value.map(Number) : [];
-      let chart = this.listCharts.get(name);
-      if (!chart) {
-        chart = new Chart(this.metricsEl, name, "list");
-        this.listCharts.set(name, chart);
-      }
-      chart.replace(nums);
-    } else if (kind === "row") {
-      const t = this.rows.get(name) || { columns: [], rows: [] };
-      for (const c of Object.keys(value || {})) if (!t.columns.includes(c)) t.columns.push(c);
-      t.rows.push(value || {});
-      this.rows.set(name, t);
-      this.tablesDirty = true;
-    } else if (kind === "table") {
-      const cols = Object.keys(value || {});
-      const len = Math.max(0, ...cols.map((c) => (Array.isArray(value[c]) ? value[c].length : 1)));
-      const rows = [];
-      for (let i = 0; i < len; i++) {
-        const row = {};
-        for (const c of cols) row[c] = Array.isArray(value[c]) ? value[c][i] : value[c];
-        rows.push(row);
-      }
-      this.rows.set(name, { columns: cols, rows });
-      this.tablesDirty = true;
-    } else if (kind === "image") {
-      this.images.set(name, rec.data || null);
-      this.imagesDirty = true;
-    } else {
-      this.texts.set(name, value);
-      this.tablesDirty = true;
-    }
   }
 
   schedule() {
@@ -392,31 +455,22 @@ class RunDetailsView {
 
   renderTables() {
     const out = [];
-    if (this.texts.size) {
-      const t = h("table", { class: "amlrun-table", "data-table": "values" }, h("tr", {}, h("th", {}, "Name"), h("th", {}, "Value")));
-      for (const [k, v] of this.texts) t.append(h("tr", {}, h("td", {}, k), h("td", {}, fmtValue(v))));
-      out.push(h("div", { class: "amlrun-table-box" }, h("div", { class: "amlrun-chart-title" }, h("b", {}, "Values")), t));
-    }
-    for (const [name, t] of this.rows) {
-      const table = h("table", { class: "amlrun-table", "data-table": name });
-      table.append(h("tr", {}, ...t.columns.map((c) => h("th", {}, c))));
-      const shown = t.rows.slice(-200); // the newest rows; a table is not a log
-      for (const r of shown) table.append(h("tr", {}, ...t.columns.map((c) => h("td", {}, fmtValue(r[c])))));
-      const more = t.rows.length > shown.length ? ` (last ${shown.length} of ${t.rows.length} rows)` : "";
-      out.push(h("div", { class: "amlrun-table-box" }, h("div", { class: "amlrun-chart-title" }, h("b", {}, name), more), table));
+    for (const t of this.tables.values()) {
+      const title = h("div", { class: "amlrun-chart-title" }, h("b", {}, t.title), t.note ? ` ${t.note}` : "");
+      out.push(h("div", { class: "amlrun-table-box" }, title, table(t)));
     }
     this.tablesEl.replaceChildren(...out);
   }
 
   renderImages() {
     const out = [];
-    for (const [name, src] of this.images) {
+    for (const img of this.images.values()) {
       out.push(
         h(
           "figure",
-          { class: "amlrun-image", "data-image": name },
-          src ? h("img", { src, alt: name }) : h("div", { class: "amlrun-empty" }, "(image not available)"),
-          h("figcaption", {}, name),
+          { class: "amlrun-image", "data-image": img.name },
+          img.src ? h("img", { src: img.src, alt: img.name }) : h("div", { class: "amlrun-empty" }, "(image not available)"),
+          h("figcaption", {}, img.name),
         ),
       );
     }
@@ -425,21 +479,17 @@ class RunDetailsView {
 
   // ------------------------------------------------------------------ logs
   renderLogFiles() {
-    const files = this.model.get("log_files") || [];
+    /** @type {LogsView} */
+    const lv = this.model.get(STATE.LOGS) || { files: [], main: "" };
+    const names = lv.files.map((f) => f.name);
     const current = this.logSelect.value;
-    this.logSelect.replaceChildren(...files.map((f) => h("option", { value: f }, f.replace(/^logs\//, ""))));
-    if (!this.userPicked || !files.includes(this.selectedLog)) this.selectedLog = this.pickDefaultLog(files);
+    this.logSelect.replaceChildren(...lv.files.map((f) => h("option", { value: f.name }, f.label)));
+    if (!this.userPicked || !names.includes(this.selectedLog)) this.selectedLog = lv.main || null;
     if (this.selectedLog) this.logSelect.value = this.selectedLog;
     if (this.logSelect.value !== current) this.showLog();
   }
 
-  pickDefaultLog(files) {
-    // v1: the user's stdout (rank 0 first), else the driver log.
-    const user = files.filter((f) => /user_logs\/std_log[\D]*0*(?:_ps)?\.txt$/.test(f)).sort();
-    if (user.length) return user.find((f) => /std_log\.txt$/.test(f)) || user[0];
-    return files.find((f) => f.includes("driver_log")) || files[0] || null;
-  }
-
+  /** @param {LogChunkMsg} chunk */
   appendLog(chunk) {
     let buf = this.logs.get(chunk.name);
     if (!buf || chunk.reset) {
@@ -452,7 +502,7 @@ class RunDetailsView {
     if (chunk.end <= buf.end && !chunk.reset) return; // already have it
     buf.parts.push(chunk.text);
     buf.end = chunk.end;
-    if (!this.selectedLog && this.model.get("log_files")?.length) this.renderLogFiles();
+    if (!this.selectedLog) this.renderLogFiles();
     if (this.shownLog === chunk.name) this.appendShown(chunk.text);
     else if (this.selectedLog === chunk.name) this.showLog();
   }
@@ -482,9 +532,10 @@ class RunDetailsView {
     const buf = this.logs.get(this.selectedLog);
     if (!buf || buf.head <= 0) return;
     this.logMore.disabled = true;
-    this.model.send({ type: "log_more", name: this.selectedLog, before: buf.head });
+    this.send({ type: MSG.LOG_MORE, name: this.selectedLog, before: buf.head });
   }
 
+  /** @param {LogChunkMsg | null} chunk */
   prependLog(chunk) {
     this.logMore.disabled = false;
     if (!chunk) return;
@@ -503,44 +554,26 @@ class RunDetailsView {
 
   // ------------------------------------------------------------------ children
   renderChildren() {
-    const kids = this.model.get("children") || [];
-    if (!kids.length) {
+    /** @type {TableView | undefined} */
+    const t = this.model.get(STATE.CHILDREN);
+    if (!t || !t.rows || !t.rows.length) {
       this.childrenEl.replaceChildren();
       return;
     }
-    const metricNames = [...new Set(kids.flatMap((k) => Object.keys(k.metrics || {})))].slice(0, 8);
-    const table = h(
-      "table",
-      { class: "amlrun-table", "data-table": "children" },
-      h("tr", {}, h("th", {}, "Run"), h("th", {}, "Status"), h("th", {}, "Duration"), ...metricNames.map((m) => h("th", {}, m))),
-    );
-    for (const k of kids) {
-      const dur = k.startTime ? fmtDuration((k.endTime || Date.now()) - k.startTime) : "";
-      table.append(
-        h(
-          "tr",
-          {},
-          h("td", {}, k.name || k.runId),
-          h("td", {}, h("span", { class: `amlrun-status amlrun-${STATUS_CLASS[k.status] || "wait"}` }, k.status)),
-          h("td", {}, dur),
-          ...metricNames.map((m) => h("td", {}, fmtValue((k.metrics || {})[m]))),
-        ),
-      );
-    }
-    this.childrenEl.replaceChildren(h("div", { class: "amlrun-section" }, `Child runs (${kids.length})`), table);
+    this.childrenEl.replaceChildren(h("div", { class: "amlrun-section" }, t.title), table(t));
   }
 
   dispose() {
-    clearInterval(this.timer);
     if (this.frame) cancelAnimationFrame(this.frame);
     this.model.off("msg:custom", this.onMsg);
-    for (const k of ["status", "details"]) this.model.off(`change:${k}`, this.onChange);
-    this.model.off("change:log_files", this.onFiles);
-    this.model.off("change:children", this.onChildren);
+    this.model.off(`change:${STATE.HEADER}`, this.onHeader);
+    this.model.off(`change:${STATE.DURATION}`, this.onDuration);
+    this.model.off(`change:${STATE.LOGS}`, this.onLogs);
+    this.model.off(`change:${STATE.CHILDREN}`, this.onChildren);
     for (const c of this.charts.values()) c.dispose();
     for (const c of this.listCharts.values()) c.dispose();
     try {
-      this.model.send({ type: "bye" });
+      this.send({ type: MSG.BYE });
     } catch (_e) {
       // the comm may already be closed
     }

@@ -11,6 +11,11 @@ cost is proportional to the new data, not to the run's history:
 - child runs: queried every ``children_interval`` seconds and at the end, reported only when they changed.
 
 :class:`Follower` runs ticks on a background thread with a back-off (:class:`Backoff`) and stops at a terminal status.
+What to show for a delta (texts, labels, tables) is :mod:`jupyter_amlrun.core.runview`'s business.
+
+Reading a run's logs lives here only: the widget tails them (:meth:`RunWatcher.tick`), ``%amlrun logs`` reads one
+whole (:meth:`RunWatcher.log_paths`, :meth:`RunWatcher.read_log`); both find them the same way (the run folder, or
+the uploaded logs of a finished run opened without it).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import codecs
 import contextlib
 import contextvars
 import math
+import shutil
 import tempfile
 import threading
 import time
@@ -296,6 +302,28 @@ class RunWatcher:
                 st.head = start
             return LogChunk(name, text, start, before, head=start)
 
+    def log_paths(self) -> dict[str, Path]:
+        """The run's log files readable here, by name (``logs/...``).
+
+        The run folder's files while it exists; for a finished run opened without its folder, its uploaded logs,
+        downloaded once into a temporary folder (removed by :meth:`close`).
+        """
+        with self._lock:
+            return self._log_paths()
+
+    def read_log(self, name: str) -> str:
+        """The whole text of log ``name`` (one of :meth:`log_paths`)."""
+        path = self.log_paths()[name]
+        return self._read_range(path, 0, path.stat().st_size)
+
+    def close(self) -> None:
+        """Remove the temporary copy of a finished run's logs, if one was made."""
+        with self._lock:
+            if self._store_logs_dir is not None:
+                shutil.rmtree(self._store_logs_dir, ignore_errors=True)
+                self._store_logs_dir = None
+                self._logs.clear()
+
     def load_image(self, path: str) -> bytes | None:
         """The bytes of an image logged with ``log_image`` (a run file such as ``images/plot_1.png``)."""
         store = self.run._ws.store
@@ -345,7 +373,8 @@ class RunWatcher:
         if self._local:
             return self.run.get_log_files()
         if self._store_logs_dir is None:
-            if not is_terminal(self._status or ""):
+            # Uploaded logs are complete once the run ended (before a tick, ask the run for its status).
+            if not is_terminal(self._status or self.run.get_status()):
                 return {}
             # A finished run opened without its folder: its logs are run files, fetched once.
             self._store_logs_dir = Path(tempfile.mkdtemp(prefix="amlrun-logs-"))
@@ -423,6 +452,9 @@ class Follower:
     snapshot. The thread runs in a copy of the starting thread's context (so Jupyter routes its output to the cell that
     started it), waits ``backoff`` between ticks, can be woken early with :meth:`wake`, and ends after the tick that
     sees a terminal status, on :meth:`stop`, or after ``max_errors`` consecutive failing ticks.
+
+    ``clock`` (optional) is called every ``clock_interval`` seconds while the thread waits between ticks: a view that
+    shows elapsed time refreshes it without the cost of a tick (ticks slow down to ``backoff.maximum`` when idle).
     """
 
     def __init__(
@@ -435,6 +467,8 @@ class Follower:
         max_errors: int = 10,
         name: str = "amlrun-watch",
         lock: threading.RLock | None = None,
+        clock: Callable[[], None] | None = None,
+        clock_interval: float = 1.0,
     ) -> None:
         self.watcher = watcher
         # Held across tick + on_delta, so a snapshot taken under the same lock never races a delta in flight.
@@ -444,6 +478,8 @@ class Follower:
         self.backoff = backoff or Backoff()
         self.max_errors = max_errors
         self.name = name
+        self.clock = clock
+        self.clock_interval = clock_interval
         self.errors: list[BaseException] = []
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -496,9 +532,22 @@ class Follower:
                             self.on_delta(delta)
                 if delta.terminal:
                     return
-                self._wake.wait(self.backoff.next(not delta.is_empty()))
-                self._wake.clear()
+                self._wait(self.backoff.next(not delta.is_empty()))
         finally:
             if self.on_end is not None:
                 with contextlib.suppress(Exception):
                     self.on_end()
+
+    def _wait(self, seconds: float) -> None:
+        """Wait ``seconds`` (or until woken), calling the clock every ``clock_interval`` meanwhile."""
+        deadline = time.monotonic() + seconds
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            if self._wake.wait(left if self.clock is None else min(left, self.clock_interval)):
+                break
+            if self.clock is not None and not self._stop.is_set():
+                with contextlib.suppress(Exception):
+                    self.clock()
+        self._wake.clear()

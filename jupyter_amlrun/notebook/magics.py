@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 import shlex
@@ -18,7 +19,9 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 
 from jupyter_amlrun.core.errors import AmlRunError, UserErrorException
-from jupyter_amlrun.notebook.widget import RunDetails, _command, _fmt_duration, _main_log, _parse_iso
+from jupyter_amlrun.core.runview import command_line, duration_text, main_log
+from jupyter_amlrun.core.watch import RunWatcher
+from jupyter_amlrun.notebook.widget import RunDetails
 
 __all__ = ["AmlRunMagics", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -129,12 +132,6 @@ def _show_table(headers: list[str], rows: list[list[Any]], title: str | None = N
         {"text/plain": "\n".join(lines), "text/html": f"<table>{caption}<tr>{head}</tr>{body}{empty}</table>"},
         raw=True,
     )
-
-
-def _duration(details: dict[str, Any]) -> str:
-    start = _parse_iso(details.get("startTimeUtc"))
-    end = _parse_iso(details.get("endTimeUtc"))
-    return _fmt_duration(end - start) if start and end else ""
 
 
 # ---------------------------------------------------------------------- magics
@@ -434,7 +431,7 @@ class AmlRunMagics(Magics):
                     run.id,
                     d["status"],
                     d.get("startTimeUtc") or "",
-                    _duration(d),
+                    duration_text(d),
                     d["runDefinition"].get("script") or "",
                 ]
             )
@@ -452,39 +449,32 @@ class AmlRunMagics(Magics):
             ["Run", d["runId"]],
             ["Status", d["status"]],
             ["Target", d.get("target")],
-            ["Script", _command(definition)],
+            ["Script", command_line(definition)],
             ["Started", d.get("startTimeUtc")],
             ["Ended", d.get("endTimeUtc", "")],
-            ["Duration", _duration(d)],
+            ["Duration", duration_text(d)],
         ]
         if "error" in d:
             rows.append(["Error", d["error"]["error"]["message"]])
         _show_table(["Field", "Value"], rows)
 
     def _amlrun_logs(self, ws: Any, args: Any) -> None:
-        import tempfile
-
         run = self._run(ws, args.target)
-        files = {name: path.read_text(encoding="utf-8", errors="replace") for name, path in run.get_log_files().items()}
-        if not files:
-            # A run without its local folder: read the uploaded logs.
-            names = [n for n in run.get_file_names() if n.startswith("logs/")]
-            with tempfile.TemporaryDirectory() as tmp:
-                for name in names:
-                    files[name] = Path(run.download_file(name, str(Path(tmp) / name))).read_text(
-                        encoding="utf-8", errors="replace"
-                    )
-        if not files:
-            print(f"Run {run.id} has no logs yet.")
-            return
-        name = args.file or _main_log(sorted(files))
-        if name not in files:
-            matches = [n for n in files if n.endswith(name)]
-            if len(matches) != 1:
-                raise UsageError(f"No log {name!r} for run {run.id}. Logs: {', '.join(sorted(files))}.")
-            name = matches[0]
-        print(f"{name} ({', '.join(sorted(files))})\n{'=' * (len(name) + 10)}")
-        print(files[name], end="" if files[name].endswith("\n") else "\n")
+        # The widget's reader: the run folder's logs, or the uploaded ones of a run whose folder is gone.
+        with contextlib.closing(RunWatcher(run)) as watcher:
+            names = sorted(watcher.log_paths())
+            if not names:
+                print(f"Run {run.id} has no logs yet.")
+                return
+            name = args.file or main_log(names) or names[0]
+            if name not in names:
+                matches = [n for n in names if n.endswith(name)]
+                if len(matches) != 1:
+                    raise UsageError(f"No log {name!r} for run {run.id}. Logs: {', '.join(names)}.")
+                name = matches[0]
+            text = watcher.read_log(name)
+        print(f"{name} ({', '.join(names)})\n{'=' * (len(name) + 10)}")
+        print(text, end="" if text.endswith("\n") else "\n")
 
     def _amlrun_cancel(self, ws: Any, args: Any) -> None:
         run = self._run(ws, args.target)

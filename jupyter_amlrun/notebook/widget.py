@@ -1,11 +1,15 @@
 """``RunDetails``: the live run widget (anywidget + uPlot), a thin adapter over :mod:`jupyter_amlrun.core.watch`.
 
-Wire format. Small, persistent state is synced as traitlets (``status``, ``details``, ``log_files``, ``children``), so
-a saved notebook keeps the header. Metric points, non-scalar metrics and log text travel as custom messages that hold
-only what is new (``{"type": "delta", ...}``; scalar points as float64 buffers). A view that attaches (first render,
-page reload, re-render) says ``hello`` and gets one ``reset`` snapshot; it says ``bye`` when removed. The kernel thread
-ends at a terminal status, when the last view has been gone for a few seconds, when the cell that showed the widget
-runs again or is deleted, or on :meth:`RunDetails.close`.
+What to show is decided once, in Python, by the view model (:class:`~jupyter_amlrun.core.runview.RunView`): the
+status badge, the header texts, the main log, chart labels, tables as formatted cells. ``index.js`` only draws it,
+and the static summary prints the same view, so the live and the saved view show the same numbers.
+
+Wire format (every name in :mod:`jupyter_amlrun.notebook.protocol`). Small, persistent state is synced as traitlets
+(``status``, ``header``, ``duration``, ``logs``, ``children``), so a saved notebook keeps the header. Chart points,
+tables, images and log text travel as custom messages that hold only what is new (``delta``; chart points as float64
+buffers). A view that attaches (first render, page reload, re-render) says ``hello`` and gets one ``reset`` snapshot;
+it says ``bye`` when removed. The kernel thread ends at a terminal status, when the last view has been gone for a few
+seconds, when the cell that showed the widget runs again or is deleted, or on :meth:`RunDetails.close`.
 
 Saved notebooks: the displayed output is a bundle of the widget view plus ``text/html``. When the run ends, the
 ``text/html`` part is replaced (``update_display``) by a static summary (status, final metrics, a matplotlib PNG of
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import datetime as _dt
+import functools
 import html
 import io
 import math
@@ -24,14 +28,28 @@ import threading
 import uuid
 import weakref
 from array import array
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anywidget
 import traitlets
 
+from jupyter_amlrun.core.runview import (
+    ChartUpdate,
+    HeaderView,
+    ImageView,
+    RunView,
+    StatusView,
+    TableView,
+    ViewUpdate,
+    chart_xs,
+    main_log,
+    status_view,
+)
 from jupyter_amlrun.core.status import is_terminal
 from jupyter_amlrun.core.watch import Backoff, Follower, LogChunk, RunDelta, RunWatcher
+from jupyter_amlrun.notebook import protocol as P
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.run import Run
@@ -40,18 +58,10 @@ __all__ = ["RunDetails"]
 
 STATIC = Path(__file__).parent / "static"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
-# Scalar points per message: keeps each websocket frame a few MB even for a snapshot of millions of points.
+# Chart points per message: keeps each websocket frame a few MB even for a snapshot of millions of points.
 POINTS_PER_MESSAGE = 250_000
 # A view may vanish for a moment (re-render, windowed notebook scrolling): wait this long before stopping.
 NO_VIEW_GRACE_SECONDS = 5.0
-STATUS_COLORS = {
-    "Completed": "#2e7d32",
-    "Failed": "#c62828",
-    "Canceled": "#757575",
-    "CancelRequested": "#8e24aa",
-    "Running": "#1565c0",
-    "Finalizing": "#1565c0",
-}
 
 _live: weakref.WeakSet[RunDetails] = weakref.WeakSet()
 _hooked_shells: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -79,11 +89,13 @@ class RunDetails(anywidget.AnyWidget):
     _esm = STATIC / "run_details.js"
     _css = STATIC / "run_details.css"
 
+    # Synced state: the names are protocol.STATE_*; the values are views of core.runview.
     run_id = traitlets.Unicode("").tag(sync=True)
     status = traitlets.Unicode("").tag(sync=True)
-    details = traitlets.Dict().tag(sync=True)
-    log_files: traitlets.List[str] = traitlets.List().tag(sync=True)
-    children: traitlets.List[Any] = traitlets.List().tag(sync=True)
+    header = traitlets.Dict().tag(sync=True)
+    duration = traitlets.Unicode("").tag(sync=True)
+    logs = traitlets.Dict().tag(sync=True)
+    children = traitlets.Dict().tag(sync=True)
 
     def __init__(self, run_instance: Run, *, interval: float = 1.0, max_interval: float = 10.0, **kwargs: Any) -> None:
         if not hasattr(run_instance, "_folder") or not hasattr(run_instance, "get_status"):
@@ -91,6 +103,9 @@ class RunDetails(anywidget.AnyWidget):
         super().__init__(run_id=run_instance.id, **kwargs)
         self.run = run_instance
         self.watcher = RunWatcher(run_instance)
+        # One read per image file, shared by the live view and the static summary.
+        self._load_image = functools.lru_cache(maxsize=64)(self.watcher.load_image)
+        self.view = RunView(run_instance.id, load_image=self._load_image)
         self._lock = threading.RLock()
         self.follower = Follower(
             self.watcher,
@@ -99,6 +114,7 @@ class RunDetails(anywidget.AnyWidget):
             on_end=self._on_follow_end,
             name=f"amlrun-rundetails-{run_instance.id[:8]}",
             lock=self._lock,
+            clock=self._tick_clock,
         )
         self.display_id = f"amlrun-{uuid.uuid4().hex}"
         self.cell_id: str | None = None
@@ -107,10 +123,14 @@ class RunDetails(anywidget.AnyWidget):
         self._shown = False
         self._summary_html: str | None = None
         self._published_final = False
-        self._images: dict[str, str | None] = {}
         self._send_lock = threading.Lock()
         self._no_view_timer: threading.Timer | None = None
         self.on_msg(self._on_view_msg)
+
+    @property
+    def log_files(self) -> list[str]:
+        """Names of the run's log files shown in the log picker."""
+        return [f["name"] for f in self.logs.get("files", [])]
 
     # ------------------------------------------------------------------ public API
     def show(self, render_lib: Any = None, widget_settings: dict[str, Any] | None = None) -> None:
@@ -139,7 +159,7 @@ class RunDetails(anywidget.AnyWidget):
             {"name": name, "run_id": self.run.id, "categories": list(range(len(values))), "series": [{"data": values}]}
             for name, (_steps, values) in snap.scalars.items()
         ]
-        main = _main_log([c.name for c in snap.logs])
+        main = main_log([c.name for c in snap.logs])
         return {
             "status": snap.status,
             "workbench_run_details_uri": details.get("portalUrl"),
@@ -179,60 +199,51 @@ class RunDetails(anywidget.AnyWidget):
     def _prime(self) -> None:
         """First tick on the caller's thread, so the header is right the moment the widget appears."""
         delta = self.watcher.tick()
-        self._apply_state(delta)
+        self._apply_state(self.view.apply(delta))
         if delta.terminal:
             self._summary_html = self._build_summary()
 
-    def _apply_state(self, delta: RunDelta) -> None:
+    def _apply_state(self, upd: ViewUpdate) -> None:
         with self.hold_sync():
-            if delta.status is not None:
-                self.status = delta.status
-            if delta.details is not None:
-                self.details = _jsonable(delta.details)
-            if delta.log_files is not None:
-                self.log_files = delta.log_files
-            if delta.children is not None:
-                self.children = _jsonable(delta.children)
+            if upd.status is not None:
+                self.status = upd.status
+            if upd.header is not None:
+                self.header = dict(upd.header)
+            if upd.duration is not None:
+                self.duration = upd.duration
+            if upd.logs is not None:
+                self.logs = dict(upd.logs)
+            if upd.children is not None:
+                self.children = dict(upd.children)
 
     def _on_delta(self, delta: RunDelta) -> None:
-        self._apply_state(delta)
-        self._send_data(delta)
+        upd = self.view.apply(delta)
+        self._apply_state(upd)
+        self._send_data(upd)
 
-    def _send_data(self, delta: RunDelta) -> None:
-        if not (delta.scalars or delta.records or delta.logs or delta.reset):
+    def _tick_clock(self) -> None:
+        # The duration grows while the run runs; the kernel is the clock (index.js formats nothing).
+        with self._lock:
+            self.duration = self.view.duration()
+
+    def _send_data(self, upd: ViewUpdate) -> None:
+        if not (upd.charts or upd.tables or upd.images or upd.log_chunks or upd.reset):
             return
-        records = [self._with_image(r) for r in delta.records]
-        logs = [_chunk_dict(c) for c in delta.logs]
-        batches: list[tuple[list[dict[str, Any]], list[bytes]]] = []
-        metas: list[dict[str, Any]] = []
-        bufs: list[bytes] = []
-        count = 0
-        for name, (steps, values) in delta.scalars.items():
-            for lo in range(0, len(values), POINTS_PER_MESSAGE):
-                part_s, part_v = steps[lo : lo + POINTS_PER_MESSAGE], values[lo : lo + POINTS_PER_MESSAGE]
-                if count and count + len(part_v) > POINTS_PER_MESSAGE:
-                    batches.append((metas, bufs))
-                    metas, bufs, count = [], [], 0
-                metas.append({"name": name, "n": len(part_v), "buffer": len(bufs)})
-                bufs.append(array("d", part_s + part_v).tobytes())
-                count += len(part_v)
-        batches.append((metas, bufs))
+        batches = _batches(upd.charts)
         with self._send_lock:
-            for i, (m, b) in enumerate(batches):
-                content: dict[str, Any] = {"type": "delta", "scalars": m, "reset": delta.reset and i == 0}
-                if i == 0:
-                    content["records"] = records
-                    content["logs"] = logs
-                self.send(content, b or None)
-
-    def _with_image(self, rec: dict[str, Any]) -> dict[str, Any]:
-        if rec.get("k") != "image":
-            return rec
-        path = str(rec.get("v"))
-        if path not in self._images:
-            data = self.watcher.load_image(path)
-            self._images[path] = "data:image/png;base64," + base64.b64encode(data).decode() if data else None
-        return {**rec, "data": self._images[path]}
+            for i, (scalars, lists, bufs) in enumerate(batches):
+                first = i == 0
+                content: P.DeltaMsg = {
+                    "type": P.MSG_DELTA,
+                    "reset": upd.reset and first,
+                    "scalars": scalars,
+                    "lists": lists,
+                    "tables": upd.tables if first else [],
+                    "images": upd.images if first else [],
+                    "logs": [_chunk_msg(c) for c in upd.log_chunks] if first else [],
+                    "has_metrics": upd.has_metrics,
+                }
+                self.send(content, bufs or None)
 
     def _on_follow_end(self) -> None:
         if not self.watcher.terminal:
@@ -258,7 +269,7 @@ class RunDetails(anywidget.AnyWidget):
     def _live_html(self) -> str:
         return (
             '<div class="amlrun-summary"><b>RunDetails</b> for run '
-            f"<code>{html.escape(self.run.id)}</code>: {_badge(self.status)}. "
+            f"<code>{html.escape(self.run.id)}</code>: {_badge(status_view(self.status))}. "
             "The live view needs a running kernel; a summary replaces this text when the run ends.</div>"
         )
 
@@ -267,28 +278,27 @@ class RunDetails(anywidget.AnyWidget):
         if not isinstance(content, dict):
             return
         kind = content.get("type")
-        if kind == "hello":
+        if kind == P.MSG_HELLO:
             self._views += 1
             self._cancel_no_view_timer()
             if not self._stopped and not self.watcher.terminal and not self.follower.alive:
                 self.follower.start()
             with self._lock:  # no delta of the thread may land between this snapshot and its sending
-                snap = self.watcher.snapshot()
-                self._apply_state(snap)
-                self._send_data(snap)
-        elif kind == "bye":
+                self._on_delta(self.watcher.snapshot())
+        elif kind == P.MSG_BYE:
             self._views = max(0, self._views - 1)
             if self._views == 0 and self.follower.alive:
                 self._cancel_no_view_timer()
                 self._no_view_timer = threading.Timer(NO_VIEW_GRACE_SECONDS, self._stop_if_unseen)
                 self._no_view_timer.daemon = True
                 self._no_view_timer.start()
-        elif kind == "cancel":
+        elif kind == P.MSG_CANCEL:
             threading.Thread(target=self._cancel_run, name="amlrun-cancel", daemon=True).start()
-        elif kind == "log_more":
+        elif kind == P.MSG_LOG_MORE:
             chunk = self.watcher.read_log_before(str(content.get("name")), int(content.get("before") or 0))
+            reply: P.LogOlderMsg = {"type": P.MSG_LOG_OLDER, "chunk": _chunk_msg(chunk) if chunk else None}
             with self._send_lock:
-                self.send({"type": "log_older", "chunk": _chunk_dict(chunk) if chunk else None})
+                self.send(reply)
 
     def _cancel_run(self) -> None:
         with contextlib.suppress(Exception):
@@ -309,51 +319,32 @@ class RunDetails(anywidget.AnyWidget):
 
     # ------------------------------------------------------------------ static summary
     def _build_summary(self) -> str:
+        """The static HTML of the finished run: the same view model as the live view, drawn as plain HTML."""
         snap = self.watcher.snapshot()
-        details = snap.details or {}
-        status = snap.status or ""
-        start, end = _parse_iso(details.get("startTimeUtc")), _parse_iso(details.get("endTimeUtc"))
-        duration = _fmt_duration(end - start) if start and end else ""
-        definition = details.get("runDefinition") or {}
-        rows = [
-            ("Experiment", html.escape(str(details.get("experiment", "")))),
-            ("Run", f"<code>{html.escape(self.run.id)}</code>"),
-            ("Status", _badge(status)),
-            ("Duration", duration),
-            ("Compute", html.escape(str(details.get("target", "")))),
-            (
-                "Script",
-                html.escape(_command(definition)),
-            ),
-        ]
-        head = "".join(f'<tr><th style="text-align:left;padding-right:12px">{k}</th><td>{v}</td></tr>' for k, v in rows)
-        error = (details.get("error") or {}).get("error", {}).get("message")
+        view = RunView(self.run.id, load_image=self._load_image)
+        upd = view.apply(snap)
+        header = upd.header or view.header()
         parts = [
             '<div class="amlrun-summary">',
             "<b>Run details</b> (static summary; re-run with a kernel for the live view)",
-            f"<table>{head}</table>",
+            _header_html(header),
         ]
-        if error:
-            parts.append(f'<pre style="color:#c62828;white-space:pre-wrap">{html.escape(str(error))}</pre>')
-        if snap.scalars:
-            metric_rows = "".join(
-                f"<tr><td>{html.escape(n)}</td><td>{_fmt(v[-1])}</td><td>{_fmt(min(v))}</td><td>{_fmt(max(v))}</td>"
-                f"<td>{len(v)}</td></tr>"
-                for n, (_s, v) in snap.scalars.items()
-            )
-            parts.append(
-                "<table><tr><th>Metric</th><th>Last</th><th>Min</th><th>Max</th><th>Points</th></tr>"
-                f"{metric_rows}</table>"
-            )
-            png = _chart_png(snap.scalars)
+        if header["error"]:
+            color = header["status"]["color"]
+            parts.append(f'<pre style="color:{color};white-space:pre-wrap">{html.escape(header["error"])}</pre>')
+        metrics = view.metrics_table()
+        if metrics["rows"]:
+            parts.append(_table_html(metrics))
+            series = {name: (chart_xs(steps), values) for name, (steps, values) in snap.scalars.items()}
+            for name, values in view.list_values().items():
+                series.setdefault(name, ([float(i) for i in range(len(values))], values))
+            png = _chart_png(series)
             if png:
                 parts.append(f'<img alt="metric charts" src="data:image/png;base64,{png}"/>')
-        others = _last_values(snap.records)
-        if others:
-            rows_html = "".join(
-                f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in others.items()
-            )
-            parts.append(f"<table><tr><th>Name</th><th>Value</th></tr>{rows_html}</table>")
+        parts.extend(_table_html(t) for t in view.tables())
+        parts.extend(_image_html(i) for i in view.images())
+        if upd.children is not None and upd.children["rows"]:
+            parts.append(f"<b>{html.escape(upd.children['title'])}</b>{_table_html(upd.children, caption=False)}")
         parts.append("</div>")
         return "".join(parts)
 
@@ -411,85 +402,84 @@ def _post_run_cell(result: Any) -> None:
 
 
 # ---------------------------------------------------------------------- helpers
-def _command(definition: dict[str, Any]) -> str:
-    return " ".join([str(definition.get("script") or ""), *map(str, definition.get("arguments") or [])])
+def _batches(charts: list[ChartUpdate]) -> list[tuple[list[P.SeriesPart], list[P.SeriesPart], list[bytes]]]:
+    """Chart points as messages of at most ``POINTS_PER_MESSAGE`` points: (scalar parts, list parts, buffers)."""
+    batches: list[tuple[list[P.SeriesPart], list[P.SeriesPart], list[bytes]]] = []
+    scalars: list[P.SeriesPart] = []
+    lists: list[P.SeriesPart] = []
+    bufs: list[bytes] = []
+    count = 0
+    for chart in charts:
+        # range(max(n, 1)): an emptied list chart still gets its (empty) replacement.
+        for lo in range(0, max(len(chart.ys), 1), POINTS_PER_MESSAGE):
+            xs, ys = chart.xs[lo : lo + POINTS_PER_MESSAGE], chart.ys[lo : lo + POINTS_PER_MESSAGE]
+            if count and count + len(ys) > POINTS_PER_MESSAGE:
+                batches.append((scalars, lists, bufs))
+                scalars, lists, bufs, count = [], [], [], 0
+            part: P.SeriesPart = {
+                "name": chart.name,
+                "n": len(ys),
+                "buffer": len(bufs),
+                "replace": chart.replace and lo == 0,
+                "reindex": chart.reindex and lo == 0,
+                "label": chart.label,
+            }
+            (scalars if chart.kind == "scalar" else lists).append(part)
+            bufs.append(array("d", [*xs, *ys]).tobytes())
+            count += len(ys)
+    batches.append((scalars, lists, bufs))
+    return batches
 
 
-def _main_log(names: list[str]) -> str | None:
-    users = sorted(n for n in names if "user_logs/std_log" in n)
-    if users:
-        return next((n for n in users if n.endswith("std_log.txt")), users[0])
-    return next((n for n in names if "driver_log" in n), names[0] if names else None)
-
-
-def _chunk_dict(c: LogChunk) -> dict[str, Any]:
+def _chunk_msg(c: LogChunk) -> P.LogChunkMsg:
     return {"name": c.name, "text": c.text, "start": c.start, "end": c.end, "head": c.head, "reset": c.reset}
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-def _badge(status: str) -> str:
-    color = STATUS_COLORS.get(status, "#ef8f00")
+def _badge(status: StatusView) -> str:
     return (
-        f'<span style="background:{color};color:#fff;padding:1px 8px;border-radius:10px;font-weight:600">'
-        f"{html.escape(status or '?')}</span>"
+        f'<span style="background:{status["color"]};color:#fff;padding:1px 8px;border-radius:10px;font-weight:600">'
+        f"{html.escape(status['label'])}</span>"
     )
 
 
-def _parse_iso(value: Any) -> float | None:
-    if not value:
-        return None
-    try:
-        return _dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
+def _cell_html(cell: str | StatusView) -> str:
+    return html.escape(cell) if isinstance(cell, str) else _badge(cell)
 
 
-def _fmt_duration(seconds: float) -> str:
-    s = max(0, int(seconds))
-    h, m, sec = s // 3600, (s % 3600) // 60, s % 60
-    return f"{h}h {m}m {sec}s" if h else f"{m}m {sec}s" if m else f"{sec}s"
+def _header_html(header: HeaderView) -> str:
+    rows = []
+    for f in header["fields"]:
+        value = _badge(header["status"]) if f["kind"] == "status" else html.escape(f["text"])
+        rows.append(
+            f'<tr><th style="text-align:left;padding-right:12px">{html.escape(f["label"])}</th><td>{value}</td></tr>'
+        )
+    return f"<table>{''.join(rows)}</table>"
 
 
-def _fmt(v: float) -> str:
-    if not math.isfinite(v):
-        return str(v)
-    if float(v).is_integer() and abs(v) < 1e15:
-        return str(int(v))
-    return f"{v:.6g}"
+def _table_html(table: TableView, caption: bool = True) -> str:
+    title = html.escape(table["title"]) + (f" {html.escape(table['note'])}" if table["note"] else "")
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in table["columns"])
+    body = "".join("<tr>" + "".join(f"<td>{_cell_html(c)}</td>" for c in row) + "</tr>" for row in table["rows"])
+    cap = f"<caption>{title}</caption>" if caption and title else ""
+    return f"<table>{cap}<tr>{head}</tr>{body}</table>"
 
 
-def _last_values(records: list[dict[str, Any]]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for rec in records:
-        kind, name, value = rec.get("k"), str(rec.get("n")), rec.get("v")
-        if kind == "scalar":
-            out[name] = str(value)
-        elif kind == "list":
-            out[name] = f"list of {len(value) if isinstance(value, list) else '?'} values"
-        elif kind in ("row", "table"):
-            out[name] = "table"
-        elif kind == "image":
-            out[name] = f"image {value}"
-    return out
+def _image_html(image: ImageView) -> str:
+    name = html.escape(image["name"])
+    inner = (
+        f'<img alt="{name}" src="{image["src"]}" style="max-width:360px"/>' if image["src"] else "(image not available)"
+    )
+    return f"<figure>{inner}<figcaption>{name}</figcaption></figure>"
 
 
-def _chart_png(scalars: dict[str, tuple[list[float], list[float]]], max_charts: int = 12) -> str | None:
-    """A PNG (base64) of one small line chart per scalar metric; uses matplotlib's Agg canvas, not pyplot."""
+def _chart_png(series: Mapping[str, tuple[Sequence[float], Sequence[float]]], max_charts: int = 12) -> str | None:
+    """A PNG (base64) of one small line chart per metric (x values by :func:`chart_xs`); matplotlib's Agg canvas."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
         return None
-    names = list(scalars)[:max_charts]
+    names = list(series)[:max_charts]
     if not names:
         return None
     cols = min(3, len(names))
@@ -497,13 +487,13 @@ def _chart_png(scalars: dict[str, tuple[list[float], list[float]]], max_charts: 
     fig = Figure(figsize=(3.4 * cols, 2.3 * rows), dpi=80)
     FigureCanvasAgg(fig)
     for i, name in enumerate(names):
-        steps, values = scalars[name]
+        xs, values = series[name]
         stride = max(1, len(values) // 2000)  # a summary image needs no more points than pixels
         ax = fig.add_subplot(rows, cols, i + 1)
         if len(values) == 1:
-            ax.plot(steps, values, "o", color="#1f77b4")
+            ax.plot(xs, values, "o", color="#1f77b4")
         else:
-            ax.plot(steps[::stride], values[::stride], color="#1f77b4", linewidth=1.2)
+            ax.plot(xs[::stride], values[::stride], color="#1f77b4", linewidth=1.2)
         ax.set_title(name, fontsize=9)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)

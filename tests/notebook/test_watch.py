@@ -80,6 +80,29 @@ def test_backoff() -> None:
 
 
 @pytest.mark.unit
+def test_follower_clock_runs_between_slow_ticks() -> None:
+    class Idle:
+        ticks = 0
+
+        def tick(self) -> RunDelta:
+            self.ticks += 1
+            return RunDelta()
+
+    watcher: Any = Idle()  # only tick() is used
+    beats: list[float] = []
+    follower = Follower(
+        watcher, lambda d: None, Backoff(30.0, 30.0), clock=lambda: beats.append(1.0), clock_interval=0.02
+    )
+    follower.start()
+    try:
+        assert wait_for(lambda: len(beats) >= 5, timeout=10)
+        assert watcher.ticks == 1  # the clock is not a tick
+    finally:
+        follower.stop()
+    assert not follower.alive
+
+
+@pytest.mark.unit
 def test_empty_delta() -> None:
     assert RunDelta().is_empty()
     assert not RunDelta(terminal=True).is_empty()

@@ -102,8 +102,19 @@ def test_finished_run_shows_summary_at_once(shell: Any, ws: Any, make_source: An
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == w.model_id
     summary = bundle["text/html"]
     assert "static summary" in summary and "Completed" in summary and "data:image/png;base64," in summary
-    assert "<td>loss</td><td>0.1</td>" in summary  # the last value
+    assert "<td>loss</td><td>0.1</td><td>0.1</td><td>1</td><td>5</td>" in summary  # last, min, max, points
+    assert "<td>note</td><td>done</td>" in summary
     assert "logs/user_logs/std_log.txt" in w.log_files
+    assert w.logs["main"] == "logs/user_logs/std_log.txt"
+    assert w.header["status"] == {
+        "status": "Completed",
+        "label": "Completed",
+        "css_class": "ok",
+        "color": "#2e7d32",
+        "terminal": True,
+    }
+    assert w.duration == next(f["text"] for f in w.header["fields"] if f["kind"] == "duration")
+    assert f"<td>{w.duration}</td>" in summary  # the same duration text in the header and the summary
     data = w.get_widget_data()
     assert data["status"] == "Completed" and data["run_id"] == run.id
     assert data["run_metrics"][0]["name"] == "loss" and data["run_metrics"][0]["series"][0]["data"][-1] == 0.1
@@ -114,6 +125,10 @@ def test_finished_run_shows_summary_at_once(shell: Any, ws: Any, make_source: An
     assert spy.messages[0][0]["reset"] is True
     assert spy.points("loss") == [1.0, 0.5, 1.0 / 3, 0.25, 0.1]
     assert "finished" in spy.log_text("logs/user_logs/std_log.txt")
+    # The live chart label shows the last value with the summary's number rule.
+    (part,) = [m for c, _b in spy.messages for m in c.get("scalars", []) if m["name"] == "loss"]
+    assert part["label"] == "0.1 (5 pts)"
+    assert spy.messages[0][0]["has_metrics"] is True
 
 
 @pytest.mark.integration
@@ -126,6 +141,9 @@ def test_live_widget_sends_deltas_and_ends_with_the_run(shell: Any, ws: Any, mak
     assert w.follower.alive
     assert wait_for(lambda: len(spy.points("loss")) == 4, timeout=60)
     assert w.status == "Running"
+    # The run idles at the gate (the polls slow down) but the kernel's clock keeps the duration text moving.
+    shown = w.duration
+    assert wait_for(lambda: w.duration != shown, timeout=15)
     # Live messages after the snapshot carry only new points.
     n_before = len(spy.messages)
     gate.touch()
@@ -135,7 +153,7 @@ def test_live_widget_sends_deltas_and_ends_with_the_run(shell: Any, ws: Any, mak
     assert later and not any(c["reset"] for c in later)
     assert sum(m["n"] for c in later for m in c["scalars"] if m["name"] == "loss") == 1
     assert spy.points("loss") == [1.0, 0.5, 1.0 / 3, 0.25, 0.1]
-    assert any(r["n"] == "note" for c in later for r in c["records"])
+    assert ["note", "done"] in [row for c in later for t in c["tables"] if t["name"] == "values" for row in t["rows"]]
     assert "finished" in spy.log_text("logs/user_logs/std_log.txt")
     assert w._summary_html is not None and "static summary" in w._summary_html
     # The next cell publishes the summary from the main thread too (front ends listening to that cell only).

@@ -123,6 +123,10 @@ def test_live_run_in_jupyterlab(lab: LabServer, page: Any) -> None:
     )
     assert "training done" in log.text_content()
     assert page.locator('.amlrun-table[data-table="epochs"]').count() == 1
+    # Texts come formatted from the kernel's view model (.6g): the same numbers as the saved summary below.
+    value = '.amlrun-chart[data-metric="{}"] .amlrun-chart-value'
+    assert page.locator(value.format("loss")).text_content() == "0.05 (20 pts)"
+    assert page.locator(value.format("accuracy")).text_content() == "0.975 (20 pts)"
 
     widget = page.locator(".amlrun-rd").first
     widget.scroll_into_view_if_needed()
@@ -146,6 +150,10 @@ def test_live_run_in_jupyterlab(lab: LabServer, page: Any) -> None:
                 summary = html
     assert summary is not None, "the static summary never reached the saved notebook"
     assert "Completed" in summary and "data:image/png;base64," in summary and "loss" in summary
+    assert "<td>loss</td><td>0.05</td>" in summary and "<td>accuracy</td><td>0.975</td>" in summary
+    # What a reader without a kernel (GitHub, nbviewer) sees.
+    page.set_content(f"<html><body>{summary}</body></html>")
+    page.screenshot(path=str(ARTIFACTS / "saved_summary.png"), full_page=True)
 
 
 def test_cancel_button(lab: LabServer, page: Any) -> None:

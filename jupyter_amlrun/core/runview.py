@@ -1,0 +1,661 @@
+"""The RunDetails view model: what to show for a run, decided and formatted once, in Python.
+
+:class:`~jupyter_amlrun.core.watch.RunWatcher` says what is new in a run; :class:`RunView` turns that into what the
+widget's front end draws (``js/src/index.js`` only draws it) and what the static summary left in a saved notebook
+prints. Both read the same :class:`RunView`, so both show the same texts and numbers:
+
+- the status: its label, colour class, badge colour and whether it is terminal (:func:`status_view`);
+- the header fields (experiment, run, started, duration, compute, script) and the error message (:func:`header_view`);
+- the log shown first (:func:`main_log`) and the label of each log file;
+- per chart: the points to draw (raw, for uPlot) and the label with the last value;
+- rows and tables already shaped as columns and formatted cells; child runs as a table.
+
+One number rule everywhere (:func:`format_value`): integers and integral floats below 1e15 print as integers,
+other finite floats with ``.6g`` (six significant digits), non-finite ones as ``nan``/``inf``/``-inf``.
+
+This module imports neither IPython nor ipywidgets: the magics and any other front end can use it.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import itertools
+import json
+import math
+import numbers
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from jupyter_amlrun.core.status import RunStatus, is_terminal
+from jupyter_amlrun.tracking import journal as _journal
+
+if TYPE_CHECKING:
+    from jupyter_amlrun.core.watch import LogChunk, RunDelta
+
+__all__ = [
+    "MAX_TABLE_ROWS",
+    "CancelView",
+    "Cell",
+    "ChartUpdate",
+    "FieldView",
+    "HeaderView",
+    "ImageView",
+    "LogFileView",
+    "LogsView",
+    "RunView",
+    "StatusView",
+    "TableView",
+    "ViewUpdate",
+    "chart_xs",
+    "children_table",
+    "command_line",
+    "duration_seconds",
+    "duration_text",
+    "format_duration",
+    "format_time",
+    "format_value",
+    "header_view",
+    "log_label",
+    "logs_view",
+    "main_log",
+    "parse_iso",
+    "status_view",
+]
+
+# The newest rows of a table that a view shows: a table is not a log.
+MAX_TABLE_ROWS = 200
+# Child-run metric columns shown (a sweep may log many metrics per child).
+MAX_CHILD_METRICS = 8
+MISSING = "—"
+CANCEL_LABEL = "Cancel"
+CANCELING_LABEL = "Canceling…"
+
+# Status -> colour class (a CSS hook, also used by the browser tests) and the badge colour for that class. The colour
+# travels with the view, so the live badge and the static summary's badge (inline style: no CSS there) are one rule.
+STATUS_CLASS = {
+    RunStatus.COMPLETED: "ok",
+    RunStatus.FAILED: "bad",
+    RunStatus.CANCELED: "off",
+    RunStatus.CANCEL_REQUESTED: "warn",
+    RunStatus.FINALIZING: "busy",
+    RunStatus.RUNNING: "busy",
+}
+DEFAULT_STATUS_CLASS = "wait"  # NotStarted, Queued, Preparing, Starting, and any status not known yet
+CLASS_COLORS = {
+    "ok": "#2e7d32",
+    "bad": "#c62828",
+    "off": "#757575",
+    "warn": "#8e24aa",
+    "busy": "#1565c0",
+    "wait": "#ef8f00",
+}
+
+
+# ---------------------------------------------------------------------- what a view receives (JSON)
+class StatusView(TypedDict):
+    """A status badge: ``status`` is the v1 string ("" before the first read), ``label`` the text to show."""
+
+    status: str
+    label: str
+    css_class: str
+    color: str
+    terminal: bool
+
+
+# A table cell: formatted text, or a status badge (child runs).
+Cell = str | StatusView
+
+
+class FieldView(TypedDict):
+    """One header row; ``kind`` is ``text``, ``status`` (draw the badge) or ``duration`` (the ticking clock)."""
+
+    label: str
+    text: str
+    kind: str
+
+
+class CancelView(TypedDict):
+    """The cancel button: whether it can be pressed, its label, and its label once pressed."""
+
+    enabled: bool
+    label: str
+    pending_label: str
+
+
+class HeaderView(TypedDict):
+    """The widget's header: title line, status badge, fields, error message and cancel button."""
+
+    title: str
+    run_id: str
+    status: StatusView
+    fields: list[FieldView]
+    portal_url: str
+    error: str
+    cancel: CancelView
+
+
+class LogFileView(TypedDict):
+    """A log file: its run file name (``logs/...``) and the label the picker shows."""
+
+    name: str
+    label: str
+
+
+class LogsView(TypedDict):
+    """The log files and the one shown until the user picks another (``main``; "" when there is none)."""
+
+    files: list[LogFileView]
+    main: str
+
+
+class TableView(TypedDict):
+    """A table ready to draw: ``rows`` hold formatted cells in the order of ``columns``; ``note`` says what was cut."""
+
+    name: str
+    title: str
+    note: str
+    columns: list[str]
+    rows: list[list[Cell]]
+
+
+class ImageView(TypedDict):
+    """A logged image as a ``data:`` URL ("" when its file cannot be read)."""
+
+    name: str
+    src: str
+
+
+# ---------------------------------------------------------------------- formatting (the one rule for each)
+def format_value(value: Any) -> str:
+    """Format a metric value or table cell: the one number rule of the live view, the summary and the magics.
+
+    Integers (and integral floats below 1e15) print as integers; other finite floats with ``.6g``; non-finite ones
+    as ``nan``, ``inf``, ``-inf``; ``None`` as ""; strings as they are; anything else as compact JSON.
+
+    Examples
+    --------
+    >>> [format_value(v) for v in (3, 2.0, 1 / 3, 1e-7, float("inf"), None, "done")]
+    ['3', '2', '0.333333', '1e-07', 'inf', '', 'done']
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, numbers.Integral):
+        return str(int(value))
+    if isinstance(value, numbers.Real):
+        v = float(value)
+        if not math.isfinite(v):
+            return str(v)
+        if v.is_integer() and abs(v) < 1e15:
+            return str(int(v))
+        return f"{v:.6g}"
+    try:
+        return json.dumps(value, separators=(",", ":"), default=str)
+    except ValueError:  # a circular structure
+        return str(value)
+
+
+def format_duration(seconds: float | None) -> str:
+    """``1h 2m 3s``, ``2m 3s`` or ``3s`` (whole seconds); "" when unknown.
+
+    Examples
+    --------
+    >>> format_duration(3723.9), format_duration(59), format_duration(None)
+    ('1h 2m 3s', '59s', '')
+    """
+    if seconds is None or not math.isfinite(seconds):
+        return ""
+    s = max(0, int(seconds))
+    h, m, sec = s // 3600, (s % 3600) // 60, s % 60
+    return f"{h}h {m}m {sec}s" if h else f"{m}m {sec}s" if m else f"{sec}s"
+
+
+def parse_iso(value: Any) -> float | None:
+    """An ISO-8601 time (``...Z`` or with an offset) as epoch seconds, or None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        parsed = _dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=_dt.timezone.utc)  # v1 times are UTC
+    return parsed.timestamp()
+
+
+def format_time(epoch_seconds: float | None) -> str:
+    """A point in time in the kernel's local time zone (``2024-05-01 14:03:07 CEST``); "" when unknown."""
+    if epoch_seconds is None:
+        return ""
+    return _dt.datetime.fromtimestamp(epoch_seconds).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+
+
+def command_line(definition: Mapping[str, Any]) -> str:
+    """The script and its arguments of a run definition (``runDefinition`` of ``Run.get_details()``)."""
+    parts = [str(definition.get("script") or ""), *map(str, definition.get("arguments") or [])]
+    return " ".join(p for p in parts if p)
+
+
+def duration_seconds(details: Mapping[str, Any], now: float | None = None) -> float | None:
+    """How long a run ran: end - start once it ended, ``now`` - start while it runs; None when not known.
+
+    A run that reached a terminal status without an end time has no known duration.
+    """
+    start = parse_iso(details.get("startTimeUtc"))
+    if start is None:
+        return None
+    end = parse_iso(details.get("endTimeUtc"))
+    if end is not None:
+        return end - start
+    if is_terminal(str(details.get("status") or "")):
+        return None
+    return (time.time() if now is None else now) - start
+
+
+def duration_text(details: Mapping[str, Any], now: float | None = None) -> str:
+    """:func:`duration_seconds` formatted by :func:`format_duration` ("" when not known)."""
+    return format_duration(duration_seconds(details, now))
+
+
+def status_view(status: str | None) -> StatusView:
+    """The badge of a status (colour class, colour, terminal flag); "…" before the status is known."""
+    status = status or ""
+    css = STATUS_CLASS.get(status, DEFAULT_STATUS_CLASS)
+    return {
+        "status": status,
+        "label": status or "…",
+        "css_class": css,
+        "color": CLASS_COLORS[css],
+        "terminal": is_terminal(status),
+    }
+
+
+def header_view(
+    run_id: str, status: str | None, details: Mapping[str, Any] | None, now: float | None = None
+) -> HeaderView:
+    """The header of a run from its status and ``RunWatcher`` details (``Run.get_details()`` + experiment, portal)."""
+    d = dict(details or {})
+    if status:
+        d["status"] = status
+    definition = d.get("runDefinition") or {}
+    badge = status_view(status)
+    started = format_time(parse_iso(d.get("startTimeUtc")))
+    fields: list[FieldView] = [
+        {"label": "Experiment", "text": str(d.get("experiment") or ""), "kind": "text"},
+        {"label": "Run", "text": str(d.get("runId") or run_id), "kind": "text"},
+        {"label": "Status", "text": badge["label"], "kind": "status"},
+        {"label": "Started", "text": started or MISSING, "kind": "text"},
+        {"label": "Duration", "text": duration_text(d, now) or MISSING, "kind": "duration"},
+        {"label": "Compute", "text": str(d.get("target") or definition.get("target") or ""), "kind": "text"},
+        {"label": "Script", "text": command_line(definition), "kind": "text"},
+    ]
+    error = ((d.get("error") or {}).get("error") or {}).get("message") or ""
+    canceling = status == RunStatus.CANCEL_REQUESTED
+    return {
+        "title": "Run details",
+        "run_id": run_id,
+        "status": badge,
+        "fields": fields,
+        "portal_url": str(d.get("portalUrl") or ""),
+        "error": str(error),
+        "cancel": {
+            "enabled": not badge["terminal"] and not canceling,
+            "label": CANCELING_LABEL if canceling else CANCEL_LABEL,
+            "pending_label": CANCELING_LABEL,
+        },
+    }
+
+
+# ---------------------------------------------------------------------- logs
+def _rank(name: str) -> int:
+    # std_log_process_<rank>.txt (and std_log_<rank>.txt); the plain std_log.txt is the only process: rank 0.
+    digits = re.findall(r"\d+", name.rsplit("/", 1)[-1])
+    return int(digits[-1]) if digits else 0
+
+
+def main_log(names: Iterable[str]) -> str | None:
+    """The log a view shows first (v1): the script's output of rank 0, else the driver log, else the first log.
+
+    Among the user logs (``user_logs/std_log*``) the lowest rank wins (``std_log.txt`` before
+    ``std_log_process_0.txt``); ``std_log_process_10.txt`` comes after ``std_log_process_2.txt``.
+    """
+    ordered = sorted(names)
+    users = [n for n in ordered if "user_logs/std_log" in n]
+    if users:
+        return min(users, key=lambda n: (_rank(n), n))
+    return next((n for n in ordered if "driver_log" in n), ordered[0] if ordered else None)
+
+
+def log_label(name: str) -> str:
+    """The label of a log file in the picker: its name below ``logs/``."""
+    return name.removeprefix("logs/")
+
+
+def logs_view(names: Iterable[str]) -> LogsView:
+    """The log picker: every log file (sorted) and the main one."""
+    ordered = sorted(names)
+    return {"files": [{"name": n, "label": log_label(n)} for n in ordered], "main": main_log(ordered) or ""}
+
+
+# ---------------------------------------------------------------------- tables
+def _table(name: str, title: str, columns: list[str], rows: list[list[Cell]], note: str = "") -> TableView:
+    return {"name": name, "title": title, "note": note, "columns": columns, "rows": rows}
+
+
+def _table_rows(value: Any) -> tuple[list[str], list[dict[str, Any]]]:
+    """A ``log_table`` value (``{column: values}``) as columns and rows; a non-list column repeats in every row."""
+    if not isinstance(value, Mapping):
+        return [], []
+    columns = [str(c) for c in value]
+    cols = {str(c): v for c, v in value.items()}
+    length = max([len(v) if isinstance(v, list) else 1 for v in cols.values()], default=0)
+    rows = []
+    for i in range(length):
+        rows.append({c: (v[i] if i < len(v) else None) if isinstance(v, list) else v for c, v in cols.items()})
+    return columns, rows
+
+
+def children_table(children: Sequence[Mapping[str, Any]] | None, now: float | None = None) -> TableView:
+    """Child runs as a table: name, status badge, duration and up to 8 metric columns (no rows: no children)."""
+    kids = list(children or [])
+    names: list[str] = []
+    for kid in kids:
+        for m in kid.get("metrics") or {}:
+            if m not in names:
+                names.append(m)
+    names = names[:MAX_CHILD_METRICS]
+    now_ms = (time.time() if now is None else now) * 1000
+    rows: list[list[Cell]] = []
+    for kid in kids:
+        status = str(kid.get("status") or "")
+        start, end = kid.get("startTime"), kid.get("endTime")
+        if start and not end and not is_terminal(status):
+            end = now_ms
+        duration = format_duration((end - start) / 1000) if start and end else ""
+        metrics = kid.get("metrics") or {}
+        rows.append(
+            [
+                str(kid.get("name") or kid.get("runId") or ""),
+                status_view(status),
+                duration,
+                *(format_value(metrics.get(m)) for m in names),
+            ]
+        )
+    title = f"Child runs ({len(kids)})" if kids else ""
+    return _table("children", title, ["Run", "Status", "Duration", *names], rows)
+
+
+# ---------------------------------------------------------------------- charts
+def _decreases(previous: float | None, steps: Sequence[float]) -> bool:
+    if previous is not None and steps and steps[0] < previous:
+        return True
+    return any(b < a for a, b in itertools.pairwise(steps))
+
+
+def chart_xs(steps: Sequence[float]) -> list[float]:
+    """The x values of a metric's chart: its steps, or the arrival index once steps go backwards (several writers).
+
+    The live view applies the same rule point by point (:class:`RunView`), so both charts agree.
+    """
+    return [float(i) for i in range(len(steps))] if _decreases(None, steps) else [float(s) for s in steps]
+
+
+@dataclass
+class ChartUpdate:
+    """Points for one chart: append ``ys`` at ``xs`` (after dropping what it has when ``replace``; after redrawing
+    its existing points at their index when ``reindex``); ``label`` is the new text beside the chart title."""
+
+    name: str
+    kind: str  # "scalar" (run.log) or "list" (run.log_list)
+    xs: list[float]
+    ys: list[float]
+    label: str
+    replace: bool = False
+    reindex: bool = False
+
+
+class _Series:
+    __slots__ = ("by_index", "count", "last", "last_step", "maximum", "minimum")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.last = math.nan
+        self.last_step: float | None = None
+        self.by_index = False
+        self.minimum = math.inf
+        self.maximum = -math.inf
+
+    def add(self, values: Sequence[float]) -> None:
+        if not values:
+            return
+        self.count += len(values)
+        self.last = float(values[-1])
+        finite = [v for v in values if v == v]  # NaN is not a minimum or a maximum
+        if finite:
+            self.minimum = min(self.minimum, min(finite))
+            self.maximum = max(self.maximum, max(finite))
+
+    def label(self) -> str:
+        return f"{format_value(self.last)} ({self.count} pts)" if self.count else ""
+
+
+def _as_float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+# ---------------------------------------------------------------------- the view model
+@dataclass
+class ViewUpdate:
+    """What changed in the view after one :class:`~jupyter_amlrun.core.watch.RunDelta`.
+
+    ``None`` fields are unchanged. ``reset``: the receiver drops everything it holds first (a snapshot).
+    """
+
+    reset: bool = False
+    status: str | None = None
+    header: HeaderView | None = None
+    duration: str | None = None
+    logs: LogsView | None = None
+    children: TableView | None = None
+    charts: list[ChartUpdate] = field(default_factory=list)
+    tables: list[TableView] = field(default_factory=list)
+    images: list[ImageView] = field(default_factory=list)
+    log_chunks: list[LogChunk] = field(default_factory=list)
+    has_metrics: bool = False
+
+
+class RunView:
+    """The view of one run, fed with the deltas of a :class:`~jupyter_amlrun.core.watch.RunWatcher`.
+
+    It holds what a view needs to draw and format the next delta (per chart: point count, last value and step; per
+    table: its rows), never the points themselves.
+
+    Parameters
+    ----------
+    run_id:
+        The run shown.
+    load_image:
+        Reads the bytes of a logged image (a run file such as ``images/plot_1.png``); None: images show as missing.
+    max_table_rows:
+        The newest rows of a table that are shown.
+
+    Examples
+    --------
+    >>> view = RunView("run-1")
+    >>> update = view.apply(watcher.tick())  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        run_id: str,
+        *,
+        load_image: Callable[[str], bytes | None] | None = None,
+        max_table_rows: int = MAX_TABLE_ROWS,
+    ) -> None:
+        self.run_id = run_id
+        self.load_image = load_image
+        self.max_table_rows = max_table_rows
+        self.status: str | None = None
+        self.details: dict[str, Any] = {}
+        self.log_files: list[str] = []
+        self.children: list[dict[str, Any]] = []
+        self._clear()
+
+    def _clear(self) -> None:
+        self._series: dict[str, _Series] = {}
+        self._lists: dict[str, list[float]] = {}
+        self._values: dict[str, str] = {}
+        self._tables: dict[str, tuple[list[str], list[dict[str, Any]]]] = {}
+        self._images: dict[str, str] = {}
+
+    # ------------------------------------------------------------------ feeding
+    def apply(self, delta: RunDelta, now: float | None = None) -> ViewUpdate:
+        """Take in one delta (a snapshot when ``delta.reset``) and return what changed in the view."""
+        if delta.reset:
+            self._clear()
+        upd = ViewUpdate(reset=delta.reset, log_chunks=list(delta.logs))
+        if delta.status is not None:
+            self.status = delta.status
+        if delta.details is not None:
+            self.details = dict(delta.details)
+        if delta.reset or delta.status is not None or delta.details is not None:
+            upd.status = self.status or ""
+            upd.header = self.header(now)
+            upd.duration = self.duration(now)
+        if delta.reset or delta.log_files is not None:
+            self.log_files = list(delta.log_files or [])
+            upd.logs = logs_view(self.log_files)
+        if delta.reset or delta.children is not None:
+            self.children = list(delta.children or [])
+            upd.children = children_table(self.children, now)
+        upd.charts = [self._add_points(name, steps, values) for name, (steps, values) in delta.scalars.items()]
+        upd.charts += self._apply_records(delta.records, upd)
+        upd.has_metrics = self.has_metrics
+        return upd
+
+    def _add_points(self, name: str, steps: Sequence[float], values: Sequence[float]) -> ChartUpdate:
+        series = self._series.setdefault(name, _Series())
+        reindex = False
+        if not series.by_index and _decreases(series.last_step, steps):
+            series.by_index = True
+            reindex = series.count > 0
+        xs = [float(i) for i in range(series.count, series.count + len(steps))] if series.by_index else list(steps)
+        if steps:
+            series.last_step = float(steps[-1])
+        series.add(values)
+        return ChartUpdate(name, "scalar", xs, list(values), series.label(), reindex=reindex)
+
+    def _apply_records(self, records: list[dict[str, Any]], upd: ViewUpdate) -> list[ChartUpdate]:
+        lists: dict[str, list[float]] = {}
+        tables: list[str] = []
+        values_changed = False
+        for rec in records:
+            kind, name, value = rec.get("k"), str(rec.get("n")), rec.get("v")
+            if kind == _journal.LIST:
+                lists[name] = [_as_float(v) for v in value] if isinstance(value, list) else []
+            elif kind == _journal.ROW:
+                columns, rows = self._tables.setdefault(name, ([], []))
+                row = {str(k): v for k, v in value.items()} if isinstance(value, Mapping) else {}
+                columns.extend(c for c in row if c not in columns)
+                rows.append(row)
+                tables.append(name)
+            elif kind == _journal.TABLE:
+                self._tables[name] = _table_rows(value)
+                tables.append(name)
+            elif kind == _journal.IMAGE:
+                self._images[name] = self._image_src(str(value))
+                upd.images.append({"name": name, "src": self._images[name]})
+            else:  # text scalars and anything else: one value per name
+                self._values[name] = format_value(value)
+                values_changed = True
+        if values_changed:
+            upd.tables.append(self.values_table())
+        for name in dict.fromkeys(tables):
+            upd.tables.append(self.table(name))
+        charts = []
+        for name, nums in lists.items():
+            self._lists[name] = nums
+            xs = [float(i) for i in range(len(nums))]
+            charts.append(ChartUpdate(name, "list", xs, nums, self._list_label(name), replace=True))
+        return charts
+
+    def _image_src(self, path: str) -> str:
+        data = self.load_image(path) if self.load_image is not None else None
+        return "data:image/png;base64," + base64.b64encode(data).decode() if data else ""
+
+    def _list_label(self, name: str) -> str:
+        series = _Series()
+        series.add(self._lists[name])
+        return series.label()
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def has_metrics(self) -> bool:
+        """True once any metric (chart, value, table or image) was logged."""
+        return bool(self._series or self._lists or self._values or self._tables or self._images)
+
+    @property
+    def terminal(self) -> bool:
+        return is_terminal(self.status or "")
+
+    def header(self, now: float | None = None) -> HeaderView:
+        """The header as of ``now`` (epoch seconds; default: the current time)."""
+        return header_view(self.run_id, self.status, self.details, now)
+
+    def duration(self, now: float | None = None) -> str:
+        """The duration text as of ``now``: it grows while the run runs (the widget refreshes it every second)."""
+        details = {**self.details, "status": self.status or self.details.get("status")}
+        return duration_text(details, now) or MISSING
+
+    def main_log(self) -> str | None:
+        """The log a view shows first."""
+        return main_log(self.log_files)
+
+    def values_table(self) -> TableView:
+        """Text values (``run.log`` of a string) by name."""
+        rows: list[list[Cell]] = [[k, v] for k, v in self._values.items()]
+        return _table("values", "Values", ["Name", "Value"], rows)
+
+    def table(self, name: str) -> TableView:
+        """A ``log_row``/``log_table`` metric, its newest ``max_table_rows`` rows formatted."""
+        columns, rows = self._tables[name]
+        shown = rows[-self.max_table_rows :] if self.max_table_rows else rows
+        cells: list[list[Cell]] = [[format_value(r.get(c)) for c in columns] for r in shown]
+        note = f"(last {len(shown)} of {len(rows)} rows)" if len(shown) < len(rows) else ""
+        return _table(name, name, list(columns), cells, note)
+
+    def tables(self) -> list[TableView]:
+        """Every table: the values first, then the row/table metrics in the order they were first logged."""
+        out = [self.values_table()] if self._values else []
+        return out + [self.table(n) for n in self._tables]
+
+    def images(self) -> list[ImageView]:
+        return [{"name": n, "src": s} for n, s in self._images.items()]
+
+    def metrics_table(self) -> TableView:
+        """Per chart (scalar and list metrics): last, minimum, maximum and number of points, formatted."""
+        stats = list(self._series.items())
+        for name, nums in self._lists.items():
+            series = _Series()
+            series.add(nums)
+            stats.append((name, series))
+        rows: list[list[Cell]] = []
+        for name, s in stats:
+            seen = s.minimum <= s.maximum  # False when every value was NaN
+            lo, hi = (s.minimum, s.maximum) if seen else (math.nan, math.nan)
+            rows.append([name, format_value(s.last), format_value(lo), format_value(hi), str(s.count)])
+        return _table("metrics", "Metrics", ["Metric", "Last", "Min", "Max", "Points"], rows)
+
+    def list_values(self) -> dict[str, list[float]]:
+        """The values of each ``log_list`` metric (what its chart draws)."""
+        return dict(self._lists)
