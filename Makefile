@@ -27,6 +27,7 @@ lint: install
 	$(VENV)/bin/ruff check jupyter_amlrun tests benchmarks examples
 	$(VENV)/bin/ruff format --check jupyter_amlrun tests benchmarks examples
 	$(VENV)/bin/mypy
+	$(PY) scripts/check_layers.py
 
 format: install
 	$(VENV)/bin/ruff format jupyter_amlrun tests benchmarks examples

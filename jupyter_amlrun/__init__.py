@@ -32,8 +32,8 @@ _EXPORTS: dict[str, str] = {
     "Environment": "jupyter_amlrun.core.environment",
     "CondaDependencies": "jupyter_amlrun.core.environment",
     "Model": "jupyter_amlrun.core.model",
-    "ComputeTarget": "jupyter_amlrun.compute.target",
-    "AmlCompute": "jupyter_amlrun.compute.target",
+    "ComputeTarget": "jupyter_amlrun.core.computetarget",
+    "AmlCompute": "jupyter_amlrun.core.computetarget",
     "RunStatus": "jupyter_amlrun.core.status",
     "Datastore": "jupyter_amlrun.data.datastore",
     "Dataset": "jupyter_amlrun.data.dataset",
@@ -43,7 +43,7 @@ _EXPORTS: dict[str, str] = {
 __all__ = [*_EXPORTS, "load_ipython_extension", "unload_ipython_extension"]
 
 if TYPE_CHECKING:
-    from jupyter_amlrun.compute.target import AmlCompute, ComputeTarget
+    from jupyter_amlrun.core.computetarget import AmlCompute, ComputeTarget
     from jupyter_amlrun.core.environment import CondaDependencies, Environment
     from jupyter_amlrun.core.estimator import (
         Chainer,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import textwrap
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from jupyter_amlrun.testing.helpers import wait_for, write_tree  # noqa: F401 - tests import wait_for from here
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
@@ -49,24 +49,9 @@ def make_source(tmp_path: Path) -> Callable[..., Path]:
     """``make_source({"train.py": "..."}, name="src")`` writes a source folder (text is dedented)."""
 
     def make(files: dict[str, str], name: str = "src") -> Path:
-        root = tmp_path / name
-        for rel, text in files.items():
-            path = root / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(textwrap.dedent(text))
-        return root
+        return write_tree(tmp_path / name, files)
 
     return make
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 60.0, interval: float = 0.1) -> bool:
-    """Poll ``predicate`` until true or ``timeout`` seconds pass (bounded in count and time)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 def process_alive(pid: int) -> bool:

@@ -19,28 +19,35 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun.core._files import read_json, write_json_atomic
-from jupyter_amlrun.core._runstate import HEARTBEAT_SECONDS, RunFolder, kill_tree
-from jupyter_amlrun.core.status import RunStatus, is_terminal
+from jupyter_amlrun._util.procs import kill_tree
+from jupyter_amlrun.core.contracts import InputMaterializer, MaterializedInputs, NodeReservation
+from jupyter_amlrun.core.runfolder import HEARTBEAT_SECONDS, RunFolder, RunSpec
+from jupyter_amlrun.core.status import RunStatus
+
+if TYPE_CHECKING:
+    from jupyter_amlrun.core.workspace import Workspace
+    from jupyter_amlrun.tracking.store import TrackingStore
 
 POLL_SECONDS = 0.1
 SHIP_SECONDS = 1.0
 
 
 class Driver:
-    def __init__(self, workspace_dir: Path, run_id: str) -> None:
+    """Takes one run from Queued to its end; talks to its compute backend and input materializers by contract."""
+
+    def __init__(self, workspace_dir: Path, run_id: str, spec: RunSpec) -> None:
         self.ws_dir = workspace_dir
         self.rf = RunFolder(workspace_dir, run_id)
-        self.spec: dict[str, Any] = read_json(self.rf.spec_path) or {}
+        self.spec = spec
         self.wake = threading.Event()
         self.stop_sync = threading.Event()
         self.proc: subprocess.Popen[bytes] | None = None
-        self.slots: list[int] = []
-        self.store: Any = None
+        self.reservation: NodeReservation | None = None
+        self.materializers: list[InputMaterializer] = []
         self._mirrored: str | None = None
-        self._ws: Any = None
+        self._ws: Workspace | None = None
         self._sync: threading.Thread | None = None
 
     def start_sync(self) -> None:
@@ -65,24 +72,26 @@ class Driver:
             with contextlib.suppress(OSError):
                 self.rf.beat()
 
-    def _workspace(self) -> Any:
+    def _workspace(self) -> Workspace:
         if self._ws is None:
             from jupyter_amlrun.core.workspace import Workspace
 
             self._ws = Workspace(path=self.ws_dir)
-            self.store = self._ws.store
         return self._ws
 
+    def _store(self) -> TrackingStore:
+        return self._workspace().store
+
     def _sync_once(self) -> None:
-        from jupyter_amlrun.core._lifecycle import mirror_status
+        from jupyter_amlrun.core.lifecycle import mirror_status
         from jupyter_amlrun.tracking.journal import ship_journal
 
-        self._workspace()
+        store = self._store()
         state = self.rf.read_state()
-        if state.get("status") != self._mirrored and not is_terminal(state.get("status", "")):
-            mirror_status(self.store, self.rf.run_id, state)
-            self._mirrored = state.get("status")
-        ship_journal(self.store, self.rf.run_id, self.rf.root)
+        if state.status != self._mirrored and not state.terminal:
+            mirror_status(store, self.rf.run_id, state)
+            self._mirrored = state.status
+        ship_journal(store, self.rf.run_id, self.rf.root)
 
     def _sync_loop(self) -> None:
         while not self.stop_sync.is_set():
@@ -94,74 +103,74 @@ class Driver:
             self.wake.clear()
 
     # ------------------------------------------------------------------ steps
-    def acquire_slots(self) -> str | None:
-        """Wait in the queue for node slots; returns a cancel reason if canceled while queued."""
-        from jupyter_amlrun.compute.target import resolve_backend
+    def acquire_nodes(self) -> str | None:
+        """Wait in the target's queue for the run's nodes; returns a cancel reason if canceled while queued."""
+        from jupyter_amlrun.core.computetarget import resolve_backend
 
-        target = self.spec.get("target", "local")
-        backend: Any = resolve_backend(self._workspace(), target)
-        if backend.pool is None:
-            return None
-        nodes = int(self.spec.get("node_count") or 1)
-        marker = backend.queue_dir / self.rf.run_id
-        write_json_atomic(marker, {"pid": os.getpid()})
+        target = self.spec.target
+        nodes = int(self.spec.node_count or 1)
+        self.reservation = resolve_backend(self._workspace(), target).reserve_nodes(self.rf.run_id, nodes)
         said = False
-        try:
-            while True:
-                fds = backend.pool.try_acquire(nodes)
-                if fds is not None:
-                    self.slots = fds
-                    active = backend.folder / "active" / self.rf.run_id
-                    write_json_atomic(active, {"pid": os.getpid()})
-                    self.log(f"Acquired {nodes} node(s) on {target}.")
-                    return None
-                if not said:
-                    self.log(f"Waiting for {nodes} free node(s) on compute target {target!r}.")
-                    self.rf.update_state(queued_reason=f"Waiting for {nodes} free node(s) on {target}")
-                    self.start_sync()
-                    said = True
-                reason = self.rf.cancel_requested()
-                if reason:
-                    return reason
-                self.wake.wait(0.5)
-                self.wake.clear()
-        finally:
-            marker.unlink(missing_ok=True)
+        while not self.reservation.try_acquire():
+            if not said:
+                self.log(f"Waiting for {nodes} free node(s) on compute target {target!r}.")
+                self.rf.update_state(queued_reason=f"Waiting for {nodes} free node(s) on {target}")
+                self.start_sync()
+                said = True
+            reason = self.rf.cancel_requested()
+            if reason:
+                return reason
+            self.wake.wait(0.5)
+            self.wake.clear()
+        if said:
+            self.log(f"Acquired {nodes} node(s) on {target}.")
+        return None
+
+    def materialize_inputs(self) -> MaterializedInputs:
+        """Each input kind's materializer (from the registry) turns its inputs into local paths."""
+        from jupyter_amlrun.core.registry import input_materializers
+
+        result = MaterializedInputs()
+        by_kind: dict[str, list[dict[str, Any]]] = {}
+        for spec in self.spec.inputs:
+            by_kind.setdefault(str(spec.get("kind", "dataset")), []).append(spec)
+        loaded: dict[type[InputMaterializer], list[dict[str, Any]]] = {}
+        for kind, specs in by_kind.items():
+            loaded.setdefault(input_materializers.load(kind), []).extend(specs)
+        for cls, specs in loaded.items():
+            materializer = cls(self._workspace())
+            self.materializers.append(materializer)
+            result.merge(materializer.materialize(specs, self.rf.root, self.log))
+        return result
 
     def build_command(self) -> tuple[list[str], dict[str, str]]:
         spec = self.spec
-        args: list[str] = list(spec.get("arguments", []))
+        args = list(spec.arguments)
         env = dict(os.environ)
-        env.pop("AMLRUN_DRIVER", None)
-        inputs = spec.get("inputs") or []
-        if inputs:
-            try:
-                from jupyter_amlrun.data.consumption import materialize_inputs
-            except ImportError as exc:
-                raise RuntimeError(f"This run has dataset inputs but the data package cannot load: {exc}") from exc
-            replacements, input_env = materialize_inputs(self._workspace(), inputs, self.rf.root, self.log)
-            args = [_replace_all(a, replacements) for a in args]
-            env.update(input_env)
+        if spec.inputs:
+            inputs = self.materialize_inputs()
+            args = [_replace_all(a, inputs.replacements) for a in args]
+            env.update(inputs.env)
         ws = self._workspace()
         env.update(
             {
                 "AMLRUN_WORKSPACE": str(self.ws_dir),
                 "AMLRUN_RUN_ID": self.rf.run_id,
-                "AMLRUN_EXPERIMENT": spec.get("experiment", ""),
+                "AMLRUN_EXPERIMENT": spec.experiment,
                 "AZUREML_RUN_ID": self.rf.run_id,
-                "AZUREML_ARM_PROJECT_NAME": spec.get("experiment", ""),
+                "AZUREML_ARM_PROJECT_NAME": spec.experiment,
                 "AZUREML_ARM_WORKSPACE_NAME": ws.name,
                 "AZUREML_OUTPUT_DIRECTORY": "./outputs",
-                "AZUREML_TARGET_TYPE": "local" if spec.get("target") == "local" else "amlcompute",
+                "AZUREML_TARGET_TYPE": "local" if spec.target == "local" else "amlcompute",
                 # A script that uses mlflow directly logs into this same run.
                 "MLFLOW_TRACKING_URI": ws.get_mlflow_tracking_uri(),
                 "MLFLOW_RUN_ID": self.rf.run_id,
-                "MLFLOW_EXPERIMENT_ID": str(spec.get("experiment_id", "")),
+                "MLFLOW_EXPERIMENT_ID": str(spec.experiment_id),
                 "PYTHONUNBUFFERED": "1",
             }
         )
-        env.update(spec.get("environment_variables") or {})
-        return [spec["interpreter"], spec["script"], *args], env
+        env.update(spec.environment_variables)
+        return [spec.interpreter, spec.script, *args], env
 
     def _on_sigterm(self, *_: Any) -> None:
         self.rf.request_cancel("The run's driver received SIGTERM")
@@ -175,12 +184,13 @@ class Driver:
         signal.signal(signal.SIGTERM, self._on_sigterm)
         threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
         self.log(f"Run {rf.run_id}: driver pid {os.getpid()} on {socket.gethostname()}")
-        status, error, exit_code = RunStatus.FAILED, None, None
+        status: str = RunStatus.FAILED
+        error, exit_code = None, None
         try:
             reason = rf.cancel_requested()
             if not reason:
                 self.set_status(RunStatus.QUEUED)
-                reason = self.acquire_slots()
+                reason = self.acquire_nodes()
             if reason:
                 status, error = RunStatus.CANCELED, reason
             else:
@@ -198,43 +208,42 @@ class Driver:
             if self._sync is not None:
                 self._sync.join(timeout=30)
         self.log(f"Finalizing: uploading outputs and logs, final status {status}.")
-        from jupyter_amlrun.core._lifecycle import finalize
+        from jupyter_amlrun.core.lifecycle import finalize
 
-        self._workspace()
+        store = self._store()
         self.end_orphaned_children()
         try:
-            finalize(self.store, rf, status, error=error, exit_code=exit_code, outputs_dirs=[rf.workdir / "outputs"])
+            finalize(store, rf, status, error=error, exit_code=exit_code, outputs_dirs=[rf.workdir / "outputs"])
         except Exception:
             # The state file already holds the final status; readers see it even if the store did not.
             self.log("Recording the end of the run in the tracking store failed:\n" + traceback.format_exc())
         self.log("Done.")
-        if self.spec.get("inputs"):
-            # Unmount FUSE inputs before their folders go (atexit would do it too, but after the rmtree).
+        for materializer in self.materializers:
+            # Unmount inputs before their folders go (the materializer's atexit would do it too, but after rmtree).
             with contextlib.suppress(Exception):
-                from jupyter_amlrun.data.consumption import release_inputs
-
-                release_inputs()
+                materializer.release()
         if not os.environ.get("AMLRUN_KEEP_WORKDIR"):
             import shutil
 
             shutil.rmtree(rf.workdir, ignore_errors=True)
-        from jupyter_amlrun.compute._slots import SlotPool
-
-        SlotPool.release(self.slots)
+        if self.reservation is not None:
+            self.reservation.release()
         return 0
 
     def end_orphaned_children(self) -> None:
         """Child runs the script started but never completed end with it (as Failed, their data kept)."""
-        from jupyter_amlrun.core._lifecycle import live_status
+        from jupyter_amlrun.core import tags
+        from jupyter_amlrun.core.lifecycle import live_status
 
         try:
-            children = self.store.search_runs(
-                [str(self.spec.get("experiment_id"))], filter_string=f"tags.`mlflow.parentRunId` = '{self.rf.run_id}'"
+            store = self._store()
+            children = store.search_runs(
+                [str(self.spec.experiment_id)], filter_string=f"tags.`{tags.PARENT_RUN_ID}` = '{self.rf.run_id}'"
             )
             for child in children:
                 folder = RunFolder(self.ws_dir, child.run_id)
                 if folder.exists():
-                    live_status(self.store, folder)
+                    live_status(store, folder)
         except Exception as exc:
             self.log(f"Warning: could not check child runs: {exc}")
 
@@ -243,16 +252,16 @@ class Driver:
         self.set_status(RunStatus.PREPARING)
         from jupyter_amlrun.core.snapshot import SnapshotStore
 
-        count = SnapshotStore(self.ws_dir).restore(spec["snapshot_id"], rf.workdir)
+        count = SnapshotStore(self.ws_dir).restore(spec.snapshot_id, rf.workdir)
         (rf.workdir / "outputs").mkdir(exist_ok=True)
-        self.log(f"Materialized snapshot {spec['snapshot_id'][:12]} ({count} files) in {rf.workdir}")
-        self.log(f"Environment {spec.get('environment')!r}: using the interpreter {spec['interpreter']}")
-        dist = spec.get("distributed")
+        self.log(f"Materialized snapshot {spec.snapshot_id[:12]} ({count} files) in {rf.workdir}")
+        self.log(f"Environment {spec.environment!r}: using the interpreter {spec.interpreter}")
+        dist = spec.distributed
         if dist:
             self.log(f"Note: distributed_job_config {dist.get('type')} is recorded; this version starts one process.")
         self.set_status(RunStatus.STARTING)
         cmd, env = self.build_command()
-        self.log(f"After variable expansion, calling script [ {spec['script']} ] with arguments: {cmd[2:]}")
+        self.log(f"After variable expansion, calling script [ {spec.script} ] with arguments: {cmd[2:]}")
         reason = rf.cancel_requested()
         if reason:
             return RunStatus.CANCELED, reason, None
@@ -270,7 +279,7 @@ class Driver:
         started = time.time()
         self.set_status(RunStatus.RUNNING, script_pgid=self.proc.pid, script_pids=[self.proc.pid])
         self.start_sync()
-        max_seconds = spec.get("max_run_duration_seconds")
+        max_seconds = spec.max_run_duration_seconds
         while self.proc.poll() is None:
             reason = rf.cancel_requested()
             if reason is None and max_seconds and time.time() - started > float(max_seconds):
@@ -292,13 +301,13 @@ class Driver:
         self.log(f"Script exited with code {code}.")
         if code == 0:
             return RunStatus.COMPLETED, None, 0
-        from jupyter_amlrun.core._lifecycle import error_tail
+        from jupyter_amlrun.core.lifecycle import error_tail
 
         how = f"was killed by signal {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
         tail = error_tail(rf.user_log)
         return (
             RunStatus.FAILED,
-            f"Script {spec['script']} {how}. Last lines of logs/user_logs/std_log.txt:\n{tail}",
+            f"Script {spec.script} {how}. Last lines of logs/user_logs/std_log.txt:\n{tail}",
             code,
         )
 
@@ -316,11 +325,11 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 2:
         print("usage: python -m jupyter_amlrun.compute.driver <workspace_dir> <run_id>", file=sys.stderr)
         return 2
-    driver = Driver(Path(argv[0]), argv[1])
-    if not driver.spec:
+    spec = RunFolder(Path(argv[0]), argv[1]).read_spec()
+    if spec is None:
         print(f"No spec.json for run {argv[1]} in {argv[0]}", file=sys.stderr)
         return 2
-    return driver.run()
+    return Driver(Path(argv[0]), argv[1], spec).run()
 
 
 if __name__ == "__main__":

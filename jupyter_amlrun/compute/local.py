@@ -9,20 +9,21 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import psutil
-
+from jupyter_amlrun._util.fileio import read_json, write_json_atomic
+from jupyter_amlrun._util.procs import process_alive
 from jupyter_amlrun.compute._slots import SlotPool
-from jupyter_amlrun.compute.base import ComputeBackend
-from jupyter_amlrun.core._files import read_json
-from jupyter_amlrun.core._lifecycle import live_status, request_cancel
-from jupyter_amlrun.core._runstate import RunFolder
+from jupyter_amlrun.core.contracts import ComputeBackend, LaunchHandle, NodeReservation, Unlimited
 from jupyter_amlrun.core.errors import ComputeTargetException
+from jupyter_amlrun.core.lifecycle import live_status, request_cancel
+from jupyter_amlrun.core.runfolder import RunFolder
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.runconfig import RunConfiguration
     from jupyter_amlrun.core.workspace import Workspace
 
-# Drivers we started; polled so that finished ones do not linger as zombies of the kernel.
+DRIVER_MODULE = "jupyter_amlrun.compute.driver"
+
+# Drivers this process started; polled so that finished ones do not linger as zombies of the kernel.
 _children: list[subprocess.Popen[bytes]] = []
 _children_lock = threading.Lock()
 
@@ -43,7 +44,6 @@ class LocalBackend(ComputeBackend):
         size = config.get("max_nodes")
         self.pool = SlotPool(self.folder / "slots", int(size)) if size else None
 
-    # ------------------------------------------------------------------ contract
     def validate(self, run_config: RunConfiguration) -> None:
         size = self.config.get("max_nodes")
         if size and run_config.node_count > int(size):
@@ -52,12 +52,12 @@ class LocalBackend(ComputeBackend):
                 f"Lower node_count or update the target: ComputeTarget(ws, {self.name!r}).update(max_nodes=...)."
             )
 
-    def launch(self, rf: RunFolder) -> dict[str, Any]:
+    def launch(self, rf: RunFolder) -> LaunchHandle:
         _reap()
         rf.driver_log.parent.mkdir(parents=True, exist_ok=True)
         with open(rf.driver_log, "ab") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "jupyter_amlrun.compute.driver", str(self.workspace.path), rf.run_id],
+                [sys.executable, "-m", DRIVER_MODULE, str(self.workspace.path), rf.run_id],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -70,8 +70,9 @@ class LocalBackend(ComputeBackend):
             _children.append(proc)
         # The launcher owns the run until the driver claims it, so a driver that dies at start-up is noticed.
         rf.claim(proc.pid)
-        rf.update_state(driver=True)
-        return {"pid": proc.pid, "target": self.name}
+        handle = LaunchHandle(self.kind, self.name, {"pid": proc.pid})
+        rf.update_state(driver=True, handle=handle.to_dict())
+        return handle
 
     def status(self, rf: RunFolder) -> str:
         _reap()
@@ -89,29 +90,51 @@ class LocalBackend(ComputeBackend):
             "type": "local" if self.name == "local" else "AmlCompute",
             "max_nodes": self.config.get("max_nodes"),
             "busy_nodes": self.pool.busy() if self.pool else None,
-            "queued_runs": self.queued_count(),
+            "queued_runs": len(_live_markers(self.folder / "queue")),
+            "active_runs": sorted(_live_markers(self.folder / "active")),
         }
 
-    # ------------------------------------------------------------------ queue bookkeeping (used by the driver)
-    @property
-    def queue_dir(self) -> Path:
-        return self.folder / "queue"
+    def reserve_nodes(self, run_id: str, count: int) -> NodeReservation:
+        if self.pool is None:
+            return Unlimited()
+        return _PoolReservation(self.pool, self.folder, run_id, count)
 
-    def queued_count(self) -> int:
-        return len(self._live_markers(self.queue_dir))
 
-    def active_run_ids(self) -> list[str]:
-        return sorted(self._live_markers(self.folder / "active"))
+class _PoolReservation(NodeReservation):
+    """A place in a pool's queue (a marker file naming the waiting driver), then the held slots (open flock fds)."""
 
-    @staticmethod
-    def _live_markers(folder: Path) -> list[str]:
-        if not folder.is_dir():
-            return []
-        live = []
-        for marker in folder.iterdir():
-            doc = read_json(marker, default={}) or {}
-            if doc.get("pid") and psutil.pid_exists(int(doc["pid"])):
-                live.append(marker.name)
-            else:
-                marker.unlink(missing_ok=True)
-        return live
+    def __init__(self, pool: SlotPool, folder: Path, run_id: str, count: int) -> None:
+        self.pool, self.count = pool, count
+        self.queued = folder / "queue" / run_id
+        self.active = folder / "active" / run_id
+        self.fds: list[int] = []
+        write_json_atomic(self.queued, {"pid": os.getpid()})
+
+    def try_acquire(self) -> bool:
+        fds = self.pool.try_acquire(self.count)
+        if fds is None:
+            return False
+        self.fds = fds
+        write_json_atomic(self.active, {"pid": os.getpid()})
+        self.queued.unlink(missing_ok=True)
+        return True
+
+    def release(self) -> None:
+        self.queued.unlink(missing_ok=True)
+        self.active.unlink(missing_ok=True)
+        SlotPool.release(self.fds)
+        self.fds = []
+
+
+def _live_markers(folder: Path) -> list[str]:
+    """Names of the markers whose process still lives; stale ones (a driver that died) are removed."""
+    if not folder.is_dir():
+        return []
+    live = []
+    for marker in folder.iterdir():
+        doc = read_json(marker, default={}) or {}
+        if doc.get("pid") and process_alive(int(doc["pid"])):
+            live.append(marker.name)
+        else:
+            marker.unlink(missing_ok=True)
+    return live

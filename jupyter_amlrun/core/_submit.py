@@ -12,16 +12,18 @@ import numbers
 import shutil
 import subprocess
 import sys
-import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun.core._runstate import RunFolder
+from jupyter_amlrun.core import tags as T
 from jupyter_amlrun.core.errors import ExperimentExecutionException, UserErrorException
 from jupyter_amlrun.core.experiment import new_run_name
+from jupyter_amlrun.core.runfolder import RunFolder, RunSpec
 from jupyter_amlrun.core.status import RunStatus
 
 if TYPE_CHECKING:
+    from jupyter_amlrun.core.contracts import ComputeBackend
     from jupyter_amlrun.core.experiment import Experiment
     from jupyter_amlrun.core.run import Run
     from jupyter_amlrun.core.runconfig import ScriptRunConfig
@@ -85,24 +87,55 @@ def _git_info(source: Path) -> dict[str, str]:
     if not commit:
         return {}
     info = {
-        "mlflow.source.git.commit": commit,
-        "mlflow.source.git.branch": git("rev-parse", "--abbrev-ref", "HEAD"),
-        "amlrun.git.dirty": str(bool(git("status", "--porcelain", "--untracked-files=no"))),
+        T.GIT_COMMIT: commit,
+        T.GIT_BRANCH: git("rev-parse", "--abbrev-ref", "HEAD"),
+        T.GIT_DIRTY: str(bool(git("status", "--porcelain", "--untracked-files=no"))),
     }
     remote = git("config", "--get", "remote.origin.url")
     if remote:
-        info["mlflow.source.git.repoURL"] = remote
+        info[T.GIT_REPO_URL] = remote
     return info
 
 
+@dataclass
+class _Validated:
+    """A submission that passed every check: what the later steps need."""
+
+    source: Path
+    script: str  # relative to source, posix
+    backend: ComputeBackend
+    arguments: list[str]
+    inputs: list[dict[str, Any]]
+    tags: dict[str, str]
+
+
 def submit_script_run(experiment: Experiment, config: ScriptRunConfig, tags: dict[str, str] | None) -> Run:
-    from jupyter_amlrun.compute.target import resolve_backend
-    from jupyter_amlrun.core.run import TAG_TYPE, Run, _user
+    """Validate, snapshot, create the MLflow run, launch its driver; return the Run at once."""
+    from jupyter_amlrun.core.run import Run
     from jupyter_amlrun.core.snapshot import SnapshotStore
 
     ws = experiment.workspace
+    checked = _validate(experiment, config, tags)
+    snapshot = SnapshotStore(ws.path).take(checked.source)
+    record = ws.store.create_run(
+        experiment.id,
+        new_run_name(experiment.name),
+        _run_tags(config, checked, snapshot.id),
+        {
+            "script": checked.script,
+            "arguments": " ".join(checked.arguments),
+            "compute_target": config.run_config.target,
+        },
+    )
+    _launch(experiment, config, checked, snapshot.id, record.run_id)
+    return Run(experiment, record.run_id, _record=record)
+
+
+def _validate(experiment: Experiment, config: ScriptRunConfig, tags: dict[str, str] | None) -> _Validated:
+    """Every check that can reject the submission, before anything is stored."""
+    from jupyter_amlrun.core.computetarget import resolve_backend
+
     rc = config.run_config
-    # 1. validate
     src = Path(config.source_directory).expanduser()
     if not src.is_dir():
         raise UserErrorException(
@@ -122,7 +155,7 @@ def submit_script_run(experiment: Experiment, config: ScriptRunConfig, tags: dic
         raise UserErrorException(
             f"script {script!r} not found in source_directory {src}. Python files there: {present or 'none'}."
         )
-    backend = resolve_backend(ws, rc.target)
+    backend = resolve_backend(experiment.workspace, rc.target)
     arguments, inputs = normalize_arguments(list(rc.arguments))
     # v1: inputs given in run_config.data (not only in arguments) are materialised too.
     for ref in (rc.data or {}).values():
@@ -140,83 +173,95 @@ def submit_script_run(experiment: Experiment, config: ScriptRunConfig, tags: dic
     max_seconds = rc.max_run_duration_seconds
     if max_seconds is not None and (not isinstance(max_seconds, int | float) or max_seconds <= 0):
         raise UserErrorException(f"max_run_duration_seconds must be a positive number, got {max_seconds!r}.")
-    env = rc.environment
-    assert env is not None
     for key, value in rc.environment_variables.items():
         if not isinstance(key, str) or not isinstance(value, str):
             raise UserErrorException("environment_variables must map str -> str.")
-    dist = rc.distributed_job_config
     backend.validate(rc)
-    # 2. snapshot
-    snapshot = SnapshotStore(ws.path).take(src)
-    # 3. the run record
-    rel_script = script_path.relative_to(src).as_posix()
+    user_tags = {str(k): str(v) for k, v in (tags or {}).items()}
+    return _Validated(src, script_path.relative_to(src).as_posix(), backend, arguments, inputs, user_tags)
+
+
+_LINEAGE_KEYS = (
+    "name",
+    "mode",
+    "kind",
+    "dataset_name",
+    "dataset_version",
+    "dataset_id",
+    "datastore",
+    "path_on_datastore",
+)
+
+
+def _run_tags(config: ScriptRunConfig, checked: _Validated, snapshot_id: str) -> dict[str, str]:
+    """The MLflow tags of a new script run: what was submitted, where, by whom, from which commit."""
+    from jupyter_amlrun.core.run import current_user
+
+    rc = config.run_config
+    env = rc.environment
+    assert env is not None
     run_tags: dict[str, str] = {
-        "amlrun.status": RunStatus.NOT_STARTED,
-        TAG_TYPE: "azureml.scriptrun",
-        "amlrun.target": rc.target,
-        "amlrun.script": rel_script,
-        "amlrun.arguments": json.dumps(arguments),
-        "amlrun.snapshot_id": snapshot.id,
-        "amlrun.source_directory": str(src),
-        "amlrun.environment": env.name,
-        "amlrun.environment_hash": env.content_hash(),
-        "amlrun.node_count": str(rc.node_count),
-        "mlflow.source.name": rel_script,
-        "mlflow.source.type": "LOCAL",
-        "mlflow.user": _user(),
-        **_git_info(src),
+        T.STATUS: RunStatus.NOT_STARTED.value,
+        T.RUN_TYPE: "azureml.scriptrun",
+        T.TARGET: rc.target,
+        T.SCRIPT: checked.script,
+        T.ARGUMENTS: json.dumps(checked.arguments),
+        T.SNAPSHOT_ID: snapshot_id,
+        T.SOURCE_DIRECTORY: str(checked.source),
+        T.ENVIRONMENT: env.name,
+        T.ENVIRONMENT_HASH: env.content_hash(),
+        T.NODE_COUNT: str(rc.node_count),
+        T.SOURCE_NAME: checked.script,
+        T.SOURCE_TYPE: "LOCAL",
+        T.USER: current_user(),
+        **_git_info(checked.source),
     }
-    if max_seconds is not None:
-        run_tags["amlrun.max_run_duration_seconds"] = str(max_seconds)
-    if inputs:
-        lineage = (
-            "name",
-            "mode",
-            "kind",
-            "dataset_name",
-            "dataset_version",
-            "dataset_id",
-            "datastore",
-            "path_on_datastore",
-        )
-        run_tags["amlrun.inputs"] = json.dumps([{k: i[k] for k in lineage if i.get(k) is not None} for i in inputs])
-    for k, v in (tags or {}).items():
-        run_tags[str(k)] = str(v)
-    params = {"script": rel_script, "arguments": " ".join(arguments), "compute_target": rc.target}
-    record = ws.store.create_run(experiment.id, new_run_name(experiment.name), run_tags, params)
-    rf = RunFolder(ws.path, record.run_id)
+    if rc.max_run_duration_seconds is not None:
+        run_tags[T.MAX_RUN_DURATION_SECONDS] = str(rc.max_run_duration_seconds)
+    if checked.inputs:
+        lineage = [{k: i[k] for k in _LINEAGE_KEYS if i.get(k) is not None} for i in checked.inputs]
+        run_tags[T.INPUTS] = json.dumps(lineage)
+    run_tags.update(checked.tags)
+    return run_tags
+
+
+def _launch(
+    experiment: Experiment, config: ScriptRunConfig, checked: _Validated, snapshot_id: str, run_id: str
+) -> None:
+    """Write the run folder (spec, state) and ask the backend to start the driver; undo everything on failure."""
+    ws = experiment.workspace
+    rc = config.run_config
+    env = rc.environment
+    assert env is not None
+    rf = RunFolder(ws.path, run_id)
     try:
         rf.root.mkdir(parents=True, exist_ok=False)
-        spec = {
-            "run_id": record.run_id,
-            "experiment": experiment.name,
-            "experiment_id": experiment.id,
-            "workspace": str(ws.path),
-            "script": rel_script,
-            "arguments": arguments,
-            "inputs": inputs,
-            "snapshot_id": snapshot.id,
-            "interpreter": env.python.interpreter_path if env.python.user_managed_dependencies else sys.executable,
-            "environment": env.name,
-            "environment_variables": dict(rc.environment_variables),
-            "target": rc.target,
-            "node_count": rc.node_count,
-            "distributed": _dist_spec(dist),
-            "max_run_duration_seconds": max_seconds,
-        }
-        from jupyter_amlrun.core._files import write_json_atomic
-
-        write_json_atomic(rf.spec_path, spec)
-        rf.write_state({"created": time.time(), "status": RunStatus.NOT_STARTED, "history": []})
-        backend.launch(rf)
+        spec = RunSpec(
+            run_id=run_id,
+            experiment=experiment.name,
+            experiment_id=experiment.id,
+            workspace=str(ws.path),
+            script=checked.script,
+            arguments=checked.arguments,
+            inputs=checked.inputs,
+            snapshot_id=snapshot_id,
+            interpreter=env.python.interpreter_path if env.python.user_managed_dependencies else sys.executable,
+            environment=env.name,
+            environment_variables=dict(rc.environment_variables),
+            target=rc.target,
+            node_count=rc.node_count,
+            distributed=_dist_spec(rc.distributed_job_config),
+            max_run_duration_seconds=rc.max_run_duration_seconds,
+        )
+        rf.write_spec(spec)
+        rf.create()
+        checked.backend.launch(rf)
     except Exception as exc:
         # Leave nothing half-made behind.
         with contextlib.suppress(Exception):
-            ws.store.delete_run(record.run_id)
+            ws.store.delete_run(run_id)
         shutil.rmtree(rf.root, ignore_errors=True)
         raise ExperimentExecutionException(f"Could not start the run on {rc.target!r}: {exc}") from exc
-    return Run(experiment, record.run_id, _record=record)
 
 
 def _dist_spec(dist: Any) -> dict[str, Any] | None:

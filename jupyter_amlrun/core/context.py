@@ -7,9 +7,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from jupyter_amlrun.core._runstate import RunFolder
 from jupyter_amlrun.core.errors import RunEnvironmentException
 from jupyter_amlrun.core.run import Run
+from jupyter_amlrun.core.runfolder import RunFolder
 
 _context: Run | None = None
 

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun.core._files import file_lock, read_json, write_json_atomic
+from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
 from jupyter_amlrun.core.errors import UserErrorException
 
 if TYPE_CHECKING:

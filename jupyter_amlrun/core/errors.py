@@ -49,3 +49,15 @@ class ActivityFailedException(AmlRunError):
 
 class RunEnvironmentException(AmlRunError):
     """``Run.get_context(allow_offline=False)`` called outside a submitted run."""
+
+
+class DatastoreException(UserErrorException):
+    """A datastore is unknown, badly configured, or an operation on it was given bad input."""
+
+
+class DatastoreAuthenticationError(DatastoreException):
+    """The storage service rejected the datastore's credentials."""
+
+
+class DatastoreConnectionError(DatastoreException):
+    """The storage endpoint could not be reached (after bounded retries)."""

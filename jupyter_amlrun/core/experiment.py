@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun.core._lifecycle import mirror_status
-from jupyter_amlrun.core._runstate import RunFolder
+from jupyter_amlrun.core import tags as T
 from jupyter_amlrun.core.errors import SnapshotException, UserErrorException
+from jupyter_amlrun.core.lifecycle import mirror_status
+from jupyter_amlrun.core.runfolder import RunFolder
 from jupyter_amlrun.core.status import RunStatus
 
 if TYPE_CHECKING:
@@ -146,20 +147,20 @@ def start_run(
     snapshot_directory: str | None = None,
 ) -> Run:
     """Create a Running run owned by this process (interactive runs and child runs)."""
-    from jupyter_amlrun.core.run import TAG_PARENT, TAG_TYPE, Run, _user
+    from jupyter_amlrun.core.run import Run, current_user
     from jupyter_amlrun.core.snapshot import SnapshotStore
 
     ws = experiment.workspace
     tags: dict[str, str] = {
-        "amlrun.status": RunStatus.RUNNING,
-        TAG_TYPE: "experiment" if parent is None else "azureml.childrun",
-        "amlrun.target": "local",
-        "mlflow.user": _user(),
-        "mlflow.source.type": "NOTEBOOK" if parent is None else "LOCAL",
+        T.STATUS: RunStatus.RUNNING,
+        T.RUN_TYPE: "experiment" if parent is None else "azureml.childrun",
+        T.TARGET: "local",
+        T.USER: current_user(),
+        T.SOURCE_TYPE: "NOTEBOOK" if parent is None else "LOCAL",
     }
     if parent is not None:
-        tags[TAG_PARENT] = parent.id
-        tags["amlrun.target"] = parent._record.tags.get("amlrun.target", "local")
+        tags[T.PARENT_RUN_ID] = parent.id
+        tags[T.TARGET] = parent._record.tags.get(T.TARGET, "local")
     if snapshot_directory is not None:
         try:
             snap = SnapshotStore(ws.path).take(snapshot_directory)
@@ -168,12 +169,12 @@ def start_run(
                 f"Failed to take a snapshot of {snapshot_directory}. Pass snapshot_directory=None to start_logging "
                 f"to skip taking a snapshot of the given directory.\n{exc}"
             ) from exc
-        tags["amlrun.snapshot_id"] = snap.id
-        tags["amlrun.source_directory"] = str(Path(snapshot_directory).resolve())
+        tags[T.SNAPSHOT_ID] = snap.id
+        tags[T.SOURCE_DIRECTORY] = str(Path(snapshot_directory).resolve())
     record = ws.store.create_run(experiment.id, name or new_run_name(experiment.name), tags)
     rf = RunFolder(ws.path, record.run_id)
     rf.root.mkdir(parents=True, exist_ok=True)
-    rf.write_state({"created": time.time(), "status": RunStatus.NOT_STARTED, "history": []})
+    rf.create()
     state = rf.set_status(RunStatus.RUNNING)
     run = Run(experiment, record.run_id, _record=record)
     if outputs is False:

@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jupyter_amlrun.core import tags as T
 from jupyter_amlrun.core._filters import match_tags
 from jupyter_amlrun.core.errors import ModelNotFoundException, UserErrorException
 from jupyter_amlrun.tracking.store import file_uri_to_path
@@ -19,8 +20,7 @@ if TYPE_CHECKING:
     from jupyter_amlrun.core.workspace import Workspace
     from jupyter_amlrun.tracking.store import ModelVersionRecord
 
-PROP_PREFIX = "amlrun.prop."
-SYS_PREFIX = "amlrun."
+PROP_PREFIX = T.PROP_PREFIX
 _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9\-_.]{0,254}$")
 
 
@@ -78,12 +78,12 @@ class Model:
         self.version = r.version
         self.id = f"{r.name}:{r.version}"
         self.description = r.description
-        self.tags = {k: v for k, v in r.tags.items() if not k.startswith(SYS_PREFIX)}
-        self.properties = {k[len(PROP_PREFIX) :]: v for k, v in r.tags.items() if k.startswith(PROP_PREFIX)}
+        self.tags = T.user_tags(r.tags)
+        self.properties = T.properties(r.tags)
         self.run_id = r.run_id
-        self.experiment_name = r.tags.get("amlrun.experiment")
-        self.model_framework = r.tags.get("amlrun.framework", Model.Framework.CUSTOM)
-        self.model_framework_version = r.tags.get("amlrun.framework_version")
+        self.experiment_name = r.tags.get(T.MODEL_EXPERIMENT)
+        self.model_framework = r.tags.get(T.MODEL_FRAMEWORK, Model.Framework.CUSTOM)
+        self.model_framework_version = r.tags.get(T.MODEL_FRAMEWORK_VERSION)
         self.created_time = _dt.datetime.fromtimestamp(r.creation_time / 1000, tz=_dt.timezone.utc)
         self.url = r.source
 
@@ -108,15 +108,15 @@ class Model:
             raise UserErrorException("properties must be a dict of str -> str.")
         all_tags = {str(k): str(v) for k, v in (tags or {}).items()}
         for k in all_tags:
-            if k.startswith(SYS_PREFIX):
+            if T.is_system(k):
                 raise UserErrorException(f"Tag name {k!r} is reserved.")
         all_tags.update({PROP_PREFIX + str(k): str(v) for k, v in (properties or {}).items()})
         if framework:
-            all_tags["amlrun.framework"] = framework
+            all_tags[T.MODEL_FRAMEWORK] = framework
         if framework_version:
-            all_tags["amlrun.framework_version"] = framework_version
+            all_tags[T.MODEL_FRAMEWORK_VERSION] = framework_version
         if experiment_name:
-            all_tags["amlrun.experiment"] = experiment_name
+            all_tags[T.MODEL_EXPERIMENT] = experiment_name
         record = workspace.store.create_model_version(name, source, run_id, all_tags, description)
         return Model(workspace, _record=record)
 
@@ -276,9 +276,7 @@ class Model:
 def _matches(r: ModelVersionRecord, tags: Any, properties: Any, run_id: str | None) -> bool:
     if run_id is not None and r.run_id != run_id:
         return False
-    user = {k: v for k, v in r.tags.items() if not k.startswith(SYS_PREFIX)}
-    props = {k[len(PROP_PREFIX) :]: v for k, v in r.tags.items() if k.startswith(PROP_PREFIX)}
-    return match_tags(user, tags) and match_tags(props, properties)
+    return match_tags(T.user_tags(r.tags), tags) and match_tags(T.properties(r.tags), properties)
 
 
 def _find(

@@ -21,16 +21,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun.core._files import copy_to_named_file
+from jupyter_amlrun._util.fileio import copy_to_named_file
+from jupyter_amlrun.core import tags as T
 from jupyter_amlrun.core._filters import match_tags
-from jupyter_amlrun.core._lifecycle import (
-    TAG_STATUS,
-    finalize,
-    live_status,
-    mirror_status,
-    request_cancel,
-)
-from jupyter_amlrun.core._runstate import HEARTBEAT_SECONDS, RunFolder
 from jupyter_amlrun.core.errors import (
     ActivityFailedException,
     ExperimentExecutionException,
@@ -38,19 +31,18 @@ from jupyter_amlrun.core.errors import (
     RunNotFoundException,
     UserErrorException,
 )
+from jupyter_amlrun.core.lifecycle import finalize, mirror_status
+from jupyter_amlrun.core.runfolder import HEARTBEAT_SECONDS, RunFolder
 from jupyter_amlrun.core.status import FROM_MLFLOW_STATUS, RunStatus, is_terminal
 from jupyter_amlrun.tracking import journal as _journal
 
 if TYPE_CHECKING:
+    from jupyter_amlrun.core.contracts import ComputeBackend
     from jupyter_amlrun.core.experiment import Experiment
     from jupyter_amlrun.core.model import Model
     from jupyter_amlrun.core.workspace import Workspace
     from jupyter_amlrun.tracking.store import RunRecord
 
-TAG_PARENT = "mlflow.parentRunId"
-TAG_TYPE = "amlrun.run_type"
-PROP_PREFIX = "amlrun.prop."
-SYSTEM_PREFIXES = ("mlflow.", "amlrun.")
 DEFAULT_ERROR = "Detailed error not set on the Run. Please check the logs for details."
 PORTAL_ENV = "AMLRUN_PORTAL_URL"
 
@@ -150,15 +142,15 @@ class Run:
         """Runs of ``experiment``, newest first, filtered like v1."""
         records = experiment.workspace.store.search_runs([experiment.id])
         for rec in records:
-            if not include_children and TAG_PARENT in rec.tags:
+            if not include_children and T.PARENT_RUN_ID in rec.tags:
                 continue
-            if type is not None and rec.tags.get(TAG_TYPE) != type:
+            if type is not None and rec.tags.get(T.RUN_TYPE) != type:
                 continue
             if status is not None and _status_of(rec) != status:
                 continue
-            if tags is not None and not match_tags(_user_tags(rec.tags), tags):
+            if tags is not None and not match_tags(T.user_tags(rec.tags), tags):
                 continue
-            if properties is not None and not match_tags(_props(rec.tags), properties):
+            if properties is not None and not match_tags(T.properties(rec.tags), properties):
                 continue
             yield Run(experiment, rec.run_id, _record=rec)
 
@@ -177,7 +169,7 @@ class Run:
 
     @display_name.setter
     def display_name(self, value: str) -> None:
-        self._ws.store.set_tags(self.id, {"mlflow.runName": value})
+        self._ws.store.set_tags(self.id, {T.RUN_NAME: value})
         self._record.run_name = value
 
     @property
@@ -186,15 +178,15 @@ class Run:
 
     @property
     def type(self) -> str:
-        return self._record.tags.get(TAG_TYPE, "azureml.scriptrun")
+        return self._record.tags.get(T.RUN_TYPE, "azureml.scriptrun")
 
     @property
     def description(self) -> str:
-        return self._refresh().tags.get("mlflow.note.content", "")
+        return self._refresh().tags.get(T.NOTE, "")
 
     @property
     def parent(self) -> Run | None:
-        pid = self._record.tags.get(TAG_PARENT)
+        pid = self._record.tags.get(T.PARENT_RUN_ID)
         return Run(self._experiment, pid) if pid else None
 
     @property
@@ -216,70 +208,75 @@ class Run:
         return self._record
 
     # ------------------------------------------------------------------ status
+    def _backend(self) -> ComputeBackend:
+        """The compute backend of the run's target: live status, logs and cancel go through its contract."""
+        from jupyter_amlrun.core.computetarget import resolve_backend
+
+        return resolve_backend(self._ws, self._record.tags.get(T.TARGET, "local"))
+
     def get_status(self) -> str:
         """The v1 status string; a live run whose supervisor died is found and marked Failed here."""
         if self._folder.exists():
-            from jupyter_amlrun.compute.local import _reap
-
-            _reap()
-            return live_status(self._ws.store, self._folder)
+            return self._backend().status(self._folder)
         return _status_of(self._refresh())
 
     def get_detailed_status(self) -> dict[str, Any]:
         status = self.get_status()
-        state = self._folder.read_state() if self._folder.exists() else {}
-        return {"status": status, "details": state.get("queued_reason", "")}
+        state = self._folder.read_state()
+        return {"status": status, "details": state.queued_reason or ""}
 
     def get_details(self) -> dict[str, Any]:
         """Details with v1 keys: runId, target, status, startTimeUtc, endTimeUtc, properties, runDefinition, ..."""
         status = self.get_status()
         rec = self._refresh()
-        state = self._folder.read_state() if self._folder.exists() else {}
+        state = self._folder.read_state()
         tags = rec.tags
-        start = state.get("start_time") or _float(tags.get("amlrun.start_time"))
-        end = state.get("end_time") or _float(tags.get("amlrun.end_time"))
+        start = state.start_time or _float(tags.get(T.START_TIME))
+        end = state.end_time or _float(tags.get(T.END_TIME))
         details: dict[str, Any] = {
             "runId": self.id,
             "displayName": rec.run_name,
-            "target": tags.get("amlrun.target", "local"),
+            "target": tags.get(T.TARGET, "local"),
             "status": status,
             "startTimeUtc": _iso(start) if start else None,
             "properties": self.get_properties(),
-            "tags": _user_tags(tags),
-            "inputDatasets": _json_tag(tags.get("amlrun.inputs"), []),
+            "tags": T.user_tags(tags),
+            "inputDatasets": _json_tag(tags.get(T.INPUTS), []),
             "outputDatasets": [],
             "runDefinition": {
-                "script": tags.get("amlrun.script"),
-                "arguments": _json_tag(tags.get("amlrun.arguments"), []),
-                "target": tags.get("amlrun.target", "local"),
+                "script": tags.get(T.SCRIPT),
+                "arguments": _json_tag(tags.get(T.ARGUMENTS), []),
+                "target": tags.get(T.TARGET, "local"),
                 "environment": {
-                    "name": tags.get("amlrun.environment"),
-                    "hash": tags.get("amlrun.environment_hash"),
+                    "name": tags.get(T.ENVIRONMENT),
+                    "hash": tags.get(T.ENVIRONMENT_HASH),
                 },
-                "nodeCount": int(tags.get("amlrun.node_count", 1)),
-                "maxRunDurationSeconds": _float(tags.get("amlrun.max_run_duration_seconds")),
-                "snapshotId": tags.get("amlrun.snapshot_id"),
-                "sourceDirectory": tags.get("amlrun.source_directory"),
+                "nodeCount": int(tags.get(T.NODE_COUNT, 1)),
+                "maxRunDurationSeconds": _float(tags.get(T.MAX_RUN_DURATION_SECONDS)),
+                "snapshotId": tags.get(T.SNAPSHOT_ID),
+                "sourceDirectory": tags.get(T.SOURCE_DIRECTORY),
             },
             "logFiles": {name: str(path) for name, path in self.get_log_files().items()},
-            "submittedBy": tags.get("mlflow.user", ""),
+            "submittedBy": tags.get(T.USER, ""),
         }
         if is_terminal(status):
             details["endTimeUtc"] = _iso(end) if end else _iso(rec.end_time, ms=True)
-        exit_code = state.get("exit_code", tags.get("amlrun.exit_code"))
+        exit_code = state.exit_code if state.exit_code is not None else tags.get(T.EXIT_CODE)
         if exit_code is not None:
             details["exitCode"] = int(exit_code)
-        error = state.get("error") or tags.get("amlrun.error")
+        error = state.error or tags.get(T.ERROR)
         if status in (RunStatus.FAILED, RunStatus.CANCELED) and (error or status == RunStatus.FAILED):
             details["error"] = {"error": {"code": "UserError", "message": error or DEFAULT_ERROR}}
-        warnings = state.get("warnings")
+        warnings = state.warnings
         if warnings:
             details["warnings"] = [{"message": w} for w in warnings]
         return details
 
     def get_log_files(self) -> dict[str, Path]:
         """Log files of the run readable on this machine, by name (``logs/...``); live while the run runs."""
-        return self._folder.log_files()
+        if not self._folder.exists():
+            return {}
+        return self._backend().log_sources(self._folder)
 
     def wait_for_completion(
         self, show_output: bool = False, wait_post_processing: bool = False, raise_on_error: bool = True
@@ -361,7 +358,7 @@ class Run:
             rf.request_cancel("Canceled by user")
             self._finish(RunStatus.CANCELED, error="Canceled by user")
             return
-        request_cancel(self._ws.store, rf)
+        self._backend().cancel(rf)
 
     # ------------------------------------------------------------------ interactive lifecycle
     def _take_ownership(self, outputs_dir: Path | None) -> None:
@@ -426,7 +423,7 @@ class Run:
         # (or has no folder here) has neither, so ship at once.
         if self._owned:
             return
-        if not self._folder.exists() or is_terminal(self._folder.read_state().get("status", "")):
+        if not self._folder.exists() or self._folder.read_state().terminal:
             self.flush()
 
     def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
@@ -678,12 +675,12 @@ class Run:
     ) -> builtins.list[Run]:
         """Child runs (and their children with ``recursive=True``)."""
         store = self._ws.store
-        records = store.search_runs([self._experiment.id], filter_string=f"tags.`{TAG_PARENT}` = '{self.id}'")
+        records = store.search_runs([self._experiment.id], filter_string=f"tags.`{T.PARENT_RUN_ID}` = '{self.id}'")
         out = []
         for rec in reversed(records):  # oldest first, like the order they were made
             if status is not None and _status_of(rec) != status:
                 continue
-            if tags is not None and not match_tags(_user_tags(rec.tags), tags):
+            if tags is not None and not match_tags(T.user_tags(rec.tags), tags):
                 continue
             child = Run(self._experiment, rec.run_id, _record=rec)
             out.append(child)
@@ -697,13 +694,13 @@ class Run:
 
     def set_tags(self, tags: dict[str, Any]) -> None:
         for k in tags:
-            if not isinstance(k, str) or k.startswith(SYSTEM_PREFIXES):
+            if not isinstance(k, str) or T.is_system(k):
                 raise UserErrorException(f"Tag name {k!r} is reserved or not a string.")
         self._ws.store.set_tags(self.id, {k: "" if v is None else str(v) for k, v in tags.items()})
         self._refresh()
 
     def get_tags(self) -> dict[str, str]:
-        return _user_tags(self._refresh().tags)
+        return T.user_tags(self._refresh().tags)
 
     def remove_tags(self, tags: builtins.list[str]) -> None:
         for k in tags:
@@ -716,11 +713,11 @@ class Run:
         for k, v in properties.items():
             if k in current and current[k] != str(v):
                 raise UserErrorException(f"Property {k!r} is already set to {current[k]!r}; properties are immutable.")
-        self._ws.store.set_tags(self.id, {PROP_PREFIX + k: str(v) for k, v in properties.items()})
+        self._ws.store.set_tags(self.id, {T.PROP_PREFIX + k: str(v) for k, v in properties.items()})
         self._refresh()
 
     def get_properties(self) -> dict[str, str]:
-        return _props(self._refresh().tags)
+        return T.properties(self._refresh().tags)
 
     # ------------------------------------------------------------------ display
     def get_portal_url(self) -> str:
@@ -731,7 +728,7 @@ class Run:
     def get_environment(self) -> Any:
         from jupyter_amlrun.core.environment import Environment
 
-        name = self._record.tags.get("amlrun.environment") or "default-environment"
+        name = self._record.tags.get(T.ENVIRONMENT) or "default-environment"
         try:
             return Environment.get(self._ws, name)
         except UserErrorException:
@@ -795,15 +792,7 @@ def _json_tag(v: str | None, default: Any) -> Any:
 
 
 def _status_of(rec: RunRecord) -> str:
-    return rec.tags.get(TAG_STATUS) or FROM_MLFLOW_STATUS.get(rec.mlflow_status, RunStatus.RUNNING)
-
-
-def _user_tags(tags: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in tags.items() if not k.startswith(SYSTEM_PREFIXES)}
-
-
-def _props(tags: dict[str, str]) -> dict[str, str]:
-    return {k[len(PROP_PREFIX) :]: v for k, v in tags.items() if k.startswith(PROP_PREFIX)}
+    return rec.tags.get(T.STATUS) or FROM_MLFLOW_STATUS.get(rec.mlflow_status, RunStatus.RUNNING).value
 
 
 def _split_records(records: builtins.list[dict[str, Any]]) -> tuple[dict[str, list[Any]], list[dict[str, Any]]]:
@@ -846,7 +835,8 @@ def shape_metrics(series: dict[str, list[Any]], others: builtins.list[dict[str, 
     return out
 
 
-def _user() -> str:
+def current_user() -> str:
+    """The OS user submitting (``mlflow.user``), ``unknown`` when it can't be told."""
     with contextlib.suppress(Exception):
         return getpass.getuser()
     return "unknown"

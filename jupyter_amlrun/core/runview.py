@@ -76,7 +76,7 @@ CANCELING_LABEL = "Canceling…"
 
 # Status -> colour class (a CSS hook, also used by the browser tests) and the badge colour for that class. The colour
 # travels with the view, so the live badge and the static summary's badge (inline style: no CSS there) are one rule.
-STATUS_CLASS = {
+STATUS_CLASS: dict[str, str] = {
     RunStatus.COMPLETED: "ok",
     RunStatus.FAILED: "bad",
     RunStatus.CANCELED: "off",

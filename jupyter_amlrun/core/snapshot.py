@@ -18,7 +18,7 @@ from typing import Any
 
 import pathspec
 
-from jupyter_amlrun.core._files import file_lock, read_json, write_json_atomic
+from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
 from jupyter_amlrun.core.errors import SnapshotException
 
 SNAPSHOT_MAX_FILES = 2000

@@ -1,10 +1,12 @@
-"""The v1 run status strings and how they map onto MLflow's coarse run status."""
+"""The v1 run status and how it maps onto MLflow's coarse run status."""
 
 from __future__ import annotations
 
+from enum import Enum
 
-class RunStatus:
-    """v1 status strings, in transition order."""
+
+class RunStatus(str, Enum):
+    """A v1 run status; members compare equal to their strings (``RunStatus.RUNNING == "Running"``)."""
 
     NOT_STARTED = "NotStarted"
     QUEUED = "Queued"
@@ -17,23 +19,36 @@ class RunStatus:
     FAILED = "Failed"
     CANCELED = "Canceled"
 
+    def __str__(self) -> str:  # the v1 string in f-strings, tags and logs, not "RunStatus.RUNNING"
+        return str(self.value)
+
+    def is_terminal(self) -> bool:
+        """True for Completed, Failed and Canceled."""
+        return self in _TERMINAL
+
+    @property
+    def mlflow_status(self) -> str:
+        """MLflow's coarse status for this v1 status."""
+        return MLFLOW_STATUS[self]
+
     @classmethod
     def list(cls) -> list[str]:
-        return [
-            cls.NOT_STARTED,
-            cls.QUEUED,
-            cls.PREPARING,
-            cls.STARTING,
-            cls.RUNNING,
-            cls.CANCEL_REQUESTED,
-            cls.FINALIZING,
-            cls.COMPLETED,
-            cls.FAILED,
-            cls.CANCELED,
-        ]
+        """Every v1 status string, in transition order."""
+        return [m.value for m in cls]
+
+    @classmethod
+    def parse(cls, value: str | None, default: RunStatus | None = None) -> RunStatus:
+        """The member for ``value``; an unknown or missing value gives ``default`` (else ValueError)."""
+        try:
+            return cls(value)
+        except ValueError:
+            if default is None:
+                raise ValueError(f"{value!r} is not a run status; one of {cls.list()}") from None
+            return default
 
 
-TERMINAL_STATUSES = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELED})
+_TERMINAL = frozenset({RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELED})
+TERMINAL_STATUSES = frozenset(s.value for s in _TERMINAL)
 
 # MLflow only knows RUNNING/SCHEDULED/FINISHED/FAILED/KILLED; the v1 status rides beside it as a tag.
 MLFLOW_STATUS = {
@@ -59,6 +74,6 @@ FROM_MLFLOW_STATUS = {
 }
 
 
-def is_terminal(status: str) -> bool:
-    """Return True for Completed, Failed and Canceled."""
+def is_terminal(status: str | None) -> bool:
+    """Return True for Completed, Failed and Canceled (members or their strings)."""
     return status in TERMINAL_STATUSES

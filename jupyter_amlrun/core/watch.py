@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun.core._runstate import log_files_under
+from jupyter_amlrun.core import tags as T
+from jupyter_amlrun.core.runfolder import log_files_under
 from jupyter_amlrun.core.status import is_terminal
 from jupyter_amlrun.tracking import journal as _journal
 
@@ -436,7 +437,7 @@ class RunWatcher:
                 {
                     "runId": child.id,
                     "name": rec.run_name,
-                    "status": tags.get("amlrun.status") or child.get_status(),
+                    "status": tags.get(T.STATUS) or child.get_status(),
                     "startTime": rec.start_time,
                     "endTime": rec.end_time,
                     "metrics": metrics,

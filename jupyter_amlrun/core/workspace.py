@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -10,12 +11,17 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun.core._files import file_lock, read_json, write_json_atomic
-from jupyter_amlrun.core.errors import RunNotFoundException, UserErrorException, WorkspaceException
+from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
+from jupyter_amlrun.core.errors import (
+    DatastoreException,
+    RunNotFoundException,
+    UserErrorException,
+    WorkspaceException,
+)
 from jupyter_amlrun.tracking.store import TrackingStore
 
 if TYPE_CHECKING:
-    from jupyter_amlrun.compute.target import ComputeTarget
+    from jupyter_amlrun.core.computetarget import ComputeTarget
     from jupyter_amlrun.core.environment import Environment
     from jupyter_amlrun.core.experiment import Experiment
     from jupyter_amlrun.core.model import Model
@@ -257,7 +263,7 @@ class Workspace:
 
     @property
     def compute_targets(self) -> dict[str, ComputeTarget]:
-        from jupyter_amlrun.compute.target import ComputeTarget
+        from jupyter_amlrun.core.computetarget import ComputeTarget
 
         return {t.name: t for t in ComputeTarget.list(self)}
 
@@ -275,20 +281,29 @@ class Workspace:
 
     @property
     def datastores(self) -> dict[str, Any]:
-        from jupyter_amlrun.data.datastore import Datastore
+        """Every datastore by name (the embedded ``workspaceblobstore`` included); unreadable ones are left out."""
+        from jupyter_amlrun.core import catalog
 
-        return Datastore.list(self)
+        out: dict[str, Any] = {}
+        for name in catalog.names(self):
+            with contextlib.suppress(DatastoreException):
+                out[name] = catalog.open_datastore(self, name)
+        return out
 
     def get_default_datastore(self) -> Any:
         """The default datastore (``workspaceblobstore``, a folder in the workspace, unless changed)."""
-        from jupyter_amlrun.data.datastore import Datastore
+        from jupyter_amlrun.core import catalog
 
-        return Datastore.get_default(self)
+        try:
+            return catalog.open_datastore(self, catalog.default_name(self))
+        except DatastoreException:
+            return catalog.open_datastore(self, catalog.EMBEDDED_NAME)  # the default can no longer be opened
 
     def set_default_datastore(self, name: str) -> None:
-        from jupyter_amlrun.data.datastore import Datastore
+        """Make the registered datastore ``name`` the default."""
+        from jupyter_amlrun.core import catalog
 
-        Datastore.get(self, name).set_as_default()
+        catalog.set_default(self, name)
 
     def get_run(self, run_id: str) -> Run:
         """Open any run of this workspace by id."""

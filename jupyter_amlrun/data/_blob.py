@@ -187,7 +187,7 @@ class AzureBlobDatastore(Datastore):
             ) from None
 
     # -- contract
-    def _list_files(self, prefix: str) -> list[FileEntry]:
+    def list_files(self, prefix: str) -> list[FileEntry]:
         out = []
         with self._mapped(f"listing {prefix or '/'!r}"):
             for blob in self._container().list_blobs(name_starts_with=prefix or None):
@@ -199,7 +199,7 @@ class AzureBlobDatastore(Datastore):
                 out.append(FileEntry(name, int(blob.size), str(blob.etag).strip('"')))
         return out
 
-    def _stat(self, path: str) -> FileEntry | None:
+    def stat(self, path: str) -> FileEntry | None:
         from azure.core.exceptions import ResourceNotFoundError
 
         with self._mapped(f"reading {path!r}"):
@@ -211,7 +211,7 @@ class AzureBlobDatastore(Datastore):
                 return None
         return FileEntry(path, int(props.size), str(props.etag).strip('"'))
 
-    def _list_dir(self, path: str) -> tuple[list[str], list[FileEntry]]:
+    def list_dir(self, path: str) -> tuple[list[str], list[FileEntry]]:
         prefix = f"{path.rstrip('/')}/" if path else ""
         dirs: list[str] = []
         files: list[FileEntry] = []
@@ -224,26 +224,26 @@ class AzureBlobDatastore(Datastore):
                     files.append(FileEntry(name, int(item.size), str(item.etag).strip('"')))
         return dirs, files
 
-    def _put_file(self, local: Path, path: str) -> None:
+    def put_file(self, local: Path, path: str) -> None:
         size = local.stat().st_size
         with self._mapped(f"uploading {path!r}"), open(local, "rb") as fh:
             self._container().upload_blob(
                 path, fh, overwrite=True, length=size, max_concurrency=FILE_CONCURRENCY if size > BIG_FILE else 1
             )
 
-    def _get_file(self, path: str, local: Path) -> None:
+    def get_file(self, path: str, local: Path) -> None:
         with self._mapped(f"downloading {path!r}"):
             downloader = self._container().download_blob(path, max_concurrency=2 * FILE_CONCURRENCY)
             with open(local, "wb") as fh:
                 downloader.readinto(fh)
 
-    def _remove(self, path: str) -> None:
+    def remove(self, path: str) -> None:
         from azure.core.exceptions import ResourceNotFoundError
 
         with self._mapped(f"deleting {path!r}"), contextlib.suppress(ResourceNotFoundError):
             self._container().delete_blob(path)
 
-    def _check_access(self, create: bool = False) -> None:
+    def check_access(self, create: bool = False) -> None:
         from azure.core.exceptions import ResourceExistsError
 
         with self._mapped("checking access" if not create else "creating the container"):

@@ -42,7 +42,7 @@ class FolderDatastore(Datastore):
         return FileEntry(path, st.st_size, f"{st.st_size}-{st.st_mtime_ns}")
 
     # -- contract
-    def _list_files(self, prefix: str) -> list[FileEntry]:
+    def list_files(self, prefix: str) -> list[FileEntry]:
         base = self._abs(prefix)
         if base.is_file():
             return [self._entry(prefix, base.stat())]
@@ -57,11 +57,11 @@ class FolderDatastore(Datastore):
             out.append(self._entry(posixpath.join(prefix, rel) if prefix else rel, Path(name).stat()))
         return out
 
-    def _stat(self, path: str) -> FileEntry | None:
+    def stat(self, path: str) -> FileEntry | None:
         p = self._abs(path)
         return self._entry(path, p.stat()) if p.is_file() else None
 
-    def _list_dir(self, path: str) -> tuple[list[str], list[FileEntry]]:
+    def list_dir(self, path: str) -> tuple[list[str], list[FileEntry]]:
         base = self._abs(path)
         if not base.is_dir():
             raise DatastoreException(f"{path!r} is not a folder of datastore {self.name!r}.")
@@ -76,19 +76,19 @@ class FolderDatastore(Datastore):
                 files.append(self._entry(rel, child.stat()))
         return dirs, files
 
-    def _put_file(self, local: Path, path: str) -> None:
+    def put_file(self, local: Path, path: str) -> None:
         _copy_local(local, self._abs(path))
 
-    def _get_file(self, path: str, local: Path) -> None:
+    def get_file(self, path: str, local: Path) -> None:
         src = self._abs(path)
         if not src.is_file():
             raise DatastoreException(f"No file {path!r} in datastore {self.name!r}.")
         self._fs.get_file(str(src), str(local))
 
-    def _remove(self, path: str) -> None:
+    def remove(self, path: str) -> None:
         self._abs(path).unlink(missing_ok=True)
 
-    def _check_access(self, create: bool = False) -> None:
+    def check_access(self, create: bool = False) -> None:
         if create:
             self.root.mkdir(parents=True, exist_ok=True)
         if not self.root.is_dir():
@@ -97,7 +97,7 @@ class FolderDatastore(Datastore):
                 "create_if_not_exists=True."
             )
 
-    def _local_root(self) -> Path | None:
+    def local_root(self) -> Path | None:
         return self.root
 
     def _public_fields(self) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from jupyter_amlrun.core._files import file_lock, read_json, write_json_atomic
+from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
 
 SECRET_FIELDS = ("account_key", "sas_token", "connection_string")
 SECRETS_FILE = "secrets.json"

@@ -20,15 +20,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun.core._files import file_lock, read_json, write_json_atomic
+from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
+from jupyter_amlrun.core.contracts import InputMaterializer, Log, MaterializedInputs
 from jupyter_amlrun.data.datastore import Datastore, FileEntry, _copy_local, _temp_beside
 from jupyter_amlrun.data.errors import DatasetException, DatasetValidationError
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.workspace import Workspace
     from jupyter_amlrun.data.dataset import FileDataset, ResolvedFile
-
-Log = Callable[[str], None]
 
 
 def _quiet(_message: str) -> None:
@@ -49,7 +48,7 @@ class ContentCache:
         self, store: Datastore, entries: list[FileEntry], show_progress: bool = False
     ) -> tuple[dict[str, Path], int]:
         """Local paths of ``entries`` (fetching what is missing or changed); returns (paths, files fetched)."""
-        local_root = store._local_root()
+        local_root = store.local_root()
         if local_root is not None:
             return {e.path: local_root / e.path for e in entries}, 0
         folder = self._store_dir(store.name)
@@ -119,7 +118,7 @@ def local_sources(
     for name, group in by_store.items():
         store = Datastore.get(workspace, name)
         paths, fetched = cache.ensure(store, [f.entry for f in group], show_progress)
-        if store._local_root() is None:
+        if store.local_root() is None:
             log(f"Datastore {name!r}: {len(group)} files, {fetched} fetched, {len(group) - fetched} from the cache.")
         for f in group:
             out[f.rel] = paths[f.entry.path]
@@ -200,7 +199,7 @@ def mount_files(
     single = _single_path(definition)
     store = Datastore.get(workspace, single["datastore"]) if single else None
     if store is not None and single is not None:
-        local = store._local_root()
+        local = store.local_root()
         if local is not None and mount_point is None:
             path = local / single["path"] if single["path"] else local
             log(f"Mounting {label} to {path} (folder datastore {store.name!r}, used in place)")
@@ -278,103 +277,91 @@ def _place(path_on_compute: str | None, workdir: Path, default: Path) -> Path:
     return p if p.is_absolute() else workdir / p
 
 
-def materialize_inputs(
-    workspace: Workspace, inputs: list[dict[str, Any]], run_root: Path, log: Log
-) -> tuple[dict[str, str], dict[str, str]]:
-    """Resolve each run input to a local path before the script starts.
+class DatasetMaterializer(InputMaterializer):
+    """Dataset and data-reference inputs of a run (the ``dataset`` and ``datareference`` kinds) as local paths.
 
-    Parameters
-    ----------
-    workspace:
-        The run's workspace.
-    inputs:
-        The input specs stored in the run's spec.json (from ``_amlrun_input()``).
-    run_root:
-        The run folder (the script's working directory is ``run_root / "wd"``).
-    log:
-        Writes one line to the run's driver log.
-
-    Returns
-    -------
-    tuple[dict[str, str], dict[str, str]]
-        (placeholder -> local path, environment variables for the script).
-
-    Raises
-    ------
-    DatasetValidationError
-        A dataset path matches no file (the run fails at start with this message).
+    ``mount`` uses folder datastores in place and mounts blob data (FUSE, or the content cache); ``download`` copies
+    through the content cache. The mounts last until :meth:`release` (the driver calls it; also at exit).
     """
-    from jupyter_amlrun.data.dataset import resolve_definition
-    from jupyter_amlrun.data.reference import DataReference
 
-    workdir = run_root / "wd"
-    replacements: dict[str, str] = {}
-    env: dict[str, str] = {}
-    dataset_vars: list[str] = []
-    mounts: list[_Mounted] = []
-    views = workdir / ".amlrun_inputs"
-    for spec in inputs:
-        name, mode = str(spec["name"]), str(spec.get("mode", "mount"))
-        kind = spec.get("kind", "dataset")
-        if kind == "datareference":
-            ref = DataReference(
-                Datastore.get(workspace, spec["datastore"]),
-                name,
-                spec.get("path_on_datastore"),
-                mode,
-                spec.get("path_on_compute"),
-                bool(spec.get("overwrite")),
-            )
-            definition = {"paths": [{"datastore": ref.datastore.name, "path": ref.path_on_datastore or ""}]}
-            label = f"data reference {name!r} ({ref.datastore.name}, {ref.path_on_datastore or '/'})"
-            placeholder = str(ref)
-        else:
-            definition = spec["definition"]
-            label = (
-                f"dataset {spec['dataset_name']!r} version {spec.get('dataset_version')}"
-                if spec.get("dataset_name")
-                else "an unregistered dataset"
-            )
-            placeholder = f"DatasetConsumptionConfig:{name}"
-        log(f"Processing '{name}': {label}, mode {mode}")
-        files = resolve_definition(workspace, definition, validate=True, label=f"input '{name}' ({label})")
-        if not files:
-            raise DatasetValidationError(f"Input '{name}' ({label}) has no files.")
-        single_file = _is_single_file(files, definition)
-        if mode == "download":
-            target = _place(spec.get("path_on_compute"), workdir, views / name)
-            log(f"Downloading {name} to {target}")
-            download_files(workspace, files, target, show_progress=False, log=log)
-            log(f"Downloaded {len(files)} files for {name}")
-        elif mode == "mount":
-            requested = (
-                _place(spec.get("path_on_compute"), workdir, views / name) if spec.get("path_on_compute") else None
-            )
-            mounted = mount_files(workspace, files, definition, requested, log=log, label=name, view_root=views)
-            mounts.append(mounted)
-            target = mounted.path
-        else:
-            raise DatasetException(f"Input '{name}': mode {mode!r} cannot be materialised; use mount or download.")
-        path = str(target / files[0].rel) if single_file and not (mode == "mount" and target.is_file()) else str(target)
-        replacements[placeholder] = path
-        if kind == "datareference":
-            env[f"AZUREML_DATAREFERENCE_{name}"] = path
-        else:
-            env[name] = path
-            env[f"AZURE_ML_INPUT_{name}"] = path
-            dataset_vars.append(f"{name}:{mode}")
-    if dataset_vars:
-        env["AZUREML_DATASET_ENVIRONMENT_VARS"] = ",".join(dataset_vars)
-    _ACTIVE.extend(mounts)
-    if mounts:
-        atexit.register(release_inputs)  # FUSE mounts end with the driver at the latest
-    return replacements, env
+    def __init__(self, workspace: Workspace) -> None:
+        super().__init__(workspace)
+        self._mounts: list[_Mounted] = []
 
+    def materialize(self, inputs: list[dict[str, Any]], run_root: Path, log: Log) -> MaterializedInputs:
+        """Resolve each input spec (stored in the run's spec.json by submit) to a local path.
 
-_ACTIVE: list[_Mounted] = []
+        Raises
+        ------
+        DatasetValidationError
+            A dataset path matches no file (the run fails at start with this message).
+        """
+        from jupyter_amlrun.data.dataset import resolve_definition
+        from jupyter_amlrun.data.reference import DataReference
 
+        workspace = self.workspace
+        workdir = run_root / "wd"
+        out = MaterializedInputs()
+        dataset_vars: list[str] = []
+        views = workdir / ".amlrun_inputs"
+        for spec in inputs:
+            name, mode = str(spec["name"]), str(spec.get("mode", "mount"))
+            kind = spec.get("kind", "dataset")
+            if kind == "datareference":
+                ref = DataReference(
+                    Datastore.get(workspace, spec["datastore"]),
+                    name,
+                    spec.get("path_on_datastore"),
+                    mode,
+                    spec.get("path_on_compute"),
+                    bool(spec.get("overwrite")),
+                )
+                definition = {"paths": [{"datastore": ref.datastore.name, "path": ref.path_on_datastore or ""}]}
+                label = f"data reference {name!r} ({ref.datastore.name}, {ref.path_on_datastore or '/'})"
+                placeholder = str(ref)
+            else:
+                definition = spec["definition"]
+                label = (
+                    f"dataset {spec['dataset_name']!r} version {spec.get('dataset_version')}"
+                    if spec.get("dataset_name")
+                    else "an unregistered dataset"
+                )
+                placeholder = f"DatasetConsumptionConfig:{name}"
+            log(f"Processing '{name}': {label}, mode {mode}")
+            files = resolve_definition(workspace, definition, validate=True, label=f"input '{name}' ({label})")
+            if not files:
+                raise DatasetValidationError(f"Input '{name}' ({label}) has no files.")
+            single_file = _is_single_file(files, definition)
+            if mode == "download":
+                target = _place(spec.get("path_on_compute"), workdir, views / name)
+                log(f"Downloading {name} to {target}")
+                download_files(workspace, files, target, show_progress=False, log=log)
+                log(f"Downloaded {len(files)} files for {name}")
+            elif mode == "mount":
+                requested = (
+                    _place(spec.get("path_on_compute"), workdir, views / name) if spec.get("path_on_compute") else None
+                )
+                mounted = mount_files(workspace, files, definition, requested, log=log, label=name, view_root=views)
+                if not self._mounts:
+                    atexit.register(self.release)  # FUSE mounts end with the driver at the latest
+                self._mounts.append(mounted)
+                target = mounted.path
+            else:
+                raise DatasetException(f"Input '{name}': mode {mode!r} cannot be materialised; use mount or download.")
+            is_file_target = mode == "mount" and target.is_file()
+            path = str(target / files[0].rel) if single_file and not is_file_target else str(target)
+            out.replacements[placeholder] = path
+            if kind == "datareference":
+                out.env[f"AZUREML_DATAREFERENCE_{name}"] = path
+            else:
+                out.env[name] = path
+                out.env[f"AZURE_ML_INPUT_{name}"] = path
+                dataset_vars.append(f"{name}:{mode}")
+        if dataset_vars:
+            out.env["AZUREML_DATASET_ENVIRONMENT_VARS"] = ",".join(dataset_vars)
+        return out
 
-def release_inputs() -> None:
-    """Unmount what :func:`materialize_inputs` mounted in this process (idempotent; also run at exit)."""
-    while _ACTIVE:
-        _ACTIVE.pop().close()
+    def release(self) -> None:
+        """Unmount what :meth:`materialize` mounted (idempotent)."""
+        while self._mounts:
+            self._mounts.pop().close()

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun.core._files import file_lock, read_json, write_json_atomic
+from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
 from jupyter_amlrun.data.datastore import Datastore, FileEntry, normalize_path
 from jupyter_amlrun.data.errors import DatasetException, DatasetValidationError, DatastoreException
 from jupyter_amlrun.data.reference import DataPath, check_input_name, check_path_on_compute
@@ -536,7 +536,7 @@ def resolve_definition(
         store = stores[name]
         prefix, pattern = split_glob(item["path"])
         try:
-            entries = store._list_files(prefix)
+            entries = store.list_files(prefix)
         except Exception as exc:
             store._raise_clean(exc)
         if pattern is not None:

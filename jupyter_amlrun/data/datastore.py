@@ -11,23 +11,22 @@ Registrations are small JSON documents ``<workspace>/datastores/<name>/datastore
 
 from __future__ import annotations
 
-import abc
 import concurrent.futures as cf
 import contextlib
 import os
 import posixpath
-import re
 import shutil
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from jupyter_amlrun.core._files import file_lock, read_json, write_json_atomic
-from jupyter_amlrun.data.errors import (
+from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
+from jupyter_amlrun.core import catalog
+from jupyter_amlrun.core.contracts import DatastoreBackend, FileEntry
+from jupyter_amlrun.core.errors import (
     DatastoreAuthenticationError,
     DatastoreConnectionError,
     DatastoreException,
@@ -37,32 +36,13 @@ if TYPE_CHECKING:
     from jupyter_amlrun.core.workspace import Workspace
     from jupyter_amlrun.data.reference import DataReference
 
-EMBEDDED_NAME = "workspaceblobstore"
-DOC_NAME = "datastore.json"
-DEFAULT_DOC = "default.json"
+EMBEDDED_NAME = catalog.EMBEDDED_NAME
+DOC_NAME = catalog.DOC_NAME
+DEFAULT_DOC = catalog.DEFAULT_DOC
 PART_MARK = ".amlrun-part-"  # temp files of an unfinished transfer; never listed
-_NAME_RE = re.compile(r"^[A-Za-z0-9_]{1,255}$")
+_NAME_RE = catalog.NAME_RE
 _SKIP_LIST_MAX = 20  # "Target already exists" lines printed before summarising
 List = list  # the class defines a static `list` (v1 API); annotations inside it use this alias
-
-
-@dataclass(frozen=True)
-class FileEntry:
-    """One file of a datastore.
-
-    Attributes
-    ----------
-    path:
-        POSIX path relative to the datastore root.
-    size:
-        Size in bytes.
-    fingerprint:
-        Changes whenever the content may have changed (the blob's etag; size + mtime for a folder).
-    """
-
-    path: str
-    size: int
-    fingerprint: str
 
 
 def transfer_workers() -> int:
@@ -117,7 +97,7 @@ def _temp_beside(path: Path) -> Path:
     return path.parent / f".{path.name}{PART_MARK}{uuid.uuid4().hex[:8]}"
 
 
-class Datastore(abc.ABC):
+class Datastore(DatastoreBackend):
     """A named storage location of a workspace: a folder, or an Azure Blob container.
 
     ``Datastore(workspace, name)`` returns the typed datastore (as v1); with no name, the default datastore.
@@ -143,12 +123,12 @@ class Datastore(abc.ABC):
             return Datastore.get_default(workspace) if name is None else Datastore.get(workspace, name)
         return super().__new__(cls)
 
-    def __init__(self, workspace: Workspace | None = None, name: str | None = None) -> None:  # noqa: B027
-        # Instances are built by _from_doc; this only exists so Datastore(ws, name) type-checks.
+    def __init__(self, workspace: Workspace | None = None, name: str | None = None) -> None:
+        # Instances are built by from_doc; this only exists so Datastore(ws, name) type-checks.
         pass
 
     @classmethod
-    def _from_doc(cls, workspace: Workspace, doc: dict[str, Any]) -> Datastore:
+    def from_doc(cls, workspace: Workspace, doc: dict[str, Any]) -> Datastore:
         self = object.__new__(cls)
         self.workspace = workspace
         self.name = str(doc["name"])
@@ -156,41 +136,9 @@ class Datastore(abc.ABC):
         self._setup()
         return self
 
-    # ================================================================== the backend contract
-    def _setup(self) -> None:  # noqa: B027 - optional hook
+    # ================================================================== the backend contract (core.contracts), plus
+    def _setup(self) -> None:
         """Prepare clients from ``self._doc`` (and secrets); must not do network I/O."""
-
-    @abc.abstractmethod
-    def _list_files(self, prefix: str) -> List[FileEntry]:
-        """Every file under ``prefix`` (a folder, recursively; or exactly one file); ``[]`` when nothing is there."""
-
-    @abc.abstractmethod
-    def _stat(self, path: str) -> FileEntry | None:
-        """The file at ``path``, or ``None`` when there is no file there."""
-
-    @abc.abstractmethod
-    def _list_dir(self, path: str) -> tuple[List[str], List[FileEntry]]:
-        """One level under ``path``: (sub-folder names, files)."""
-
-    @abc.abstractmethod
-    def _put_file(self, local: Path, path: str) -> None:
-        """Store ``local`` at ``path`` atomically (readers see the old content or the new, never a part)."""
-
-    @abc.abstractmethod
-    def _get_file(self, path: str, local: Path) -> None:
-        """Write the content of ``path`` into the new file ``local``."""
-
-    @abc.abstractmethod
-    def _remove(self, path: str) -> None:
-        """Delete the file at ``path`` (no error when it is missing)."""
-
-    @abc.abstractmethod
-    def _check_access(self, create: bool = False) -> None:
-        """Raise a clear error when the store cannot be reached or used; ``create`` makes a missing container."""
-
-    def _local_root(self) -> Path | None:
-        """The local folder of a folder datastore (used in place by mounts); ``None`` for remote stores."""
-        return None
 
     def _secret_values(self) -> List[str | None]:
         """Secrets this datastore holds, scrubbed from any message."""
@@ -210,34 +158,20 @@ class Datastore(abc.ABC):
         """The root of this datastore inside :attr:`fs`."""
         raise NotImplementedError
 
-    # ================================================================== registry (v1 static API)
+    # ================================================================== registry (v1 static API, over core's catalog)
     @staticmethod
     def _folder(workspace: Workspace) -> Path:
-        return Path(workspace.path) / "datastores"
-
-    @staticmethod
-    def _embedded_doc(workspace: Workspace) -> dict[str, Any]:
-        return {
-            "name": EMBEDDED_NAME,
-            "datastore_type": "Folder",
-            "path": str(Path(workspace.path) / "datastores" / EMBEDDED_NAME / "data"),
-            "embedded": True,
-        }
+        return catalog.folder(workspace)
 
     @staticmethod
     def _build(workspace: Workspace, doc: dict[str, Any]) -> Datastore:
-        kind = doc.get("datastore_type")
-        if kind == "Folder":
-            from jupyter_amlrun.data._folder import FolderDatastore
-
-            return FolderDatastore._from_doc(workspace, doc)
-        if kind == "AzureBlob":
-            from jupyter_amlrun.data._blob import AzureBlobDatastore
-
-            return AzureBlobDatastore._from_doc(workspace, doc)
-        raise DatastoreException(
-            f"Datastore {doc.get('name')!r} has an unknown type {kind!r}; unregister it and register it again."
-        )
+        store = catalog.build(workspace, doc)
+        if not isinstance(store, Datastore):
+            raise DatastoreException(
+                f"Datastore kind {doc.get('datastore_type')!r} ({type(store).__name__}) does not subclass "
+                "jupyter_amlrun.data.Datastore, which gives every kind the v1 API; fix the package that provides it."
+            )
+        return store
 
     @staticmethod
     def get(workspace: Workspace, datastore_name: str) -> Datastore:
@@ -248,48 +182,22 @@ class Datastore(abc.ABC):
         DatastoreException
             No datastore has that name (the message lists the registered ones).
         """
-        if datastore_name == EMBEDDED_NAME:
-            return Datastore._build(workspace, Datastore._embedded_doc(workspace))
-        if isinstance(datastore_name, str) and _NAME_RE.match(datastore_name):
-            doc = read_json(Datastore._folder(workspace) / datastore_name / DOC_NAME)
-            if doc is not None:
-                return Datastore._build(workspace, doc)
-        known = sorted(Datastore._names(workspace))
-        raise DatastoreException(
-            f"No datastore named {datastore_name!r} in workspace {workspace.name!r}. Registered datastores: "
-            f"{known}. Register it with Datastore.register_azure_blob_container(...) or Datastore.register_folder(...)."
-        )
-
-    @staticmethod
-    def _names(workspace: Workspace) -> List[str]:
-        names = [EMBEDDED_NAME]
-        folder = Datastore._folder(workspace)
-        if folder.is_dir():
-            names += sorted(p.parent.name for p in folder.glob(f"*/{DOC_NAME}") if p.parent.name != EMBEDDED_NAME)
-        return names
+        return Datastore._build(workspace, catalog.read_doc(workspace, datastore_name))
 
     @staticmethod
     def list(workspace: Workspace) -> dict[str, Datastore]:
         """Every datastore of the workspace by name (the embedded ``workspaceblobstore`` included)."""
-        out: dict[str, Datastore] = {}
-        for name in Datastore._names(workspace):
-            with contextlib.suppress(DatastoreException):
-                out[name] = Datastore.get(workspace, name)
-        return out
+        return {k: v for k, v in workspace.datastores.items() if isinstance(v, Datastore)}
 
     @staticmethod
     def get_default(workspace: Workspace) -> Datastore:
         """The workspace's default datastore (``workspaceblobstore`` unless changed with :meth:`set_as_default`)."""
-        doc = read_json(Datastore._folder(workspace) / DEFAULT_DOC) or {}
-        name = doc.get("name") or EMBEDDED_NAME
-        try:
-            return Datastore.get(workspace, name)
-        except DatastoreException:
-            return Datastore.get(workspace, EMBEDDED_NAME)  # the default was unregistered behind our back
+        store = workspace.get_default_datastore()
+        return store if isinstance(store, Datastore) else Datastore.get(workspace, EMBEDDED_NAME)
 
     def set_as_default(self) -> None:
         """Make this the workspace's default datastore."""
-        write_json_atomic(Datastore._folder(self.workspace) / DEFAULT_DOC, {"name": self.name})
+        catalog.set_default(self.workspace, self.name)
 
     def unregister(self) -> None:
         """Remove this registration and its secrets (the data stays where it is)."""
@@ -336,13 +244,13 @@ class Datastore(abc.ABC):
         store = Datastore._build(workspace, doc)
         store._inject_secrets({k: v for k, v in secrets.items() if v})
         if validate or create:
-            store._check_access(create=create)
+            store.check_access(create=create)
         with file_lock(folder / ".registry.lock"):
             SecretStore(workspace.path).put(name, secrets)
             write_json_atomic(path, {**doc, "created": time.time()})
         return Datastore.get(workspace, name)
 
-    def _inject_secrets(self, secrets: dict[str, str]) -> None:  # noqa: B027 - optional hook
+    def _inject_secrets(self, secrets: dict[str, str]) -> None:
         """Use ``secrets`` instead of the stored ones (registration validates before anything is written)."""
 
     @staticmethod
@@ -503,7 +411,7 @@ class Datastore(abc.ABC):
         todo = pairs
         if not overwrite and pairs:
             try:
-                existing = {e.path for e in self._list_files(target)}
+                existing = {e.path for e in self.list_files(target)}
             except Exception as exc:
                 self._raise_clean(exc)
             todo = [(src, dst) for src, dst in pairs if dst not in existing]
@@ -519,7 +427,7 @@ class Datastore(abc.ABC):
         def job(src: Path, dst: str) -> Callable[[], None]:
             def run() -> None:
                 try:
-                    self._put_file(src, dst)
+                    self.put_file(src, dst)
                 except Exception as exc:
                     self._raise_clean(exc)
 
@@ -635,7 +543,7 @@ class Datastore(abc.ABC):
                 local.parent.mkdir(parents=True, exist_ok=True)
                 tmp = _temp_beside(local)
                 try:
-                    self._get_file(entry.path, tmp)
+                    self.get_file(entry.path, tmp)
                     os.replace(tmp, local)
                 except Exception as exc:
                     tmp.unlink(missing_ok=True)
@@ -673,7 +581,7 @@ class Datastore(abc.ABC):
         base = Path(target_path).expanduser()
         pre = normalize_path(prefix, what="prefix")
         try:
-            entries = self._list_files(pre)
+            entries = self.list_files(pre)
         except Exception as exc:
             self._raise_clean(exc)
         todo: List[tuple[FileEntry, Path]] = []
@@ -695,7 +603,7 @@ class Datastore(abc.ABC):
         """One folder level, for browsing: ``[{"name", "path", "type": "directory"|"file", "size"}]``."""
         rel = normalize_path(path, what="path")
         try:
-            dirs, files = self._list_dir(rel)
+            dirs, files = self.list_dir(rel)
         except Exception as exc:
             self._raise_clean(exc)
         out: List[dict[str, Any]] = [

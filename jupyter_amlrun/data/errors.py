@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from jupyter_amlrun.core.errors import UserErrorException
-
-
-class DatastoreException(UserErrorException):
-    """A datastore is unknown, badly configured, or an operation on it was given bad input."""
-
-
-class DatastoreAuthenticationError(DatastoreException):
-    """The storage service rejected the datastore's credentials."""
-
-
-class DatastoreConnectionError(DatastoreException):
-    """The storage endpoint could not be reached (after bounded retries)."""
+# the datastore errors belong to core (its datastore catalog raises them); re-exported here for the data API
+from jupyter_amlrun.core.errors import (
+    DatastoreAuthenticationError,
+    DatastoreConnectionError,
+    DatastoreException,
+    UserErrorException,
+)
 
 
 class DatasetException(UserErrorException):
@@ -23,3 +17,12 @@ class DatasetException(UserErrorException):
 
 class DatasetValidationError(DatasetException):
     """A dataset path matches no file."""
+
+
+__all__ = [
+    "DatasetException",
+    "DatasetValidationError",
+    "DatastoreAuthenticationError",
+    "DatastoreConnectionError",
+    "DatastoreException",
+]

@@ -75,7 +75,7 @@ class MNIST:
 
         ws = workspace or Workspace.from_config()
         store = ws.get_default_datastore()
-        present = {e.path for e in store._list_files(TARGET)}
+        present = {e.path for e in store.list_files(TARGET)}
         missing = [f for f in MNIST_FILES if f"{TARGET}/{f}" not in present]
         if missing:
             override = base_url or os.environ.get("AMLRUN_MNIST_URL")

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jupyter_amlrun.core._files import file_lock
+from jupyter_amlrun._util.fileio import file_lock
 
 # Record kinds
 SCALAR = "scalar"

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from jupyter_amlrun import AmlCompute, ComputeTarget
-from tests.compute.contract import ComputeBackendContract
+from jupyter_amlrun.testing import ComputeBackendContract
 
 pytestmark = pytest.mark.integration
 

@@ -94,7 +94,8 @@ def test_pool_queues_runs_beyond_max_nodes(ws: Any, make_source: Any) -> None:
     assert wait_for(lambda: second.get_status() == "Queued" and cluster.get_status().queued_run_count == 1, timeout=30)
     status = cluster.get_status().serialize()
     assert status["nodeStateCounts"]["runningNodeCount"] == 1
-    assert "free node" in second.get_detailed_status()["details"]
+    # the driver says why right after its reservation fails to get a node (a moment after the count shows it)
+    assert wait_for(lambda: "free node" in second.get_detailed_status()["details"], timeout=10)
     first.cancel()
     assert wait_for(lambda: second.get_status() == "Running", timeout=60)
     second.cancel()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from jupyter_amlrun.testing.helpers import sample_tree
 from tests.data.azurite import ACCOUNT, ACCOUNT_KEY, AZURITE_BIN, Azurite, start_azurite
 
 
@@ -58,11 +59,4 @@ def blob_store(ws, azurite: Azurite):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def sample_dir(tmp_path: Path) -> Path:
     """A small tree: 3 top-level text files, images in nested folders."""
-    root = tmp_path / "sample"
-    for i in range(3):
-        (root / f"file{i}.txt").parent.mkdir(parents=True, exist_ok=True)
-        (root / f"file{i}.txt").write_text(f"content {i}\n")
-    for rel in ("images/a/1.png", "images/a/2.png", "images/b/deep/3.png", "images/readme.md"):
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_bytes(rel.encode() * 10)
-    return root
+    return sample_tree(tmp_path / "sample")

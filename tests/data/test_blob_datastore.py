@@ -13,8 +13,8 @@ import pytest
 
 from jupyter_amlrun import Datastore
 from jupyter_amlrun.data import DatastoreAuthenticationError, DatastoreConnectionError, DatastoreException
+from jupyter_amlrun.testing import DatastoreContract
 from tests.data.azurite import ACCOUNT, ACCOUNT_KEY, free_port
-from tests.data.contract import DatastoreContract
 
 pytestmark = pytest.mark.integration
 WRONG_KEY = "V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3JvbmdLZXlXcm9uZ0tleVdyb25nS2V5V3Jvbmc="

@@ -9,7 +9,7 @@ import pytest
 
 from jupyter_amlrun import Datastore
 from jupyter_amlrun.data import DatastoreException
-from tests.data.contract import DatastoreContract
+from jupyter_amlrun.testing import DatastoreContract
 
 pytestmark = pytest.mark.unit
 
@@ -70,4 +70,4 @@ def test_symlink_out_of_folder_is_refused(folder_store, tmp_path: Path) -> None:
     outside.mkdir()
     (Path(folder_store.fs_root) / "link").symlink_to(outside)
     with pytest.raises(DatastoreException, match="outside datastore"):
-        folder_store._put_file(tmp_path / "x", "link/x.txt")
+        folder_store.put_file(tmp_path / "x", "link/x.txt")

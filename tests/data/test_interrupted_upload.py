@@ -34,13 +34,13 @@ def test_interrupted_upload_rerun_completes(ws, blob_store, tmp_path: Path, back
     env = {**os.environ, "AMLRUN_TRANSFER_WORKERS": "2"}
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, cwd=Path(__file__).parents[2])
     try:
-        assert wait_for(lambda: len(store._list_files("up")) >= 3 or proc.poll() is not None, timeout=60)
+        assert wait_for(lambda: len(store.list_files("up")) >= 3 or proc.poll() is not None, timeout=60)
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     fresh = Datastore.get(ws, store.name)
     fresh.upload(src, "up", overwrite=False, show_progress=False)
-    entries = {e.path: e.size for e in fresh._list_files("up")}
+    entries = {e.path: e.size for e in fresh.list_files("up")}
     assert len(entries) == 151 and entries["up/big.bin"] == len(big)
     fresh.download(tmp_path / "back", prefix="up/big.bin", show_progress=False)
     assert hashlib.sha256((tmp_path / "back/up/big.bin").read_bytes()).digest() == hashlib.sha256(big).digest()

@@ -121,7 +121,7 @@ def test_blob_dataset_fuse_mount_is_read_only(ws, make_source, blob_store, sampl
     assert details["status"] == "Completed", driver
     assert "(FUSE, read-only" in driver
     assert len(seen["files"][seen["argv"][0]]) == 7 and seen["write"] == "OSError"
-    assert blob_store._stat("cifar/new.txt") is None
+    assert blob_store.stat("cifar/new.txt") is None
 
 
 def test_dataset_matching_nothing_fails_the_run_at_start(ws, make_source, sample_dir: Path) -> None:  # type: ignore[no-untyped-def]

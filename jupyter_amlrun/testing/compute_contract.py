@@ -1,18 +1,24 @@
-"""The ComputeTarget contract suite (the fsspec pattern): every backend's test module subclasses
-:class:`ComputeBackendContract` and provides the ``target`` fixture (a compute target name usable in
-``ScriptRunConfig(compute_target=...)``) plus ``backend`` (its ``ComputeBackend``).
+"""The compute backend contract suite (the fsspec pattern).
+
+A backend's test module subclasses :class:`ComputeBackendContract` (as ``TestMyBackend``) and provides two
+fixtures: ``ws``, a workspace, and ``target``, the name of a compute target of its kind (usable in
+``ScriptRunConfig(compute_target=...)``). ``backend``, the target's
+:class:`~jupyter_amlrun.core.contracts.ComputeBackend` through the registry, comes from here. Needs pytest.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from jupyter_amlrun import Experiment, ScriptRunConfig
-from jupyter_amlrun.core._runstate import RunFolder
-from tests.conftest import process_alive, wait_for
+from jupyter_amlrun._util.procs import process_alive
+from jupyter_amlrun.core.experiment import Experiment
+from jupyter_amlrun.core.runconfig import ScriptRunConfig
+from jupyter_amlrun.core.runfolder import RunFolder
+from jupyter_amlrun.testing.helpers import wait_for, write_tree
 
 LONG_SCRIPT = """
 import os, subprocess, sys, time
@@ -31,8 +37,17 @@ class ComputeBackendContract:
         raise NotImplementedError
 
     @pytest.fixture
+    def make_source(self, tmp_path: Path) -> Callable[..., Path]:
+        """``make_source({"train.py": "..."}, name="src")`` writes a source folder (text is dedented)."""
+
+        def make(files: dict[str, str], name: str = "src") -> Path:
+            return write_tree(tmp_path / name, files)
+
+        return make
+
+    @pytest.fixture
     def backend(self, ws: Any, target: str) -> Any:
-        from jupyter_amlrun.compute.target import resolve_backend
+        from jupyter_amlrun.core.computetarget import resolve_backend
 
         return resolve_backend(ws, target)
 

@@ -7,29 +7,30 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun.core._runstate import RunFolder, kill_tree
-from jupyter_amlrun.core.status import MLFLOW_STATUS, RunStatus, is_terminal
+from jupyter_amlrun._util.fileio import file_lock
+from jupyter_amlrun._util.procs import kill_tree
+from jupyter_amlrun.core import tags as T
+from jupyter_amlrun.core.runfolder import RunFolder, RunState
+from jupyter_amlrun.core.status import RunStatus
 from jupyter_amlrun.tracking.journal import ship_journal
 
 if TYPE_CHECKING:
     from jupyter_amlrun.tracking.store import TrackingStore
 
-TAG_STATUS = "amlrun.status"
 ERROR_TAIL_LINES = 30
 
 
-def mirror_status(store: TrackingStore, run_id: str, state: dict[str, Any]) -> None:
+def mirror_status(store: TrackingStore, run_id: str, state: RunState) -> None:
     """Copy the state file's status (and times, error) onto the MLflow run."""
-    status = state.get("status", RunStatus.NOT_STARTED)
-    tags: dict[str, Any] = {TAG_STATUS: status}
-    for key in ("start_time", "end_time", "exit_code"):
-        if state.get(key) is not None:
-            tags[f"amlrun.{key}"] = state[key]
-    if state.get("error"):
-        tags["amlrun.error"] = state["error"]
+    tags: dict[str, Any] = {T.STATUS: state.status}
+    for key, tag in T.STATE_TAGS.items():
+        if getattr(state, key) is not None:
+            tags[tag] = getattr(state, key)
+    if state.error:
+        tags[T.ERROR] = state.error
     store.set_tags(run_id, tags)
-    end_ms = int(float(state["end_time"]) * 1000) if state.get("end_time") else None
-    store.set_mlflow_status(run_id, MLFLOW_STATUS.get(status, "RUNNING"), end_ms)
+    end_ms = int(float(state.end_time) * 1000) if state.end_time else None
+    store.set_mlflow_status(run_id, state.run_status.mlflow_status, end_ms)
 
 
 def error_tail(log_file: Path, lines: int = ERROR_TAIL_LINES) -> str:
@@ -66,7 +67,7 @@ def finalize(
     error: str | None = None,
     exit_code: int | None = None,
     outputs_dirs: list[Path] | None = None,
-) -> dict[str, Any]:
+) -> RunState:
     """Finalizing -> ship the journal, upload outputs and logs -> final status, in MLflow and the state file.
 
     Every step is attempted even if an earlier one fails, so a broken upload never leaves a run non-terminal.
@@ -97,13 +98,11 @@ def finalize(
 
 def recover_dead_run(store: TrackingStore, rf: RunFolder) -> str:
     """A non-terminal run whose owner died: end what it left running, keep its data, mark it Failed/Canceled."""
-    from jupyter_amlrun.core._files import file_lock
-
     with file_lock(rf.root / "recover.lock"):
         state = rf.read_state()
-        if is_terminal(state.get("status", "")) or rf.owner_alive(state):
-            return str(state.get("status"))
-        kill_tree(state.get("script_pgid"), state.get("script_pids") or [], grace=1.0)
+        if state.terminal or rf.owner_alive(state):
+            return state.status
+        kill_tree(state.script_pgid, state.script_pids, grace=1.0)
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(_heartbeat_time(rf)))
         canceled = rf.cancel_requested()
         if canceled:
@@ -111,21 +110,21 @@ def recover_dead_run(store: TrackingStore, rf: RunFolder) -> str:
         else:
             status = RunStatus.FAILED
             error = (
-                f"The process supervising this run (pid {state.get('owner_pid')}) ended without finishing it; its "
+                f"The process supervising this run (pid {state.owner_pid}) ended without finishing it; its "
                 f"last heartbeat was at {when}. Metrics and logs written so far are kept."
             )
             tail = error_tail(rf.driver_log, lines=10)
             if tail:
                 error += f"\nLast lines of logs/azureml/driver_log.txt:\n{tail}"
         outputs = [rf.workdir / "outputs"]
-        if state.get("outputs_dir"):
-            outputs = [Path(state["outputs_dir"])]
+        if state.outputs_dir:
+            outputs = [Path(state.outputs_dir)]
         try:
             final = finalize(store, rf, status, error=error, outputs_dirs=outputs)
         except Exception as exc:
             # The store is unreachable: the run still ends here; MLflow catches up on a later read.
             final = rf.set_status(status, error=error, warnings=[f"recording the end in the store failed: {exc}"])
-        return str(final["status"])
+        return final.status
 
 
 def _heartbeat_time(rf: RunFolder) -> float:
@@ -138,10 +137,9 @@ def _heartbeat_time(rf: RunFolder) -> float:
 def live_status(store: TrackingStore, rf: RunFolder) -> str:
     """The status in the run folder; a non-terminal run whose owner died is recovered (and so ends) here."""
     state = rf.read_state()
-    status = str(state.get("status", RunStatus.NOT_STARTED))
-    if not is_terminal(status) and not rf.owner_alive(state):
-        status = recover_dead_run(store, rf)
-    return status
+    if not state.terminal and not rf.owner_alive(state):
+        return recover_dead_run(store, rf)
+    return state.status
 
 
 def request_cancel(store: TrackingStore, rf: RunFolder, reason: str = "Canceled by user") -> None:
@@ -154,7 +152,6 @@ def request_cancel(store: TrackingStore, rf: RunFolder, reason: str = "Canceled 
     if not rf.owner_alive(state):
         recover_dead_run(store, rf)
         return
-    pid = state.get("owner_pid")
-    if pid and state.get("driver"):
+    if state.owner_pid and state.driver:
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(int(pid), signal.SIGUSR1)  # wake the driver now rather than at its next poll
+            os.kill(int(state.owner_pid), signal.SIGUSR1)  # wake the driver now rather than at its next poll

@@ -1,0 +1,217 @@
+"""The contracts of the pluggable parts: compute backends, datastore backends and input materializers.
+
+Core owns them; backends (``jupyter_amlrun.compute``, ``jupyter_amlrun.data`` or another distribution) implement
+them and register with :mod:`jupyter_amlrun.core.registry`. Every production path goes through these methods, and
+each contract has one suite in :mod:`jupyter_amlrun.testing` that every backend passes.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from jupyter_amlrun.core.runconfig import RunConfiguration
+    from jupyter_amlrun.core.runfolder import RunFolder
+    from jupyter_amlrun.core.workspace import Workspace
+
+Log = Callable[[str], None]
+
+
+# ---------------------------------------------------------------------------------------------------- compute
+@dataclass
+class LaunchHandle:
+    """What :meth:`ComputeBackend.launch` returns; kept in the run's state (``RunState.handle``)."""
+
+    kind: str  # the backend kind that launched it
+    target: str  # the compute target's name
+    data: dict[str, Any] = field(default_factory=dict)  # backend-specific: a pid, a job id, ...
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "target": self.target, "data": dict(self.data)}
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> LaunchHandle:
+        return cls(str(doc.get("kind", "")), str(doc.get("target", "")), dict(doc.get("data") or {}))
+
+
+class NodeReservation(abc.ABC):
+    """A run's place in its target's queue; the driver polls :meth:`try_acquire` until it gets its nodes."""
+
+    @abc.abstractmethod
+    def try_acquire(self) -> bool:
+        """Take the nodes if they are free now (all or none)."""
+
+    @abc.abstractmethod
+    def release(self) -> None:
+        """Give the nodes (or the place in the queue) back; safe to call twice."""
+
+
+class Unlimited(NodeReservation):
+    """The reservation of a target without a node limit: always granted."""
+
+    def try_acquire(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass
+
+
+class ComputeBackend(abc.ABC):
+    """What a compute target must do for a run (the suite: :mod:`jupyter_amlrun.testing.compute_contract`).
+
+    Parameters
+    ----------
+    workspace:
+        The workspace the target belongs to.
+    name:
+        The compute target's name (``"local"`` or a named target).
+    config:
+        The target's document (``compute/<name>.json``), ``{"type": "local"}`` for ``local``.
+    """
+
+    kind: ClassVar[str] = ""
+
+    def __init__(self, workspace: Workspace, name: str, config: dict[str, Any]) -> None:
+        self.workspace = workspace
+        self.name = name
+        self.config = config
+
+    @abc.abstractmethod
+    def validate(self, run_config: RunConfiguration) -> None:
+        """Raise a clear UserErrorException if this target cannot run ``run_config`` (before anything exists)."""
+
+    @abc.abstractmethod
+    def launch(self, rf: RunFolder) -> LaunchHandle:
+        """Start the run's driver for ``rf`` (spec.json written); the caller keeps the handle in the run state."""
+
+    @abc.abstractmethod
+    def status(self, rf: RunFolder) -> str:
+        """The run's v1 status; a run whose supervisor died must end (Failed) here, keeping its data."""
+
+    @abc.abstractmethod
+    def log_sources(self, rf: RunFolder) -> dict[str, Path]:
+        """Log files readable while the run is live, by run file name (``logs/...``)."""
+
+    @abc.abstractmethod
+    def cancel(self, rf: RunFolder) -> None:
+        """Ask the run to stop; its whole process tree must end and the run read Canceled."""
+
+    @abc.abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """Plain data about the target: ``name``, ``type``, ``max_nodes``, ``busy_nodes``, ``queued_runs``,
+        ``active_runs``."""
+
+    def reserve_nodes(self, run_id: str, count: int) -> NodeReservation:
+        """The run's place in the queue for ``count`` nodes (called by the driver); unlimited by default."""
+        return Unlimited()
+
+
+# ---------------------------------------------------------------------------------------------------- inputs
+@dataclass
+class MaterializedInputs:
+    """What the script gets for its inputs: placeholders in its arguments replaced, and environment variables."""
+
+    replacements: dict[str, str] = field(default_factory=dict)  # placeholder -> local path
+    env: dict[str, str] = field(default_factory=dict)
+
+    def merge(self, other: MaterializedInputs) -> None:
+        self.replacements.update(other.replacements)
+        self.env.update(other.env)
+
+
+class InputMaterializer(abc.ABC):
+    """Turns the run inputs of some kinds (``spec["kind"]``) into local paths on the target before the script starts.
+
+    Parameters
+    ----------
+    workspace:
+        The run's workspace.
+    """
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.workspace = workspace
+
+    @abc.abstractmethod
+    def materialize(self, inputs: list[dict[str, Any]], run_root: Path, log: Log) -> MaterializedInputs:
+        """Mount or download each input (the specs submit stored in spec.json); raise a clear error if one can't."""
+
+    def release(self) -> None:  # noqa: B027 - nothing to release is a valid backend
+        """Undo what :meth:`materialize` holds (unmount); called by the driver before the run folder goes."""
+
+
+# ---------------------------------------------------------------------------------------------------- datastores
+@dataclass(frozen=True)
+class FileEntry:
+    """One file of a datastore.
+
+    Attributes
+    ----------
+    path:
+        POSIX path relative to the datastore root.
+    size:
+        Size in bytes.
+    fingerprint:
+        Changes whenever the content may have changed (the blob's etag; size + mtime for a folder).
+    """
+
+    path: str
+    size: int
+    fingerprint: str
+
+
+class DatastoreBackend(abc.ABC):
+    """The storage primitives a datastore kind implements (suite: :class:`jupyter_amlrun.testing.DatastoreContract`).
+
+    Paths are ``/``-separated and relative to the store's root. The v1 API on top (parallel upload/download with
+    progress, ``path()``, ``as_mount()``, registration) is :class:`jupyter_amlrun.data.Datastore`, written once for
+    every kind: a new kind subclasses it and implements these methods, then registers its ``datastore_type`` in the
+    ``jupyter_amlrun.datastore_backends`` entry-point group.
+    """
+
+    datastore_type: ClassVar[str] = ""
+    name: str
+
+    @classmethod
+    @abc.abstractmethod
+    def from_doc(cls, workspace: Workspace, doc: dict[str, Any]) -> DatastoreBackend:
+        """The datastore its registration document ``doc`` describes; must not do network I/O."""
+
+    @abc.abstractmethod
+    def list_files(self, prefix: str) -> list[FileEntry]:
+        """Every file under ``prefix`` (a folder, recursively; or exactly one file); ``[]`` when nothing is there."""
+
+    @abc.abstractmethod
+    def stat(self, path: str) -> FileEntry | None:
+        """The file at ``path``, or ``None`` when there is no file there."""
+
+    @abc.abstractmethod
+    def list_dir(self, path: str) -> tuple[list[str], list[FileEntry]]:
+        """One level under ``path``: (sub-folder names, files)."""
+
+    @abc.abstractmethod
+    def put_file(self, local: Path, path: str) -> None:
+        """Store ``local`` at ``path`` atomically (readers see the old content or the new, never a part)."""
+
+    @abc.abstractmethod
+    def get_file(self, path: str, local: Path) -> None:
+        """Write the content of ``path`` into the new file ``local``."""
+
+    @abc.abstractmethod
+    def remove(self, path: str) -> None:
+        """Delete the file at ``path`` (no error when it is missing)."""
+
+    @abc.abstractmethod
+    def check_access(self, create: bool = False) -> None:
+        """Raise a clear error when the store cannot be reached or used; ``create`` makes a missing container."""
+
+    def local_root(self) -> Path | None:
+        """The local folder of a folder datastore (used in place by mounts); ``None`` for remote stores."""
+        return None
+
+    def describe(self) -> dict[str, Any]:
+        """Public fields (no secrets): what the sidebar and REST API show."""
+        return {"name": self.name, "datastore_type": self.datastore_type}

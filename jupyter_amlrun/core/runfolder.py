@@ -1,0 +1,261 @@
+"""The run folder: the live state of one run on this machine, and the typed documents in it.
+
+``<workspace>/runs/<run_id>/`` holds ``spec.json`` (:class:`RunSpec`: what to run, written once at submit),
+``state.json`` (:class:`RunState`: status, owner, times, error; written by the run's owner, the driver),
+``heartbeat`` (touched every couple of seconds by the owner), ``journal.jsonl`` (metrics), ``cancel`` (a cancel
+request), ``logs/`` and ``wd/`` (the materialised snapshot the script runs in). MLflow mirrors the status; for a
+live run this folder is the fresher source. Both documents cross process boundaries (submitter, driver, readers in
+other kernels), hence dataclasses with one reading and one writing rule instead of dicts read with ``.get()``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
+from jupyter_amlrun._util.procs import process_alive, process_start_time
+from jupyter_amlrun.core.status import RunStatus, is_terminal
+
+HEARTBEAT_SECONDS = 2.0
+# A non-terminal run whose owner has not beaten for this long is dead (the owner beats every 2 s).
+HEARTBEAT_STALE_SECONDS = 15.0
+
+DRIVER_LOG = "logs/azureml/driver_log.txt"
+USER_LOG = "logs/user_logs/std_log.txt"
+
+_D = TypeVar("_D", bound="_Document")
+
+
+class _Document:
+    """Dict round-trips for the dataclasses below; keys a newer writer added are kept, not dropped."""
+
+    extra: dict[str, Any]
+
+    @classmethod
+    def from_dict(cls: type[_D], doc: dict[str, Any] | None) -> _D:
+        doc = dict(doc or {})
+        names = {f.name for f in dataclasses.fields(cls)} - {"extra"}  # type: ignore[arg-type]
+        known = {k: doc.pop(k) for k in list(doc) if k in names}
+        obj = cls(**known)
+        obj.extra = doc
+        return obj
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {k: v for k, v in dataclasses.asdict(self).items() if k != "extra"}  # type: ignore[call-overload]
+        return {**self.extra, **out}
+
+
+@dataclass
+class RunSpec(_Document):
+    """What to run: written by submit, read by the driver (``spec.json``)."""
+
+    run_id: str
+    experiment: str
+    experiment_id: str
+    workspace: str
+    script: str
+    snapshot_id: str
+    interpreter: str
+    target: str = "local"
+    arguments: list[str] = field(default_factory=list)
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+    environment: str | None = None
+    environment_variables: dict[str, str] = field(default_factory=dict)
+    node_count: int = 1
+    distributed: dict[str, Any] | None = None
+    max_run_duration_seconds: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunState(_Document):
+    """The live state of a run (``state.json``)."""
+
+    status: str = RunStatus.NOT_STARTED.value
+    history: list[list[Any]] = field(default_factory=list)  # [status, unix time] per transition
+    created: float | None = None
+    start_time: float | None = None
+    end_time: float | None = None
+    exit_code: int | None = None
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    # who supervises the run: its liveness decides whether a non-terminal run is still alive
+    owner_pid: int | None = None
+    owner_started: float | None = None
+    host: str | None = None
+    driver: bool = False
+    driver_host: str | None = None
+    # what the compute backend's launch() returned (kept: status and cancel may need it)
+    handle: dict[str, Any] | None = None
+    queued_reason: str | None = None
+    script_pgid: int | None = None
+    script_pids: list[int] = field(default_factory=list)
+    outputs_dir: str | None = None  # an interactive run's ./outputs, uploaded when it ends
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def run_status(self) -> RunStatus:
+        return RunStatus.parse(self.status, RunStatus.NOT_STARTED)
+
+    @property
+    def terminal(self) -> bool:
+        return is_terminal(self.status)
+
+
+_STATE_FIELDS = frozenset(f.name for f in dataclasses.fields(RunState)) - {"extra"}
+
+
+class RunFolder:
+    """Paths and state of one run's folder."""
+
+    def __init__(self, workspace_dir: Path, run_id: str) -> None:
+        self.run_id = run_id
+        self.root = Path(workspace_dir) / "runs" / run_id
+
+    # paths
+    @property
+    def spec_path(self) -> Path:
+        return self.root / "spec.json"
+
+    @property
+    def state_path(self) -> Path:
+        return self.root / "state.json"
+
+    @property
+    def heartbeat_path(self) -> Path:
+        return self.root / "heartbeat"
+
+    @property
+    def journal_path(self) -> Path:
+        return self.root / "journal.jsonl"
+
+    @property
+    def cancel_path(self) -> Path:
+        return self.root / "cancel"
+
+    @property
+    def workdir(self) -> Path:
+        return self.root / "wd"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def driver_log(self) -> Path:
+        return self.root / DRIVER_LOG
+
+    @property
+    def user_log(self) -> Path:
+        return self.root / USER_LOG
+
+    def exists(self) -> bool:
+        return self.state_path.exists()
+
+    def log_files(self) -> dict[str, Path]:
+        """The run's log files on this machine, by run file name (``logs/...``)."""
+        return log_files_under(self.logs_dir)
+
+    # documents
+    def read_spec(self) -> RunSpec | None:
+        doc = read_json(self.spec_path)
+        return RunSpec.from_dict(doc) if doc else None
+
+    def write_spec(self, spec: RunSpec) -> None:
+        write_json_atomic(self.spec_path, spec.to_dict())
+
+    def read_state(self) -> RunState:
+        return RunState.from_dict(read_json(self.state_path, default={}))
+
+    def write_state(self, state: RunState) -> None:
+        write_json_atomic(self.state_path, state.to_dict())
+
+    def create(self) -> RunState:
+        """Start the state of a new run (NotStarted)."""
+        state = RunState(created=time.time())
+        self.write_state(state)
+        return state
+
+    def update_state(self, **changes: Any) -> RunState:
+        """Change fields of the state under its lock (a misspelt field is a bug: TypeError)."""
+        unknown = set(changes) - _STATE_FIELDS
+        if unknown:
+            raise TypeError(f"RunState has no field(s) {sorted(unknown)}")
+        with file_lock(self.root / "state.lock"):
+            state = self.read_state()
+            for k, v in changes.items():
+                setattr(state, k, v)
+            self.write_state(state)
+            return state
+
+    def set_status(self, status: str, **extra: Any) -> RunState:
+        """Record a status transition (with its time) unless the run already ended or is already there."""
+        unknown = set(extra) - _STATE_FIELDS
+        if unknown:
+            raise TypeError(f"RunState has no field(s) {sorted(unknown)}")
+        status = RunStatus.parse(status).value
+        with file_lock(self.root / "state.lock"):
+            state = self.read_state()
+            if state.terminal or (state.status == status and not extra):
+                return state
+            now = time.time()
+            state.status = status
+            state.history.append([status, now])
+            for k, v in extra.items():
+                setattr(state, k, v)
+            if status == RunStatus.RUNNING and state.start_time is None:
+                state.start_time = now
+            if is_terminal(status):
+                state.end_time = now
+            self.write_state(state)
+            return state
+
+    # ownership and liveness
+    def beat(self) -> None:
+        self.heartbeat_path.touch()
+
+    def claim(self, pid: int | None = None) -> None:
+        """Make process ``pid`` (default: this one) the owner whose liveness the run depends on."""
+        pid = pid or os.getpid()
+        self.update_state(owner_pid=pid, owner_started=process_start_time(pid), host=socket.gethostname())
+        self.beat()
+
+    def heartbeat_age(self, state: RunState) -> float:
+        try:
+            return time.time() - self.heartbeat_path.stat().st_mtime
+        except FileNotFoundError:
+            return time.time() - float(state.created or time.time())
+
+    def owner_alive(self, state: RunState | None = None) -> bool:
+        """Whether the run's owner still lives: by pid when on this host, else by heartbeat age."""
+        state = state if state is not None else self.read_state()
+        age = self.heartbeat_age(state)
+        if state.owner_pid and state.host == socket.gethostname():
+            if not process_alive(state.owner_pid, state.owner_started or 0.0):
+                return False  # gone, a zombie, or the pid now belongs to another process
+            # A live process that stopped beating is hung (or SIGSTOPped): still dead to us.
+            return age < HEARTBEAT_STALE_SECONDS * 4
+        return age < HEARTBEAT_STALE_SECONDS
+
+    # cancel requests
+    def request_cancel(self, reason: str = "") -> None:
+        self.cancel_path.write_text(reason or "Canceled by user")
+
+    def cancel_requested(self) -> str | None:
+        try:
+            return self.cancel_path.read_text() or "Canceled by user"
+        except FileNotFoundError:
+            return None
+
+
+def log_files_under(logs_dir: Path) -> dict[str, Path]:
+    """Files under a ``logs/`` folder, keyed by their run file name (``logs/<relative path>``), sorted."""
+    if not logs_dir.is_dir():
+        return {}
+    return {"logs/" + p.relative_to(logs_dir).as_posix(): p for p in sorted(logs_dir.rglob("*")) if p.is_file()}

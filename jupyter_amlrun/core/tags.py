@@ -1,0 +1,66 @@
+"""Every MLflow tag key the package reads or writes, in one place.
+
+Our own keys start with ``amlrun.``; ``mlflow.*`` keys are MLflow's (its UI shows them). A user's tags and
+properties must not use the system prefixes.
+"""
+
+from __future__ import annotations
+
+SYSTEM_PREFIXES = ("mlflow.", "amlrun.")
+PROP_PREFIX = "amlrun.prop."  # run and model properties (v1's immutable key/values)
+
+# run: status and lifecycle (mirrored from the run folder's state)
+STATUS = "amlrun.status"
+START_TIME = "amlrun.start_time"
+END_TIME = "amlrun.end_time"
+EXIT_CODE = "amlrun.exit_code"
+ERROR = "amlrun.error"
+WARNINGS = "amlrun.warnings"
+
+# run: what was submitted
+RUN_TYPE = "amlrun.run_type"
+TARGET = "amlrun.target"
+SCRIPT = "amlrun.script"
+ARGUMENTS = "amlrun.arguments"
+SNAPSHOT_ID = "amlrun.snapshot_id"
+SOURCE_DIRECTORY = "amlrun.source_directory"
+ENVIRONMENT = "amlrun.environment"
+ENVIRONMENT_HASH = "amlrun.environment_hash"
+NODE_COUNT = "amlrun.node_count"
+MAX_RUN_DURATION_SECONDS = "amlrun.max_run_duration_seconds"
+INPUTS = "amlrun.inputs"
+GIT_DIRTY = "amlrun.git.dirty"
+
+# model versions
+MODEL_EXPERIMENT = "amlrun.experiment"
+MODEL_FRAMEWORK = "amlrun.framework"
+MODEL_FRAMEWORK_VERSION = "amlrun.framework_version"
+
+# MLflow's own
+PARENT_RUN_ID = "mlflow.parentRunId"
+RUN_NAME = "mlflow.runName"
+USER = "mlflow.user"
+NOTE = "mlflow.note.content"
+SOURCE_NAME = "mlflow.source.name"
+SOURCE_TYPE = "mlflow.source.type"
+GIT_COMMIT = "mlflow.source.git.commit"
+GIT_BRANCH = "mlflow.source.git.branch"
+GIT_REPO_URL = "mlflow.source.git.repoURL"
+
+# the state-file fields mirrored as tags, by state field
+STATE_TAGS = {"start_time": START_TIME, "end_time": END_TIME, "exit_code": EXIT_CODE}
+
+
+def is_system(key: str) -> bool:
+    """Whether ``key`` is ours or MLflow's (not a user tag)."""
+    return key.startswith(SYSTEM_PREFIXES)
+
+
+def user_tags(tags: dict[str, str]) -> dict[str, str]:
+    """The user's tags among all of a run's or model's tags."""
+    return {k: v for k, v in tags.items() if not is_system(k)}
+
+
+def properties(tags: dict[str, str]) -> dict[str, str]:
+    """The properties (``amlrun.prop.<name>``) among all tags, by name."""
+    return {k[len(PROP_PREFIX) :]: v for k, v in tags.items() if k.startswith(PROP_PREFIX)}

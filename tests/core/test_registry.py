@@ -1,0 +1,95 @@
+"""The registry of pluggable parts: built-in kinds load lazily, unknown kinds fail clearly, and a kind another
+distribution declares by entry point is found and passes the contract suite."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_amlrun.core import catalog
+from jupyter_amlrun.core.contracts import ComputeBackend, DatastoreBackend
+from jupyter_amlrun.core.errors import DatastoreException
+from jupyter_amlrun.core.registry import (
+    Registry,
+    UnknownKindError,
+    compute_backends,
+    datastore_backends,
+    input_materializers,
+)
+
+OUT_OF_TREE = Path(__file__).parent / "outoftree"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.unit
+def test_builtin_kinds_load_lazily_and_subclass_the_contract() -> None:
+    assert {"local", "AmlCompute"} <= set(compute_backends.kinds())
+    assert {"Folder", "AzureBlob"} <= set(datastore_backends.kinds())
+    assert {"dataset", "datareference"} <= set(input_materializers.kinds())
+    assert issubclass(compute_backends.load("local"), ComputeBackend)
+    assert issubclass(datastore_backends.load("Folder"), DatastoreBackend)
+    assert input_materializers.load("dataset") is input_materializers.load("datareference")
+
+
+@pytest.mark.unit
+def test_unknown_kind_names_the_known_ones_and_the_group() -> None:
+    with pytest.raises(UnknownKindError) as err:
+        datastore_backends.load("Gopher")
+    text = str(err.value)
+    assert "'Gopher'" in text and "AzureBlob" in text and "jupyter_amlrun.datastore_backends" in text
+
+
+@pytest.mark.unit
+def test_register_refuses_clobber_and_checks_the_base() -> None:
+    reg: Registry[DatastoreBackend] = Registry("thing", "no.such.group", DatastoreBackend, {"a": "json:JSONDecoder"})  # type: ignore[type-abstract]
+    with pytest.raises(ValueError, match="already registered"):
+        reg.register("a", "json:JSONEncoder")
+    with pytest.raises(TypeError, match="is not a DatastoreBackend"):
+        reg.load("a")  # json.JSONDecoder is not a datastore
+    reg.register("a", "jupyter_amlrun.data._folder:FolderDatastore", clobber=True)
+    assert reg.load("a").__name__ == "FolderDatastore"
+
+
+@pytest.mark.unit
+def test_a_registration_of_an_uninstalled_kind_is_a_clear_error(ws: Any) -> None:
+    folder = catalog.folder(ws) / "gone"
+    folder.mkdir(parents=True)
+    (folder / catalog.DOC_NAME).write_text(json.dumps({"name": "gone", "datastore_type": "Gopher"}))
+    with pytest.raises(DatastoreException, match="type 'Gopher', which no installed package provides"):
+        ws.datastores  # noqa: B018 - listing leaves it out...
+        catalog.open_datastore(ws, "gone")  # ...opening it says why
+    assert "gone" not in ws.datastores
+    assert "workspaceblobstore" in ws.datastores
+
+
+@pytest.mark.integration
+def test_entry_point_kind_passes_the_contract_suite(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(OUT_OF_TREE), str(ROOT)])}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(ROOT),
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            str(OUT_OF_TREE / "memstore_suite.py"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert " passed" in proc.stdout and "failed" not in proc.stdout
