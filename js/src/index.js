@@ -24,6 +24,9 @@ const STATE = Object.freeze({
   CHILDREN: "children",
 });
 
+/** A metric with fewer points is drawn as its value, not a chart (runview.py CHART_MIN_POINTS). */
+const CHART_MIN_POINTS = 2;
+
 // ---------------------------------------------------------------------- the wire (mirrors protocol.py / runview.py)
 /**
  * @typedef {Object} StatusView
@@ -206,6 +209,7 @@ class Series {
 class Chart {
   constructor(parent, name, kind) {
     this.name = name;
+    this.kind = kind;
     this.series = new Series();
     this.label = "";
     this.title = h("span", { class: "amlrun-chart-value" });
@@ -222,6 +226,8 @@ class Chart {
   }
   ensurePlot() {
     if (this.plot) return;
+    // Steps and list indexes are whole numbers: integer ticks only, labelled on both axes.
+    const integerTicks = (u, splits) => splits.map((v) => (Number.isInteger(v) ? String(v) : ""));
     const width = Math.max(260, Math.min(420, (this.root.parentElement?.clientWidth || 420) - 16));
     this.plot = new uPlot(
       {
@@ -230,7 +236,10 @@ class Chart {
         legend: { show: false },
         cursor: { drag: { x: true, y: false } },
         scales: { x: { time: false } },
-        axes: [{ size: 28 }, { size: 56 }],
+        axes: [
+          { size: 40, label: this.kind === "list" ? "index" : "step", labelSize: 14, values: integerTicks },
+          { size: 56, label: this.name, labelSize: 14 },
+        ],
         series: [{}, { label: this.name, stroke: "#1f77b4", width: 1.5, points: { show: false } }],
       },
       this.series.data(),
@@ -248,10 +257,14 @@ class Chart {
   draw() {
     if (!this.dirty) return;
     this.dirty = false;
-    this.ensurePlot();
-    this.plot.setData(this.series.data());
     this.root.setAttribute("data-points", String(this.series.n));
     this.title.textContent = this.label;
+    // A single value (lr, final accuracy) is shown as its value, the kernel's label; a chart from two points on.
+    const single = this.series.n < CHART_MIN_POINTS;
+    this.root.classList.toggle("amlrun-chart-single", single);
+    if (single) return;
+    this.ensurePlot();
+    this.plot.setData(this.series.data());
   }
   dispose() {
     if (this.plot) this.plot.destroy();

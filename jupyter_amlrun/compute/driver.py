@@ -217,7 +217,7 @@ class Driver:
         except Exception:
             # The state file already holds the final status; readers see it even if the store did not.
             self.log("Recording the end of the run in the tracking store failed:\n" + traceback.format_exc())
-        self.log("Done.")
+        # No log line after finalize: readers stop at the final status, and the uploaded copy of the log is made there.
         for materializer in self.materializers:
             # Unmount inputs before their folders go (the materializer's atexit would do it too, but after rmtree).
             with contextlib.suppress(Exception):

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from jupyter_amlrun.core.watch import LogChunk, RunDelta
 
 __all__ = [
+    "CHART_MIN_POINTS",
     "MAX_TABLE_ROWS",
     "CancelView",
     "Cell",
@@ -399,6 +400,9 @@ def _decreases(previous: float | None, steps: Sequence[float]) -> bool:
     return any(b < a for a, b in itertools.pairwise(steps))
 
 
+CHART_MIN_POINTS = 2  # a metric with fewer points is drawn as its value (index.js: CHART_MIN_POINTS)
+
+
 def chart_xs(steps: Sequence[float]) -> list[float]:
     """The x values of a metric's chart: its steps, or the arrival index once steps go backwards (several writers).
 
@@ -443,7 +447,14 @@ class _Series:
             self.maximum = max(self.maximum, max(finite))
 
     def label(self) -> str:
-        return f"{format_value(self.last)} ({self.count} pts)" if self.count else ""
+        if not self.count:
+            return ""
+        # one point is shown as a value, not as a chart (CHART_MIN_POINTS)
+        return (
+            format_value(self.last)
+            if self.count < CHART_MIN_POINTS
+            else f"{format_value(self.last)} ({self.count} pts)"
+        )
 
 
 def _as_float(value: Any) -> float:

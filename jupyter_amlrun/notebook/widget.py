@@ -11,9 +11,12 @@ buffers). A view that attaches (first render, page reload, re-render) says ``hel
 it says ``bye`` when removed. The kernel thread ends at a terminal status, when the last view has been gone for a few
 seconds, when the cell that showed the widget runs again or is deleted, or on :meth:`RunDetails.close`.
 
-Saved notebooks: the displayed output is a bundle of the widget view plus ``text/html``. When the run ends, the
-``text/html`` part is replaced (``update_display``) by a static summary (status, final metrics, a matplotlib PNG of
-the charts), which GitHub/nbviewer show without a kernel.
+Saved notebooks: while the run is live the output is the widget view (plus ``text/html`` for kernel-less readers).
+When the run ends, the whole output is replaced (``update_display``) by a static summary without the widget: status,
+final metrics, a matplotlib PNG of the charts, tables, images and the tail of the main log. So a saved notebook
+reopened with a fresh kernel, in JupyterLab, Notebook 7, VS Code or nbviewer, shows the summary, never the widget
+manager's "model not found" (the widget's model lives only as long as its kernel). A run that has already ended when
+``show()`` is called shows the summary at once.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ import anywidget
 import traitlets
 
 from jupyter_amlrun.core.runview import (
+    CHART_MIN_POINTS,
     ChartUpdate,
     HeaderView,
     ImageView,
@@ -62,6 +66,7 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 POINTS_PER_MESSAGE = 250_000
 # A view may vanish for a moment (re-render, windowed notebook scrolling): wait this long before stopping.
 NO_VIEW_GRACE_SECONDS = 5.0
+SUMMARY_LOG_LINES = 200  # lines of the main log kept in the static summary
 
 _live: weakref.WeakSet[RunDetails] = weakref.WeakSet()
 _hooked_shells: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -134,7 +139,10 @@ class RunDetails(anywidget.AnyWidget):
 
     # ------------------------------------------------------------------ public API
     def show(self, render_lib: Any = None, widget_settings: dict[str, Any] | None = None) -> None:
-        """Display the widget under the cell and follow the run until it ends."""
+        """Display the live view under the cell and follow the run; when it ends, its static summary replaces the view.
+
+        A run that has already ended shows its summary at once (it needs no kernel once the notebook is saved).
+        """
         from IPython.display import display
 
         shell = _shell()
@@ -260,10 +268,14 @@ class RunDetails(anywidget.AnyWidget):
             update_display(self._bundle(), raw=True, display_id=self.display_id)
 
     def _bundle(self) -> dict[str, Any]:
+        plain = f"RunDetails(run_id={self.run.id!r}, status={self.status!r})"
+        if self._summary_html is not None:
+            # The run ended: no widget in the output, so nothing depends on this kernel once the notebook is saved.
+            return {"text/plain": plain, "text/html": self._summary_html}
         return {
             WIDGET_MIME: {"version_major": 2, "version_minor": 1, "model_id": self.model_id},
-            "text/plain": f"RunDetails(run_id={self.run.id!r}, status={self.status!r})",
-            "text/html": self._summary_html or self._live_html(),
+            "text/plain": plain,
+            "text/html": self._live_html(),
         }
 
     def _live_html(self) -> str:
@@ -336,17 +348,37 @@ class RunDetails(anywidget.AnyWidget):
         if metrics["rows"]:
             parts.append(_table_html(metrics))
             series = {name: (chart_xs(steps), values) for name, (steps, values) in snap.scalars.items()}
+            x_labels = {}
             for name, values in view.list_values().items():
                 series.setdefault(name, ([float(i) for i in range(len(values))], values))
-            png = _chart_png(series)
+                x_labels[name] = "index"
+            png = _chart_png(series, x_labels=x_labels)
             if png:
                 parts.append(f'<img alt="metric charts" src="data:image/png;base64,{png}"/>')
         parts.extend(_table_html(t) for t in view.tables())
         parts.extend(_image_html(i) for i in view.images())
         if upd.children is not None and upd.children["rows"]:
             parts.append(f"<b>{html.escape(upd.children['title'])}</b>{_table_html(upd.children, caption=False)}")
+        parts.append(self._log_tail_html(view.main_log()))
         parts.append("</div>")
         return "".join(parts)
+
+    def _log_tail_html(self, name: str | None) -> str:
+        """The last lines of the main log, folded (the whole log: ``%amlrun logs`` or ``run.get_details_with_logs``)."""
+        if not name:
+            return ""
+        try:
+            text = self.watcher.read_log(name)
+        except (KeyError, OSError):
+            return ""
+        lines = text.splitlines()
+        tail = lines[-SUMMARY_LOG_LINES:]
+        note = f"last {len(tail)} of {len(lines)} lines" if len(tail) < len(lines) else f"{len(lines)} lines"
+        return (
+            f'<details class="amlrun-summary-log"><summary>{html.escape(name)} ({note})</summary>'
+            f'<pre style="max-height:24em;overflow:auto;white-space:pre-wrap">{html.escape(chr(10).join(tail))}</pre>'
+            "</details>"
+        )
 
 
 # ---------------------------------------------------------------------- IPython hooks
@@ -437,7 +469,8 @@ def _chunk_msg(c: LogChunk) -> P.LogChunkMsg:
 
 def _badge(status: StatusView) -> str:
     return (
-        f'<span style="background:{status["color"]};color:#fff;padding:1px 8px;border-radius:10px;font-weight:600">'
+        f'<span class="amlrun-status" style="background:{status["color"]};color:#fff;padding:1px 8px;'
+        'border-radius:10px;font-weight:600">'
         f"{html.escape(status['label'])}</span>"
     )
 
@@ -472,14 +505,21 @@ def _image_html(image: ImageView) -> str:
     return f"<figure>{inner}<figcaption>{name}</figcaption></figure>"
 
 
-def _chart_png(series: Mapping[str, tuple[Sequence[float], Sequence[float]]], max_charts: int = 12) -> str | None:
-    """A PNG (base64) of one small line chart per metric (x values by :func:`chart_xs`); matplotlib's Agg canvas."""
+def _chart_png(
+    series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    max_charts: int = 12,
+    x_labels: Mapping[str, str] | None = None,
+) -> str | None:
+    """A PNG (base64) of one small line chart per metric with 2+ points (x values by :func:`chart_xs`)."""
+    x_labels = x_labels or {}
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
     except ImportError:
         return None
-    names = list(series)[:max_charts]
+    # one point is a value (the metrics table has it), not a chart
+    names = [n for n, (_xs, values) in series.items() if len(values) >= CHART_MIN_POINTS][:max_charts]
     if not names:
         return None
     cols = min(3, len(names))
@@ -490,10 +530,9 @@ def _chart_png(series: Mapping[str, tuple[Sequence[float], Sequence[float]]], ma
         xs, values = series[name]
         stride = max(1, len(values) // 2000)  # a summary image needs no more points than pixels
         ax = fig.add_subplot(rows, cols, i + 1)
-        if len(values) == 1:
-            ax.plot(xs, values, "o", color="#1f77b4")
-        else:
-            ax.plot(xs[::stride], values[::stride], color="#1f77b4", linewidth=1.2)
+        ax.plot(xs[::stride], values[::stride], color="#1f77b4", linewidth=1.2)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps and indexes are whole numbers
+        ax.set_xlabel(x_labels.get(name, "step"), fontsize=7)
         ax.set_title(name, fontsize=9)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)

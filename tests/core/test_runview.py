@@ -200,7 +200,7 @@ def test_run_view_charts_count_and_label_points() -> None:
     assert metrics["rows"] == [["loss", "0.1", "0.1", "1", "6"]]
     # A snapshot starts over.
     snap = view.apply(_delta(reset=True, scalars={"loss": ([0.0], [7.0])}))
-    assert snap.reset and snap.charts[0].label == "7 (1 pts)"
+    assert snap.reset and snap.charts[0].label == "7"  # one point: a value, not "(1 pts)"
     assert snap.header is not None and snap.logs == {"files": [], "main": ""} and snap.children is not None
 
 

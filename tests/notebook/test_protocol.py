@@ -72,3 +72,10 @@ def test_every_typeddict_has_a_jsdoc_typedef_with_the_same_properties() -> None:
 def test_the_drift_check_notices_a_missing_property() -> None:
     js = _js().replace(" * @property {boolean} has_metrics\n", "")
     assert "has_metrics" not in _js_typedefs(js)["DeltaMsg"]
+
+
+@pytest.mark.unit
+def test_chart_rule_is_the_view_models() -> None:
+    from jupyter_amlrun.core.runview import CHART_MIN_POINTS
+
+    assert f"const CHART_MIN_POINTS = {CHART_MIN_POINTS};" in _js()

@@ -59,10 +59,18 @@ class LabServer:
     def notebook7_url(self, notebook: str) -> str:
         return f"{self.url}/notebooks/{notebook}?token={self.token}"
 
-    def api(self, path: str) -> Any:
-        req = urllib.request.Request(f"{self.url}{path}", headers={"Authorization": f"token {self.token}"})
+    def api(self, path: str, method: str = "GET") -> Any:
+        req = urllib.request.Request(
+            f"{self.url}{path}", method=method, headers={"Authorization": f"token {self.token}"}
+        )
         with urllib.request.urlopen(req, timeout=10) as resp:
-            return json.loads(resp.read())
+            body = resp.read()
+            return json.loads(body) if body else None
+
+    def shut_down_kernels(self) -> None:
+        """End every kernel (what closing the notebook and shutting its kernel down does)."""
+        for kernel in self.api("/api/kernels"):
+            self.api(f"/api/kernels/{kernel['id']}", method="DELETE")
 
 
 def write_notebook(path: Path, cells: list[str]) -> None:
