@@ -106,7 +106,7 @@ class CondaDependencies:
             if stripped.startswith("- pip:"):
                 section = "pip"
                 continue
-            item = stripped.lstrip("- ").strip()
+            item = stripped[1:].strip() if stripped.startswith("-") else stripped  # one list marker only
             if section == "channels":
                 self.add_channel(item)
             elif section == "pip":

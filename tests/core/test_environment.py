@@ -105,6 +105,14 @@ def test_bad_requirement_strings_fail_at_construction(tmp_path: Path) -> None:
     bad_req.write_text("numpy\nnot a requirement!\n")
     with pytest.raises(UserErrorException, match="Invalid pip requirement 'not a requirement!'"):
         Environment.from_pip_requirements("bad-env", str(bad_req))
+    spec = tmp_path / "env.yml"
+    spec.write_text(
+        "name: x\ndependencies:\n  - python=3.11\n  - numpy=1.26\n  - pip:\n"
+        "    - --extra-index-url https://example.org/simple\n    - torch==2.13.0\n"
+    )
+    conda = Environment.from_conda_specification("conda-opts", str(spec)).python.conda_dependencies
+    assert (conda.conda_packages, conda.pip_packages) == (["numpy=1.26"], ["torch==2.13.0"])
+    assert conda.pip_options == ["--extra-index-url https://example.org/simple"]
     # options survive the registry's round trip
     again = Environment._from_definition(env._definition(), "1")
     assert again.python.conda_dependencies.pip_options == deps.pip_options
