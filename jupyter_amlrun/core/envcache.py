@@ -184,7 +184,7 @@ def prepare_run_environment(
     if _complete(link):
         return _reuse(link, key, name, build_log, log, warnings)
     log(f"Environment {name!r}: building environment {key[:12]} (or waiting for the run that builds it)")
-    with file_lock(root / ".locks" / f"{key}.build"):
+    with wait_lock(root / ".locks" / f"{key}.build", cancel_requested):
         if _complete(link):  # another run built it while this one waited for the lock
             return _reuse(link, key, name, build_log, log, warnings)
         started = time.time()
@@ -484,6 +484,26 @@ def prune_cache(workspace_dir: Path, older_than_days: float | None = None, keys:
             with contextlib.suppress(BlockingIOError), _try_lock(root / ".locks" / f"{key}.build"):
                 shutil.rmtree(stale, ignore_errors=True)
     return removed
+
+
+@contextlib.contextmanager
+def wait_lock(path: Path, cancel_requested: Callable[[], str | None], poll: float = 0.2) -> Any:
+    """An exclusive flock, waited for in steps so a cancel request ends the wait (another run may build for long)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                reason = cancel_requested()
+                if reason:
+                    raise EnvironmentBuildError(reason, RunStatus.CANCELED) from None
+                time.sleep(poll)
+        yield
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager

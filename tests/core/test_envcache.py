@@ -17,6 +17,7 @@ from jupyter_amlrun.core.envcache import (
     list_cache,
     prepare_run_environment,
     prune_cache,
+    wait_lock,
 )
 from jupyter_amlrun.core.errors import UserErrorException
 
@@ -44,6 +45,24 @@ def test_a_cancel_request_stops_a_build_step(tmp_path: Path) -> None:
     with open(tmp_path / "log.txt", "w") as out, pytest.raises(EnvironmentBuildError) as info:
         _step([sys.executable, "-c", "import time; time.sleep(30)"], out, lambda: "Canceled by user")
     assert info.value.status == "Canceled" and time.monotonic() - started < 10
+
+
+def test_a_cancel_request_ends_the_wait_for_another_runs_build(tmp_path: Path) -> None:
+    from jupyter_amlrun._util.fileio import file_lock
+
+    lock = tmp_path / "k.build"
+    asked: list[int] = []
+
+    def cancel_on_third_poll() -> str | None:
+        asked.append(1)
+        return "Canceled by user" if len(asked) >= 3 else None
+
+    # "another run" holds the build lock
+    with file_lock(lock), pytest.raises(EnvironmentBuildError) as info, wait_lock(lock, cancel_on_third_poll, 0.01):
+        pass
+    assert info.value.status == "Canceled" and len(asked) == 3
+    with wait_lock(lock, lambda: None):  # free again: taken at once
+        pass
 
 
 def test_fast_paths_and_a_python_version_warning(tmp_path: Path) -> None:
