@@ -20,6 +20,7 @@ _EXPORTS: dict[str, str] = {
     "MpiConfiguration": "jupyter_amlrun.core.runconfig",
     "PyTorchConfiguration": "jupyter_amlrun.core.runconfig",
     "TensorflowConfiguration": "jupyter_amlrun.core.runconfig",
+    "DockerConfiguration": "jupyter_amlrun.core.runconfig",
     "Estimator": "jupyter_amlrun.core.estimator",
     "PyTorch": "jupyter_amlrun.core.estimator",
     "SKLearn": "jupyter_amlrun.core.estimator",
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
     from jupyter_amlrun.core.model import Model
     from jupyter_amlrun.core.run import Run
     from jupyter_amlrun.core.runconfig import (
+        DockerConfiguration,
         MpiConfiguration,
         PyTorchConfiguration,
         RunConfiguration,

@@ -23,3 +23,17 @@ def test_quickstart_notebook(amlrun_home: Path, tmp_path: Path) -> None:
     assert "Execution Summary" in outputs
     assert "sklearn_digits\tsklearn_digits:1\t1" in outputs
     assert (amlrun_home / "workspaces" / "default" / "mlflow.db").exists()
+
+
+def test_environment_estimator_notebook(amlrun_home: Path, tmp_path: Path) -> None:
+    work = tmp_path / "nb"
+    work.mkdir()
+    shutil.copy(NOTEBOOKS / "environment_estimator.ipynb", work)
+    nb = nbformat.read(work / "environment_estimator.ipynb", as_version=4)
+    NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(work)}}).execute()
+    outputs = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "tutorial-env version 1" in outputs and "same definition -> version 1" in outputs
+    assert "already has every package" in outputs  # the Estimator run needed no build
+    assert "Built environment" in outputs and "Reusing cached environment" in outputs
+    assert "hello from a built environment" in outputs
+    assert "Curated environment 'AzureML-sklearn-1.5' resolves to the local 'amlrun-sklearn'" in outputs

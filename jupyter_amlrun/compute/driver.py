@@ -255,7 +255,17 @@ class Driver:
         count = SnapshotStore(self.ws_dir).restore(spec.snapshot_id, rf.workdir)
         (rf.workdir / "outputs").mkdir(exist_ok=True)
         self.log(f"Materialized snapshot {spec.snapshot_id[:12]} ({count} files) in {rf.workdir}")
-        self.log(f"Environment {spec.environment!r}: using the interpreter {spec.interpreter}")
+        from jupyter_amlrun.core.envcache import EnvironmentBuildError, prepare_run_environment
+
+        try:
+            prepared = prepare_run_environment(
+                self.ws_dir, rf.root, spec.environment_definition, self.log, rf.cancel_requested
+            )
+        except EnvironmentBuildError as exc:
+            return exc.status, str(exc), None
+        spec.interpreter = prepared.interpreter
+        if prepared.warnings:
+            rf.update_state(warnings=[*rf.read_state().warnings, *prepared.warnings])
         dist = spec.distributed
         if dist:
             self.log(f"Note: distributed_job_config {dist.get('type')} is recorded; this version starts one process.")

@@ -176,6 +176,7 @@ def _validate(experiment: Experiment, config: ScriptRunConfig, tags: dict[str, s
     for key, value in rc.environment_variables.items():
         if not isinstance(key, str) or not isinstance(value, str):
             raise UserErrorException("environment_variables must map str -> str.")
+    _check_docker(config)
     backend.validate(rc)
     user_tags = {str(k): str(v) for k, v in (tags or {}).items()}
     return _Validated(src, script_path.relative_to(src).as_posix(), backend, arguments, inputs, user_tags)
@@ -245,8 +246,9 @@ def _launch(
             arguments=checked.arguments,
             inputs=checked.inputs,
             snapshot_id=snapshot_id,
-            interpreter=env.python.interpreter_path if env.python.user_managed_dependencies else sys.executable,
+            interpreter=sys.executable,  # Preparing replaces it by the environment's (core/envcache.py)
             environment=env.name,
+            environment_definition={**env._build_definition(), "use_gpu": bool(getattr(config, "_use_gpu", False))},
             environment_variables=dict(rc.environment_variables),
             target=rc.target,
             node_count=rc.node_count,
@@ -262,6 +264,49 @@ def _launch(
             ws.store.delete_run(run_id)
         shutil.rmtree(rf.root, ignore_errors=True)
         raise ExperimentExecutionException(f"Could not start the run on {rc.target!r}: {exc}") from exc
+
+
+def docker_engine() -> str | None:
+    """The Docker or Podman CLI whose engine answers here, or None (checked once per process)."""
+    global _ENGINE
+    if _ENGINE is None:
+        _ENGINE = ""
+        for cli in ("docker", "podman"):
+            path = shutil.which(cli)
+            if not path:
+                continue
+            try:
+                ok = subprocess.run([path, "info"], capture_output=True, timeout=10, check=False).returncode == 0
+            except (OSError, subprocess.SubprocessError):
+                ok = False
+            if ok:
+                _ENGINE = path
+                break
+    return _ENGINE or None
+
+
+_ENGINE: str | None = None
+
+
+def _check_docker(config: ScriptRunConfig) -> None:
+    """A run that asks for Docker needs an engine; this version runs no container yet, so it is refused clearly."""
+    rc = config.run_config
+    env = rc.environment
+    wanted = bool(rc.docker.use_docker) or bool(env is not None and env.docker.enabled)
+    if not wanted:
+        return
+    image = env.docker.base_image if env is not None else None
+    engine = docker_engine()
+    where = (
+        f"a container engine answers here ({engine}) but running scripts in containers is not supported yet"
+        if engine
+        else "no Docker or Podman engine answers on this machine (`docker info` fails)"
+    )
+    raise UserErrorException(
+        f"The run asks for Docker (image {image!r}) but {where}. Run without Docker: "
+        "ScriptRunConfig(..., docker_runtime_config=DockerConfiguration(use_docker=False)) and "
+        "env.docker.enabled = False; the environment's packages are then installed in a cached virtualenv."
+    )
 
 
 def _dist_spec(dist: Any) -> dict[str, Any] | None:

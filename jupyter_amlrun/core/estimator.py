@@ -9,7 +9,7 @@ import builtins
 import logging
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun.core.environment import CondaDependencies, Environment
+from jupyter_amlrun.core.environment import DEFAULT_GPU_IMAGE, CondaDependencies, Environment
 from jupyter_amlrun.core.errors import RunConfigurationException, UserErrorException
 from jupyter_amlrun.core.runconfig import MpiConfiguration, PyTorchConfiguration, ScriptRunConfig
 
@@ -85,7 +85,7 @@ class Estimator:
         distributed_backend: str | None = None,
         distributed_training: Any = None,
         use_gpu: bool = False,
-        use_docker: bool = True,
+        use_docker: bool | None = None,
         custom_docker_image: str | None = None,
         user_managed: bool = False,
         conda_packages: builtins.list[str] | None = None,
@@ -132,6 +132,19 @@ class Estimator:
                     f"With environment_definition, do not also pass {', '.join(conflicts)}: put them in the "
                     "Environment instead."
                 )
+        if not isinstance(process_count_per_node, int) or process_count_per_node < 1:
+            raise RunConfigurationException(
+                f"process_count_per_node must be an integer >= 1, got {process_count_per_node!r}."
+            )
+        if distributed_training is not None and distributed_backend is not None:
+            raise RunConfigurationException(
+                "Give either distributed_training (Mpi(), Gloo(), Nccl(), ParameterServer()) or distributed_backend "
+                "(its name), not both."
+            )
+        if pip_requirements_file and pip_packages:
+            raise RunConfigurationException(
+                "Give either pip_packages or pip_requirements_file, not both: put every package in the file."
+            )
         if entry_script is None:
             raise UserErrorException(f"{type(self).__name__} needs entry_script=, the script to run.")
         if framework_version is not None and self._VERSIONS and framework_version not in self._VERSIONS:
@@ -147,9 +160,18 @@ class Estimator:
                 deps.add_conda_package(p)
             if pip_requirements_file:
                 env = Environment.from_pip_requirements(env.name, pip_requirements_file)
+                for p in conda_packages or []:
+                    env.python.conda_dependencies.add_conda_package(p)
             else:
                 env.python.conda_dependencies = deps
             env.python.user_managed_dependencies = user_managed
+            if custom_docker_image:
+                # An explicit image asks for Docker (refused at submit where no engine answers). The bare
+                # use_docker flag (True by default in v1) only chose Docker on remote compute: ignored here.
+                env.docker.base_image = custom_docker_image
+                env.docker.enabled = True
+            elif use_gpu:
+                env.docker.base_image = DEFAULT_GPU_IMAGE
         else:
             env = environment_definition
         dist: Any = None
@@ -198,6 +220,7 @@ class Estimator:
             **self._config_kwargs,
         )
         cfg.run_config.framework = self._FRAMEWORK
+        cfg._use_gpu = self.use_gpu
         cfg.run_config.environment_variables.update(self._environment_variables)
         return cfg
 

@@ -90,7 +90,7 @@ def finalize(
     if exit_code is not None:
         extra["exit_code"] = exit_code
     if problems:
-        extra["warnings"] = problems
+        extra["warnings"] = [*state.warnings, *problems]  # keep the run's own (environment) warnings
     state = rf.set_status(status, **extra)
     mirror_status(store, rf.run_id, state)
     return state

@@ -69,6 +69,41 @@ class TensorflowConfiguration:
     communicator = "ParameterServer"
 
 
+class DockerConfiguration:
+    """Whether and how a run uses Docker (v1 ``DockerConfiguration``).
+
+    Parameters
+    ----------
+    use_docker:
+        Run the script in the environment's image; refused at submit where no Docker or Podman engine answers.
+    shared_volumes, arguments, shm_size:
+        Kept for v1 compatibility (used by a Docker engine).
+    """
+
+    def __init__(
+        self,
+        use_docker: bool = False,
+        shared_volumes: bool = True,
+        arguments: list[str] | None = None,
+        shm_size: str | None = "2g",
+    ) -> None:
+        if not isinstance(use_docker, bool):
+            raise RunConfigurationException(f"use_docker must be True or False, got {use_docker!r}.")
+        self.use_docker = use_docker
+        self.shared_volumes = shared_volumes
+        self.arguments = list(arguments or [])
+        self.shm_size = shm_size
+
+    @property
+    def enabled(self) -> bool:
+        """v1's ``run_config.docker.enabled``: the same switch as ``use_docker``."""
+        return self.use_docker
+
+    @enabled.setter
+    def enabled(self, value: bool) -> None:
+        self.use_docker = bool(value)
+
+
 def _positive(name: str, value: Any) -> None:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise RunConfigurationException(f"{name} must be an integer >= 1, got {value!r}.")
@@ -90,6 +125,7 @@ class RunConfiguration:
     distributed_job_config: Any = None
     command: list[str] | str = ""
     data: dict[str, Any] = field(default_factory=dict)
+    docker: DockerConfiguration = field(default_factory=DockerConfiguration)
 
     def __post_init__(self) -> None:
         if self.environment is None:
@@ -119,6 +155,8 @@ class ScriptRunConfig:
         MpiConfiguration, PyTorchConfiguration or TensorflowConfiguration.
     max_run_duration_seconds:
         The run is canceled, with the reason recorded, when it runs longer.
+    docker_runtime_config:
+        A :class:`DockerConfiguration`; default: copied from ``environment.docker`` (as in v1).
     """
 
     def __init__(
@@ -140,6 +178,7 @@ class ScriptRunConfig:
         self.script = script
         self.arguments = list(arguments) if arguments is not None else []
         self.command = command
+        self._use_gpu = False  # an Estimator's use_gpu: the driver warns when no GPU is visible
         if run_config is not None:
             ignored = [
                 n
@@ -147,6 +186,7 @@ class ScriptRunConfig:
                     ("compute_target", compute_target),
                     ("environment", environment),
                     ("distributed_job_config", distributed_job_config),
+                    ("docker_runtime_config", docker_runtime_config),
                 )
                 if v is not None
             ]
@@ -175,6 +215,16 @@ class ScriptRunConfig:
                 environment=environment,
                 max_run_duration_seconds=max_run_duration_seconds,
             )
+            if docker_runtime_config is not None:
+                if not isinstance(docker_runtime_config, DockerConfiguration):
+                    raise RunConfigurationException(
+                        "docker_runtime_config must be a DockerConfiguration(use_docker=...), got "
+                        f"{type(docker_runtime_config).__name__}."
+                    )
+                self.run_config.docker = docker_runtime_config
+            elif environment is not None and environment.docker.enabled:
+                d = environment.docker
+                self.run_config.docker = DockerConfiguration(True, d.shared_volumes, d.arguments, d.shm_size)
             if distributed_job_config is not None:
                 if not isinstance(
                     distributed_job_config, MpiConfiguration | PyTorchConfiguration | TensorflowConfiguration

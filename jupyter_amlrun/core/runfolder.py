@@ -66,6 +66,7 @@ class RunSpec(_Document):
     arguments: list[str] = field(default_factory=list)
     inputs: list[dict[str, Any]] = field(default_factory=list)
     environment: str | None = None
+    environment_definition: dict[str, Any] | None = None  # what Preparing builds (core/envcache.py)
     environment_variables: dict[str, str] = field(default_factory=dict)
     node_count: int = 1
     distributed: dict[str, Any] | None = None

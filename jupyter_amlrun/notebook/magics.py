@@ -10,6 +10,7 @@ import contextlib
 import html
 import re
 import shlex
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ __all__ = ["AmlRunMagics", "load_ipython_extension", "unload_ipython_extension"]
 _INPUT_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _PLACEHOLDER_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 MODES = ("mount", "download")
-AMLRUN_ACTIONS = ("runs", "details", "logs", "cancel", "show", "models", "datastores", "workspace")
+AMLRUN_ACTIONS = ("runs", "details", "logs", "cancel", "show", "models", "datastores", "envs", "workspace")
 
 
 # ---------------------------------------------------------------------- parsing helpers (pure, unit-tested)
@@ -370,6 +371,9 @@ class AmlRunMagics(Magics):
     @magic_arguments.argument("--limit", type=int, default=20, help="runs: how many (default 20).")
     @magic_arguments.argument("--file", default=None, help="logs: which log file (default: the user's stdout).")
     @magic_arguments.argument(
+        "--older-than", type=float, default=None, metavar="DAYS", help="envs prune: only those unused for DAYS."
+    )
+    @magic_arguments.argument(
         "--workspace",
         default=None,
         metavar="VAR",
@@ -388,6 +392,8 @@ class AmlRunMagics(Magics):
             %amlrun show RUN_ID            RunDetails of a run
             %amlrun models                 registered models
             %amlrun datastores             registered datastores
+            %amlrun envs                   registered environments and the built (cached) virtualenvs
+            %amlrun envs prune [--older-than DAYS]   delete cached virtualenvs no live run uses
             %amlrun workspace              the workspace in use
         """
         argv, rest = split_line(line)
@@ -505,6 +511,34 @@ class AmlRunMagics(Magics):
             for name, ds in sorted(stores.items())
         ]
         _show_table(["Datastore", "Type", "Default"], rows)
+
+    def _amlrun_envs(self, ws: Any, args: Any) -> None:
+        from jupyter_amlrun.core.environment import Environment
+
+        if args.target not in (None, "prune"):
+            raise UsageError(f"%amlrun envs takes no argument or 'prune', got {args.target!r}.")
+        if args.target == "prune":
+            removed = Environment.prune_cache(ws, older_than_days=args.older_than)
+            print(f"Removed {len(removed)} cached environment(s): {', '.join(k[:12] for k in removed) or 'none'}.")
+            return
+        rows = [
+            [name, env.version or "", ", ".join(env.python.conda_dependencies.pip_packages) or "(none)"]
+            for name, env in sorted(Environment.list(ws).items())
+        ]
+        _show_table(["Environment", "Version", "pip packages"], rows)
+        built = [
+            [
+                str(c["key"])[:12],
+                str(c.get("name", "")),
+                str(c.get("python", "")),
+                ", ".join(c.get("pip") or []) + (" +conda " + ", ".join(c["conda"]) if c.get("conda") else ""),
+                f"{c['size_mb']:.1f} MB",
+                time.strftime("%Y-%m-%d %H:%M", time.localtime(float(c["last_used"]))),
+                "yes" if c["in_use"] else "",
+            ]
+            for c in Environment.list_cache(ws)
+        ]
+        _show_table(["Built env", "Name", "Python", "Packages", "Size", "Last used", "In use"], built)
 
     def _amlrun_workspace(self, ws: Any, args: Any) -> None:
         _show_table(["Field", "Value"], [[k, v] for k, v in ws.get_details().items()])

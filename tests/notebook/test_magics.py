@@ -251,6 +251,16 @@ def test_amlrun_actions(shell: Any, ws: Any, capsys: pytest.CaptureFixture[str])
     assert "digits" in capsys.readouterr().out
     shell.run_line_magic("amlrun", "datastores")
     assert "workspaceblobstore" in capsys.readouterr().out
+    from jupyter_amlrun import CondaDependencies, Environment
+
+    env = Environment("listed-env")
+    env.python.conda_dependencies = CondaDependencies.create(pip_packages=["numpy"])
+    env.register(ws)
+    shell.run_line_magic("amlrun", "envs")
+    out = capsys.readouterr().out
+    assert "listed-env" in out and "numpy" in out and "Built env" in out
+    shell.run_line_magic("amlrun", "envs prune --older-than 30")
+    assert "Removed 0 cached environment(s)" in capsys.readouterr().out
     # Logs of a run whose local folder is gone come from its uploaded files.
     shutil.rmtree(run._folder.root)
     shell.run_line_magic("amlrun", f"logs {run.id}")
