@@ -7,7 +7,9 @@ tails the journal and ships it to MLflow in batches; live readers read it by off
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import numbers
 import os
 import time
@@ -15,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_amlrun._util.fileio import file_lock
-from jupyter_amlrun.tracking.metrics import as_metric_value, is_int64, name_problem
+from jupyter_amlrun.tracking.metrics import INT64_MAX, MAX_EXACT_INT, as_metric_value, is_int64, name_problem
 
 # Record kinds
 SCALAR = "scalar"
@@ -179,16 +181,7 @@ class JournalReader:
         end = data.rfind(b"\n")
         chunk = data[: end + 1]
         tail = data[end + 1 :] if final and at_eof else b""
-        records = []
-        pos = self.offset
-        for line in chunk.split(b"\n"):
-            if line.strip():
-                rec = parse_line(line)
-                if rec is None:
-                    self._torn(pos)
-                else:
-                    records.append(rec)
-            pos += len(line) + 1
+        records = self._parse_chunk(chunk)
         self.offset += len(chunk)
         if tail.strip():
             rec = parse_line(tail)
@@ -197,6 +190,29 @@ class JournalReader:
             else:
                 records.append(rec)
         self.offset += len(tail)
+        return records
+
+    def _parse_chunk(self, chunk: bytes) -> list[dict[str, Any]]:
+        lines = chunk.split(b"\n")
+        if lines and not lines[-1]:
+            lines.pop()
+        try:
+            # One parse for the whole chunk: several times faster than one json.loads per line.
+            many = json.loads(b"[" + b",".join(lines) + b"]")
+            if all(isinstance(r, dict) for r in many) and len(many) == len(lines):
+                return many
+        except ValueError:
+            pass  # a torn or blank line somewhere: line by line below
+        records = []
+        pos = self.offset
+        for line in lines:
+            if line.strip():
+                rec = parse_line(line)
+                if rec is None:
+                    self._torn(pos)
+                else:
+                    records.append(rec)
+            pos += len(line) + 1
         return records
 
     def _torn(self, offset: int) -> None:
@@ -222,16 +238,28 @@ def _classify(
     point_records: list[dict[str, Any]] = []
     nonscalar: list[dict[str, Any]] = []
     refused: list[tuple[int, str]] = []
+    problems: dict[Any, str | None] = {}  # names repeat: check each once (this loop runs for every logged value)
     for i, rec in enumerate(records):
         name = rec.get("n")
-        problem = name_problem(name)
+        try:
+            problem = problems[name]
+        except (KeyError, TypeError):
+            problem = name_problem(name)
+            with contextlib.suppress(TypeError):
+                problems[name] = problem
         if problem is not None:
             refused.append((i, f"metric name {name!r}: {problem}"))
             continue
         if rec.get("k") == SCALAR:
-            value = as_metric_value(rec.get("v"))
-            step, ts = rec.get("s", 0), rec.get("t", 0)
-            if value is not None and is_int64(step) and is_int64(ts) and ts >= 0:
+            v, step, ts = rec.get("v"), rec.get("s", 0), rec.get("t", 0)
+            # The common cases inline (this runs once per logged value): a plain float or a small int.
+            if type(v) is float and not math.isinf(v):
+                value: float | None = v
+            elif type(v) is int and -MAX_EXACT_INT <= v <= MAX_EXACT_INT:
+                value = float(v)
+            else:
+                value = as_metric_value(v)
+            if value is not None and type(step) is int and type(ts) is int and is_int64(step) and 0 <= ts <= INT64_MAX:
                 points.append((name, value, ts, step))  # type: ignore[arg-type]
                 point_records.append(rec)
                 continue

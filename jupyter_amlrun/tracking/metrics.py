@@ -65,7 +65,8 @@ def _suggest(name: str) -> str:
 
 
 def is_int64(value: Any) -> bool:
-    return isinstance(value, int) and INT64_MIN <= value <= INT64_MAX
+    """Whether ``value`` fits SQLite's INTEGER (a metric's step and timestamp); timestamps must also be >= 0."""
+    return isinstance(value, int) and not isinstance(value, bool) and INT64_MIN <= value <= INT64_MAX
 
 
 def as_metric_value(value: Any) -> float | None:
