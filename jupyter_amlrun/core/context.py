@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_amlrun.core.errors import RunEnvironmentException
-from jupyter_amlrun.core.run import Run
+from jupyter_amlrun.core.run import (
+    Run,
+    _check_log_image,
+    _check_log_list,
+    _check_log_row,
+    _check_log_scalar,
+    _check_log_table,
+)
 from jupyter_amlrun.core.runfolder import RunFolder
 
 _context: Run | None = None
@@ -96,25 +103,30 @@ class _OfflineRun:
         self._metrics.setdefault(name, []).append(value)
         print(f"Attempted to log {kind} metric {name}:\n{value}")
 
+    # The same checks as a submitted run: a script that runs offline fails the same way once submitted.
     def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
-        self._say("scalar", name, value)
+        self._say("scalar", name, _check_log_scalar(name, value, step))
 
     def log_list(self, name: str, value: Any, description: str = "") -> None:
-        self._say("list", name, list(value))
+        self._say("list", name, _check_log_list(name, value))
 
     def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
+        _check_log_row(name, kwargs)
         self._say("row", name, kwargs)
 
     def log_table(self, name: str, value: Any, description: str = "") -> None:
-        self._say("table", name, value)
+        self._say("table", name, _check_log_table(name, value))
 
     def log_image(self, name: str, path: str | None = None, plot: Any = None, description: str = "") -> None:
+        _check_log_image(name, path, plot)
         self._say("image", name, path or "<plot>")
 
-    log_confusion_matrix = log_table
-    log_accuracy_table = log_table
-    log_residuals = log_table
-    log_predictions = log_table
+    def log_confusion_matrix(self, name: str, value: Any, description: str = "") -> None:
+        self.log_table(name, value if isinstance(value, dict) else {"matrix": list(value)}, description)
+
+    log_accuracy_table = log_confusion_matrix
+    log_residuals = log_confusion_matrix
+    log_predictions = log_confusion_matrix
 
     def get_metrics(self, name: str | None = None, **kwargs: Any) -> dict[str, Any]:
         shaped = {k: v[0] if len(v) == 1 else list(v) for k, v in self._metrics.items()}

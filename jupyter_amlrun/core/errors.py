@@ -11,6 +11,10 @@ class UserErrorException(AmlRunError, ValueError):
     """Bad input from the user: the message says what was wrong and how to fix it."""
 
 
+class MetricValidationException(UserErrorException):
+    """A ``run.log*`` call was given a name, value or step that the tracking store cannot keep as logged."""
+
+
 class WorkspaceException(UserErrorException):
     """A workspace could not be found, opened or created."""
 

@@ -12,7 +12,7 @@ from jupyter_amlrun._util.procs import kill_tree
 from jupyter_amlrun.core import tags as T
 from jupyter_amlrun.core.runfolder import RunFolder, RunState
 from jupyter_amlrun.core.status import RunStatus
-from jupyter_amlrun.tracking.journal import ship_journal
+from jupyter_amlrun.tracking.journal import rejected_warning, ship_journal
 
 if TYPE_CHECKING:
     from jupyter_amlrun.tracking.store import TrackingStore
@@ -77,9 +77,14 @@ def finalize(
     with contextlib.suppress(Exception):
         mirror_status(store, rf.run_id, state)
     try:
-        ship_journal(store, rf.run_id, rf.root)
+        ship_journal(store, rf.run_id, rf.root, final=True)  # the writers are gone: read a last unterminated line
     except Exception as exc:
         problems.append(f"shipping metrics failed: {exc}")
+    # Records the store refused (here or in an earlier ship) are named, so the run never reads as clean.
+    with contextlib.suppress(OSError):
+        refused = rejected_warning(rf.root)
+        if refused:
+            problems.append(refused)
     try:
         upload_run_files(store, rf, outputs_dirs or [])
     except Exception as exc:

@@ -9,8 +9,8 @@ import datetime as _dt
 import getpass
 import html
 import json
+import numbers
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -27,6 +27,7 @@ from jupyter_amlrun.core._filters import match_tags
 from jupyter_amlrun.core.errors import (
     ActivityFailedException,
     ExperimentExecutionException,
+    MetricValidationException,
     ModelPathNotFoundException,
     RunNotFoundException,
     UserErrorException,
@@ -35,6 +36,7 @@ from jupyter_amlrun.core.lifecycle import finalize, mirror_status
 from jupyter_amlrun.core.runfolder import HEARTBEAT_SECONDS, RunFolder
 from jupyter_amlrun.core.status import FROM_MLFLOW_STATUS, RunStatus, is_terminal
 from jupyter_amlrun.tracking import journal as _journal
+from jupyter_amlrun.tracking import metrics as _metrics
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.contracts import ComputeBackend
@@ -427,40 +429,39 @@ class Run:
             self.flush()
 
     def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
-        """Log a scalar (a number or a string) under ``name``; repeated calls make a series."""
-        if isinstance(value, list | tuple | range | set) or (
-            hasattr(value, "__iter__") and not isinstance(value, str | bytes) and not hasattr(value, "__float__")
-        ):
-            raise UserErrorException("run.log does not support list type. Use run.log_list instead")
-        _check_metric_name(name)
-        self._writer().append(_journal.SCALAR, name, value, step=step, description=description)
-        self._logged()
+        """Log a scalar (a number or a string) under ``name``; repeated calls make a series.
+
+        Raises
+        ------
+        MetricValidationException
+            When the name, value or step cannot be kept as logged (the message names the rule and the fix).
+        """
+        value = _check_log_scalar(name, value, step)
+        self._append(_journal.SCALAR, name, value, step=step, description=description)
 
     def log_list(self, name: str, value: Any, description: str = "") -> None:
         """Log a list of values under ``name``."""
-        _check_metric_name(name)
-        self._writer().append(_journal.LIST, name, list(value), description=description)
-        self._logged()
+        self._append(_journal.LIST, name, _check_log_list(name, value), description=description)
 
     def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
         """Append one row (columns as keyword arguments) to the table ``name``."""
-        _check_metric_name(name)
-        if not kwargs:
-            raise UserErrorException("log_row needs at least one column, e.g. run.log_row('t', epoch=1, loss=0.3).")
-        self._writer().append(_journal.ROW, name, kwargs, description=description or "")
-        self._logged()
+        _check_log_row(name, kwargs)
+        self._append(_journal.ROW, name, kwargs, description=description or "")
 
     def log_table(self, name: str, value: dict[str, Any], description: str = "") -> None:
         """Log a table given as ``{column: list of values}``."""
-        _check_metric_name(name)
-        if not isinstance(value, dict):
-            raise UserErrorException("log_table expects a dict of column name -> list of values.")
-        self._writer().append(_journal.TABLE, name, {k: list(v) for k, v in value.items()}, description=description)
+        self._append(_journal.TABLE, name, _check_log_table(name, value), description=description)
+
+    def _append(self, kind: str, name: str, value: Any, step: int | None = None, description: str = "") -> None:
+        try:
+            self._writer().append(kind, name, value, step=step, description=description)
+        except _journal.RecordTooLargeError as exc:
+            raise MetricValidationException(f"Metric {name!r} was not logged: {exc}") from None
         self._logged()
 
     def log_image(self, name: str, path: str | None = None, plot: Any = None, description: str = "") -> None:
         """Log an image from a file (``path``) or a matplotlib figure/pyplot (``plot``)."""
-        _check_metric_name(name)
+        _check_log_image(name, path, plot)
         if (path is None) == (plot is None):
             raise UserErrorException("log_image takes exactly one of path= or plot=.")
         tmp = Path(tempfile.mkdtemp(prefix="amlrun-img-"))
@@ -477,8 +478,7 @@ class Run:
             self._ws.store.log_artifact(self.id, local, "images")
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-        self._writer().append(_journal.IMAGE, name, f"images/{local.name}", description=description)
-        self._logged()
+        self._append(_journal.IMAGE, name, f"images/{local.name}", description=description)
 
     def log_confusion_matrix(self, name: str, value: Any, description: str = "") -> None:
         self.log_table(name, value if isinstance(value, dict) else {"matrix": list(value)}, description)
@@ -516,18 +516,21 @@ class Run:
     def _metrics_from_store(self) -> tuple[dict[str, builtins.list[Any]], builtins.list[dict[str, Any]]]:
         store = self._ws.store
         rec = self._refresh()
-        series: dict[str, list[Any]] = {}
+        points: dict[str, builtins.list[tuple[int, int, Any]]] = {}
         for key in rec.metrics:
-            series[key] = [v for _s, _t, v in store.metric_history(self.id, key)]
+            points[key] = [(s, t, _metrics.from_stored(v)) for s, t, v in store.metric_history(self.id, key)]
         others: builtins.list[dict[str, Any]] = []
         names = {p for p, _ in store.list_artifacts(self.id, ".amlrun")}
         if _journal.NONSCALAR_ARTIFACT in names:
             with tempfile.TemporaryDirectory() as tmp:
                 path = store.download_artifacts(self.id, _journal.NONSCALAR_ARTIFACT, Path(tmp))
                 others = _journal.read_all(path)
-        # Non-numeric scalars (strings) travel with the non-scalars.
-        for rec_ in [r for r in others if r.get("k") == _journal.SCALAR]:
-            series.setdefault(rec_["n"], []).append(rec_["v"])
+        # Scalars a metric cannot hold as logged (strings, big ints, huge steps) travel with the non-scalars; they
+        # take their place in the series by step and time, as in the journal.
+        for rec_ in others:
+            if rec_.get("k") == _journal.SCALAR:
+                points.setdefault(rec_["n"], []).append((rec_.get("s", 0), rec_.get("t", 0), rec_.get("v")))
+        series = {k: [v for _s, _t, v in sorted(pts, key=lambda p: (p[0], p[1]))] for k, pts in points.items()}
         return series, [r for r in others if r.get("k") != _journal.SCALAR]
 
     # ------------------------------------------------------------------ files
@@ -762,12 +765,76 @@ class Run:
 
 
 # ---------------------------------------------------------------------- helpers
-_METRIC_NAME_RE = re.compile(r"^[\w\-. /]{1,250}$")
-
-
 def _check_metric_name(name: Any) -> None:
-    if not isinstance(name, str) or not _METRIC_NAME_RE.match(name) or ".." in name or name.startswith("/"):
-        raise UserErrorException(f"Invalid metric name {name!r}: use 1-250 letters, digits, '_', '-', '.', ' ' or '/'.")
+    """Raise when MLflow would refuse ``name`` (its rules, checked here so the call fails, not the shipping)."""
+    problem = _metrics.name_problem(name)
+    if problem is not None:
+        raise MetricValidationException(f"Invalid metric name {name!r}: {problem}")
+
+
+def _check_log_scalar(name: Any, value: Any, step: Any) -> Any:
+    """Check a ``run.log`` call; returns the value to journal (number-likes such as 0-d tensors made floats)."""
+    _check_metric_name(name)
+    if isinstance(value, list | tuple | range | set | dict) or (
+        hasattr(value, "__iter__") and not isinstance(value, str | bytes) and not hasattr(value, "__float__")
+    ):
+        raise MetricValidationException("run.log does not support list type. Use run.log_list instead")
+    if step is not None and (isinstance(step, bool) or not isinstance(step, numbers.Integral)):
+        raise MetricValidationException(
+            f"Metric {name!r}: step must be an integer, not {type(step).__name__} ({step!r}); pass step=int(...)."
+        )
+    if isinstance(value, str | bool | numbers.Real):
+        return value
+    if isinstance(value, bytes):
+        raise MetricValidationException(
+            f"Metric {name!r}: run.log takes a number or a string, not bytes; decode it first (value.decode())."
+        )
+    if hasattr(value, "__float__") and not isinstance(value, complex):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            pass
+    raise MetricValidationException(
+        f"Metric {name!r}: run.log takes a number or a string, not {type(value).__name__} ({value!r:.80}); "
+        "log float(value), or str(value) to keep it as text."
+    )
+
+
+def _check_log_list(name: Any, value: Any) -> builtins.list[Any]:
+    _check_metric_name(name)
+    if isinstance(value, str | bytes | dict) or not hasattr(value, "__iter__"):
+        raise MetricValidationException(
+            f"Metric {name!r}: log_list takes a list (or any iterable) of values, not {type(value).__name__}; "
+            "use run.log for one value, run.log_table for a dict of columns."
+        )
+    return builtins.list(value)
+
+
+def _check_log_row(name: Any, row: dict[str, Any]) -> None:
+    _check_metric_name(name)
+    if not row:
+        raise MetricValidationException("log_row needs at least one column, e.g. run.log_row('t', epoch=1, loss=0.3).")
+
+
+def _check_log_table(name: Any, value: Any) -> dict[str, builtins.list[Any]]:
+    _check_metric_name(name)
+    if not isinstance(value, dict):
+        raise MetricValidationException("log_table expects a dict of column name -> list of values.")
+    out = {}
+    for col, values in value.items():
+        if isinstance(values, str | bytes) or not hasattr(values, "__iter__"):
+            raise MetricValidationException(
+                f"Metric {name!r}: column {col!r} of log_table must be a list of values, not "
+                f"{type(values).__name__}; wrap a single value as [value]."
+            )
+        out[str(col)] = builtins.list(values)
+    return out
+
+
+def _check_log_image(name: Any, path: str | None, plot: Any) -> None:
+    _check_metric_name(name)
+    if (path is None) == (plot is None):
+        raise MetricValidationException("log_image takes exactly one of path= or plot=.")
 
 
 def _check_artifact_name(name: Any) -> None:

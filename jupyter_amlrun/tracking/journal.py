@@ -7,6 +7,7 @@ tails the journal and ships it to MLflow in batches; live readers read it by off
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import numbers
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_amlrun._util.fileio import file_lock
+from jupyter_amlrun.tracking.metrics import INT64_MAX, MAX_EXACT_INT, as_metric_value, is_int64, name_problem
 
 # Record kinds
 SCALAR = "scalar"
@@ -25,6 +27,7 @@ TABLE = "table"
 IMAGE = "image"
 
 NONSCALAR_ARTIFACT = ".amlrun/nonscalar_metrics.jsonl"
+SHIP_CHUNK_BYTES = 16 * 1024 * 1024
 
 
 def _jsonable(value: Any) -> Any:
@@ -49,6 +52,15 @@ def is_numeric(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+MAX_RECORD_BYTES = 64 * 1024 * 1024  # one run.log* call; a bigger value belongs in a file (run.upload_file)
+REJECTED = "journal.rejected.jsonl"  # records the store refused, with the reason (they stay in journal.jsonl too)
+_RECORD_START = b'{"t":'
+
+
+class RecordTooLargeError(ValueError):
+    """One ``run.log*`` value is bigger than a journal record may be."""
+
+
 class JournalWriter:
     """Append records to a run's journal file."""
 
@@ -57,18 +69,47 @@ class JournalWriter:
         self.path = path
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._steps: dict[str, int] = {}
+        self._seal_torn_tail()
+
+    def _seal_torn_tail(self) -> None:
+        # A writer killed mid-record leaves a line without its newline; end it, so our first record starts a line
+        # of its own instead of being glued to the torn one (and lost with it).
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                if fh.tell() == 0:
+                    return
+                fh.seek(-1, os.SEEK_END)
+                last = fh.read(1)
+        except OSError:
+            return
+        if last != b"\n":
+            os.write(self._fd, b"\n")
+
+    @staticmethod
+    def encode(kind: str, name: str, value: Any, step: int | None = None, description: str = "") -> dict[str, Any]:
+        record: dict[str, Any] = {"t": int(time.time() * 1000), "k": kind, "n": name, "v": _jsonable(value)}
+        if step is not None:
+            record["s"] = int(step)
+        if description:
+            record["d"] = description
+        return record
 
     def append(self, kind: str, name: str, value: Any, step: int | None = None, description: str = "") -> None:
-        record: dict[str, Any] = {"t": int(time.time() * 1000), "k": kind, "n": name, "v": _jsonable(value)}
+        record = self.encode(kind, name, value, None, description)
         if kind == SCALAR:
             if step is None:
                 step = self._steps.get(name, 0)
             self._steps[name] = int(step) + 1
             record["s"] = int(step)
-        if description:
-            record["d"] = description
-        line = json.dumps(record, separators=(",", ":"), allow_nan=True) + "\n"
-        os.write(self._fd, line.encode("utf-8"))
+        data = (json.dumps(record, separators=(",", ":"), allow_nan=True) + "\n").encode("utf-8")
+        if len(data) > MAX_RECORD_BYTES:
+            raise RecordTooLargeError(
+                f"the value takes {len(data) / 2**20:.1f} MiB, over the {MAX_RECORD_BYTES // 2**20} MiB limit of "
+                "one logged value. Save it to a file under ./outputs (uploaded when the run ends) or upload it "
+                "with run.upload_file(name, path)."
+            )
+        os.write(self._fd, data)
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -82,33 +123,101 @@ class JournalWriter:
             pass
 
 
+def parse_line(line: bytes) -> dict[str, Any] | None:
+    """One journal record, or None for a torn line.
+
+    A line that does not parse may be a torn record (its writer was killed mid-write) with a whole record glued
+    after it by the next writer: that whole record is recovered from the last record start in the line.
+    """
+    try:
+        rec = json.loads(line)
+    except ValueError:
+        cut = line.rfind(_RECORD_START)
+        if cut <= 0:
+            return None
+        try:
+            rec = json.loads(line[cut:])
+        except ValueError:
+            return None
+    return rec if isinstance(rec, dict) else None
+
+
 class JournalReader:
-    """Read complete records appended since the last call (a partial last line waits for its newline)."""
+    """Read complete records appended since the last call (a partial last line waits for its newline).
+
+    ``torn`` counts lines that could not be read (a writer killed mid-record), ``torn_offsets`` says where.
+    """
 
     def __init__(self, path: Path, offset: int = 0) -> None:
         self.path = path
         self.offset = offset
+        self.torn = 0
+        self.torn_offsets: list[int] = []
 
-    def read_new(self, max_bytes: int | None = 64 * 1024 * 1024) -> list[dict[str, Any]]:
+    def read_new(self, max_bytes: int | None = 64 * 1024 * 1024, final: bool = False) -> list[dict[str, Any]]:
+        """Records appended since the last call.
+
+        Parameters
+        ----------
+        max_bytes:
+            Read about this much at a time (a longer single record is still read whole).
+        final:
+            The writers are gone: a last line without its newline is read too (kept if whole, counted as torn
+            if cut), instead of waiting for a newline that will never come.
+        """
         try:
             with open(self.path, "rb") as fh:
                 fh.seek(self.offset)
                 data = fh.read() if max_bytes is None else fh.read(max_bytes)
+                # One record longer than max_bytes must not stall every record after it.
+                while max_bytes is not None and data and b"\n" not in data:
+                    more = fh.read(max_bytes)
+                    if not more:
+                        break
+                    data += more
+                at_eof = max_bytes is None or fh.read(1) == b""
         except FileNotFoundError:
             return []
         end = data.rfind(b"\n")
-        if end < 0:
-            return []
         chunk = data[: end + 1]
+        tail = data[end + 1 :] if final and at_eof else b""
+        records = self._parse_chunk(chunk)
         self.offset += len(chunk)
-        records = []
-        for line in chunk.splitlines():
-            if line.strip():
-                try:
-                    records.append(json.loads(line))
-                except ValueError:
-                    continue  # a torn line from a killed writer; never block the rest
+        if tail.strip():
+            rec = parse_line(tail)
+            if rec is None:
+                self._torn(self.offset)
+            else:
+                records.append(rec)
+        self.offset += len(tail)
         return records
+
+    def _parse_chunk(self, chunk: bytes) -> list[dict[str, Any]]:
+        lines = chunk.split(b"\n")
+        if lines and not lines[-1]:
+            lines.pop()
+        try:
+            # One parse for the whole chunk: several times faster than one json.loads per line.
+            many = json.loads(b"[" + b",".join(lines) + b"]")
+            if all(isinstance(r, dict) for r in many) and len(many) == len(lines):
+                return many
+        except ValueError:
+            pass  # a torn or blank line somewhere: line by line below
+        records = []
+        pos = self.offset
+        for line in lines:
+            if line.strip():
+                rec = parse_line(line)
+                if rec is None:
+                    self._torn(pos)
+                else:
+                    records.append(rec)
+            pos += len(line) + 1
+        return records
+
+    def _torn(self, offset: int) -> None:
+        self.torn += 1
+        self.torn_offsets.append(offset)
 
 
 def read_all(path: Path) -> list[dict[str, Any]]:
@@ -116,11 +225,88 @@ def read_all(path: Path) -> list[dict[str, Any]]:
     return JournalReader(path).read_new(max_bytes=None)
 
 
-def ship_journal(store: Any, run_id: str, run_dir: Path) -> int:
-    """Ship the not-yet-shipped part of ``run_dir/journal.jsonl`` to MLflow; returns records shipped.
+def _classify(
+    records: list[dict[str, Any]],
+) -> tuple[list[tuple[str, float, int, int]], list[dict[str, Any]], list[dict[str, Any]], list[tuple[int, str]]]:
+    """Split records into metric points, records for the non-scalar artifact, and refused ``(record, reason)``.
+
+    ``point_records[i]`` is the record of ``points[i]``. A scalar MLflow cannot hold exactly (a string, a bool, an
+    int beyond 2**53, a step or time outside 64-bit) goes to the artifact, so it reads back as logged; only a record
+    whose name MLflow refuses (the call checks names, so it was written around ``run.log``) is refused.
+    """
+    points: list[tuple[str, float, int, int]] = []
+    point_records: list[dict[str, Any]] = []
+    nonscalar: list[dict[str, Any]] = []
+    refused: list[tuple[int, str]] = []
+    problems: dict[Any, str | None] = {}  # names repeat: check each once (this loop runs for every logged value)
+    for i, rec in enumerate(records):
+        name = rec.get("n")
+        try:
+            problem = problems[name]
+        except (KeyError, TypeError):
+            problem = name_problem(name)
+            with contextlib.suppress(TypeError):
+                problems[name] = problem
+        if problem is not None:
+            refused.append((i, f"metric name {name!r}: {problem}"))
+            continue
+        if rec.get("k") == SCALAR:
+            v, step, ts = rec.get("v"), rec.get("s", 0), rec.get("t", 0)
+            # The common cases inline (this runs once per logged value): a plain float or a small int.
+            if type(v) is float and not math.isinf(v):
+                value: float | None = v
+            elif type(v) is int and -MAX_EXACT_INT <= v <= MAX_EXACT_INT:
+                value = float(v)
+            else:
+                value = as_metric_value(v)
+            if value is not None and type(step) is int and type(ts) is int and is_int64(step) and 0 <= ts <= INT64_MAX:
+                points.append((name, value, ts, step))  # type: ignore[arg-type]
+                point_records.append(rec)
+                continue
+        nonscalar.append(rec)
+    return points, point_records, nonscalar, refused
+
+
+def _keep_rejected(run_dir: Path, items: list[dict[str, Any]]) -> None:
+    with open(run_dir / REJECTED, "a", encoding="utf-8") as fh:
+        for item in items:
+            fh.write(json.dumps(item, separators=(",", ":"), allow_nan=True, default=str) + "\n")
+
+
+def rejected(run_dir: Path) -> list[dict[str, Any]]:
+    """What shipping could not store: ``{"reason": ..., "record": ...}`` or ``{"reason": ..., "offset": ...}``."""
+    path = run_dir / REJECTED
+    if not path.exists():
+        return []
+    return [r for r in (parse_line(line) for line in path.read_bytes().splitlines() if line.strip()) if r]
+
+
+def rejected_warning(run_dir: Path, limit: int = 5) -> str | None:
+    """One sentence for the run's warnings naming what could not be stored, or None when everything was."""
+    items = rejected(run_dir)
+    if not items:
+        return None
+    named = []
+    for item in items[:limit]:
+        rec = item.get("record")
+        if isinstance(rec, dict):
+            named.append(f"{rec.get('n')!r} (step {rec.get('s', '-')}): {item.get('reason')}")
+        else:
+            named.append(f"journal bytes at offset {item.get('offset')}: {item.get('reason')}")
+    more = f"; and {len(items) - limit} more" if len(items) > limit else ""
+    return (
+        f"{len(items)} logged record(s) could not be stored in the tracking store; every other value was. They are "
+        f"kept in the run folder's journal.jsonl and listed in {REJECTED}: " + "; ".join(named) + more
+    )
+
+
+def ship_journal(store: Any, run_id: str, run_dir: Path, *, final: bool = False) -> int:
+    """Ship the not-yet-shipped part of ``run_dir/journal.jsonl`` to MLflow; returns records read.
 
     Safe to call from several processes: a lock serialises shippers and the shipped offset is persisted after each
-    successful batch, so a crash re-ships at most one batch (MLflow drops exact duplicate points).
+    successful batch, so a crash re-ships at most one batch (MLflow drops exact duplicate points). A record the store
+    refuses does not hold back the others: it is listed in ``journal.rejected.jsonl`` (see
+    :func:`rejected_warning`). ``final`` (the writers are gone) also reads a last line left without its newline.
     """
     journal = run_dir / "journal.jsonl"
     if not journal.exists():
@@ -134,32 +320,24 @@ def ship_journal(store: Any, run_id: str, run_dir: Path) -> int:
             offset = 0
         reader = JournalReader(journal, offset)
         while True:
-            records = reader.read_new(max_bytes=8 * 1024 * 1024)
-            if not records:
+            before = reader.offset
+            records = reader.read_new(max_bytes=SHIP_CHUNK_BYTES, final=final)
+            if reader.offset == before:
                 break
-            points = []
-            nonscalar = []
-            for rec in records:
-                value = rec.get("v")
-                if rec.get("k") == SCALAR and isinstance(value, int | float) and not isinstance(value, bool):
-                    v = float(value)
-                    points.append(
-                        (
-                            rec["n"],
-                            v if not math.isinf(v) else math.copysign(1.7e308, v),
-                            rec["t"],
-                            rec.get("s", 0),
-                        )
-                    )
-                else:
-                    nonscalar.append(rec)
-            store.log_metrics(run_id, points)
+            points, point_records, nonscalar, refused = _classify(records)
+            bad: list[dict[str, Any]] = [{"reason": reason, "record": records[i]} for i, reason in refused]
+            for i, reason in store.log_metric_points(run_id, points):
+                bad.append({"reason": reason, "record": point_records[i]})
             if nonscalar:
                 local = run_dir / "nonscalar_metrics.jsonl"
                 with open(local, "a", encoding="utf-8") as fh:
                     for rec in nonscalar:
-                        fh.write(json.dumps(rec, separators=(",", ":")) + "\n")
+                        fh.write(json.dumps(rec, separators=(",", ":"), allow_nan=True) + "\n")
                 store.log_artifact(run_id, local, ".amlrun")
+            bad.extend({"reason": "a cut (torn) journal line, unreadable", "offset": o} for o in reader.torn_offsets)
+            reader.torn_offsets.clear()
+            if bad:
+                _keep_rejected(run_dir, bad)
             shipped += len(records)
             offset_file.write_text(str(reader.offset))
     return shipped

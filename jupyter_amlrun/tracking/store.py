@@ -22,6 +22,7 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 T = TypeVar("T")
 MAX_BATCH = 1000  # MLflow's per-call limit for log_batch
 MAX_TAG_LENGTH = 5000
+BULK_CHUNK = 50_000  # points per bulk-insert transaction: big enough to amortise, small enough to hold in memory
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, str], Any] = {}
@@ -223,7 +224,7 @@ class TrackingStore:
 
     # ---------------------------------------------------------------- metrics
     def log_metrics(self, run_id: str, points: Iterable[tuple[str, float, int, int]]) -> int:
-        """Log ``(key, value, timestamp_ms, step)`` points in batches; returns how many."""
+        """Log ``(key, value, timestamp_ms, step)`` points in batches; returns how many (raises on a bad point)."""
         from mlflow.entities import Metric
 
         batch: list[Any] = []
@@ -240,6 +241,58 @@ class TrackingStore:
     def _log_metric_batch(self, run_id: str, batch: list[Any]) -> int:
         _retry(lambda: self.client.log_batch(run_id, metrics=batch))
         return len(batch)
+
+    def log_metric_points(self, run_id: str, points: Sequence[tuple[str, float, int, int]]) -> list[tuple[int, str]]:
+        """Store many ``(key, value, timestamp_ms, step)`` points; a bad point never keeps the others out.
+
+        On a local SQL store the points go in with one bulk insert per chunk into MLflow's own tables (through the
+        store's session: ~20x faster than ``log_batch``, whose ORM inserts manage ~10,000 points/s); elsewhere, or
+        when a chunk fails, ``log_batch`` of up to 1,000 points, halving a failing batch until the bad point is
+        alone. Exact duplicates of stored points are dropped, as MLflow does.
+
+        Returns
+        -------
+        list of (int, str)
+            ``(index into points, reason)`` of every point the store refused.
+        """
+        rejected: list[tuple[int, str]] = []
+        bulk = _BulkMetrics.for_client(self.client)
+        for start in range(0, len(points), BULK_CHUNK):
+            chunk = points[start : start + BULK_CHUNK]
+            if bulk is not None:
+                try:
+                    _retry(lambda c=chunk: bulk.insert(run_id, c))  # type: ignore[misc]
+                    continue
+                except Exception:
+                    pass  # isolate the bad point(s) below, through MLflow's own API and its error messages
+            for lo in range(0, len(chunk), MAX_BATCH):
+                self._isolate(run_id, chunk, lo, min(len(chunk), lo + MAX_BATCH), start, rejected)
+        return rejected
+
+    def _isolate(
+        self,
+        run_id: str,
+        chunk: Sequence[tuple[str, float, int, int]],
+        lo: int,
+        hi: int,
+        base: int,
+        rejected: list[tuple[int, str]],
+    ) -> None:
+        from mlflow.entities import Metric
+
+        try:
+            batch = [Metric(k, float(v), int(ts), int(s)) for k, v, ts, s in chunk[lo:hi]]
+            self._log_metric_batch(run_id, batch)
+            return
+        except Exception as exc:
+            if hi - lo == 1:
+                rejected.append((base + lo, _one_line(exc)))
+                return
+            if "locked" in str(exc).lower() or "busy" in str(exc).lower():
+                raise  # the store is busy, not the data bad: ship again later
+        mid = (lo + hi) // 2
+        self._isolate(run_id, chunk, lo, mid, base, rejected)
+        self._isolate(run_id, chunk, mid, hi, base, rejected)
 
     def metric_history(self, run_id: str, key: str) -> list[tuple[int, int, float]]:
         """Return ``(step, timestamp_ms, value)`` points ordered by step then time."""
@@ -333,3 +386,87 @@ class TrackingStore:
 
     def delete_model_version(self, name: str, version: int) -> None:
         _retry(lambda: self.client.delete_model_version(name, str(version)))
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text[:300] + ("..." if len(text) > 300 else "")
+
+
+class _BulkMetrics:
+    """Bulk inserts into a SQL tracking store's ``metrics`` and ``latest_metrics`` tables, as MLflow lays them out.
+
+    MLflow's ``log_batch`` is capped at 1,000 metrics per call and builds one ORM object per point; here one Core
+    ``INSERT ... ON CONFLICT DO NOTHING`` per chunk does the same work. ``latest_metrics`` keeps MLflow's rule: the
+    point with the greatest ``(step, timestamp, value)`` per key. Points must already be valid (the journal's
+    shipper checks names and values first); anything unexpected raises and the caller falls back to ``log_batch``.
+    """
+
+    def __init__(self, sql_store: Any) -> None:
+        from mlflow.store.tracking.dbmodels.models import SqlLatestMetric, SqlMetric
+
+        self.store = sql_store
+        self.metrics = SqlMetric.__table__
+        self.latest = SqlLatestMetric
+        self.dialect = sql_store.engine.dialect.name
+
+    @classmethod
+    def for_client(cls, client: Any) -> _BulkMetrics | None:
+        try:
+            from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+            store = client._tracking_client.store
+            if isinstance(store, SqlAlchemyStore) and store.engine.dialect.name in ("sqlite", "postgresql"):
+                return cls(store)
+        except Exception:  # another MLflow layout: the public API still works
+            return None
+        return None
+
+    def _insert_ignoring_duplicates(self) -> Any:
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        insert: Any = sqlite.insert if self.dialect == "sqlite" else postgresql.insert
+        return insert(self.metrics).on_conflict_do_nothing()
+
+    def insert(self, run_id: str, points: Sequence[tuple[str, float, int, int]]) -> None:
+        import math
+
+        rows = []
+        newest: dict[str, tuple[int, int, float, bool]] = {}
+        for key, value, ts, step in points:
+            nan = math.isnan(value)
+            v = 0.0 if nan else value  # MLflow keeps NaN as value 0 with is_nan set
+            rows.append((key, v, ts, step, nan, run_id))
+            cur = newest.get(key)
+            if cur is None or (step, ts, v) > cur[:3]:
+                newest[key] = (step, ts, v, nan)
+        with self.store.ManagedSessionMaker(read_only=False) as session:
+            run = self.store._get_run(run_uuid=run_id, session=session)
+            self.store._check_run_is_active(run)
+            conn = session.connection()
+            if self.dialect == "sqlite":
+                # The driver's own executemany: SQLAlchemy's per-row parameter processing would take most of the time.
+                # A page cache that holds the metric indexes (sqlite's default 2 MB spills them to disk mid-insert).
+                conn.exec_driver_sql("PRAGMA cache_size = -262144")
+                conn.exec_driver_sql(_SQLITE_INSERT_METRICS, rows)
+            else:
+                columns = ("key", "value", "timestamp", "step", "is_nan", "run_uuid")
+                conn.execute(self._insert_ignoring_duplicates(), [dict(zip(columns, r, strict=True)) for r in rows])
+            existing = {
+                m.key: m
+                for m in session.query(self.latest).filter(
+                    self.latest.run_uuid == run_id, self.latest.key.in_(list(newest))
+                )
+            }
+            for key, (step, ts, v, nan) in newest.items():
+                old = existing.get(key)
+                if old is None:
+                    session.add(self.latest(run_uuid=run_id, key=key, value=v, timestamp=ts, step=step, is_nan=nan))
+                elif (step, ts, v) > (old.step, old.timestamp, old.value):
+                    old.value, old.timestamp, old.step, old.is_nan = v, ts, step, nan
+
+
+# Exact duplicates (MLflow's primary key: every column) are dropped, as MLflow's log_batch does.
+_SQLITE_INSERT_METRICS = (
+    "INSERT OR IGNORE INTO metrics (key, value, timestamp, step, is_nan, run_uuid) VALUES (?, ?, ?, ?, ?, ?)"
+)

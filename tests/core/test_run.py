@@ -331,3 +331,72 @@ def test_log_image_from_a_file(ws: Workspace, tmp_path: Path) -> None:
     run.complete()
     assert run.get_metrics() == {"confusion": "images/plot.png"}
     assert run.download_file("images/plot.png", str(tmp_path / "back.png")).read_bytes() == png.read_bytes()
+
+
+def test_a_bad_record_between_good_ones_loses_nothing_else(ws: Workspace, make_source: Any) -> None:
+    # run.log refuses bad names at the call (checked below), so the script writes the bad records into its journal
+    # directly with a JournalWriter: what a journal written by an older version or another tool could hold.
+    src = make_source(
+        {
+            "train.py": """
+            from jupyter_amlrun import Run
+            from jupyter_amlrun.core.errors import UserErrorException
+            from jupyter_amlrun.tracking.journal import SCALAR, JournalWriter
+            run = Run.get_context()
+            for i in range(100):
+                run.log("good", i)
+            for bad in ("a/", ".", "a//b", "./x"):
+                try:
+                    run.log(bad, 1.0)
+                except UserErrorException as exc:  # MetricValidationException
+                    print("refused:", type(exc).__name__, exc)
+            around = JournalWriter(run._folder.journal_path)
+            around.append(SCALAR, "a//b", 1.0)
+            around.close()
+            for i in range(100, 200):
+                run.log("good", i)
+            """
+        }
+    )
+    run = Experiment(ws, "bad-record").submit(ScriptRunConfig(source_directory=src, script="train.py"))
+    details = run.wait_for_completion()
+    assert run.get_metrics()["good"] == [float(i) for i in range(200)]
+    (warning,) = details["warnings"]
+    assert "1 logged record(s) could not be stored" in warning["message"] and "'a//b'" in warning["message"]
+    assert "journal.jsonl" in warning["message"]
+    log = (ws.path / "runs").rglob("std_log.txt")
+    assert any("refused: MetricValidationException Invalid metric name 'a//b'" in p.read_text() for p in log)
+
+
+def test_values_a_metric_cannot_hold_read_back_as_logged(ws: Workspace, make_source: Any) -> None:
+    src = make_source(
+        {
+            "train.py": """
+            import math
+            from jupyter_amlrun import Run
+            run = Run.get_context()
+            run.log("big_int", 2**70)
+            run.log("huge_int", 10**400)
+            run.log("far_step", 0.5, step=2**70)
+            run.log("long_text", "x" * (9 * 1024 * 1024))
+            run.log_list("nested", [[1, [2, 3]], {"a": 4}])
+            run.log("inf", math.inf)
+            run.log("ninf", -math.inf)
+            run.log("mixed", 1)
+            run.log("mixed", "two")
+            run.log("mixed", 3)
+            for i in range(100):
+                run.log("after", i)
+            """
+        }
+    )
+    run = Experiment(ws, "odd-values").submit(ScriptRunConfig(source_directory=src, script="train.py"))
+    details = run.wait_for_completion()
+    assert details["status"] == "Completed" and "warnings" not in details
+    m = run.get_metrics()
+    assert m["big_int"] == 2**70 and m["huge_int"] == 10**400 and m["far_step"] == 0.5
+    assert m["long_text"] == "x" * (9 * 1024 * 1024)
+    assert m["nested"] == [[1, [2, 3]], {"a": 4}]
+    assert m["inf"] == float("inf") and m["ninf"] == float("-inf")
+    assert m["mixed"] == [1.0, "two", 3.0]
+    assert m["after"] == [float(i) for i in range(100)]
