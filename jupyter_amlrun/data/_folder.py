@@ -17,6 +17,10 @@ class FolderDatastore(Datastore):
     """A datastore that is a folder on this machine; the embedded ``workspaceblobstore`` is one.
 
     Mounts use the folder in place (no copy). Writes are atomic (temp file + rename).
+
+    The v1 blob attributes that tutorials print read honestly here: ``datastore_type`` is ``"Folder"``,
+    ``account_name`` is ``"local"`` (no storage account: this machine), ``container_name`` is the folder's name
+    and ``path`` the folder itself.
     """
 
     datastore_type = "Folder"
@@ -26,6 +30,22 @@ class FolderDatastore(Datastore):
         if self._doc.get("embedded"):
             self.root.mkdir(parents=True, exist_ok=True)
         self._fs = fsspec.filesystem("file")
+
+    # -- v1 attributes (printed by tutorials: print(ds.datastore_type, ds.account_name, ds.container_name))
+    @property
+    def account_name(self) -> str:
+        """``"local"``: a folder datastore has no storage account."""
+        return "local"
+
+    @property
+    def container_name(self) -> str:
+        """The folder's name (the blob container's counterpart)."""
+        return self.root.name
+
+    @property
+    def path_on_disk(self) -> str:
+        """The folder on this machine."""
+        return str(self.root)
 
     # -- helpers
     def _abs(self, path: str) -> Path:
