@@ -176,10 +176,11 @@ class Workspace:
             with _said_lock:
                 if not _said_default:
                     _said_default = True
+                    # stdout: a notice, not an error (stderr shows as a red box in the notebook's first cell)
                     print(
                         f"No config.json found in {start.resolve()} or its parents: using the default workspace at "
                         f"{ws.path}. Call ws.write_config() to pin a workspace to this folder.",
-                        file=sys.stderr,
+                        file=sys.stdout,
                     )
             return ws
         try:

@@ -69,10 +69,19 @@ class FolderDatastore(Datastore):
         if not base.is_dir():
             return []
         out = []
+        root = self.root.resolve()
         for info in self._fs.find(str(base), detail=True, withdirs=False).values():
             name = str(info["name"])
             if PART_MARK in os.path.basename(name):
                 continue
+            # Every read path (datasets, mounts in place, downloads) lists through here: a symlink out of the folder
+            # would hand out a file the datastore does not hold.
+            if not Path(name).resolve().is_relative_to(root):
+                rel_bad = Path(os.path.relpath(name, self.root)).as_posix()
+                raise DatastoreException(
+                    f"{rel_bad!r} in datastore {self.name!r} is a symlink to {Path(name).resolve()}, outside the "
+                    "datastore; it is refused. Copy the file into the datastore folder, or remove the link."
+                )
             rel = Path(os.path.relpath(name, base)).as_posix()
             out.append(self._entry(posixpath.join(prefix, rel) if prefix else rel, Path(name).stat()))
         return out
@@ -86,9 +95,10 @@ class FolderDatastore(Datastore):
         if not base.is_dir():
             raise DatastoreException(f"{path!r} is not a folder of datastore {self.name!r}.")
         dirs, files = [], []
+        root = self.root.resolve()
         for child in base.iterdir():
-            if PART_MARK in child.name:
-                continue
+            if PART_MARK in child.name or not child.resolve().is_relative_to(root):
+                continue  # browsing hides links out of the datastore (reading them is refused)
             rel = f"{path}/{child.name}" if path else child.name
             if child.is_dir():
                 dirs.append(child.name)
