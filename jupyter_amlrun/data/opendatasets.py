@@ -54,12 +54,50 @@ def check_idx_gz(path: Path) -> None:
         raise DatasetException(f"{path.name} is not an MNIST IDX {kind} file (bad magic number).")
 
 
+STANDIN_TARGET = "opendatasets/mnist-standin"  # never mistaken for the real files: a later call still downloads
+STANDIN_COUNTS = {"train": 100, "t10k": 20}
+# 3x5 bitmaps of the digits 0-9 (rows top to bottom), drawn into 28x28 images for the stand-in.
+_GLYPHS = (
+    "111101101101111", "010110010010111", "111001111100111", "111001111001111", "101101111001001",
+    "111100111001111", "111100111101111", "111001001001001", "111101111101111", "111101111001111",
+)  # fmt: skip
+
+
+def mnist_standin(folder: Path, seed: int = 0) -> list[Path]:
+    """Write synthetic MNIST-format files (block digits, shifted and noisy) for running a notebook offline."""
+    rng = random.Random(seed)
+    out = []
+    for prefix, count in STANDIN_COUNTS.items():
+        labels = [i % 10 for i in range(count)]
+        pixels = bytearray()
+        for label in labels:
+            image = bytearray(28 * 28)
+            top, left = 4 + rng.randint(-2, 2), 8 + rng.randint(-2, 2)
+            for cell, on in enumerate(_GLYPHS[label]):
+                if on == "1":
+                    r0, c0 = top + (cell // 3) * 4, left + (cell % 3) * 4
+                    for r in range(r0, r0 + 4):
+                        for c in range(c0, c0 + 4):
+                            image[r * 28 + c] = rng.randint(180, 255)
+            pixels += image
+        images_path = folder / f"{prefix}-images-idx3-ubyte.gz"
+        labels_path = folder / f"{prefix}-labels-idx1-ubyte.gz"
+        images_path.write_bytes(gzip.compress(struct.pack(">IIII", 2051, count, 28, 28) + bytes(pixels)))
+        labels_path.write_bytes(gzip.compress(struct.pack(">II", 2049, count) + bytes(labels)))
+        out += [images_path, labels_path]
+    return out
+
+
 class MNIST:
     """The MNIST handwritten digits (v1: ``azureml.opendatasets.MNIST``)."""
 
     @classmethod
     def get_file_dataset(
-        cls, workspace: Workspace | None = None, base_url: str | None = None, timeout: float = 30.0
+        cls,
+        workspace: Workspace | None = None,
+        base_url: str | None = None,
+        timeout: float = 30.0,
+        standin: bool = True,
     ) -> FileDataset:
         """A FileDataset of the four ``*-ubyte.gz`` files (downloaded once into the default datastore).
 
@@ -71,11 +109,15 @@ class MNIST:
             A mirror holding the four files (default: ``$AMLRUN_MNIST_URL``, then the public mirrors).
         timeout:
             Seconds per request.
+        standin:
+            With no network, return a synthetic stand-in in the same format (100 train and 20 test block digits,
+            kept apart from the real files) and say so on stdout, instead of raising.
 
         Raises
         ------
         DatasetException
-            No source could be reached (the message says so and how to point at a mirror).
+            A source served something else, or (``standin=False``) no source could be reached; the message says how
+            to point at a mirror.
         """
         from jupyter_amlrun.core.workspace import Workspace
         from jupyter_amlrun.data.dataset import Dataset
@@ -88,7 +130,21 @@ class MNIST:
             override = base_url or os.environ.get("AMLRUN_MNIST_URL")
             sources = [override] if override else list(MNIST_MIRRORS)
             with tempfile.TemporaryDirectory(prefix="amlrun_mnist_") as tmp:
-                fetched = cls._fetch(sources, missing, Path(tmp), timeout)
+                try:
+                    fetched = cls._fetch(sources, missing, Path(tmp), timeout)
+                except DatasetException as exc:
+                    if not (standin and str(exc).startswith("No network")):
+                        raise
+                    fetched = mnist_standin(Path(tmp))
+                    store.upload_files(
+                        fetched, relative_root=tmp, target_path=STANDIN_TARGET, overwrite=True, show_progress=False
+                    )
+                    print(
+                        f"MNIST: {str(exc).split(' (')[0]}; using a SYNTHETIC stand-in in the MNIST format "
+                        f"({STANDIN_COUNTS['train']} train, {STANDIN_COUNTS['t10k']} test block digits), for trying "
+                        "the notebook offline only. Set AMLRUN_MNIST_URL to a mirror for the real data."
+                    )
+                    return Dataset.File.from_files((store, STANDIN_TARGET))
                 store.upload_files(fetched, relative_root=tmp, target_path=TARGET, overwrite=True, show_progress=False)
         return Dataset.File.from_files((store, TARGET))
 
