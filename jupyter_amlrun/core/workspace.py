@@ -261,6 +261,14 @@ class Workspace:
         return self.get_mlflow_tracking_uri()
 
     @property
+    def datasets(self) -> Any:
+        # core cannot build data-layer objects (the layers go down only); say the call that does.
+        raise UserErrorException(
+            "ws.datasets is not available on a jupyter_amlrun Workspace. Use Dataset.get_all(ws) (a dict by name) or "
+            "Dataset.get_by_name(ws, name)."
+        )
+
+    @property
     def service_context(self) -> Any:
         raise not_supported(
             "Workspace.service_context", "Use ws.get_mlflow_tracking_uri() or ws.path to reach the workspace's store."

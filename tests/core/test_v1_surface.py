@@ -141,3 +141,21 @@ def test_fail_on_an_interactive_run(ws: Workspace) -> None:
     run.fail(error_details=ValueError("bad data"))
     assert run.get_status() == "Failed"
     assert "ValueError: bad data" in run.get_details()["error"]["error"]["message"]
+
+
+@pytest.mark.unit
+def test_experiment_tags_and_refusals(ws: Workspace) -> None:
+    from jupyter_amlrun.core.errors import UserErrorException
+
+    exp = Experiment(ws, "tagged")
+    exp.tag("team", "vision")
+    exp.set_tags({"stage": "dev", "empty": None})
+    assert exp.tags == {"team": "vision", "stage": "dev", "empty": ""}
+    exp.remove_tags(["stage"])
+    exp.refresh()
+    assert Experiment(ws, "tagged").tags == {"team": "vision", "empty": ""} and exp.archived_time is None
+    for call in (exp.archive, exp.reactivate, lambda: Experiment.delete(ws, exp.id)):
+        with pytest.raises(UserErrorException, match="not supported"):
+            call()
+    with pytest.raises(UserErrorException, match=r"Dataset.get_all\(ws\)"):
+        ws.datasets  # noqa: B018
