@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+VERSION = __version__  # v1: azureml.core.VERSION, printed in the first cell of most tutorials
 
 _EXPORTS: dict[str, str] = {
     "Workspace": "jupyter_amlrun.core.workspace",
@@ -36,16 +37,21 @@ _EXPORTS: dict[str, str] = {
     "ComputeTarget": "jupyter_amlrun.core.computetarget",
     "AmlCompute": "jupyter_amlrun.core.computetarget",
     "RunStatus": "jupyter_amlrun.core.status",
+    "ComputeTargetException": "jupyter_amlrun.core.errors",
+    "UserErrorException": "jupyter_amlrun.core.errors",
+    "NotSupportedLocallyError": "jupyter_amlrun.core.errors",
     "Datastore": "jupyter_amlrun.data.datastore",
     "Dataset": "jupyter_amlrun.data.dataset",
+    "OutputFileDatasetConfig": "jupyter_amlrun.data.output",
     "RunDetails": "jupyter_amlrun.notebook.widget",
 }
 
-__all__ = [*_EXPORTS, "load_ipython_extension", "unload_ipython_extension"]
+__all__ = [*_EXPORTS, "VERSION", "__version__", "load_ipython_extension", "unload_ipython_extension"]
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.computetarget import AmlCompute, ComputeTarget
     from jupyter_amlrun.core.environment import CondaDependencies, Environment
+    from jupyter_amlrun.core.errors import ComputeTargetException, NotSupportedLocallyError, UserErrorException
     from jupyter_amlrun.core.estimator import (
         Chainer,
         Estimator,
@@ -70,6 +76,7 @@ if TYPE_CHECKING:
     )
     from jupyter_amlrun.core.status import RunStatus
     from jupyter_amlrun.core.workspace import Workspace
+    from jupyter_amlrun.data.output import OutputFileDatasetConfig
 
 
 def __getattr__(name: str) -> Any:

@@ -6,5 +6,12 @@ from jupyter_amlrun.core.computetarget import (
     AmlComputeStatus,
     ComputeTarget,
 )
+from jupyter_amlrun.core.errors import ComputeTargetException
 
-__all__ = ["AmlCompute", "AmlComputeProvisioningConfiguration", "AmlComputeStatus", "ComputeTarget"]
+__all__ = [
+    "AmlCompute",
+    "AmlComputeProvisioningConfiguration",
+    "AmlComputeStatus",
+    "ComputeTarget",
+    "ComputeTargetException",
+]

@@ -157,6 +157,19 @@ def _validate(experiment: Experiment, config: ScriptRunConfig, tags: dict[str, s
         )
     backend = resolve_backend(experiment.workspace, rc.target)
     arguments, inputs = normalize_arguments(list(rc.arguments))
+    # A NUL cannot pass through exec(): refuse here, before a run record exists, not later in the driver.
+    for i, arg in enumerate(arguments):
+        if "\x00" in arg:
+            raise UserErrorException(
+                f"Argument {i} ({arg.replace(chr(0), '<NUL>')[:80]!r}) contains a NUL byte, which a process argument "
+                "cannot hold. Remove it (pass binary data through a file or a dataset instead)."
+            )
+    for key, value in rc.environment_variables.items():
+        if isinstance(key, str) and isinstance(value, str) and ("\x00" in key or "\x00" in value or "=" in key):
+            raise UserErrorException(
+                f"Environment variable {key.replace(chr(0), '<NUL>')!r}: names cannot hold '=' or NUL and values "
+                "cannot hold NUL. Fix environment_variables."
+            )
     # v1: inputs given in run_config.data (not only in arguments) are materialised too.
     for ref in (rc.data or {}).values():
         hook = getattr(ref, "_amlrun_input", None)

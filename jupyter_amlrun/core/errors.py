@@ -65,3 +65,15 @@ class DatastoreAuthenticationError(DatastoreException):
 
 class DatastoreConnectionError(DatastoreException):
     """The storage endpoint could not be reached (after bounded retries)."""
+
+
+class NotSupportedLocallyError(UserErrorException, NotImplementedError):
+    """A v1 name that only means something on Azure (billing, AKS/ACI deployment, cloud config): the message says
+    what to use instead. Raised instead of AttributeError so a ported notebook stops with a reason."""
+
+
+def not_supported(name: str, instead: str) -> NotSupportedLocallyError:
+    """The error for the v1 name ``name`` that a local workspace cannot honour; ``instead`` says what to use."""
+    return NotSupportedLocallyError(
+        f"{name} is an Azure-only feature that jupyter_amlrun does not provide. Instead: {instead}"
+    )

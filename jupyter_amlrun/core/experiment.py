@@ -115,6 +115,60 @@ class Experiment:
             if experiment_name is None or name == experiment_name
         ]
 
+    # ------------------------------------------------------------------ v1 extras (issue 12)
+    @property
+    def tags(self) -> dict[str, str]:
+        """The experiment's tags (MLflow experiment tags, ``mlflow.*`` ones left out)."""
+        exp = self._workspace.store.client.get_experiment(self.id)
+        return {k: v for k, v in (exp.tags or {}).items() if not k.startswith("mlflow.")}
+
+    def tag(self, key: str, value: str | None = None) -> None:
+        """Set one tag (``value`` ``None`` stores an empty string, as v1)."""
+        self.set_tags({key: value})
+
+    def set_tags(self, tags: dict[str, Any]) -> None:
+        """Set several tags."""
+        for key, value in tags.items():
+            if not isinstance(key, str) or not key or key.startswith("mlflow."):
+                raise UserErrorException(f"Tag name {key!r} must be a non-empty string not starting with 'mlflow.'.")
+            self._workspace.store.client.set_experiment_tag(self.id, key, "" if value is None else str(value))
+
+    def remove_tags(self, tags: builtins.list[str]) -> None:
+        """Remove tags by name."""
+        for key in tags:
+            self._workspace.store.client.delete_experiment_tag(self.id, key)
+
+    def refresh(self) -> None:
+        """Nothing to refresh: every property reads the store."""
+
+    @property
+    def archived_time(self) -> None:
+        """Always ``None``: archiving is not supported here."""
+        return None
+
+    def archive(self) -> None:
+        raise UserErrorException(
+            "Experiment.archive is not supported: archived experiments would hide their runs from every listing. "
+            "Tag it instead (experiment.tag('archived', 'true')) and filter on the tag."
+        )
+
+    def reactivate(self, new_name: str | None = None) -> None:
+        raise UserErrorException("Experiment.reactivate is not supported, since archive() is not; see archive().")
+
+    @staticmethod
+    def delete(workspace: Workspace, experiment_id: str) -> None:
+        raise UserErrorException(
+            "Experiment.delete is not supported (its runs, metrics and models would be lost). Tag the experiment, or "
+            "use a new workspace for a fresh start."
+        )
+
+    @staticmethod
+    def from_directory(path: str, auth: Any = None) -> Experiment:
+        raise UserErrorException(
+            "Experiment.from_directory (v1 project folders) is not supported: use "
+            "Experiment(Workspace.from_config(path), name)."
+        )
+
     def get_portal_url(self) -> str:
         base = os.environ.get("AMLRUN_PORTAL_URL", "http://localhost:8888/lab")
         return f"{base.rstrip('/')}?amlrun-experiment={self._name}&amlrun-workspace={self._workspace.name}"

@@ -11,6 +11,7 @@ import html
 import json
 import numbers
 import os
+import posixpath
 import shutil
 import sys
 import tempfile
@@ -389,11 +390,20 @@ class Run:
         self._finish(RunStatus.COMPLETED)
 
     def fail(self, error_details: Any = None, error_code: str | None = None, _set_status: bool = True) -> None:
-        """Mark an interactive or child run Failed with ``error_details`` (text or an exception)."""
+        """Mark the run Failed with ``error_details`` (text or an exception) and ``error_code``.
+
+        An interactive or child run is finalised here; a submitted run still running is stopped (its process tree
+        ends) and then reads Failed with this error.
+        """
         if isinstance(error_details, BaseException):
             text = f"{type(error_details).__name__}: {error_details}"
         else:
             text = str(error_details) if error_details is not None else DEFAULT_ERROR
+        if error_code:
+            text = f"{error_code}: {text}"
+        if not self._owned:
+            self._fail_supervised(text)
+            return
         self._finish(RunStatus.FAILED, error=text)
 
     def start(self) -> None:
@@ -623,7 +633,7 @@ class Run:
         from jupyter_amlrun.core.model import Model, validate_model_name
 
         validate_model_name(model_name)
-        path = (model_path or model_name).strip("/")
+        path = _artifact_path(model_path or model_name)
         names = self.get_file_names()
         if path not in names and not any(n.startswith(path + "/") for n in names):
             raise ModelPathNotFoundException(
@@ -722,6 +732,111 @@ class Run:
     def get_properties(self) -> dict[str, str]:
         return T.properties(self._refresh().tags)
 
+    # ------------------------------------------------------------------ v1 extras (issue 12): kept in one block
+    def _fail_supervised(self, text: str) -> None:
+        """fail() on a run its compute target supervises: stop it, then record Failed with ``text``."""
+        status = self.get_status()
+        if is_terminal(status):
+            raise ExperimentExecutionException(
+                f"Run {self.id} already ended ({status}); fail() applies to a run that is still going. Tag the run "
+                "instead, e.g. run.tag('verdict', 'failed')."
+            )
+        rf = self._folder
+        if not rf.exists():
+            raise ExperimentExecutionException(
+                f"Run {self.id} has no supervisor on this machine; it cannot be failed from here."
+            )
+        self._backend().cancel(rf)
+        deadline = time.monotonic() + 60
+        while not is_terminal(self.get_status()):
+            if time.monotonic() > deadline:
+                raise ExperimentExecutionException(
+                    f"Run {self.id} did not stop within 60 s after fail(); check run.get_details() and retry."
+                )
+            time.sleep(0.2)
+        state = rf.read_state()
+        history = [*state.history, [RunStatus.FAILED.value, time.time()]]
+        state = rf.update_state(status=RunStatus.FAILED.value, error=text, history=history)
+        mirror_status(self._ws.store, self.id, state)
+        self._refresh()
+
+    def get_details_with_logs(self) -> dict[str, Any]:
+        """:meth:`get_details` plus ``logFiles`` mapping each log name to its text (v1 shape)."""
+        details = self.get_details()
+        logs: dict[str, str] = {}
+        for name, path in self.get_log_files().items():
+            with contextlib.suppress(OSError):
+                logs[name] = Path(path).read_text(encoding="utf-8", errors="replace")
+        details["logFiles"] = logs
+        return details
+
+    def get_snapshot_id(self) -> str | None:
+        """The id of the source snapshot taken at submit (``None`` for a run without one)."""
+        return self._refresh().tags.get(T.SNAPSHOT_ID)
+
+    def restore_snapshot(self, snapshot_id: str | None = None, path: str | os.PathLike[str] | None = None) -> str:
+        """Write the run's source snapshot (or ``snapshot_id``) into a folder and return its path.
+
+        Parameters
+        ----------
+        snapshot_id:
+            A snapshot id of this workspace; default: the run's own.
+        path:
+            Target folder; default ``./<snapshot id>`` (v1 writes a zip; here the files are restored as they were).
+        """
+        from jupyter_amlrun.core.errors import SnapshotException
+        from jupyter_amlrun.core.snapshot import SnapshotStore
+
+        sid = snapshot_id or self.get_snapshot_id()
+        if not sid:
+            raise SnapshotException(
+                f"Run {self.id} has no source snapshot (start_logging(snapshot_directory=None) or a child run). "
+                "Pass snapshot_id= of another run's snapshot (run.get_snapshot_id())."
+            )
+        target = Path(path).expanduser() if path is not None else Path.cwd() / sid
+        if target.is_file():
+            raise SnapshotException(f"restore_snapshot: {target} is a file; pass a folder path.")
+        SnapshotStore(self._ws.path).restore(sid, target)
+        return str(target.resolve())
+
+    def get_all_logs(self, destination: str | os.PathLike[str] | None = None) -> builtins.list[str]:
+        """Copy the run's log files under ``destination`` (default ``./logs_<run id>``) and return their paths."""
+        base = Path(destination).expanduser() if destination is not None else Path.cwd() / f"logs_{self.id}"
+        out = []
+        for name, src in self.get_log_files().items():
+            dst = base / name
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+            out.append(str(dst))
+        return out
+
+    @property
+    def number(self) -> int:
+        """The run's position in its experiment (1 for the first run)."""
+        ids = [r.run_id for r in reversed(self._ws.store.search_runs([self._experiment.id]))]
+        return ids.index(self.id) + 1 if self.id in ids else 0
+
+    def get_secret(self, name: str) -> str:
+        raise UserErrorException(
+            "Run.get_secret reads an Azure Key Vault, which jupyter_amlrun does not have. Pass the value to the "
+            "run as an environment variable (run_config.environment_variables) and read it with os.environ."
+        )
+
+    def get_secrets(self, secrets: builtins.list[str]) -> dict[str, str]:
+        return {name: self.get_secret(name) for name in secrets}
+
+    def submit_child(self, config: Any, tags: dict[str, Any] | None = None, **kwargs: Any) -> Run:
+        raise UserErrorException(
+            "Run.submit_child is not supported: submit the child with experiment.submit(config) and tag it with the "
+            "parent's id (tags={'parent': run.id}), or use run.child_run() for an interactive child."
+        )
+
+    def clean(self) -> None:
+        """Remove the run's working folder on this machine (logs, metrics and outputs stay in the store)."""
+        if not is_terminal(self.get_status()):
+            raise ExperimentExecutionException(f"Run {self.id} is still going; clean() applies to ended runs.")
+        shutil.rmtree(self._folder.workdir, ignore_errors=True)
+
     # ------------------------------------------------------------------ display
     def get_portal_url(self) -> str:
         """A URL that opens this run (the JupyterLab sidebar's run view)."""
@@ -765,6 +880,12 @@ class Run:
 
 
 # ---------------------------------------------------------------------- helpers
+def _artifact_path(path: str) -> str:
+    """A run-relative artifact path: v1 accepts ``./outputs/x.pkl`` and ``outputs/x.pkl`` alike."""
+    clean = posixpath.normpath(path.replace("\\", "/")).lstrip("/")
+    return "" if clean == "." else clean
+
+
 def _check_metric_name(name: Any) -> None:
     """Raise when MLflow would refuse ``name`` (its rules, checked here so the call fails, not the shipping)."""
     problem = _metrics.name_problem(name)

@@ -17,6 +17,7 @@ from jupyter_amlrun.core.errors import (
     RunNotFoundException,
     UserErrorException,
     WorkspaceException,
+    not_supported,
 )
 from jupyter_amlrun.tracking.store import TrackingStore
 
@@ -35,6 +36,7 @@ CONFIG_DIRS = (
 CONFIG_FILE = "config.json"
 WORKSPACE_FILE = "workspace.json"
 DEFAULT_NAME = "default"
+LOCAL_LABEL = "local"  # what the Azure-only identity fields read as
 _NAME_RE = re.compile(r"^[a-zA-Z0-9][\w\-]{0,32}$")
 _said_default = False
 _said_lock = threading.Lock()
@@ -174,10 +176,11 @@ class Workspace:
             with _said_lock:
                 if not _said_default:
                     _said_default = True
+                    # stdout: a notice, not an error (stderr shows as a red box in the notebook's first cell)
                     print(
                         f"No config.json found in {start.resolve()} or its parents: using the default workspace at "
                         f"{ws.path}. Call ws.write_config() to pin a workspace to this folder.",
-                        file=sys.stderr,
+                        file=sys.stdout,
                     )
             return ws
         try:
@@ -226,17 +229,117 @@ class Workspace:
         """The workspace folder."""
         return self._path
 
+    # v1 prints these in the first cell ('Subscription id: ' + ws.subscription_id): always strings, never None.
     @property
     def location(self) -> str:
+        """``"local"``: the workspace is a folder on this machine."""
+        return LOCAL_LABEL
+
+    @property
+    def subscription_id(self) -> str:
+        """``"local"`` (there is no Azure subscription); a string so v1 string concatenation works."""
+        return LOCAL_LABEL
+
+    @property
+    def resource_group(self) -> str:
+        """``"local"`` (there is no Azure resource group); a string so v1 string concatenation works."""
+        return LOCAL_LABEL
+
+    @property
+    def sku(self) -> str:
+        """``"local"`` (no Azure pricing tier)."""
+        return LOCAL_LABEL
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """Workspace tags (kept in ``workspace.json``)."""
+        return dict(self._doc.get("tags") or {})
+
+    @property
+    def discovery_url(self) -> str:
+        """The MLflow tracking URI: where this workspace's runs are found."""
+        return self.get_mlflow_tracking_uri()
+
+    @property
+    def datasets(self) -> Any:
+        # core cannot build data-layer objects (the layers go down only); say the call that does.
+        raise UserErrorException(
+            "ws.datasets is not available on a jupyter_amlrun Workspace. Use Dataset.get_all(ws) (a dict by name) or "
+            "Dataset.get_by_name(ws, name)."
+        )
+
+    @property
+    def service_context(self) -> Any:
+        raise not_supported(
+            "Workspace.service_context", "Use ws.get_mlflow_tracking_uri() or ws.path to reach the workspace's store."
+        )
+
+    @property
+    def images(self) -> Any:
+        raise not_supported(
+            "Workspace.images (container images for deployment)",
+            "Register models with Model.register() and serve "
+            "them yourself, e.g. `mlflow models serve -m <model folder>`.",
+        )
+
+    @property
+    def webservices(self) -> Any:
+        raise not_supported(
+            "Workspace.webservices (AKS/ACI deployments)",
+            "Serve a registered model locally, e.g. `mlflow models serve -m <model.download() folder>`.",
+        )
+
+    @property
+    def linked_services(self) -> Any:
+        raise not_supported("Workspace.linked_services (Synapse links)", "Register a datastore for the data instead.")
+
+    @property
+    def private_endpoints(self) -> Any:
+        raise not_supported("Workspace.private_endpoints", "A local workspace is reached through its folder only.")
+
+    def get_default_compute_target(self, type: str = "CPU") -> str:
+        """``"local"`` (this machine) whatever ``type``; ScriptRunConfig(compute_target=...) accepts it."""
         return "local"
 
-    @property
-    def subscription_id(self) -> str | None:
-        return None
+    @staticmethod
+    def list(subscription_id: str | None = None, auth: Any = None, resource_group: str | None = None) -> dict[str, Any]:
+        """The workspaces under ``$AMLRUN_HOME/workspaces`` by name (v1: a dict of name -> [Workspace])."""
+        root = amlrun_home() / "workspaces"
+        found: dict[str, Any] = {}
+        if root.is_dir():
+            for folder in sorted(root.iterdir()):
+                if (folder / WORKSPACE_FILE).is_file():
+                    found[folder.name] = [Workspace(path=folder)]
+        return found
 
-    @property
-    def resource_group(self) -> str | None:
-        return None
+    def delete(self, *args: Any, **kwargs: Any) -> None:
+        raise not_supported(
+            "Workspace.delete (deleting Azure resources)",
+            f"To remove this local workspace, stop its runs and delete the folder {self._path}.",
+        )
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        raise not_supported(
+            "Workspace.update (Azure workspace settings)",
+            "Local workspaces have no cloud settings; set the tracking URI with Workspace.create(tracking_uri=...).",
+        )
+
+    def sync_keys(self, *args: Any, **kwargs: Any) -> None:
+        raise not_supported("Workspace.sync_keys", "Datastore secrets live in <workspace>/secrets.json (0600).")
+
+    def list_keys(self, *args: Any, **kwargs: Any) -> None:
+        raise not_supported("Workspace.list_keys", "Datastore secrets live in <workspace>/secrets.json (0600).")
+
+    def add_private_endpoint(self, *args: Any, **kwargs: Any) -> None:
+        raise not_supported("Workspace.add_private_endpoint", "A local workspace is reached through its folder only.")
+
+    def delete_private_endpoint_connection(self, *args: Any, **kwargs: Any) -> None:
+        raise not_supported(
+            "Workspace.delete_private_endpoint_connection", "A local workspace is reached through its folder only."
+        )
+
+    def setup(self, *args: Any, **kwargs: Any) -> None:
+        raise not_supported("Workspace.setup", "Use Workspace.create(name) to make a local workspace.")
 
     def get_mlflow_tracking_uri(self, _with_auth: bool = False) -> str:
         """The MLflow tracking URI (``mlflow ui --backend-store-uri <this>`` opens the store)."""

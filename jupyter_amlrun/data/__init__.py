@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from jupyter_amlrun.data.dataset import Dataset, DatasetConsumptionConfig, FileDataset, FileDatasetFactory
+from jupyter_amlrun.data.dataset import (
+    Dataset,
+    DatasetConsumptionConfig,
+    FileDataset,
+    FileDatasetFactory,
+    TabularDataset,
+    TabularDatasetFactory,
+)
 from jupyter_amlrun.data.datastore import Datastore, FileEntry
 from jupyter_amlrun.data.errors import (
     DatasetException,
@@ -11,6 +18,7 @@ from jupyter_amlrun.data.errors import (
     DatastoreConnectionError,
     DatastoreException,
 )
+from jupyter_amlrun.data.output import OutputFileDatasetConfig
 from jupyter_amlrun.data.reference import DataPath, DataReference
 
 __all__ = [
@@ -27,4 +35,7 @@ __all__ = [
     "FileDataset",
     "FileDatasetFactory",
     "FileEntry",
+    "OutputFileDatasetConfig",
+    "TabularDataset",
+    "TabularDatasetFactory",
 ]

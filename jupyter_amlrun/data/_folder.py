@@ -17,6 +17,10 @@ class FolderDatastore(Datastore):
     """A datastore that is a folder on this machine; the embedded ``workspaceblobstore`` is one.
 
     Mounts use the folder in place (no copy). Writes are atomic (temp file + rename).
+
+    The v1 blob attributes that tutorials print read honestly here: ``datastore_type`` is ``"Folder"``,
+    ``account_name`` is ``"local"`` (no storage account: this machine), ``container_name`` is the folder's name
+    and ``path`` the folder itself.
     """
 
     datastore_type = "Folder"
@@ -26,6 +30,22 @@ class FolderDatastore(Datastore):
         if self._doc.get("embedded"):
             self.root.mkdir(parents=True, exist_ok=True)
         self._fs = fsspec.filesystem("file")
+
+    # -- v1 attributes (printed by tutorials: print(ds.datastore_type, ds.account_name, ds.container_name))
+    @property
+    def account_name(self) -> str:
+        """``"local"``: a folder datastore has no storage account."""
+        return "local"
+
+    @property
+    def container_name(self) -> str:
+        """The folder's name (the blob container's counterpart)."""
+        return self.root.name
+
+    @property
+    def path_on_disk(self) -> str:
+        """The folder on this machine."""
+        return str(self.root)
 
     # -- helpers
     def _abs(self, path: str) -> Path:
@@ -49,10 +69,19 @@ class FolderDatastore(Datastore):
         if not base.is_dir():
             return []
         out = []
+        root = self.root.resolve()
         for info in self._fs.find(str(base), detail=True, withdirs=False).values():
             name = str(info["name"])
             if PART_MARK in os.path.basename(name):
                 continue
+            # Every read path (datasets, mounts in place, downloads) lists through here: a symlink out of the folder
+            # would hand out a file the datastore does not hold.
+            if not Path(name).resolve().is_relative_to(root):
+                rel_bad = Path(os.path.relpath(name, self.root)).as_posix()
+                raise DatastoreException(
+                    f"{rel_bad!r} in datastore {self.name!r} is a symlink to {Path(name).resolve()}, outside the "
+                    "datastore; it is refused. Copy the file into the datastore folder, or remove the link."
+                )
             rel = Path(os.path.relpath(name, base)).as_posix()
             out.append(self._entry(posixpath.join(prefix, rel) if prefix else rel, Path(name).stat()))
         return out
@@ -66,9 +95,10 @@ class FolderDatastore(Datastore):
         if not base.is_dir():
             raise DatastoreException(f"{path!r} is not a folder of datastore {self.name!r}.")
         dirs, files = [], []
+        root = self.root.resolve()
         for child in base.iterdir():
-            if PART_MARK in child.name:
-                continue
+            if PART_MARK in child.name or not child.resolve().is_relative_to(root):
+                continue  # browsing hides links out of the datastore (reading them is refused)
             rel = f"{path}/{child.name}" if path else child.name
             if child.is_dir():
                 dirs.append(child.name)

@@ -7,6 +7,7 @@ Lookup order for a datastore's secret field (``account_key``, ``sas_token``, ``c
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +28,42 @@ def redact(value: str | None) -> str | None:
     return None if value is None else REDACTED
 
 
-def scrub(text: str, secrets: list[str | None]) -> str:
-    """Remove every secret (and its URL-encoded/``sig=`` parts) from a message before it is shown or logged."""
-    from urllib.parse import quote
+# A SAS signature in any URL or message, whichever datastore it came from (the SDK reorders query parameters, so
+# the token as given is not always found verbatim).
+_SIG_RE = re.compile(r"((?:^|[?&;\s'\"])sig(?:=|%3D))[^&;\s'\"]+", re.IGNORECASE)
 
+
+def secret_forms(secret: str) -> set[str]:
+    """Every way ``secret`` can appear in a message: as given, without the leading ``?`` of a SAS, its signature,
+    the key and SAS parts of a connection string, each also URL-encoded."""
+    from urllib.parse import parse_qsl, quote
+
+    raw = {secret, secret.strip(), secret.strip().lstrip("?")}
+    for text in list(raw):
+        for part in text.split(";"):
+            key, sep, value = part.partition("=")
+            if sep and key.strip().lower() in ("accountkey", "sharedaccesssignature") and value:
+                raw |= {value.strip(), value.strip().lstrip("?")}
+    for text in list(raw):
+        if "sig=" in text.lower():
+            raw |= {value for name, value in parse_qsl(text.lstrip("?")) if name.lower() == "sig" and value}
+    out: set[str] = set()
+    for form in raw:
+        if len(form) >= 4:  # never mask a trivially short string all over a message
+            out |= {form, quote(form, safe=""), quote(form)}
+    return out
+
+
+def scrub(text: str, secrets: list[str | None]) -> str:
+    """Remove every secret (in each of its :func:`secret_forms`) and any SAS signature from a message before it is
+    shown, logged or stored."""
+    forms: set[str] = set()
     for secret in secrets:
-        if not secret:
-            continue
-        for form in {secret, quote(secret, safe=""), quote(secret)}:
-            text = text.replace(form, REDACTED)
-    return text
+        if secret:
+            forms |= secret_forms(secret)
+    for form in sorted(forms, key=len, reverse=True):  # longest first: a part never leaves half a secret behind
+        text = text.replace(form, REDACTED)
+    return _SIG_RE.sub(lambda m: m.group(1) + REDACTED, text)
 
 
 class SecretStore:

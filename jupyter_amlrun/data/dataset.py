@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
 from jupyter_amlrun.data.datastore import Datastore, FileEntry, normalize_path
 from jupyter_amlrun.data.errors import DatasetException, DatasetValidationError, DatastoreException
-from jupyter_amlrun.data.reference import DataPath, check_input_name, check_path_on_compute
+from jupyter_amlrun.data.reference import DataPath, DataReference, check_input_name, check_path_on_compute
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.workspace import Workspace
@@ -92,6 +92,12 @@ class ResolvedFile:
 
 
 def _item_from(workspace: Workspace | None, path: Any) -> dict[str, Any]:
+    if isinstance(path, DataReference):  # v1: datastore.path("x/iris.csv") is accepted wherever a path is
+        return {
+            "datastore": path.datastore.name,
+            "path": normalize_path(path.path_on_datastore, what="path"),
+            "_ws": path.datastore.workspace,
+        }
     if isinstance(path, DataPath):
         return {
             "datastore": path.datastore.name,
@@ -146,6 +152,7 @@ class Dataset:
     """v1's entry point: ``Dataset.File.from_files(...)``, ``Dataset.get_by_name(ws, name)``."""
 
     File: Any = None  # set below to FileDatasetFactory (as v1's Dataset.File)
+    Tabular: Any = None  # set below to TabularDatasetFactory (as v1's Dataset.Tabular)
 
     @staticmethod
     def _folder(workspace: Workspace, name: str) -> Path:
@@ -454,8 +461,8 @@ class FileDatasetFactory:
         Parameters
         ----------
         path:
-            ``(datastore, 'path/or/glob')`` tuples (globs like ``images/**/*.png``), DataPaths, http(s) URLs, or a
-            list of them.
+            ``(datastore, 'path/or/glob')`` tuples (globs like ``images/**/*.png``), DataPaths, DataReferences
+            (``datastore.path('x/iris.csv')``), http(s) URLs, or a list of them.
         validate:
             Check now that every path matches at least one file.
         partition_format, is_file:
@@ -509,6 +516,214 @@ class FileDatasetFactory:
 
 
 Dataset.File = FileDatasetFactory
+
+
+# ====================================================================== tabular datasets (read in the notebook)
+_TABULAR_READERS = ("delimited", "parquet", "json_lines")
+
+
+class TabularDataset:
+    """Rows read from delimited, Parquet or JSON-lines files (v1 ``TabularDataset``), built by ``Dataset.Tabular``.
+
+    The files are a :class:`FileDataset`; :meth:`to_pandas_dataframe` downloads them (folder datastores are read in
+    place) and parses them with pandas (``pip install pandas``; Parquet also needs pyarrow).
+    """
+
+    def __init__(self, files: FileDataset, reader: str, options: dict[str, Any]) -> None:
+        self._files = files
+        self._reader = reader
+        self._options = dict(options)
+        self._ops: list[tuple[str, Any]] = []
+        self.name: str | None = None
+        self.version: int | None = None
+
+    def _with(self, op: str, arg: Any) -> TabularDataset:
+        out = TabularDataset(self._files, self._reader, self._options)
+        out._ops = [*self._ops, (op, arg)]
+        return out
+
+    def to_pandas_dataframe(self, on_error: str = "null", out_of_range_datetime: str = "null") -> Any:
+        """All rows as one ``pandas.DataFrame`` (files in dataset order, one after another)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise DatasetException("to_pandas_dataframe needs pandas: pip install pandas.") from None
+        from jupyter_amlrun.data.consumption import local_sources
+
+        files = self._files._resolve(validate=True)
+        sources = local_sources(self._files._need_ws(), files) if files else {}
+        frames = []
+        for f in files:
+            src = sources[f.rel]
+            if self._reader == "delimited":
+                frame = pd.read_csv(
+                    src,
+                    sep=self._options.get("separator", ","),
+                    header=0 if self._options.get("header", True) else None,
+                    encoding=self._options.get("encoding") or "utf-8",
+                )
+            elif self._reader == "parquet":
+                frame = pd.read_parquet(src)
+            else:
+                frame = pd.read_json(src, lines=True)
+            if self._options.get("include_path"):
+                frame.insert(0, "Path", "/" + f.rel)
+            frames.append(frame)
+        df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        types = self._options.get("set_column_types") or {}
+        for column, kind in types.items():
+            df[column] = df[column].astype(kind)
+        for op, arg in self._ops:
+            if op == "skip":
+                df = df.iloc[arg:]
+            elif op == "take":
+                df = df.iloc[:arg]
+            elif op == "keep":
+                df = df[arg]
+            elif op == "drop":
+                df = df.drop(columns=arg)
+        return df.reset_index(drop=True)
+
+    def take(self, count: int) -> TabularDataset:
+        """The first ``count`` rows."""
+        return self._with("take", int(count))
+
+    def skip(self, count: int) -> TabularDataset:
+        """Without the first ``count`` rows."""
+        return self._with("skip", int(count))
+
+    def keep_columns(self, columns: str | list[str], validate: bool = False) -> TabularDataset:
+        """Only these columns."""
+        return self._with("keep", [columns] if isinstance(columns, str) else list(columns))
+
+    def drop_columns(self, columns: str | list[str]) -> TabularDataset:
+        """Without these columns."""
+        return self._with("drop", [columns] if isinstance(columns, str) else list(columns))
+
+    def to_csv_files(self, separator: str = ",") -> FileDataset:
+        """The underlying files (when they are delimited files already)."""
+        if self._reader != "delimited" or self._ops:
+            raise DatasetException(
+                "to_csv_files only returns the source files of an unmodified delimited dataset; write "
+                "ds.to_pandas_dataframe().to_csv(...) and upload it for anything else."
+            )
+        return self._files
+
+    def register(self, *args: Any, **kwargs: Any) -> Any:
+        raise DatasetException(
+            "Registering a TabularDataset is not supported here. Register its files instead "
+            "(Dataset.File.from_files(...).register(ws, name)) and rebuild the table with "
+            "Dataset.Tabular.from_delimited_files((datastore, path)) where it is used."
+        )
+
+    def as_named_input(self, name: str) -> Any:
+        raise DatasetException(
+            "A TabularDataset cannot be passed to a run (runs receive files). Pass its files with "
+            "Dataset.File.from_files(...).as_named_input(name).as_download() and read them with pandas in the script."
+        )
+
+    def __repr__(self) -> str:
+        body = {"source": self._files._sources(), "definition": [f"Read{self._reader.title()}"]}
+        body["definition"] += [f"{op.capitalize()}({arg})" for op, arg in self._ops]
+        return "TabularDataset\n" + json.dumps(body, indent=2)
+
+
+class TabularDatasetFactory:
+    """``Dataset.Tabular``: builds TabularDatasets from files in datastores (or http(s) URLs)."""
+
+    @staticmethod
+    def from_delimited_files(
+        path: Any,
+        validate: bool = True,
+        include_path: bool = False,
+        infer_column_types: bool = True,
+        set_column_types: dict[str, Any] | None = None,
+        separator: str = ",",
+        header: Any = True,
+        partition_format: str | None = None,
+        support_multi_line: bool = False,
+        empty_as_string: bool = False,
+        encoding: str = "utf8",
+    ) -> TabularDataset:
+        """A table from CSV/TSV files.
+
+        Parameters
+        ----------
+        path:
+            What ``Dataset.File.from_files`` takes: ``(datastore, 'path/or/glob')``, DataPaths, DataReferences,
+            http(s) URLs, or a list of them.
+        validate:
+            Check now that every path matches a file.
+        include_path:
+            Add a ``Path`` column with each row's file.
+        set_column_types:
+            ``{column: dtype}`` applied after parsing.
+        separator, header, encoding:
+            How to parse (``header=False`` when the files have no header row).
+        infer_column_types, partition_format, support_multi_line, empty_as_string:
+            Accepted for v1 compatibility (pandas infers the types).
+        """
+        files = FileDatasetFactory.from_files(path, validate=validate)
+        options = {
+            "separator": separator,
+            "header": header not in (False, "NO_HEADERS", "no_headers"),
+            "include_path": include_path,
+            "set_column_types": set_column_types,
+            "encoding": "utf-8" if encoding in ("utf8", "utf-8") else encoding,
+        }
+        return TabularDataset(files, "delimited", options)
+
+    @staticmethod
+    def from_parquet_files(
+        path: Any,
+        validate: bool = True,
+        include_path: bool = False,
+        set_column_types: dict[str, Any] | None = None,
+        partition_format: str | None = None,
+    ) -> TabularDataset:
+        """A table from Parquet files (pandas with pyarrow reads them)."""
+        files = FileDatasetFactory.from_files(path, validate=validate)
+        return TabularDataset(files, "parquet", {"include_path": include_path, "set_column_types": set_column_types})
+
+    @staticmethod
+    def from_json_lines_files(
+        path: Any,
+        validate: bool = True,
+        include_path: bool = False,
+        set_column_types: dict[str, Any] | None = None,
+        partition_format: str | None = None,
+        invalid_lines: str = "error",
+        encoding: str = "utf8",
+    ) -> TabularDataset:
+        """A table from JSON-lines files (one object a line)."""
+        files = FileDatasetFactory.from_files(path, validate=validate)
+        return TabularDataset(files, "json_lines", {"include_path": include_path, "set_column_types": set_column_types})
+
+    @staticmethod
+    def from_sql_query(*args: Any, **kwargs: Any) -> TabularDataset:
+        raise DatasetException(
+            "Dataset.Tabular.from_sql_query needs an Azure SQL datastore, which jupyter_amlrun does not provide. "
+            "Export the query result to CSV or Parquet, upload it to a datastore and use from_delimited_files or "
+            "from_parquet_files."
+        )
+
+    @staticmethod
+    def register_pandas_dataframe(dataframe: Any, target: Any, name: str, **kwargs: Any) -> FileDataset:
+        """Write ``dataframe`` as CSV to ``target`` (``(datastore, 'folder')`` or a DataPath) and register the file
+        as the FileDataset ``name``; read it back with ``Dataset.Tabular.from_delimited_files``."""
+        item = _item_from(None, target)
+        store = Datastore.get(item["_ws"], item["datastore"])
+        with tempfile.TemporaryDirectory(prefix="amlrun_df_") as tmp:
+            local = Path(tmp) / f"{name}.csv"
+            dataframe.to_csv(local, index=False)
+            store.upload_files(
+                [local], relative_root=tmp, target_path=item["path"], overwrite=True, show_progress=False
+            )
+        rel = posixpath.join(item["path"], f"{name}.csv") if item["path"] else f"{name}.csv"
+        return FileDatasetFactory.from_files((store, rel)).register(item["_ws"], name, create_new_version=True)
+
+
+Dataset.Tabular = TabularDatasetFactory
 
 
 def resolve_definition(

@@ -30,6 +30,7 @@ from jupyter_amlrun.core.errors import (
     DatastoreAuthenticationError,
     DatastoreConnectionError,
     DatastoreException,
+    not_supported,
 )
 
 if TYPE_CHECKING:
@@ -635,6 +636,57 @@ class Datastore(DatastoreBackend):
             "as_upload is not supported: write to ./outputs in the script (uploaded as run artifacts), then "
             "datastore.upload(...) from the notebook."
         )
+
+    # ================================================================== v1 kinds a local product does not have
+    @staticmethod
+    def register_azure_file_share(*args: Any, **kwargs: Any) -> Datastore:
+        raise not_supported(
+            "Datastore.register_azure_file_share",
+            "Mount the share on this machine and use Datastore.register_folder(ws, name, '/path/to/mount'), or use "
+            "a blob container: Datastore.register_azure_blob_container(...).",
+        )
+
+    @staticmethod
+    def register_azure_data_lake(*args: Any, **kwargs: Any) -> Datastore:
+        raise not_supported(
+            "Datastore.register_azure_data_lake (Gen1)",
+            "Use Datastore.register_azure_blob_container(...) for the storage account, or register_folder.",
+        )
+
+    @staticmethod
+    def register_azure_data_lake_gen2(*args: Any, **kwargs: Any) -> Datastore:
+        raise not_supported(
+            "Datastore.register_azure_data_lake_gen2",
+            "A Gen2 account also serves the blob API: use Datastore.register_azure_blob_container(...) with its "
+            "account name and filesystem as container_name.",
+        )
+
+    @staticmethod
+    def register_azure_sql_database(*args: Any, **kwargs: Any) -> Datastore:
+        raise not_supported(
+            "Datastore.register_azure_sql_database",
+            "Export the table to files and register a folder or blob datastore.",
+        )
+
+    @staticmethod
+    def register_azure_postgre_sql(*args: Any, **kwargs: Any) -> Datastore:
+        raise not_supported(
+            "Datastore.register_azure_postgre_sql", "Export the table to files and register a folder or blob datastore."
+        )
+
+    @staticmethod
+    def register_azure_my_sql(*args: Any, **kwargs: Any) -> Datastore:
+        raise not_supported(
+            "Datastore.register_azure_my_sql", "Export the table to files and register a folder or blob datastore."
+        )
+
+    @staticmethod
+    def register_dbfs(*args: Any, **kwargs: Any) -> Datastore:
+        raise not_supported("Datastore.register_dbfs (Databricks)", "Register a folder or blob datastore instead.")
+
+    @staticmethod
+    def register_hdfs(*args: Any, **kwargs: Any) -> Datastore:
+        raise not_supported("Datastore.register_hdfs", "Register a folder or blob datastore instead.")
 
     def describe(self) -> dict[str, Any]:
         """Public fields (secrets redacted): what the sidebar and REST API show."""

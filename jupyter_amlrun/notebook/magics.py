@@ -45,6 +45,16 @@ def split_line(line: str) -> tuple[list[str], list[str] | None]:
     return argv, None
 
 
+def join_continued(line: str, cell: str) -> tuple[str, str]:
+    """``%%submit ... \\`` continues on the cell's next lines (IPython hands a cell magic only its first line)."""
+    body = cell.splitlines(keepends=True)
+    while line.rstrip().endswith("\\") and body:
+        line = line.rstrip()[:-1] + " " + body.pop(0).strip()
+    if line.rstrip().endswith("\\"):
+        raise UsageError("The %%submit line ends with a backslash but the cell has no next line to continue with.")
+    return line, "".join(body)
+
+
 def parse_input(spec: str) -> tuple[str, str, str | None, str]:
     """``name=dataset[:version][:mount|:download]`` -> (name, dataset, version or None, mode); mount by default."""
     if "=" not in spec:
@@ -112,21 +122,66 @@ def parse_tags(items: list[str]) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------- tables
+def readable_help(func: Any) -> Any:
+    """Make a magic's help (what ``%submit?`` shows) plain text instead of IPython's reST.
+
+    IPython writes the usage as a ``::`` block and our docstrings use reST literals; a notebook shows them raw. The
+    ``?`` pager also drops a backslash that ends a line, so such a line keeps one trailing space.
+    """
+    lines = []
+    for line in (func.__doc__ or "").replace("::\n\n  %", "Usage:\n  %", 1).splitlines():
+        if line.strip() == "::":
+            continue
+        line = line.replace("``", "`")
+        lines.append(line + " " if line.endswith("\\") else line)
+    func.__doc__ = "\n".join(lines).replace("\n\n\n", "\n\n") + "\n"
+    return func
+
+
+def local_time(value: Any) -> str:
+    """An ISO timestamp (``2026-12-02T14:55:09.123456+00:00``) as local ``YYYY-MM-DD HH:MM:SS``; "" when unknown."""
+    import datetime as _dt
+
+    from jupyter_amlrun.core.runview import parse_iso
+
+    seconds = float(value) if isinstance(value, int | float) else parse_iso(value)
+    if seconds is None:
+        return ""
+    return _dt.datetime.fromtimestamp(seconds).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _text_cells(row: list[str], widths: list[int]) -> list[str]:
+    """One table row as text lines: a multi-line cell (a traceback) keeps its line breaks under its column."""
+    split = [c.splitlines() or [""] for c in row]
+    height = max(len(parts) for parts in split)
+    out = []
+    for i in range(height):
+        cells = [parts[i] if i < len(parts) else "" for parts in split]
+        out.append("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
+    return out
+
+
+def _html_cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    if "\n" in text:  # keep a traceback's line breaks
+        return f'<td style="white-space: pre-wrap; text-align: left; font-family: monospace">{html.escape(text)}</td>'
+    return f"<td>{html.escape(text)}</td>"
+
+
 def _show_table(headers: list[str], rows: list[list[Any]], title: str | None = None) -> None:
     """Display rows as an HTML table with an aligned plain-text fallback."""
     from IPython.display import display
 
     text_rows = [[str(c) for c in headers], *[["" if c is None else str(c) for c in r] for r in rows]]
-    widths = [max(len(r[i]) for r in text_rows) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in text_rows]
+    widths = [max(len(line) for r in text_rows for line in (r[i].splitlines() or [""])) for i in range(len(headers))]
+    widths[-1] = 0  # the last column is not padded (a long traceback line would pad every row)
+    lines = [line for r in text_rows for line in _text_cells(r, widths)]
     if title:
         lines.insert(0, title)
     if not rows:
         lines.append("(none)")
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape('' if c is None else str(c))}</td>" for c in r) + "</tr>" for r in rows
-    )
+    body = "".join("<tr>" + "".join(_html_cell(c) for c in r) + "</tr>" for r in rows)
     caption = f"<caption>{html.escape(title)}</caption>" if title else ""
     empty = "" if rows else f'<tr><td colspan="{len(headers)}"><i>(none)</i></td></tr>'
     display(
@@ -159,6 +214,7 @@ class AmlRunMagics(Magics):
             raise UsageError(str(exc)) from None
 
     # ------------------------------------------------------------------ %%submit / %submit
+    @readable_help
     @magic_arguments.magic_arguments()
     @magic_arguments.argument(
         "script_path",
@@ -211,9 +267,9 @@ class AmlRunMagics(Magics):
     @line_cell_magic
     @no_var_expand  # {name} after -- are dataset placeholders, not IPython variable expansion
     def submit(self, line: str, cell: str | None = None) -> None:
-        """Submit a training script as a tracked run; script arguments go after ``--``.
+        """Submit a training script as a tracked run; script arguments go after `--`.
 
-        ::
+        Examples (a line ending with a backslash continues on the next one):
 
             %%submit --experiment sklearn-mnist --compute cpu-cluster --source-dir sklearn-mnist --script train.py \\
                      --env tutorial-env --input mnist=mnist_opendataset:mount -- --data-folder {mnist} --reg 0.5
@@ -221,8 +277,10 @@ class AmlRunMagics(Magics):
 
             %submit train.py --source-dir src --experiment exp -- --epochs 3
 
-        The run is bound to ``run`` (``--name``) and RunDetails shows under the cell.
+        The run is bound to `run` (--name) and RunDetails shows under the cell.
         """
+        if cell is not None:
+            line, cell = join_continued(line, cell)
         options, script_args = split_line(line)
         parser = self.submit.parser
         args, extra = parser.parse_known_args(options)
@@ -346,6 +404,12 @@ class AmlRunMagics(Magics):
     def _script(self, args: Any, cell: str | None) -> tuple[Path, str]:
         if cell is not None:
             source = Path(args.source_dir or args.experiment).expanduser()
+            if source.exists() and not source.is_dir():
+                flag = "--source-dir" if args.source_dir else "The folder named after --experiment"
+                raise UsageError(
+                    f"{flag} {str(source)!r} is a file, not a folder: %%submit writes the cell into that folder. "
+                    "Pass a folder path (it is created if missing)."
+                )
             script = args.script or "train.py"
             target = (source / script).resolve()
             if not target.is_relative_to(source.resolve()):
@@ -356,6 +420,8 @@ class AmlRunMagics(Magics):
         given = args.script_path or args.script
         if args.source_dir:
             source = Path(args.source_dir).expanduser()
+            if source.exists() and not source.is_dir():
+                raise UsageError(f"--source-dir {str(source)!r} is a file, not a folder. Pass the script's folder.")
             if not (source / given).is_file():
                 raise UsageError(f"Script {given!r} not found in --source-dir {str(source)!r}.")
             return source, given
@@ -365,6 +431,7 @@ class AmlRunMagics(Magics):
         return path.parent, path.name
 
     # ------------------------------------------------------------------ %amlrun
+    @readable_help
     @magic_arguments.magic_arguments()
     @magic_arguments.argument("action", metavar="ACTION", help="One of: " + ", ".join(AMLRUN_ACTIONS) + ".")
     @magic_arguments.argument("target", nargs="?", metavar="ARG", help="An experiment (runs) or a run id.")
@@ -436,7 +503,7 @@ class AmlRunMagics(Magics):
                     exp_name,
                     run.id,
                     d["status"],
-                    d.get("startTimeUtc") or "",
+                    local_time(d.get("startTimeUtc")),
                     duration_text(d),
                     d["runDefinition"].get("script") or "",
                 ]
@@ -456,8 +523,8 @@ class AmlRunMagics(Magics):
             ["Status", d["status"]],
             ["Target", d.get("target")],
             ["Script", command_line(definition)],
-            ["Started", d.get("startTimeUtc")],
-            ["Ended", d.get("endTimeUtc", "")],
+            ["Started", local_time(d.get("startTimeUtc"))],
+            ["Ended", local_time(d.get("endTimeUtc"))],
             ["Duration", duration_text(d)],
         ]
         if "error" in d:
@@ -494,7 +561,13 @@ class AmlRunMagics(Magics):
         from jupyter_amlrun.core.model import Model
 
         rows = [
-            [m.name, m.version, m.run_id or "", m.created_time or "", ", ".join(f"{k}={v}" for k, v in m.tags.items())]
+            [
+                m.name,
+                m.version,
+                m.run_id or "",
+                local_time(m.created_time),
+                ", ".join(f"{k}={v}" for k, v in m.tags.items()),
+            ]
             for m in Model.list(ws)
         ]
         _show_table(["Model", "Version", "Run", "Created", "Tags"], rows)

@@ -23,10 +23,11 @@ def test_no_config_opens_default_and_says_so_once(
     ws = Workspace.from_config(empty)
     assert ws.path == amlrun_home / "workspaces" / "default"
     assert ws.name == "default"
-    err = capsys.readouterr().err
-    assert "default workspace" in err and str(ws.path) in err
+    said = capsys.readouterr()
+    assert "default workspace" in said.out and str(ws.path) in said.out
+    assert said.err == ""  # a notice, not an error: stderr would show as a red box in the notebook
     Workspace.from_config(empty)
-    assert capsys.readouterr().err == ""
+    assert capsys.readouterr().out == ""
 
 
 def test_write_config_then_from_config_walks_up(ws: Workspace, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_amlrun.data import DatasetException
+from jupyter_amlrun.data.opendatasets import MNIST_FILES, check_idx_gz
 from jupyter_amlrun.opendatasets import MNIST
 from tests.data.azurite import free_port
 
@@ -74,4 +75,19 @@ def test_mnist_without_network_says_so(ws) -> None:  # type: ignore[no-untyped-d
     with pytest.raises(
         DatasetException, match=r"No network: none of the MNIST sources could be reached.*AMLRUN_MNIST_URL"
     ):
-        MNIST.get_file_dataset(workspace=ws, base_url=dead, timeout=5)
+        MNIST.get_file_dataset(workspace=ws, base_url=dead, timeout=5, standin=False)
+
+
+def test_mnist_offline_stand_in_is_said_and_kept_apart(ws, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    dead = f"http://127.0.0.1:{free_port()}/mnist/"
+    ds = MNIST.get_file_dataset(workspace=ws, base_url=dead, timeout=5)
+    out = capsys.readouterr().out
+    assert "No network" in out and "SYNTHETIC stand-in" in out and "AMLRUN_MNIST_URL" in out
+    files = ds.download(tmp_path / "standin", show_progress=False)
+    assert sorted(Path(f).name for f in files) == sorted(MNIST_FILES)
+    for f in files:
+        check_idx_gz(Path(f))  # the real loader's format check accepts it
+    with gzip.open(tmp_path / "standin" / "train-labels-idx1-ubyte.gz", "rb") as fh:
+        assert struct.unpack(">II", fh.read(8)) == (2049, 100)
+    store = ws.get_default_datastore()
+    assert store.list_files("opendatasets/mnist") == []  # the real location stays empty: online, it downloads

@@ -1,0 +1,161 @@
+"""The v1 calls real tutorial notebooks stop at (issue 12): they work, or refuse with a reason, never AttributeError."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_amlrun import Experiment, ScriptRunConfig, Workspace
+
+
+@pytest.mark.unit
+def test_version_and_top_level_exceptions() -> None:
+    import jupyter_amlrun
+    from jupyter_amlrun.compute.target import ComputeTargetException as FromComputePath
+    from jupyter_amlrun.core.computetarget import ComputeTargetException as FromCorePath
+    from jupyter_amlrun.exceptions import ComputeTargetException as FromExceptions
+
+    assert jupyter_amlrun.__version__ == jupyter_amlrun.VERSION and jupyter_amlrun.VERSION[0].isdigit()
+    assert "SDK version: " + jupyter_amlrun.VERSION
+    top = jupyter_amlrun.ComputeTargetException
+    assert top is FromComputePath is FromCorePath is FromExceptions
+    assert issubclass(top, jupyter_amlrun.UserErrorException)
+
+
+@pytest.mark.unit
+def test_workspace_identity_fields_are_strings(ws: Workspace) -> None:
+    line = "Workspace name: " + ws.name + ", Azure region: " + ws.location
+    line += ", Subscription id: " + ws.subscription_id + ", Resource group: " + ws.resource_group
+    assert "Subscription id: local" in line
+    assert isinstance(ws.sku, str) and ws.tags == {}
+    assert ws.get_default_compute_target("CPU") == "local"
+
+
+def test_workspace_list_finds_local_workspaces(amlrun_home: Path) -> None:
+    Workspace.create("listed")
+    found = Workspace.list("any-subscription")
+    assert list(found) == ["listed"] and found["listed"][0].name == "listed"
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("name", ["webservices", "images", "service_context", "linked_services"])
+def test_azure_only_workspace_properties_refuse_with_a_reason(ws: Workspace, name: str) -> None:
+    from jupyter_amlrun.core.errors import NotSupportedLocallyError
+
+    with pytest.raises(NotSupportedLocallyError, match="Azure-only") as info:
+        getattr(ws, name)
+    assert "Instead: " in str(info.value)
+
+
+@pytest.mark.unit
+def test_azure_only_workspace_methods_refuse(ws: Workspace) -> None:
+    from jupyter_amlrun.core.errors import NotSupportedLocallyError
+
+    for call in (ws.delete, ws.update, ws.list_keys, ws.sync_keys):
+        with pytest.raises(NotSupportedLocallyError):
+            call()
+
+
+@pytest.mark.unit
+def test_default_datastore_prints_v1_attributes(ws: Workspace) -> None:
+    ds = ws.get_default_datastore()
+    text = "Datastore: " + ds.datastore_type + " " + ds.account_name + " " + ds.container_name
+    assert text == f"Datastore: Folder local {Path(ds.path_on_disk).name}"
+
+
+@pytest.mark.unit
+def test_unsupported_datastore_kinds_refuse(ws: Workspace) -> None:
+    from jupyter_amlrun import Datastore
+    from jupyter_amlrun.core.errors import NotSupportedLocallyError
+
+    with pytest.raises(NotSupportedLocallyError, match="register_folder"):
+        Datastore.register_azure_file_share(ws, "share", "s", "a", account_key="k")
+    with pytest.raises(NotSupportedLocallyError, match="register_azure_blob_container"):
+        Datastore.register_azure_data_lake_gen2(ws, "lake", "fs", "acct")
+
+
+@pytest.mark.unit
+def test_output_file_dataset_config_says_what_to_use() -> None:
+    from jupyter_amlrun import OutputFileDatasetConfig
+    from jupyter_amlrun.data import DatasetException
+    from jupyter_amlrun.data import OutputFileDatasetConfig as FromData
+
+    assert FromData is OutputFileDatasetConfig
+    with pytest.raises(DatasetException, match=r"\./outputs.*download_files.*upload"):
+        OutputFileDatasetConfig(destination=("ds", "out"))
+
+
+def _submit(ws: Workspace, make_source: Any, body: str, name: str = "v1") -> Any:
+    src = make_source({"train.py": body, "helper.txt": "kept\n"})
+    return Experiment(ws, name).submit(ScriptRunConfig(source_directory=src, script="train.py"))
+
+
+def test_details_with_logs_snapshot_and_model_path_with_dot(
+    ws: Workspace, make_source: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = _submit(
+        ws,
+        make_source,
+        """
+        import os
+        print("hello from the script")
+        os.makedirs("outputs", exist_ok=True)
+        open("outputs/x.pkl", "wb").write(b"model")
+        """,
+    )
+    run.wait_for_completion()
+    details = run.get_details_with_logs()
+    assert any("hello from the script" in text for text in details["logFiles"].values())
+    monkeypatch.chdir(tmp_path)
+    restored = Path(run.restore_snapshot())
+    assert restored == tmp_path / run.get_snapshot_id()
+    assert (restored / "helper.txt").read_text() == "kept\n" and (restored / "train.py").is_file()
+    other = Path(run.restore_snapshot(path=tmp_path / "elsewhere"))
+    assert sorted(p.name for p in other.iterdir()) == ["helper.txt", "train.py"]
+    model = run.register_model("m", model_path="./outputs/x.pkl")
+    assert model.version == 1
+    assert run.number == 1
+    logs = run.get_all_logs(destination=tmp_path / "logs")
+    assert logs and all(os.path.isfile(p) for p in logs)
+
+
+def test_fail_on_a_submitted_run_stops_it_and_records_the_error(ws: Workspace, make_source: Any) -> None:
+    from jupyter_amlrun.core.errors import ExperimentExecutionException
+    from tests.conftest import wait_for
+
+    run = _submit(ws, make_source, "import time\nprint('started', flush=True)\ntime.sleep(60)\n", name="failme")
+    wait_for(lambda: run.get_status() == "Running", timeout=30)
+    run.fail(error_details="diverged", error_code="UserError")
+    assert run.get_status() == "Failed"
+    assert "UserError: diverged" in run.get_details()["error"]["error"]["message"]
+    assert ws.get_run(run.id).get_status() == "Failed"
+    with pytest.raises(ExperimentExecutionException, match="already ended"):
+        run.fail()
+
+
+def test_fail_on_an_interactive_run(ws: Workspace) -> None:
+    run = Experiment(ws, "inter").start_logging(snapshot_directory=None)
+    run.fail(error_details=ValueError("bad data"))
+    assert run.get_status() == "Failed"
+    assert "ValueError: bad data" in run.get_details()["error"]["error"]["message"]
+
+
+@pytest.mark.unit
+def test_experiment_tags_and_refusals(ws: Workspace) -> None:
+    from jupyter_amlrun.core.errors import UserErrorException
+
+    exp = Experiment(ws, "tagged")
+    exp.tag("team", "vision")
+    exp.set_tags({"stage": "dev", "empty": None})
+    assert exp.tags == {"team": "vision", "stage": "dev", "empty": ""}
+    exp.remove_tags(["stage"])
+    exp.refresh()
+    assert Experiment(ws, "tagged").tags == {"team": "vision", "empty": ""} and exp.archived_time is None
+    for call in (exp.archive, exp.reactivate, lambda: Experiment.delete(ws, exp.id)):
+        with pytest.raises(UserErrorException, match="not supported"):
+            call()
+    with pytest.raises(UserErrorException, match=r"Dataset.get_all\(ws\)"):
+        ws.datasets  # noqa: B018
