@@ -15,7 +15,7 @@ from jupyter_amlrun.compute._slots import SlotPool
 from jupyter_amlrun.core.contracts import ComputeBackend, LaunchHandle, NodeReservation, Unlimited
 from jupyter_amlrun.core.errors import ComputeTargetException
 from jupyter_amlrun.core.lifecycle import live_status, request_cancel
-from jupyter_amlrun.core.runfolder import RunFolder
+from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, RunFolder
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.runconfig import RunConfiguration
@@ -64,7 +64,7 @@ class LocalBackend(ComputeBackend):
                 start_new_session=True,  # its own session: a kernel or server restart does not kill it
                 close_fds=True,
                 cwd=str(rf.root),
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env=_driver_env(),
             )
         with _children_lock:
             _children.append(proc)
@@ -119,11 +119,22 @@ class _PoolReservation(NodeReservation):
         self.queued.unlink(missing_ok=True)
         return True
 
+    def inheritable_fds(self) -> list[int]:
+        return list(self.fds)
+
     def release(self) -> None:
         self.queued.unlink(missing_ok=True)
         self.active.unlink(missing_ok=True)
         SlotPool.release(self.fds)
         self.fds = []
+
+
+def _driver_env() -> dict[str, str]:
+    """The driver's environment: this one, less the mark of a run this process may itself belong to (a run submitted
+    from inside a script is not one of that script's processes, and must survive its end)."""
+    env = {k: v for k, v in os.environ.items() if k != RUN_MARK_ENV}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
 
 
 def _live_markers(folder: Path) -> list[str]:

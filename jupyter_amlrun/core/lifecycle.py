@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun._util.fileio import file_lock
+from jupyter_amlrun._util.fileio import try_file_lock
 from jupyter_amlrun._util.procs import kill_tree
 from jupyter_amlrun.core import tags as T
-from jupyter_amlrun.core.runfolder import RunFolder, RunState
+from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, RunFolder, RunState, end_dead_owner
 from jupyter_amlrun.core.status import RunStatus
 from jupyter_amlrun.tracking.journal import ship_journal
 
@@ -18,6 +21,8 @@ if TYPE_CHECKING:
     from jupyter_amlrun.tracking.store import TrackingStore
 
 ERROR_TAIL_LINES = 30
+# How long a status read waits for a dead-run recovery it started before it returns the status as it stands.
+RECOVERY_WAIT_SECONDS = 2.0
 
 
 def mirror_status(store: TrackingStore, run_id: str, state: RunState) -> None:
@@ -96,21 +101,58 @@ def finalize(
     return state
 
 
-def recover_dead_run(store: TrackingStore, rf: RunFolder) -> str:
-    """A non-terminal run whose owner died: end what it left running, keep its data, mark it Failed/Canceled."""
-    with file_lock(rf.root / "recover.lock"):
+def end_lost_run(store: TrackingStore, rf: RunFolder, error: str) -> RunState:
+    """End a run whose folder or journal vanished under it: Failed with ``error``, never Completed.
+
+    A new ``state.json`` is written from the last state this process knew (its history kept, so the run never reads
+    NotStarted again) and MLflow gets the same status; what is left of the journal is shipped first.
+    """
+    state = rf.read_state()
+    now = time.time()
+    state.status = RunStatus.FAILED.value
+    state.history.append([state.status, now])
+    state.end_time = now
+    state.error = error
+    state.outcome = state.status
+    rf.root.mkdir(parents=True, exist_ok=True)
+    rf.write_state(state)
+    with contextlib.suppress(Exception):
+        ship_journal(store, rf.run_id, rf.root)
+    mirror_status(store, rf.run_id, state)
+    return state
+
+
+def recover_dead_run(store: TrackingStore, rf: RunFolder, fate: str | None = None) -> str:
+    """A non-terminal run whose owner died: end what it left running, keep its data, mark it Failed/Canceled.
+
+    A run whose script had already ended when its owner died is finished as the owner would have (Completed with
+    exit code 0, say). ``fate`` says what became of the owner when the caller already ended it (see
+    :func:`~jupyter_amlrun.core.runfolder.end_dead_owner`). Only one recovery acts on a run (a lock, across
+    processes); a caller that finds another recovery at work returns the status as it stands instead of waiting.
+    """
+    with try_file_lock(rf.root / "recover.lock") as mine:
         state = rf.read_state()
-        if state.terminal or rf.owner_alive(state):
+        if not mine or state.terminal or rf.owner_alive(state):
             return state.status
-        kill_tree(state.script_pgid, state.script_pids, grace=1.0)
+        fate = fate or end_dead_owner(rf, state)
+        mark = (RUN_MARK_ENV, rf.run_id) if state.driver else None
+        kill_tree(state.script_pgid, state.script_pids, grace=1.0, mark=mark)
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(_heartbeat_time(rf)))
         canceled = rf.cancel_requested()
-        if canceled:
+        warnings: list[str] = []
+        if state.outcome:
+            # The script had ended and the owner had decided; only its Finalizing was cut short.
+            status, error = state.outcome, state.error
+            warnings.append(
+                f"The process supervising this run (pid {state.owner_pid}) {fate} during Finalizing; the run "
+                "was finished by a recovery (metrics, outputs and logs kept)."
+            )
+        elif canceled:
             status, error = RunStatus.CANCELED, canceled
         else:
             status = RunStatus.FAILED
             error = (
-                f"The process supervising this run (pid {state.owner_pid}) ended without finishing it; its "
+                f"The process supervising this run (pid {state.owner_pid}) {fate} without finishing it; its "
                 f"last heartbeat was at {when}. Metrics and logs written so far are kept."
             )
             tail = error_tail(rf.driver_log, lines=10)
@@ -120,10 +162,14 @@ def recover_dead_run(store: TrackingStore, rf: RunFolder) -> str:
         if state.outputs_dir:
             outputs = [Path(state.outputs_dir)]
         try:
-            final = finalize(store, rf, status, error=error, outputs_dirs=outputs)
+            final = finalize(store, rf, status, error=error, exit_code=state.exit_code, outputs_dirs=outputs)
         except Exception as exc:
             # The store is unreachable: the run still ends here; MLflow catches up on a later read.
-            final = rf.set_status(status, error=error, warnings=[f"recording the end in the store failed: {exc}"])
+            warnings.append(f"recording the end in the store failed: {exc}")
+            final = rf.set_status(status, error=error, warnings=warnings)
+        else:
+            if warnings:
+                final = rf.update_state(warnings=[*final.warnings, *warnings])
         return final.status
 
 
@@ -134,23 +180,47 @@ def _heartbeat_time(rf: RunFolder) -> float:
         return time.time()
 
 
-def live_status(store: TrackingStore, rf: RunFolder) -> str:
-    """The status in the run folder; a non-terminal run whose owner died is recovered (and so ends) here."""
+def live_status(store: TrackingStore, rf: RunFolder, wait: float = RECOVERY_WAIT_SECONDS) -> str:
+    """The status in the run folder; a non-terminal run whose owner died is recovered (and so ends) here.
+
+    The recovery runs in a thread of this process; the read waits for it at most ``wait`` seconds and then returns
+    the status as it stands (Finalizing while the recovery ships and uploads).
+    """
     state = rf.read_state()
-    if not state.terminal and not rf.owner_alive(state):
-        return recover_dead_run(store, rf)
-    return state.status
+    if state.terminal or rf.owner_alive(state):
+        return state.status
+    start_recovery(store, rf, wait)
+    return rf.read_state().status
+
+
+def start_recovery(store: TrackingStore, rf: RunFolder, wait: float = RECOVERY_WAIT_SECONDS) -> None:
+    """Recover ``rf`` in a background thread (one per run in this process) and wait for it up to ``wait`` s."""
+    key = str(rf.root)
+    with _recoveries_lock:
+        thread = _recoveries.get(key)
+        if thread is None or not thread.is_alive():
+            # Not a daemon: a process that exits waits for a recovery it started rather than cut it in half.
+            thread = threading.Thread(target=_recover_quietly, args=(store, rf), name=f"amlrun-recover-{rf.run_id}")
+            _recoveries[key] = thread
+            thread.start()
+    thread.join(wait)
+
+
+def _recover_quietly(store: TrackingStore, rf: RunFolder) -> None:
+    with contextlib.suppress(Exception):
+        recover_dead_run(store, rf)
+
+
+_recoveries: dict[str, threading.Thread] = {}
+_recoveries_lock = threading.Lock()
 
 
 def request_cancel(store: TrackingStore, rf: RunFolder, reason: str = "Canceled by user") -> None:
     """Ask a run's owner to cancel it (and wake a driver at once); a run with a dead owner ends here."""
-    import os
-    import signal
-
     rf.request_cancel(reason)
     state = rf.read_state()
     if not rf.owner_alive(state):
-        recover_dead_run(store, rf)
+        start_recovery(store, rf)
         return
     if state.owner_pid and state.driver:
         with contextlib.suppress(ProcessLookupError, PermissionError):
