@@ -18,6 +18,7 @@ import os
 import select
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -42,8 +43,29 @@ def watch(rf: RunFolder, driver_pid: int, driver_started: float, pipe_fd: int) -
         if not process_alive(driver_pid, driver_started):
             return "died"
         # No heartbeat file at all is a deleted run folder: the driver itself ends such a run.
-        if rf.heartbeat_path.exists() and rf.heartbeat_age(rf.read_state()) > liveness_seconds():
-            return "hung"
+        if rf.heartbeat_path.exists():
+            age = rf.heartbeat_age(rf.read_state())
+            if age > liveness_seconds():
+                return "hung"
+            if age > liveness_seconds() / 2:
+                _prepare()
+
+
+_prepared: list[threading.Thread] = []
+
+
+def _prepare() -> None:
+    """Import the tracking store's code in the background once the driver looks late, so that a recovery, if one is
+    needed, is not slowed by it (the guard stays small while the driver is healthy)."""
+    if not _prepared:
+
+        def load() -> None:
+            with contextlib.suppress(Exception):
+                import jupyter_amlrun.core.workspace
+                import jupyter_amlrun.tracking.store  # noqa: F401
+
+        _prepared.append(threading.Thread(target=load, name="prepare", daemon=True))
+        _prepared[0].start()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,19 +87,24 @@ def main(argv: list[str] | None = None) -> int:
     if what == "ended":
         kill_tree(None, [], grace=1.0, mark=mark)  # daemons the script left that escaped the driver's sweep
         return 0
-    fate = end_dead_owner(rf, state)
-    _log(rf, f"the run's driver (pid {pid}) {fate.rstrip(',')}; ending the run's processes.")
-    kill_tree(state.script_pgid, state.script_pids, grace=1.0, mark=mark)
-    # Every process of the run is gone: the slots may go now, before the slower recording of the end.
-    for slot_fd in slot_fds:
-        with contextlib.suppress(OSError):
-            os.close(slot_fd)
-    _log(rf, "the run's processes are gone and its nodes are free; recording the end of the run.")
-    from jupyter_amlrun.core.lifecycle import recover_dead_run
-    from jupyter_amlrun.core.workspace import Workspace
+    from jupyter_amlrun.core.lifecycle import recover_dead_run, recovery_lock
 
-    status = recover_dead_run(Workspace(path=ws_dir).store, rf, fate=fate)
-    _log(rf, f"the run ended {status}.")
+    with recovery_lock(rf) as mine:
+        # Without the lock a reader is recovering the run: it ends the driver; we still see the processes gone.
+        fate = end_dead_owner(rf, state) if mine else "ended"
+        _log(rf, f"the run's driver (pid {pid}) {fate.rstrip(',')}; ending the run's processes.")
+        kill_tree(state.script_pgid, state.script_pids, grace=1.0, mark=mark)
+        # Every process of the run is gone: the slots may go now, before the slower recording of the end.
+        for slot_fd in slot_fds:
+            with contextlib.suppress(OSError):
+                os.close(slot_fd)
+        _log(rf, "the run's processes are gone and its nodes are free.")
+        if not mine:
+            return 0
+        from jupyter_amlrun.core.workspace import Workspace
+
+        status = recover_dead_run(Workspace(path=ws_dir).store, rf, fate=fate, locked=True)
+    _log(rf, f"recorded the end of the run: {status}.")
     return 0
 
 

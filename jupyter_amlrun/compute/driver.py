@@ -269,7 +269,15 @@ class Driver:
             if self.lost:
                 end_lost_run(store, rf, self.lost)
             else:
-                finalize(store, rf, status, error=error, exit_code=exit_code, outputs_dirs=[rf.workdir / "outputs"])
+                finalize(
+                    store,
+                    rf,
+                    status,
+                    error=error,
+                    exit_code=exit_code,
+                    outputs_dirs=[rf.workdir / "outputs"],
+                    log=self.log,
+                )
         except Exception:
             # The state file already holds the final status; readers see it even if the store did not.
             self.log("Recording the end of the run in the tracking store failed:\n" + traceback.format_exc())

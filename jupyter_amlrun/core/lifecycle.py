@@ -7,8 +7,9 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from jupyter_amlrun._util.fileio import try_file_lock
 from jupyter_amlrun._util.procs import kill_tree
@@ -21,6 +22,11 @@ if TYPE_CHECKING:
     from jupyter_amlrun.tracking.store import TrackingStore
 
 ERROR_TAIL_LINES = 30
+STORE_RETRY_SECONDS = 900.0
+STORE_RETRY_ENV = "AMLRUN_STORE_RETRY_SECONDS"
+_TRANSIENT_WORDS = ("locked", "busy", "unable to open", "connection", "timed out", "timeout", "temporarily")
+_T = TypeVar("_T")
+Log = Callable[[str], None]
 # How long a status read waits for a dead-run recovery it started before it returns the status as it stands.
 RECOVERY_WAIT_SECONDS = 2.0
 
@@ -72,21 +78,28 @@ def finalize(
     error: str | None = None,
     exit_code: int | None = None,
     outputs_dirs: list[Path] | None = None,
+    log: Log | None = None,
 ) -> RunState:
     """Finalizing -> ship the journal, upload outputs and logs -> final status, in MLflow and the state file.
 
-    Every step is attempted even if an earlier one fails, so a broken upload never leaves a run non-terminal.
+    Every step is attempted even if an earlier one fails, so a broken upload never leaves a run non-terminal. A
+    locked or unreachable store is waited out (:func:`with_store_retries`, up to :func:`store_retry_seconds`), each
+    wait said through ``log``.
     """
     state = rf.set_status(RunStatus.FINALIZING)
     problems: list[str] = []
     with contextlib.suppress(Exception):
         mirror_status(store, rf.run_id, state)
+    deadline = time.monotonic() + store_retry_seconds()
     try:
-        ship_journal(store, rf.run_id, rf.root)
+        with_store_retries(lambda: ship_journal(store, rf.run_id, rf.root), "shipping metrics", deadline, log)
     except Exception as exc:
-        problems.append(f"shipping metrics failed: {exc}")
+        problems.append(
+            f"shipping metrics failed: {exc}. The metrics journal is kept in {rf.journal_path}; run.flush() "
+            "ships it once the store is reachable."
+        )
     try:
-        upload_run_files(store, rf, outputs_dirs or [])
+        with_store_retries(lambda: upload_run_files(store, rf, outputs_dirs or []), "uploading", deadline, log)
     except Exception as exc:
         problems.append(f"uploading outputs/logs failed: {exc}")
     extra: dict[str, Any] = {}
@@ -97,8 +110,55 @@ def finalize(
     if problems:
         extra["warnings"] = problems
     state = rf.set_status(status, **extra)
-    mirror_status(store, rf.run_id, state)
+    with_store_retries(lambda: mirror_status(store, rf.run_id, state), "recording the final status", deadline, log)
     return state
+
+
+def store_retry_seconds() -> float:
+    """How long finalising retries a locked or unreachable tracking store before it gives up.
+
+    ``AMLRUN_STORE_RETRY_SECONDS``, default 900 (15 minutes). After that the run still ends (state file), its
+    metrics journal stays in the run folder for a later ``run.flush()``, and the run's warnings say so.
+    """
+    try:
+        value = float(os.environ.get(STORE_RETRY_ENV, ""))
+    except ValueError:
+        return STORE_RETRY_SECONDS
+    return value if value > 0 else STORE_RETRY_SECONDS
+
+
+def transient_store_error(exc: BaseException) -> bool:
+    """Whether a tracking-store error is worth waiting out (a lock, a busy or unreachable store)."""
+    text = f"{type(exc).__name__}: {exc}".lower()
+    return any(word in text for word in _TRANSIENT_WORDS)
+
+
+def with_store_retries(step: Callable[[], _T], what: str, deadline: float, log: Log | None = None) -> _T:
+    """Run ``step``; while it fails with a transient store error, wait (backoff up to 15 s) and try again until
+    ``deadline`` (``time.monotonic()``), saying so through ``log``. Other errors, and the last one, are raised."""
+    delay = 1.0
+    attempt = 1
+    while True:
+        try:
+            return step()
+        except Exception as exc:
+            if not transient_store_error(exc) or time.monotonic() + delay > deadline:
+                if log is not None and attempt > 1:
+                    log(f"Giving up {what} after {attempt} attempts: {exc}")
+                raise
+            if log is not None:
+                log(
+                    f"The tracking store is busy or unreachable ({_first_line(exc)}); {what} again in {delay:.0f} s "
+                    f"(attempt {attempt + 1}, giving up {deadline - time.monotonic():.0f} s from now)."
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 15.0)
+            attempt += 1
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]
 
 
 def end_lost_run(store: TrackingStore, rf: RunFolder, error: str) -> RunState:
@@ -122,55 +182,80 @@ def end_lost_run(store: TrackingStore, rf: RunFolder, error: str) -> RunState:
     return state
 
 
-def recover_dead_run(store: TrackingStore, rf: RunFolder, fate: str | None = None) -> str:
+def recover_dead_run(store: TrackingStore, rf: RunFolder, fate: str | None = None, *, locked: bool = False) -> str:
     """A non-terminal run whose owner died: end what it left running, keep its data, mark it Failed/Canceled.
 
     A run whose script had already ended when its owner died is finished as the owner would have (Completed with
     exit code 0, say). ``fate`` says what became of the owner when the caller already ended it (see
     :func:`~jupyter_amlrun.core.runfolder.end_dead_owner`). Only one recovery acts on a run (a lock, across
     processes); a caller that finds another recovery at work returns the status as it stands instead of waiting.
+    ``locked``: the caller already holds :func:`recovery_lock`.
     """
-    with try_file_lock(rf.root / "recover.lock") as mine:
-        state = rf.read_state()
-        if not mine or state.terminal or rf.owner_alive(state):
-            return state.status
-        fate = fate or end_dead_owner(rf, state)
-        mark = (RUN_MARK_ENV, rf.run_id) if state.driver else None
-        kill_tree(state.script_pgid, state.script_pids, grace=1.0, mark=mark)
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(_heartbeat_time(rf)))
-        canceled = rf.cancel_requested()
-        warnings: list[str] = []
-        if state.outcome:
-            # The script had ended and the owner had decided; only its Finalizing was cut short.
-            status, error = state.outcome, state.error
-            warnings.append(
-                f"The process supervising this run (pid {state.owner_pid}) {fate} during Finalizing; the run "
-                "was finished by a recovery (metrics, outputs and logs kept)."
-            )
-        elif canceled:
-            status, error = RunStatus.CANCELED, canceled
-        else:
-            status = RunStatus.FAILED
-            error = (
-                f"The process supervising this run (pid {state.owner_pid}) {fate} without finishing it; its "
-                f"last heartbeat was at {when}. Metrics and logs written so far are kept."
-            )
-            tail = error_tail(rf.driver_log, lines=10)
-            if tail:
-                error += f"\nLast lines of logs/azureml/driver_log.txt:\n{tail}"
-        outputs = [rf.workdir / "outputs"]
-        if state.outputs_dir:
-            outputs = [Path(state.outputs_dir)]
-        try:
-            final = finalize(store, rf, status, error=error, exit_code=state.exit_code, outputs_dirs=outputs)
-        except Exception as exc:
-            # The store is unreachable: the run still ends here; MLflow catches up on a later read.
-            warnings.append(f"recording the end in the store failed: {exc}")
-            final = rf.set_status(status, error=error, warnings=warnings)
-        else:
-            if warnings:
-                final = rf.update_state(warnings=[*final.warnings, *warnings])
-        return final.status
+    if locked:
+        return _recover(store, rf, fate)
+    with recovery_lock(rf) as mine:
+        if not mine:
+            return rf.read_state().status
+        return _recover(store, rf, fate)
+
+
+def recovery_lock(rf: RunFolder) -> contextlib.AbstractContextManager[bool]:
+    """The lock only one recovery of ``rf`` holds at a time (never waits: yields whether it was taken)."""
+    return try_file_lock(rf.root / "recover.lock")
+
+
+def _recover(store: TrackingStore, rf: RunFolder, fate: str | None) -> str:
+    state = rf.read_state()
+    if state.terminal or rf.owner_alive(state):
+        return state.status
+    fate = fate or end_dead_owner(rf, state)
+    mark = (RUN_MARK_ENV, rf.run_id) if state.driver else None
+    kill_tree(state.script_pgid, state.script_pids, grace=1.0, mark=mark)
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(_heartbeat_time(rf)))
+    canceled = rf.cancel_requested()
+    warnings: list[str] = []
+    if state.outcome:
+        # The script had ended and the owner had decided; only its Finalizing was cut short.
+        status, error = state.outcome, state.error
+        warnings.append(
+            f"The process supervising this run (pid {state.owner_pid}) {fate} during Finalizing; the run "
+            "was finished by a recovery (metrics, outputs and logs kept)."
+        )
+    elif canceled:
+        status, error = RunStatus.CANCELED, canceled
+    else:
+        status = RunStatus.FAILED
+        error = (
+            f"The process supervising this run (pid {state.owner_pid}) {fate} without finishing it; its "
+            f"last heartbeat was at {when}. Metrics and logs written so far are kept."
+        )
+        tail = error_tail(rf.driver_log, lines=10)
+        if tail:
+            error += f"\nLast lines of logs/azureml/driver_log.txt:\n{tail}"
+    outputs = [rf.workdir / "outputs"]
+    if state.outputs_dir:
+        outputs = [Path(state.outputs_dir)]
+    try:
+        final = finalize(
+            store, rf, status, error=error, exit_code=state.exit_code, outputs_dirs=outputs, log=_log_to(rf)
+        )
+    except Exception as exc:
+        # The store is unreachable: the run still ends here; MLflow catches up on a later read.
+        warnings.append(f"recording the end in the store failed: {exc}")
+        final = rf.set_status(status, error=error, warnings=warnings)
+    else:
+        if warnings:
+            final = rf.update_state(warnings=[*final.warnings, *warnings])
+    return final.status
+
+
+def _log_to(rf: RunFolder) -> Log:
+    def log(message: str) -> None:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+        with contextlib.suppress(OSError), open(rf.driver_log, "a", encoding="utf-8") as fh:
+            fh.write(f"[{stamp}] Recovery: {message}\n")
+
+    return log
 
 
 def _heartbeat_time(rf: RunFolder) -> float:

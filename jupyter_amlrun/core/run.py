@@ -229,7 +229,12 @@ class Run:
         """The v1 status string; a live run whose supervisor died is found and marked Failed here."""
         if self._folder.exists():
             return self._backend().status(self._folder)
-        return _status_of(self._refresh())
+        status = _status_of(self._refresh())
+        known = self._folder.last_known()
+        if known is not None and not is_terminal(status) and not known.terminal:
+            # The folder went under a live run and the store lags behind it: never step back (to NotStarted).
+            return known.status
+        return status
 
     def get_detailed_status(self) -> dict[str, Any]:
         status = self.get_status()

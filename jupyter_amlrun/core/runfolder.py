@@ -29,6 +29,8 @@ HEARTBEAT_SECONDS = 2.0
 # which a dead or stopped driver must be found, its processes ended and its slot freed.
 LIVENESS_SECONDS = 8.0
 LIVENESS_ENV = "AMLRUN_LIVENESS_SECONDS"
+# A launched driver that has not yet started its heartbeat (python and imports on a busy machine) is given longer.
+STARTUP_STALE_SECONDS = 60.0
 # An owner on another host is judged by its heartbeat alone (file times over a shared folder lag and skew).
 REMOTE_STALE_SECONDS = 15.0
 # The environment variable that marks every process a run starts; sweeps for it reach processes that left the tree.
@@ -212,6 +214,11 @@ class RunFolder:
         write_json_atomic(self.state_path, doc)
         self._last = doc
 
+    def last_known(self) -> RunState | None:
+        """The last state read or written through this object (None if none was): what a reader falls back on when
+        the folder has gone and the tracking store has not caught up yet."""
+        return RunState.from_dict(self._last) if self._last is not None else None
+
     def _read_existing(self) -> RunState:
         if not self.state_path.exists() and self._last is not None:
             raise RunFolderLost(
@@ -288,7 +295,11 @@ class RunFolder:
         if state.owner_pid and state.host == socket.gethostname():
             if not process_alive(state.owner_pid, state.owner_started or 0.0):
                 return False  # gone, a zombie, or the pid now belongs to another process
-            return not state.driver or age < liveness_seconds()
+            if not state.driver:
+                return True
+            # A driver still starting up (NotStarted: python and its imports on a busy machine) gets longer.
+            limit = STARTUP_STALE_SECONDS if state.status == RunStatus.NOT_STARTED else liveness_seconds()
+            return age < max(limit, liveness_seconds())
         return age < max(REMOTE_STALE_SECONDS, liveness_seconds())
 
     # cancel requests
