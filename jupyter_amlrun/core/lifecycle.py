@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 ERROR_TAIL_LINES = 30
 STORE_RETRY_SECONDS = 900.0
 STORE_RETRY_ENV = "AMLRUN_STORE_RETRY_SECONDS"
+SLOW_STORE_SECONDS = 5.0  # a store step slower than this is said in the driver log
 _TRANSIENT_WORDS = ("locked", "busy", "unable to open", "connection", "timed out", "timeout", "temporarily")
 _T = TypeVar("_T")
 Log = Callable[[str], None]
@@ -139,6 +140,11 @@ def with_store_retries(step: Callable[[], _T], what: str, deadline: float, log: 
     delay = 1.0
     attempt = 1
     while True:
+        # The store layer waits out short locks itself; say so in the log when that wait gets long.
+        notice = threading.Timer(SLOW_STORE_SECONDS, _say_slow, (log, what, deadline)) if log is not None else None
+        if notice is not None:
+            notice.daemon = True
+            notice.start()
         try:
             return step()
         except Exception as exc:
@@ -154,6 +160,16 @@ def with_store_retries(step: Callable[[], _T], what: str, deadline: float, log: 
             time.sleep(delay)
             delay = min(delay * 2, 15.0)
             attempt += 1
+        finally:
+            if notice is not None:
+                notice.cancel()
+
+
+def _say_slow(log: Log, what: str, deadline: float) -> None:
+    log(
+        f"The tracking store is busy or unreachable: {what} has waited {SLOW_STORE_SECONDS:.0f} s so far (another "
+        f"writer may hold its lock); still trying, giving up {deadline - time.monotonic():.0f} s from now."
+    )
 
 
 def _first_line(exc: BaseException) -> str:
