@@ -261,11 +261,13 @@ class Driver:
             if self._sync is not None:
                 self._sync.join(timeout=30)
         self.log(f"Finalizing: uploading outputs and logs, final status {status}.")
-        from jupyter_amlrun.core.lifecycle import end_lost_run, finalize
+        from jupyter_amlrun.core.lifecycle import end_lost_run, finalize, store_retry_seconds, with_store_retries
 
-        store = self._store()
-        self.end_orphaned_children()
         try:
+            # A locked or unreachable store is waited out (bounded, said in this log), never taken for the end.
+            deadline = time.monotonic() + store_retry_seconds()
+            store = with_store_retries(self._store, "opening the tracking store", deadline, self.log)
+            self.end_orphaned_children()
             if self.lost:
                 end_lost_run(store, rf, self.lost)
             else:
@@ -279,8 +281,17 @@ class Driver:
                     log=self.log,
                 )
         except Exception:
-            # The state file already holds the final status; readers see it even if the store did not.
             self.log("Recording the end of the run in the tracking store failed:\n" + traceback.format_exc())
+            # The run still ends (the state file); its journal stays in the run folder for a later run.flush().
+            with contextlib.suppress(Exception):
+                rf.set_status(
+                    status,
+                    error=error,
+                    exit_code=exit_code,
+                    warnings=[
+                        f"The tracking store could not be reached; the metrics journal is kept in {rf.journal_path}."
+                    ],
+                )
         # The heartbeat lives until the final status is written, so no reader takes a long finalise for a death.
         self.stop_beat.set()
         if self._guard_pipe is not None:
