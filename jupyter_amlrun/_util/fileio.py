@@ -57,6 +57,23 @@ def file_lock(path: str | os.PathLike[str], *, shared: bool = False) -> Iterator
         os.close(fd)  # closing releases the lock
 
 
+@contextlib.contextmanager
+def try_file_lock(path: str | os.PathLike[str]) -> Iterator[bool]:
+    """Like :func:`file_lock` (exclusive) but never waits: yields whether the lock was taken."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+        else:
+            yield True
+    finally:
+        os.close(fd)
+
+
 def copy_to_named_file(src: Path, name: str) -> tuple[Path, Path]:
     """Copy ``src`` into a temp folder under ``name`` (MLflow names artifacts after the local file)."""
     tmp = Path(tempfile.mkdtemp(prefix="amlrun-upload-"))

@@ -1,4 +1,5 @@
-"""Process control: ending a whole process tree, and telling whether a process still lives."""
+"""Process control: ending a whole process tree (and every process marked as a run's), and telling whether a process
+still lives."""
 
 from __future__ import annotations
 
@@ -21,14 +22,44 @@ def process_alive(pid: int, started: float | None = None) -> bool:
         return False
 
 
+def process_stopped(pid: int) -> bool:
+    """Whether ``pid`` is stopped (SIGSTOP, SIGTSTP) rather than running or sleeping."""
+    try:
+        return psutil.Process(int(pid)).status() == psutil.STATUS_STOPPED
+    except psutil.Error:
+        return False
+
+
 def process_start_time(pid: int) -> float:
     """The create time of ``pid`` (what :func:`process_alive` compares to spot a reused pid)."""
     return float(psutil.Process(int(pid)).create_time())
 
 
-def kill_tree(pgid: int | None, pids: list[int] | None = None, grace: float = 2.0) -> None:
-    """End a process group and every descendant of ``pids``: SIGTERM, then SIGKILL after ``grace`` seconds."""
+def marked_processes(var: str, value: str) -> list[psutil.Process]:
+    """Every process of this user (but this one) whose environment has ``var=value``.
+
+    A run's processes carry its mark (``AMLRUN_RUN_ID``) in their environment, which they inherit even when they leave
+    the process group or session (``setsid``, double fork); a sweep of /proc finds them all.
+    """
+    me = os.getpid()
+    found = []
+    for proc in psutil.process_iter():
+        if proc.pid == me:
+            continue
+        with contextlib.suppress(psutil.Error, OSError):
+            if proc.environ().get(var) == value and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+    return found
+
+
+def kill_tree(
+    pgid: int | None, pids: list[int] | None = None, grace: float = 2.0, mark: tuple[str, str] | None = None
+) -> None:
+    """End a process group, every descendant of ``pids`` and every process marked ``mark`` (an environment variable
+    and its value): SIGTERM, then SIGKILL after ``grace`` seconds. Returns once they are gone (or after 2 x grace)."""
     procs: list[psutil.Process] = []
+    if mark is not None:
+        procs.extend(marked_processes(*mark))
     for pid in pids or []:
         with contextlib.suppress(psutil.NoSuchProcess):
             p = psutil.Process(pid)

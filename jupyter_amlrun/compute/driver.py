@@ -23,13 +23,14 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.procs import kill_tree
 from jupyter_amlrun.core.contracts import InputMaterializer, MaterializedInputs, NodeReservation
-from jupyter_amlrun.core.runfolder import HEARTBEAT_SECONDS, RunFolder, RunSpec
+from jupyter_amlrun.core.runfolder import HEARTBEAT_SECONDS, RUN_MARK_ENV, RunFolder, RunSpec
 from jupyter_amlrun.core.status import RunStatus
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.workspace import Workspace
     from jupyter_amlrun.tracking.store import TrackingStore
 
+GUARD_MODULE = "jupyter_amlrun.compute._guard"
 POLL_SECONDS = 0.1
 SHIP_SECONDS = 1.0
 
@@ -43,6 +44,10 @@ class Driver:
         self.spec = spec
         self.wake = threading.Event()
         self.stop_sync = threading.Event()
+        self.stop_beat = threading.Event()  # set only once the final status is written
+        self.lost: str | None = None  # why the run's folder or journal can no longer be trusted
+        self._journal_seen = False
+        self._guard_pipe: int | None = None  # the write end; its closing (or our death) tells the guard we are done
         self.proc: subprocess.Popen[bytes] | None = None
         self.reservation: NodeReservation | None = None
         self.materializers: list[InputMaterializer] = []
@@ -68,7 +73,7 @@ class Driver:
 
     # ------------------------------------------------------------------ background: heartbeat + MLflow sync
     def _heartbeat(self) -> None:
-        while not self.stop_sync.wait(HEARTBEAT_SECONDS):
+        while not self.stop_beat.wait(HEARTBEAT_SECONDS):
             with contextlib.suppress(OSError):
                 self.rf.beat()
 
@@ -87,7 +92,7 @@ class Driver:
         from jupyter_amlrun.tracking.journal import ship_journal
 
         store = self._store()
-        state = self.rf.read_state()
+        state = self.rf.read_state()  # the last known state if the file vanished: never a fresh NotStarted
         if state.status != self._mirrored and not state.terminal:
             mirror_status(store, self.rf.run_id, state)
             self._mirrored = state.status
@@ -125,6 +130,48 @@ class Driver:
         if said:
             self.log(f"Acquired {nodes} node(s) on {target}.")
         return None
+
+    def start_guard(self) -> None:
+        """Start the run's guard (:mod:`jupyter_amlrun.compute._guard`): it ends the run's processes and frees its
+        nodes if this driver dies or hangs, and holds copies of the node locks until every process is gone."""
+        read_end, self._guard_pipe = os.pipe()
+        fds = self._node_fds()
+        args = [str(self.ws_dir), self.rf.run_id, str(os.getpid()), str(read_end), ",".join(map(str, fds))]
+        try:
+            with open(self.rf.driver_log, "ab") as err:
+                subprocess.Popen(
+                    [sys.executable, "-m", GUARD_MODULE, *args],
+                    stdin=subprocess.DEVNULL,
+                    stdout=err,
+                    stderr=subprocess.STDOUT,
+                    pass_fds=[read_end, *fds],
+                    start_new_session=True,  # out of the driver's group: what ends the driver does not end its guard
+                    close_fds=True,
+                    env={k: v for k, v in os.environ.items() if k != RUN_MARK_ENV},
+                )
+        finally:
+            os.close(read_end)
+
+    def _node_fds(self) -> list[int]:
+        return self.reservation.inheritable_fds() if self.reservation is not None else []
+
+    def check_folder(self) -> str | None:
+        """Why the run's records are gone (its state.json or its journal deleted under it), or None."""
+        rf = self.rf
+        if not rf.state_path.exists():
+            self.lost = (
+                f"The run's folder {rf.root} (its state.json) disappeared while the run was running, so its live "
+                "state, metrics journal and logs are gone; the script was ended. Leave runs/<run id> alone until "
+                "the run has ended."
+            )
+        elif rf.journal_path.exists():
+            self._journal_seen = True
+        elif self._journal_seen:
+            self.lost = (
+                f"The run's metrics journal {rf.journal_path} disappeared while the run was running: metrics logged "
+                "after the last shipment are lost. Leave runs/<run id> alone until the run has ended."
+            )
+        return self.lost
 
     def materialize_inputs(self) -> MaterializedInputs:
         """Each input kind's materializer (from the registry) turns its inputs into local paths."""
@@ -194,12 +241,18 @@ class Driver:
             if reason:
                 status, error = RunStatus.CANCELED, reason
             else:
+                self.start_guard()
                 status, error, exit_code = self.execute()
         except Exception as exc:
             status = RunStatus.FAILED
             error = f"The run's driver failed: {exc}"
             self.log("Driver error:\n" + traceback.format_exc())
         finally:
+            if self.lost or self.check_folder():
+                status, error = RunStatus.FAILED, self.lost
+            # The outcome is decided: record it first, so that a recovery after our death ends the run the same way.
+            with contextlib.suppress(Exception):
+                rf.update_state(outcome=status, error=error, exit_code=exit_code)
             # The script is done: say so now, while the journal's tail is still being shipped.
             with contextlib.suppress(Exception):
                 self.set_status(RunStatus.FINALIZING)
@@ -208,16 +261,42 @@ class Driver:
             if self._sync is not None:
                 self._sync.join(timeout=30)
         self.log(f"Finalizing: uploading outputs and logs, final status {status}.")
-        from jupyter_amlrun.core.lifecycle import finalize
+        from jupyter_amlrun.core.lifecycle import end_lost_run, finalize, store_retry_seconds, with_store_retries
 
-        store = self._store()
-        self.end_orphaned_children()
         try:
-            finalize(store, rf, status, error=error, exit_code=exit_code, outputs_dirs=[rf.workdir / "outputs"])
+            # A locked or unreachable store is waited out (bounded, said in this log), never taken for the end.
+            deadline = time.monotonic() + store_retry_seconds()
+            store = with_store_retries(self._store, "opening the tracking store", deadline, self.log)
+            self.end_orphaned_children()
+            if self.lost:
+                end_lost_run(store, rf, self.lost)
+            else:
+                finalize(
+                    store,
+                    rf,
+                    status,
+                    error=error,
+                    exit_code=exit_code,
+                    outputs_dirs=[rf.workdir / "outputs"],
+                    log=self.log,
+                )
         except Exception:
-            # The state file already holds the final status; readers see it even if the store did not.
             self.log("Recording the end of the run in the tracking store failed:\n" + traceback.format_exc())
-        # No log line after finalize: readers stop at the final status, and the uploaded copy of the log is made there.
+            # The run still ends (the state file); its journal stays in the run folder for a later run.flush().
+            with contextlib.suppress(Exception):
+                rf.set_status(
+                    status,
+                    error=error,
+                    exit_code=exit_code,
+                    warnings=[
+                        f"The tracking store could not be reached; the metrics journal is kept in {rf.journal_path}."
+                    ],
+                )
+        # The heartbeat lives until the final status is written, so no reader takes a long finalise for a death.
+        self.stop_beat.set()
+        if self._guard_pipe is not None:
+            os.close(self._guard_pipe)  # the guard sweeps for processes that outlived the run, then lets its slots go
+        # No log line after this: readers stop at the final status, and the uploaded copy of the log is made there.
         for materializer in self.materializers:
             # Unmount inputs before their folders go (the materializer's atexit would do it too, but after rmtree).
             with contextlib.suppress(Exception):
@@ -285,12 +364,22 @@ class Driver:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                pass_fds=self._node_fds(),  # the nodes stay held while the script lives, even if we die
             )
         started = time.time()
         self.set_status(RunStatus.RUNNING, script_pgid=self.proc.pid, script_pids=[self.proc.pid])
         self.start_sync()
         max_seconds = spec.max_run_duration_seconds
+        mark = (RUN_MARK_ENV, rf.run_id)
+        checked = 0.0
         while self.proc.poll() is None:
+            if time.monotonic() - checked > 1.0:
+                checked = time.monotonic()
+                if self.check_folder() and not rf.state_path.exists():
+                    self.log(f"Error: {self.lost}")
+                    kill_tree(self.proc.pid, [self.proc.pid], grace=2.0, mark=mark)
+                    self.proc.wait()
+                    return RunStatus.FAILED, self.lost, self.proc.returncode
             reason = rf.cancel_requested()
             if reason is None and max_seconds and time.time() - started > float(max_seconds):
                 reason = (
@@ -300,15 +389,21 @@ class Driver:
             if reason:
                 self.set_status(RunStatus.CANCEL_REQUESTED)
                 self.log(f"Canceling: {reason}")
-                kill_tree(self.proc.pid, [self.proc.pid], grace=2.0)
+                # The whole tree, and every process with the run's mark (daemons that left the group or session).
+                kill_tree(self.proc.pid, [self.proc.pid], grace=2.0, mark=mark)
                 self.proc.wait()
+                with contextlib.suppress(OSError):
+                    rf.update_state(exit_code=self.proc.returncode)
                 return RunStatus.CANCELED, reason, self.proc.returncode
             self.wake.wait(POLL_SECONDS)
             self.wake.clear()
         code = int(self.proc.returncode)
-        # Children the script left behind in its process group do not outlive the run.
-        kill_tree(self.proc.pid, [], grace=1.0)
+        # Recorded the moment the script ends: a recovery after our death still knows how it ended.
+        with contextlib.suppress(OSError):
+            rf.update_state(exit_code=code)
         self.log(f"Script exited with code {code}.")
+        # Children the script left behind (in its group, or marked with the run id anywhere) do not outlive the run.
+        kill_tree(self.proc.pid, [], grace=1.0, mark=mark)
         if code == 0:
             return RunStatus.COMPLETED, None, 0
         from jupyter_amlrun.core.lifecycle import error_tail

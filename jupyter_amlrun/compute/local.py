@@ -9,13 +9,13 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun._util.fileio import read_json, write_json_atomic
+from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
 from jupyter_amlrun._util.procs import process_alive
 from jupyter_amlrun.compute._slots import SlotPool
 from jupyter_amlrun.core.contracts import ComputeBackend, LaunchHandle, NodeReservation, Unlimited
 from jupyter_amlrun.core.errors import ComputeTargetException
 from jupyter_amlrun.core.lifecycle import live_status, request_cancel
-from jupyter_amlrun.core.runfolder import RunFolder
+from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, RunFolder
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.runconfig import RunConfiguration
@@ -55,6 +55,25 @@ class LocalBackend(ComputeBackend):
     def launch(self, rf: RunFolder) -> LaunchHandle:
         _reap()
         rf.driver_log.parent.mkdir(parents=True, exist_ok=True)
+        # The place in the pool's queue is taken now, in submit order, not when the driver gets going.
+        ticket = _enqueue(self.folder / "queue", rf.run_id) if self.pool is not None else None
+        try:
+            proc = self._start_driver(rf)
+        except BaseException:
+            if ticket is not None:
+                ticket.unlink(missing_ok=True)
+            raise
+        if ticket is not None:
+            write_json_atomic(ticket, {"pid": proc.pid, "run_id": rf.run_id})
+        with _children_lock:
+            _children.append(proc)
+        # The launcher owns the run until the driver claims it, so a driver that dies at start-up is noticed.
+        rf.claim(proc.pid)
+        handle = LaunchHandle(self.kind, self.name, {"pid": proc.pid})
+        rf.update_state(driver=True, handle=handle.to_dict())
+        return handle
+
+    def _start_driver(self, rf: RunFolder) -> subprocess.Popen[bytes]:
         with open(rf.driver_log, "ab") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", DRIVER_MODULE, str(self.workspace.path), rf.run_id],
@@ -64,15 +83,9 @@ class LocalBackend(ComputeBackend):
                 start_new_session=True,  # its own session: a kernel or server restart does not kill it
                 close_fds=True,
                 cwd=str(rf.root),
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env=_driver_env(),
             )
-        with _children_lock:
-            _children.append(proc)
-        # The launcher owns the run until the driver claims it, so a driver that dies at start-up is noticed.
-        rf.claim(proc.pid)
-        handle = LaunchHandle(self.kind, self.name, {"pid": proc.pid})
-        rf.update_state(driver=True, handle=handle.to_dict())
-        return handle
+        return proc
 
     def status(self, rf: RunFolder) -> str:
         _reap()
@@ -90,27 +103,36 @@ class LocalBackend(ComputeBackend):
             "type": "local" if self.name == "local" else "AmlCompute",
             "max_nodes": self.config.get("max_nodes"),
             "busy_nodes": self.pool.busy() if self.pool else None,
-            "queued_runs": len(_live_markers(self.folder / "queue")),
+            "queued_runs": len(_queue(self.folder / "queue", self.workspace.path)),
             "active_runs": sorted(_live_markers(self.folder / "active")),
         }
 
     def reserve_nodes(self, run_id: str, count: int) -> NodeReservation:
         if self.pool is None:
             return Unlimited()
-        return _PoolReservation(self.pool, self.folder, run_id, count)
+        return _PoolReservation(self.pool, self.folder, self.workspace.path, run_id, count)
 
 
 class _PoolReservation(NodeReservation):
-    """A place in a pool's queue (a marker file naming the waiting driver), then the held slots (open flock fds)."""
+    """A place in a pool's queue (a ticket file naming the waiting driver), then the held slots (open flock fds).
 
-    def __init__(self, pool: SlotPool, folder: Path, run_id: str, count: int) -> None:
-        self.pool, self.count = pool, count
-        self.queued = folder / "queue" / run_id
+    First come, first served across processes: only the oldest live ticket may take slots, so runs start in the order
+    they were submitted (tickets are numbered under a lock at launch).
+    """
+
+    def __init__(self, pool: SlotPool, folder: Path, ws_path: Path, run_id: str, count: int) -> None:
+        self.pool, self.count, self.ws_path = pool, count, ws_path
+        queue = folder / "queue"
+        mine = sorted(queue.glob(f"*-{run_id}")) if queue.is_dir() else []
+        self.queued = mine[0] if mine else _enqueue(queue, run_id)
+        write_json_atomic(self.queued, {"pid": os.getpid(), "run_id": run_id})
         self.active = folder / "active" / run_id
         self.fds: list[int] = []
-        write_json_atomic(self.queued, {"pid": os.getpid()})
 
     def try_acquire(self) -> bool:
+        ahead = _queue(self.queued.parent, self.ws_path)
+        if ahead and ahead[0] != self.queued.name:
+            return False  # someone submitted earlier still waits
         fds = self.pool.try_acquire(self.count)
         if fds is None:
             return False
@@ -119,11 +141,51 @@ class _PoolReservation(NodeReservation):
         self.queued.unlink(missing_ok=True)
         return True
 
+    def inheritable_fds(self) -> list[int]:
+        return list(self.fds)
+
     def release(self) -> None:
         self.queued.unlink(missing_ok=True)
         self.active.unlink(missing_ok=True)
         SlotPool.release(self.fds)
         self.fds = []
+
+
+def _driver_env() -> dict[str, str]:
+    """The driver's environment: this one, less the mark of a run this process may itself belong to (a run submitted
+    from inside a script is not one of that script's processes, and must survive its end)."""
+    env = {k: v for k, v in os.environ.items() if k != RUN_MARK_ENV}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _enqueue(queue: Path, run_id: str) -> Path:
+    """Take the next ticket of a pool's queue (numbered under a lock, so the order is the order of the calls)."""
+    queue.mkdir(parents=True, exist_ok=True)
+    with file_lock(queue.parent / "queue.lock"):
+        counter = queue.parent / "queue.counter"
+        try:
+            number = int(counter.read_text() or 0) + 1
+        except (FileNotFoundError, ValueError):
+            number = 1
+        counter.write_text(str(number))
+        ticket = queue / f"{number:012d}-{run_id}"
+        write_json_atomic(ticket, {"pid": os.getpid(), "run_id": run_id})
+    return ticket
+
+
+def _queue(queue: Path, ws_path: Path) -> list[str]:
+    """The live tickets of a pool's queue, oldest first. A ticket whose driver died is removed; one whose driver is
+    stopped or hung (its run's heartbeat is stale) or whose run already ended is passed over."""
+    live = []
+    for name in sorted(_live_markers(queue)):
+        run_id = name.split("-", 1)[-1]
+        rf = RunFolder(ws_path, run_id)
+        state = rf.read_state()
+        if rf.exists() and (state.terminal or not rf.owner_alive(state)):
+            continue
+        live.append(name)
+    return live
 
 
 def _live_markers(folder: Path) -> list[str]:

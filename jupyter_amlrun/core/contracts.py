@@ -49,6 +49,14 @@ class NodeReservation(abc.ABC):
     def release(self) -> None:
         """Give the nodes (or the place in the queue) back; safe to call twice."""
 
+    def inheritable_fds(self) -> list[int]:
+        """File descriptors that hold the acquired nodes (for example flock'd files).
+
+        The driver hands copies to the run's guard and script, so the nodes stay held until every process of the run
+        is gone, not merely the driver. Empty by default: nodes not held by a descriptor.
+        """
+        return []
+
 
 class Unlimited(NodeReservation):
     """The reservation of a target without a node limit: always granted."""

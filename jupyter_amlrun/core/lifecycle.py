@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from jupyter_amlrun._util.fileio import file_lock
+from jupyter_amlrun._util.fileio import try_file_lock
 from jupyter_amlrun._util.procs import kill_tree
 from jupyter_amlrun.core import tags as T
-from jupyter_amlrun.core.runfolder import RunFolder, RunState
+from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, RunFolder, RunState, end_dead_owner
 from jupyter_amlrun.core.status import RunStatus
 from jupyter_amlrun.tracking.journal import rejected_warning, ship_journal
 
@@ -18,6 +22,14 @@ if TYPE_CHECKING:
     from jupyter_amlrun.tracking.store import TrackingStore
 
 ERROR_TAIL_LINES = 30
+STORE_RETRY_SECONDS = 900.0
+STORE_RETRY_ENV = "AMLRUN_STORE_RETRY_SECONDS"
+SLOW_STORE_SECONDS = 5.0  # a store step slower than this is said in the driver log
+_TRANSIENT_WORDS = ("locked", "busy", "unable to open", "connection", "timed out", "timeout", "temporarily")
+_T = TypeVar("_T")
+Log = Callable[[str], None]
+# How long a status read waits for a dead-run recovery it started before it returns the status as it stands.
+RECOVERY_WAIT_SECONDS = 2.0
 
 
 def mirror_status(store: TrackingStore, run_id: str, state: RunState) -> None:
@@ -67,26 +79,36 @@ def finalize(
     error: str | None = None,
     exit_code: int | None = None,
     outputs_dirs: list[Path] | None = None,
+    log: Log | None = None,
 ) -> RunState:
     """Finalizing -> ship the journal, upload outputs and logs -> final status, in MLflow and the state file.
 
-    Every step is attempted even if an earlier one fails, so a broken upload never leaves a run non-terminal.
+    Every step is attempted even if an earlier one fails, so a broken upload never leaves a run non-terminal. A
+    locked or unreachable store is waited out (:func:`with_store_retries`, up to :func:`store_retry_seconds`), each
+    wait said through ``log``.
     """
     state = rf.set_status(RunStatus.FINALIZING)
     problems: list[str] = []
     with contextlib.suppress(Exception):
         mirror_status(store, rf.run_id, state)
+    deadline = time.monotonic() + store_retry_seconds()
     try:
-        ship_journal(store, rf.run_id, rf.root, final=True)  # the writers are gone: read a last unterminated line
+        # the writers are gone: final=True also reads a last unterminated line
+        with_store_retries(
+            lambda: ship_journal(store, rf.run_id, rf.root, final=True), "shipping metrics", deadline, log
+        )
     except Exception as exc:
-        problems.append(f"shipping metrics failed: {exc}")
+        problems.append(
+            f"shipping metrics failed: {exc}. The metrics journal is kept in {rf.journal_path}; run.flush() "
+            "ships it once the store is reachable."
+        )
     # Records the store refused (here or in an earlier ship) are named, so the run never reads as clean.
     with contextlib.suppress(OSError):
         refused = rejected_warning(rf.root)
         if refused:
             problems.append(refused)
     try:
-        upload_run_files(store, rf, outputs_dirs or [])
+        with_store_retries(lambda: upload_run_files(store, rf, outputs_dirs or []), "uploading", deadline, log)
     except Exception as exc:
         problems.append(f"uploading outputs/logs failed: {exc}")
     extra: dict[str, Any] = {}
@@ -97,39 +119,167 @@ def finalize(
     if problems:
         extra["warnings"] = [*state.warnings, *problems]  # keep the run's own (environment) warnings
     state = rf.set_status(status, **extra)
+    with_store_retries(lambda: mirror_status(store, rf.run_id, state), "recording the final status", deadline, log)
+    return state
+
+
+def store_retry_seconds() -> float:
+    """How long finalising retries a locked or unreachable tracking store before it gives up.
+
+    ``AMLRUN_STORE_RETRY_SECONDS``, default 900 (15 minutes). After that the run still ends (state file), its
+    metrics journal stays in the run folder for a later ``run.flush()``, and the run's warnings say so.
+    """
+    try:
+        value = float(os.environ.get(STORE_RETRY_ENV, ""))
+    except ValueError:
+        return STORE_RETRY_SECONDS
+    return value if value > 0 else STORE_RETRY_SECONDS
+
+
+def transient_store_error(exc: BaseException) -> bool:
+    """Whether a tracking-store error is worth waiting out (a lock, a busy or unreachable store)."""
+    text = f"{type(exc).__name__}: {exc}".lower()
+    return any(word in text for word in _TRANSIENT_WORDS)
+
+
+def with_store_retries(step: Callable[[], _T], what: str, deadline: float, log: Log | None = None) -> _T:
+    """Run ``step``; while it fails with a transient store error, wait (backoff up to 15 s) and try again until
+    ``deadline`` (``time.monotonic()``), saying so through ``log``. Other errors, and the last one, are raised."""
+    delay = 1.0
+    attempt = 1
+    while True:
+        # The store layer waits out short locks itself; say so in the log when that wait gets long.
+        notice = threading.Timer(SLOW_STORE_SECONDS, _say_slow, (log, what, deadline)) if log is not None else None
+        if notice is not None:
+            notice.daemon = True
+            notice.start()
+        try:
+            return step()
+        except Exception as exc:
+            if not transient_store_error(exc) or time.monotonic() + delay > deadline:
+                if log is not None and attempt > 1:
+                    log(f"Giving up {what} after {attempt} attempts: {exc}")
+                raise
+            if log is not None:
+                log(
+                    f"The tracking store is busy or unreachable ({_first_line(exc)}); {what} again in {delay:.0f} s "
+                    f"(attempt {attempt + 1}, giving up {deadline - time.monotonic():.0f} s from now)."
+                )
+            time.sleep(delay)
+            delay = min(delay * 2, 15.0)
+            attempt += 1
+        finally:
+            if notice is not None:
+                notice.cancel()
+
+
+def _say_slow(log: Log, what: str, deadline: float) -> None:
+    log(
+        f"The tracking store is busy or unreachable: {what} has waited {SLOW_STORE_SECONDS:.0f} s so far (another "
+        f"writer may hold its lock); still trying, giving up {deadline - time.monotonic():.0f} s from now."
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]
+
+
+def end_lost_run(store: TrackingStore, rf: RunFolder, error: str) -> RunState:
+    """End a run whose folder or journal vanished under it: Failed with ``error``, never Completed.
+
+    A new ``state.json`` is written from the last state this process knew (its history kept, so the run never reads
+    NotStarted again) and MLflow gets the same status; what is left of the journal is shipped first.
+    """
+    state = rf.read_state()
+    now = time.time()
+    state.status = RunStatus.FAILED.value
+    state.history.append([state.status, now])
+    state.end_time = now
+    state.error = error
+    state.outcome = state.status
+    rf.root.mkdir(parents=True, exist_ok=True)
+    rf.write_state(state)
+    with contextlib.suppress(Exception):
+        ship_journal(store, rf.run_id, rf.root, final=True)
     mirror_status(store, rf.run_id, state)
     return state
 
 
-def recover_dead_run(store: TrackingStore, rf: RunFolder) -> str:
-    """A non-terminal run whose owner died: end what it left running, keep its data, mark it Failed/Canceled."""
-    with file_lock(rf.root / "recover.lock"):
-        state = rf.read_state()
-        if state.terminal or rf.owner_alive(state):
-            return state.status
-        kill_tree(state.script_pgid, state.script_pids, grace=1.0)
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(_heartbeat_time(rf)))
-        canceled = rf.cancel_requested()
-        if canceled:
-            status, error = RunStatus.CANCELED, canceled
-        else:
-            status = RunStatus.FAILED
-            error = (
-                f"The process supervising this run (pid {state.owner_pid}) ended without finishing it; its "
-                f"last heartbeat was at {when}. Metrics and logs written so far are kept."
-            )
-            tail = error_tail(rf.driver_log, lines=10)
-            if tail:
-                error += f"\nLast lines of logs/azureml/driver_log.txt:\n{tail}"
-        outputs = [rf.workdir / "outputs"]
-        if state.outputs_dir:
-            outputs = [Path(state.outputs_dir)]
-        try:
-            final = finalize(store, rf, status, error=error, outputs_dirs=outputs)
-        except Exception as exc:
-            # The store is unreachable: the run still ends here; MLflow catches up on a later read.
-            final = rf.set_status(status, error=error, warnings=[f"recording the end in the store failed: {exc}"])
-        return final.status
+def recover_dead_run(store: TrackingStore, rf: RunFolder, fate: str | None = None, *, locked: bool = False) -> str:
+    """A non-terminal run whose owner died: end what it left running, keep its data, mark it Failed/Canceled.
+
+    A run whose script had already ended when its owner died is finished as the owner would have (Completed with
+    exit code 0, say). ``fate`` says what became of the owner when the caller already ended it (see
+    :func:`~jupyter_amlrun.core.runfolder.end_dead_owner`). Only one recovery acts on a run (a lock, across
+    processes); a caller that finds another recovery at work returns the status as it stands instead of waiting.
+    ``locked``: the caller already holds :func:`recovery_lock`.
+    """
+    if locked:
+        return _recover(store, rf, fate)
+    with recovery_lock(rf) as mine:
+        if not mine:
+            return rf.read_state().status
+        return _recover(store, rf, fate)
+
+
+def recovery_lock(rf: RunFolder) -> contextlib.AbstractContextManager[bool]:
+    """The lock only one recovery of ``rf`` holds at a time (never waits: yields whether it was taken)."""
+    return try_file_lock(rf.root / "recover.lock")
+
+
+def _recover(store: TrackingStore, rf: RunFolder, fate: str | None) -> str:
+    state = rf.read_state()
+    if state.terminal or rf.owner_alive(state):
+        return state.status
+    fate = fate or end_dead_owner(rf, state)
+    mark = (RUN_MARK_ENV, rf.run_id) if state.driver else None
+    kill_tree(state.script_pgid, state.script_pids, grace=1.0, mark=mark)
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(_heartbeat_time(rf)))
+    canceled = rf.cancel_requested()
+    warnings: list[str] = []
+    if state.outcome:
+        # The script had ended and the owner had decided; only its Finalizing was cut short.
+        status, error = state.outcome, state.error
+        warnings.append(
+            f"The process supervising this run (pid {state.owner_pid}) {fate} during Finalizing; the run "
+            "was finished by a recovery (metrics, outputs and logs kept)."
+        )
+    elif canceled:
+        status, error = RunStatus.CANCELED, canceled
+    else:
+        status = RunStatus.FAILED
+        error = (
+            f"The process supervising this run (pid {state.owner_pid}) {fate} without finishing it; its "
+            f"last heartbeat was at {when}. Metrics and logs written so far are kept."
+        )
+        tail = error_tail(rf.driver_log, lines=10)
+        if tail:
+            error += f"\nLast lines of logs/azureml/driver_log.txt:\n{tail}"
+    outputs = [rf.workdir / "outputs"]
+    if state.outputs_dir:
+        outputs = [Path(state.outputs_dir)]
+    try:
+        final = finalize(
+            store, rf, status, error=error, exit_code=state.exit_code, outputs_dirs=outputs, log=_log_to(rf)
+        )
+    except Exception as exc:
+        # The store is unreachable: the run still ends here; MLflow catches up on a later read.
+        warnings.append(f"recording the end in the store failed: {exc}")
+        final = rf.set_status(status, error=error, warnings=warnings)
+    else:
+        if warnings:
+            final = rf.update_state(warnings=[*final.warnings, *warnings])
+    return final.status
+
+
+def _log_to(rf: RunFolder) -> Log:
+    def log(message: str) -> None:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+        with contextlib.suppress(OSError), open(rf.driver_log, "a", encoding="utf-8") as fh:
+            fh.write(f"[{stamp}] Recovery: {message}\n")
+
+    return log
 
 
 def _heartbeat_time(rf: RunFolder) -> float:
@@ -139,23 +289,47 @@ def _heartbeat_time(rf: RunFolder) -> float:
         return time.time()
 
 
-def live_status(store: TrackingStore, rf: RunFolder) -> str:
-    """The status in the run folder; a non-terminal run whose owner died is recovered (and so ends) here."""
+def live_status(store: TrackingStore, rf: RunFolder, wait: float = RECOVERY_WAIT_SECONDS) -> str:
+    """The status in the run folder; a non-terminal run whose owner died is recovered (and so ends) here.
+
+    The recovery runs in a thread of this process; the read waits for it at most ``wait`` seconds and then returns
+    the status as it stands (Finalizing while the recovery ships and uploads).
+    """
     state = rf.read_state()
-    if not state.terminal and not rf.owner_alive(state):
-        return recover_dead_run(store, rf)
-    return state.status
+    if state.terminal or rf.owner_alive(state):
+        return state.status
+    start_recovery(store, rf, wait)
+    return rf.read_state().status
+
+
+def start_recovery(store: TrackingStore, rf: RunFolder, wait: float = RECOVERY_WAIT_SECONDS) -> None:
+    """Recover ``rf`` in a background thread (one per run in this process) and wait for it up to ``wait`` s."""
+    key = str(rf.root)
+    with _recoveries_lock:
+        thread = _recoveries.get(key)
+        if thread is None or not thread.is_alive():
+            # Not a daemon: a process that exits waits for a recovery it started rather than cut it in half.
+            thread = threading.Thread(target=_recover_quietly, args=(store, rf), name=f"amlrun-recover-{rf.run_id}")
+            _recoveries[key] = thread
+            thread.start()
+    thread.join(wait)
+
+
+def _recover_quietly(store: TrackingStore, rf: RunFolder) -> None:
+    with contextlib.suppress(Exception):
+        recover_dead_run(store, rf)
+
+
+_recoveries: dict[str, threading.Thread] = {}
+_recoveries_lock = threading.Lock()
 
 
 def request_cancel(store: TrackingStore, rf: RunFolder, reason: str = "Canceled by user") -> None:
     """Ask a run's owner to cancel it (and wake a driver at once); a run with a dead owner ends here."""
-    import os
-    import signal
-
     rf.request_cancel(reason)
     state = rf.read_state()
     if not rf.owner_alive(state):
-        recover_dead_run(store, rf)
+        start_recovery(store, rf)
         return
     if state.owner_pid and state.driver:
         with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -17,7 +17,6 @@ import sys
 import tempfile
 import threading
 import time
-import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,33 +57,45 @@ def _iso(ts: float | int | None, ms: bool = False) -> str | None:
 
 
 class _Owner:
-    """Beats the heartbeat and ships the journal of runs this process owns (interactive and child runs)."""
+    """Beats the heartbeat and ships the journal of runs this process owns (interactive and child runs).
+
+    It holds the runs' folders and stores, not their Run objects: a run stays owned, beaten and shipped, after its
+    handle is garbage-collected (``for run in exp.get_runs():`` rebinding ``run``), until complete()/fail() or the
+    end of this process. Liveness follows the process, not the Python object.
+    """
 
     def __init__(self) -> None:
-        self.runs: weakref.WeakSet[Run] = weakref.WeakSet()
+        self.runs: dict[str, tuple[RunFolder, Any]] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
     def add(self, run: Run) -> None:
         with self._lock:
-            self.runs.add(run)
+            self.runs[run.id] = (run._folder, run._ws.store)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name="amlrun-owner", daemon=True)
                 self._thread.start()
 
+    def discard(self, run_id: str) -> None:
+        with self._lock:
+            self.runs.pop(run_id, None)
+
+    def _owned(self) -> list[tuple[str, RunFolder, Any]]:
+        with self._lock:
+            return [(run_id, folder, store) for run_id, (folder, store) in self.runs.items()]
+
     def _loop(self) -> None:
         while True:
             time.sleep(HEARTBEAT_SECONDS / 2)
-            for run in list(self.runs):
+            for run_id, folder, store in self._owned():
                 with contextlib.suppress(Exception):
-                    run._folder.beat()
-                    if run._journal_writer is not None:
-                        _journal.ship_journal(run._ws.store, run.id, run._folder.root)
+                    folder.beat()
+                    _journal.ship_journal(store, run_id, folder.root)
 
     def flush_all(self) -> None:
-        for run in list(self.runs):
+        for run_id, folder, store in self._owned():
             with contextlib.suppress(Exception):
-                _journal.ship_journal(run._ws.store, run.id, run._folder.root)
+                _journal.ship_journal(store, run_id, folder.root)
 
 
 _owner = _Owner()
@@ -221,7 +232,12 @@ class Run:
         """The v1 status string; a live run whose supervisor died is found and marked Failed here."""
         if self._folder.exists():
             return self._backend().status(self._folder)
-        return _status_of(self._refresh())
+        status = _status_of(self._refresh())
+        known = self._folder.last_known()
+        if known is not None and not is_terminal(status) and not known.terminal:
+            # The folder went under a live run and the store lags behind it: never step back (to NotStarted).
+            return known.status
+        return status
 
     def get_detailed_status(self) -> dict[str, Any]:
         status = self.get_status()
@@ -382,8 +398,7 @@ class Run:
             return
         outputs = [self._outputs_dir] if self._outputs_dir is not None else []
         finalize(self._ws.store, self._folder, status, error=error, outputs_dirs=outputs)
-        with contextlib.suppress(KeyError):
-            _owner.runs.discard(self)
+        _owner.discard(self.id)
 
     def complete(self, _set_status: bool = True) -> None:
         """Mark an interactive or child run Completed (after flushing metrics and uploading outputs)."""

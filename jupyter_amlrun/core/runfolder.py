@@ -10,8 +10,10 @@ other kernels), hence dataclasses with one reading and one writing rule instead 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import signal
 import socket
 import time
 from dataclasses import dataclass, field
@@ -19,12 +21,37 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
-from jupyter_amlrun._util.procs import process_alive, process_start_time
+from jupyter_amlrun._util.procs import process_alive, process_start_time, process_stopped
 from jupyter_amlrun.core.status import RunStatus, is_terminal
 
 HEARTBEAT_SECONDS = 2.0
-# A non-terminal run whose owner has not beaten for this long is dead (the owner beats every 2 s).
-HEARTBEAT_STALE_SECONDS = 15.0
+# A driver that has not beaten for this long is dead or stopped (it beats every 2 s); kept well under the 15 s within
+# which a dead or stopped driver must be found, its processes ended and its slot freed.
+LIVENESS_SECONDS = 8.0
+LIVENESS_ENV = "AMLRUN_LIVENESS_SECONDS"
+# A launched driver that has not yet started its heartbeat (python and imports on a busy machine) is given longer.
+STARTUP_STALE_SECONDS = 60.0
+# An owner on another host is judged by its heartbeat alone (file times over a shared folder lag and skew).
+REMOTE_STALE_SECONDS = 15.0
+# The environment variable that marks every process a run starts; sweeps for it reach processes that left the tree.
+RUN_MARK_ENV = "AMLRUN_RUN_ID"
+
+
+def liveness_seconds() -> float:
+    """How long a driver may go without a heartbeat before it counts as dead (``AMLRUN_LIVENESS_SECONDS``, default 8).
+
+    Tests set it low to exercise the dead-driver paths quickly; a value that is not a positive number is ignored.
+    """
+    try:
+        value = float(os.environ.get(LIVENESS_ENV, ""))
+    except ValueError:
+        return LIVENESS_SECONDS
+    return value if value > 0 else LIVENESS_SECONDS
+
+
+class RunFolderLost(OSError):
+    """The run's folder (its ``state.json``) disappeared while the run was live."""
+
 
 DRIVER_LOG = "logs/azureml/driver_log.txt"
 USER_LOG = "logs/user_logs/std_log.txt"
@@ -97,6 +124,9 @@ class RunState(_Document):
     queued_reason: str | None = None
     script_pgid: int | None = None
     script_pids: list[int] = field(default_factory=list)
+    # the final status the owner decided on when the script ended, recorded before Finalizing (with error and
+    # exit_code) so that a recovery after the owner's death finishes the run as the owner would have
+    outcome: str | None = None
     outputs_dir: str | None = None  # an interactive run's ./outputs, uploaded when it ends
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -118,6 +148,7 @@ class RunFolder:
     def __init__(self, workspace_dir: Path, run_id: str) -> None:
         self.run_id = run_id
         self.root = Path(workspace_dir) / "runs" / run_id
+        self._last: dict[str, Any] | None = None  # the last state document read or written through this object
 
     # paths
     @property
@@ -172,10 +203,30 @@ class RunFolder:
         write_json_atomic(self.spec_path, spec.to_dict())
 
     def read_state(self) -> RunState:
-        return RunState.from_dict(read_json(self.state_path, default={}))
+        doc = read_json(self.state_path, default=None)
+        if doc is None:
+            # A folder deleted under a live run: its last known state, not a fresh NotStarted one.
+            return RunState.from_dict(self._last) if self._last is not None else RunState()
+        self._last = dict(doc)
+        return RunState.from_dict(doc)
 
     def write_state(self, state: RunState) -> None:
-        write_json_atomic(self.state_path, state.to_dict())
+        doc = state.to_dict()
+        write_json_atomic(self.state_path, doc)
+        self._last = doc
+
+    def last_known(self) -> RunState | None:
+        """The last state read or written through this object (None if none was): what a reader falls back on when
+        the folder has gone and the tracking store has not caught up yet."""
+        return RunState.from_dict(self._last) if self._last is not None else None
+
+    def _read_existing(self) -> RunState:
+        if not self.state_path.exists() and self._last is not None:
+            raise RunFolderLost(
+                f"The folder of run {self.run_id} ({self.root}) lost its state.json while the run was live (was it "
+                "deleted?). Leave runs/<run id> alone until the run has ended."
+            )
+        return self.read_state()
 
     def create(self) -> RunState:
         """Start the state of a new run (NotStarted)."""
@@ -189,7 +240,7 @@ class RunFolder:
         if unknown:
             raise TypeError(f"RunState has no field(s) {sorted(unknown)}")
         with file_lock(self.root / "state.lock"):
-            state = self.read_state()
+            state = self._read_existing()
             for k, v in changes.items():
                 setattr(state, k, v)
             self.write_state(state)
@@ -202,7 +253,7 @@ class RunFolder:
             raise TypeError(f"RunState has no field(s) {sorted(unknown)}")
         status = RunStatus.parse(status).value
         with file_lock(self.root / "state.lock"):
-            state = self.read_state()
+            state = self._read_existing()
             if state.terminal or (state.status == status and not extra):
                 return state
             now = time.time()
@@ -234,15 +285,23 @@ class RunFolder:
             return time.time() - float(state.created or time.time())
 
     def owner_alive(self, state: RunState | None = None) -> bool:
-        """Whether the run's owner still lives: by pid when on this host, else by heartbeat age."""
+        """Whether the run's owner still lives.
+
+        On this host by its pid and start time (a reused pid reads as dead). A driver must also keep beating: one
+        silent for :func:`liveness_seconds` is hung or stopped. An interactive run's owner is the user's process,
+        alive for as long as that process is (its Run objects may come and go). On another host: the heartbeat.
+        """
         state = state if state is not None else self.read_state()
         age = self.heartbeat_age(state)
         if state.owner_pid and state.host == socket.gethostname():
             if not process_alive(state.owner_pid, state.owner_started or 0.0):
                 return False  # gone, a zombie, or the pid now belongs to another process
-            # A live process that stopped beating is hung (or SIGSTOPped): still dead to us.
-            return age < HEARTBEAT_STALE_SECONDS * 4
-        return age < HEARTBEAT_STALE_SECONDS
+            if not state.driver:
+                return True
+            # A driver still starting up (NotStarted: python and its imports on a busy machine) gets longer.
+            limit = STARTUP_STALE_SECONDS if state.status == RunStatus.NOT_STARTED else liveness_seconds()
+            return age < max(limit, liveness_seconds())
+        return age < max(REMOTE_STALE_SECONDS, liveness_seconds())
 
     # cancel requests
     def request_cancel(self, reason: str = "") -> None:
@@ -253,6 +312,20 @@ class RunFolder:
             return self.cancel_path.read_text() or "Canceled by user"
         except FileNotFoundError:
             return None
+
+
+def end_dead_owner(rf: RunFolder, state: RunState) -> str:
+    """Say what became of a run's dead owner (for the run's error); a driver that lives on, hung or stopped, is
+    killed first, so that it cannot wake up later and race the recovery."""
+    pid = state.owner_pid
+    if not pid or not process_alive(pid, state.owner_started or 0.0):
+        return "ended"
+    age = rf.heartbeat_age(state)
+    how = "was stopped (SIGSTOP)" if process_stopped(pid) else "stopped responding"
+    if state.driver and state.host == socket.gethostname():
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+    return f"{how}, sent no heartbeat for {age:.0f} s (the limit is {liveness_seconds():.0f} s) and was killed,"
 
 
 def log_files_under(logs_dir: Path) -> dict[str, Path]:
