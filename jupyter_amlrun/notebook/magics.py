@@ -29,7 +29,18 @@ __all__ = ["AmlRunMagics", "load_ipython_extension", "unload_ipython_extension"]
 _INPUT_NAME_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _PLACEHOLDER_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 MODES = ("mount", "download")
-AMLRUN_ACTIONS = ("runs", "details", "logs", "cancel", "show", "models", "datastores", "envs", "workspace")
+AMLRUN_ACTIONS = (
+    "runs",
+    "details",
+    "logs",
+    "cancel",
+    "show",
+    "models",
+    "datastores",
+    "envs",
+    "tensorboard",
+    "workspace",
+)
 
 
 # ---------------------------------------------------------------------- parsing helpers (pure, unit-tested)
@@ -461,6 +472,8 @@ class AmlRunMagics(Magics):
             %amlrun datastores             registered datastores
             %amlrun envs                   registered environments and the built (cached) virtualenvs
             %amlrun envs prune [--older-than DAYS]   delete cached virtualenvs no live run uses
+            %amlrun tensorboard RUN_ID[,RUN_ID...]   TensorBoard over the runs' logs/ (live while running)
+            %amlrun tensorboard stop       stop it
             %amlrun workspace              the workspace in use
         """
         argv, rest = split_line(line)
@@ -470,7 +483,7 @@ class AmlRunMagics(Magics):
         if args.action not in AMLRUN_ACTIONS:
             raise UsageError(f"Unknown action {args.action!r}. Use one of: {', '.join(AMLRUN_ACTIONS)}.")
         ws = self._workspace(args.workspace)
-        needs_run = ("details", "logs", "cancel", "show")
+        needs_run = ("details", "logs", "cancel", "show", "tensorboard")
         if args.action in needs_run and not args.target:
             raise UsageError(f"%amlrun {args.action} needs a run id: %amlrun {args.action} RUN_ID")
         try:
@@ -553,6 +566,21 @@ class AmlRunMagics(Magics):
         run = self._run(ws, args.target)
         run.cancel()
         print(f"Cancel requested for run {run.id}; status now {run.get_status()}.")
+
+    def _amlrun_tensorboard(self, ws: Any, args: Any) -> None:
+        from jupyter_amlrun.core.tensorboard import Tensorboard
+
+        previous = getattr(self, "_tensorboard", None)
+        if previous is not None:
+            previous.stop()
+            self._tensorboard = None
+        if args.target == "stop":
+            print("TensorBoard stopped." if previous is not None else "No TensorBoard was running.")
+            return
+        runs = [self._run(ws, run_id.strip()) for run_id in args.target.split(",") if run_id.strip()]
+        tb = Tensorboard(runs, port=None)
+        tb.start()
+        self._tensorboard = tb
 
     def _amlrun_show(self, ws: Any, args: Any) -> None:
         RunDetails(self._run(ws, args.target)).show()
