@@ -30,21 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-SCRIPT = """\
-import json
-import sys
-import time
-
-from jupyter_amlrun import Run
-
-n, out = int(sys.argv[1]), sys.argv[2]
-run = Run.get_context()
-t0 = time.perf_counter()
-for i in range(n):
-    run.log("value", i)
-with open(out, "w") as fh:
-    json.dump({"n": n, "seconds": time.perf_counter() - t0, "end_wall": time.time()}, fh)
-"""
+# the same burst script and status wait as the in-script rate benchmark (this folder is on sys.path when run)
+from log_rate import AMLRUN_SCRIPT, wait_until_terminal
 
 
 def store_points(db: Path, run_id: str) -> tuple[int, float | None, float | None]:
@@ -64,18 +51,12 @@ def bench_e2e(tmp: Path, n: int) -> dict[str, Any]:
     ws = Workspace.create("bench", path=tmp / "ws")
     src = tmp / "src"
     src.mkdir()
-    (src / "burst.py").write_text(SCRIPT)
+    (src / "burst.py").write_text(AMLRUN_SCRIPT)
     out = tmp / "burst-result.json"
     run = Experiment(ws, "ship-rate").submit(
         ScriptRunConfig(source_directory=str(src), script="burst.py", arguments=[n, str(out)])
     )
-    deadline = time.monotonic() + 1800
-    status = ""
-    while time.monotonic() < deadline:
-        status = run.get_status()
-        if status in ("Completed", "Failed", "Canceled"):
-            break
-        time.sleep(0.1)
+    status = wait_until_terminal(run, 1800)
     done_wall = time.time()
     if status != "Completed":
         raise RuntimeError(f"the run ended {status!r}: {run.get_details().get('error')}")

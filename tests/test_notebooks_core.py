@@ -13,25 +13,25 @@ pytestmark = pytest.mark.integration
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
-def test_quickstart_notebook(amlrun_home: Path, tmp_path: Path) -> None:
+def run_notebook(name: str, tmp_path: Path) -> str:
+    """Execute notebooks/<name> in a copy under ``tmp_path``; the text of its stream outputs."""
     work = tmp_path / "nb"
     work.mkdir()
-    shutil.copy(NOTEBOOKS / "quickstart.ipynb", work)
-    nb = nbformat.read(work / "quickstart.ipynb", as_version=4)
+    shutil.copy(NOTEBOOKS / name, work)
+    nb = nbformat.read(work / name, as_version=4)
     NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(work)}}).execute()
-    outputs = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    return "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+
+
+def test_quickstart_notebook(amlrun_home: Path, tmp_path: Path) -> None:
+    outputs = run_notebook("quickstart.ipynb", tmp_path)
     assert "Execution Summary" in outputs
     assert "sklearn_digits\tsklearn_digits:1\t1" in outputs
     assert (amlrun_home / "workspaces" / "default" / "mlflow.db").exists()
 
 
 def test_environment_estimator_notebook(amlrun_home: Path, tmp_path: Path) -> None:
-    work = tmp_path / "nb"
-    work.mkdir()
-    shutil.copy(NOTEBOOKS / "environment_estimator.ipynb", work)
-    nb = nbformat.read(work / "environment_estimator.ipynb", as_version=4)
-    NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(work)}}).execute()
-    outputs = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    outputs = run_notebook("environment_estimator.ipynb", tmp_path)
     assert "tutorial-env version 1" in outputs and "same definition -> version 1" in outputs
     assert "already has every package" in outputs  # the Estimator run needed no build
     assert "Built environment" in outputs and "Reusing cached environment" in outputs
