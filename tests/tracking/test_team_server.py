@@ -1,6 +1,7 @@
 """A team MLflow server: the workspace's own store opens in `mlflow server`, and a workspace can track into one.
 
-Starts a real `mlflow server` on 127.0.0.1 (full mlflow, from the `server` extra) and stops it afterwards.
+Starts a real `mlflow server` on 127.0.0.1 (full mlflow, from the `server` extra) and stops it afterwards; the team
+server's backend store is a sqlite file, and a real PostgreSQL (Debian's package, tests/tracking/postgres.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 
 from jupyter_amlrun import Experiment, Model, ScriptRunConfig, Workspace
+from tests.tracking.postgres import pg_bin, postgres_server
 
 pytestmark = pytest.mark.integration
 
@@ -100,10 +102,22 @@ def test_workspace_store_opens_in_mlflow_server(ws: Workspace, mlflow_server: An
     assert tags["amlrun.status"] == "Completed"
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def team_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The team server's backend store URI: a sqlite file, or a database on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'team.db'}"
+        return
+    if pg_bin() is None:
+        pytest.fail("PostgreSQL is not installed: run `make install-test-tools` (apt-get install -y postgresql)")
+    with postgres_server(tmp_path / "pg") as url:
+        yield url
+
+
 def test_workspace_tracking_into_a_team_server(
-    amlrun_home: Path, tmp_path: Path, make_source: Any, mlflow_server: Any
+    amlrun_home: Path, tmp_path: Path, make_source: Any, mlflow_server: Any, team_backend: str
 ) -> None:
-    url = mlflow_server(f"sqlite:///{tmp_path / 'team.db'}")
+    url = mlflow_server(team_backend)
     ws = Workspace.create("team", path=tmp_path / "team-ws", tracking_uri=url)
     assert ws.get_mlflow_tracking_uri() == url
     src = make_source(
@@ -122,3 +136,10 @@ def test_workspace_tracking_into_a_team_server(
     # The server, not the workspace folder, holds the record: another client sees it.
     got = _get(f"{url}/api/2.0/mlflow/runs/get?run_id={run.id}")["run"]
     assert {t["key"]: t["value"] for t in got["data"]["tags"]}["amlrun.status"] == "Completed"
+    # A second model version and a tag land in the server's registry too.
+    run.register_model(model_name="team-model", model_path="outputs/model.pkl", tags={"stage": "dev"})
+    assert Model(ws, "team-model").version == 2
+    assert Model(ws, "team-model", version=2).tags == {"stage": "dev"}
+    if team_backend.startswith("postgresql"):
+        # The records are in PostgreSQL itself, not in a file next to the server.
+        assert not list(tmp_path.glob("*.db"))
