@@ -16,7 +16,7 @@ from jupyter_amlrun._util.procs import kill_tree
 from jupyter_amlrun.core import tags as T
 from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, RunFolder, RunState, end_dead_owner
 from jupyter_amlrun.core.status import RunStatus
-from jupyter_amlrun.tracking.journal import rejected_warning, ship_journal
+from jupyter_amlrun.tracking.journal import rejected_warning, ship_journal, storage_warning
 
 if TYPE_CHECKING:
     from jupyter_amlrun.tracking.store import TrackingStore
@@ -107,6 +107,9 @@ def finalize(
         refused = rejected_warning(rf.root)
         if refused:
             problems.append(refused)
+        disk = storage_warning(rf.root)
+        if disk:
+            problems.append(disk)
     try:
         with_store_retries(lambda: upload_run_files(store, rf, outputs_dirs or []), "uploading", deadline, log)
     except Exception as exc:

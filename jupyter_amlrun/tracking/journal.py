@@ -7,16 +7,20 @@ tails the journal and ships it to MLflow in batches; live readers read it by off
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import errno
 import json
 import math
 import numbers
 import os
+import sys
 import time
+import weakref
 from pathlib import Path
 from typing import Any
 
-from jupyter_amlrun._util.fileio import file_lock
+from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
 from jupyter_amlrun.tracking.metrics import INT64_MAX, MAX_EXACT_INT, as_metric_value, is_int64, name_problem
 
 # Record kinds
@@ -55,6 +59,9 @@ def is_numeric(value: Any) -> bool:
 MAX_RECORD_BYTES = 64 * 1024 * 1024  # one run.log* call; a bigger value belongs in a file (run.upload_file)
 REJECTED = "journal.rejected.jsonl"  # records the store refused, with the reason (they stay in journal.jsonl too)
 _RECORD_START = b'{"t":'
+# While the journal cannot be written (a full disk), records wait in memory up to this much, then are counted lost.
+MAX_PENDING_BYTES = 64 * 1024 * 1024
+STORAGE_NOTE = "journal.storage.json"  # what a writer went through when the disk refused its records
 
 
 class RecordTooLargeError(ValueError):
@@ -69,7 +76,15 @@ class JournalWriter:
         self.path = path
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         self._steps: dict[str, int] = {}
+        # A full disk must not raise into the training loop: records wait here and are written when space frees.
+        self._pending = bytearray()
+        self._pending_records = 0
+        self.late = 0  # records that waited in memory (the journal could not be written) and were written later
+        self.dropped = 0  # records lost: the wait buffer was full, or the disk never freed before the end
+        self.storage_error: str | None = None
+        self._noted: tuple[int, int] | None = None
         self._seal_torn_tail()
+        atexit.register(_close_writer, weakref.ref(self))
 
     def _seal_torn_tail(self) -> None:
         # A writer killed mid-record leaves a line without its newline; end it, so our first record starts a line
@@ -109,10 +124,88 @@ class JournalWriter:
                 "one logged value. Save it to a file under ./outputs (uploaded when the run ends) or upload it "
                 "with run.upload_file(name, path)."
             )
-        os.write(self._fd, data)
+        self._write(data)
+
+    # ------------------------------------------------------------------ a disk that refuses writes
+    def _write(self, data: bytes) -> None:
+        if self._pending and not self._flush_pending():
+            self._hold(data)
+            return
+        try:
+            written = os.write(self._fd, data)
+        except OSError as exc:
+            self._trouble(exc)
+            self._hold(data)
+            return
+        if written < len(data):  # a nearly full disk takes part of a record: the rest must follow it
+            self._trouble(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+            self._pending[:0] = data[written:]
+            self._pending_records += 1
+        elif self.storage_error is not None:
+            self._write_note()
+
+    def _hold(self, data: bytes) -> None:
+        if len(self._pending) + len(data) > MAX_PENDING_BYTES:
+            self.dropped += 1
+            return
+        self._pending += data
+        self._pending_records += 1
+
+    def _flush_pending(self) -> bool:
+        """Write what waits in memory; True when nothing waits any more."""
+        try:
+            written = os.write(self._fd, bytes(self._pending))
+        except OSError:
+            return False
+        done = self._pending[:written].count(b"\n")
+        self._pending_records -= done
+        self.late += done
+        del self._pending[:written]
+        if self._pending:
+            return False
+        self._pending_records = 0
+        self._write_note()
+        return True
+
+    def _trouble(self, exc: OSError) -> None:
+        first = self.storage_error is None
+        self.storage_error = f"{errno.errorcode.get(exc.errno or 0, 'OSError')}: {exc.strerror or exc}"
+        if first:
+            # stderr may sit on the same full disk: the notice is best effort, the note file says it later.
+            with contextlib.suppress(Exception):
+                sys.stderr.write(
+                    f"jupyter_amlrun: the run's metrics journal {self.path} cannot be written ({self.storage_error}); "
+                    f"logged values wait in memory (up to {MAX_PENDING_BYTES // 2**20} MiB) and are written when "
+                    "space frees. Free disk space on that volume.\n"
+                )
+                sys.stderr.flush()
+
+    def _write_note(self) -> None:
+        """Say in the run folder what the disk did to this writer's records (read by :func:`storage_warning`)."""
+        now = (self.late, self.dropped)
+        if self._noted == now:
+            return
+        note = self.path.parent / STORAGE_NOTE
+        doc = read_json(note, default={}) or {}
+        writers = dict(doc.get("writers") or {})
+        writers[str(os.getpid())] = {"error": self.storage_error, "late": now[0], "dropped": now[1]}
+        try:
+            write_json_atomic(note, {"writers": writers})
+        except OSError:
+            return
+        self._noted = now
 
     def close(self) -> None:
         if self._fd >= 0:
+            if self._pending:
+                self._flush_pending()
+            if self._pending:
+                # The disk never freed: these records are gone; say so if anything can still be written.
+                self.dropped += self._pending_records
+                self._pending.clear()
+                self._pending_records = 0
+            if self.storage_error is not None:
+                self._write_note()
             os.close(self._fd)
             self._fd = -1
 
@@ -121,6 +214,34 @@ class JournalWriter:
             self.close()
         except Exception:
             pass
+
+
+def _close_writer(ref: weakref.ReferenceType[JournalWriter]) -> None:
+    writer = ref()
+    if writer is not None:
+        with contextlib.suppress(Exception):
+            writer.close()
+
+
+def storage_warning(run_dir: Path) -> str | None:
+    """One sentence for the run's warnings when a writer could not write the journal (a full disk), or None."""
+    doc = read_json(run_dir / STORAGE_NOTE, default=None)
+    if not isinstance(doc, dict) or not doc.get("writers"):
+        return None
+    writers = [w for w in doc["writers"].values() if isinstance(w, dict)]
+    late = sum(int(w.get("late") or 0) for w in writers)
+    dropped = sum(int(w.get("dropped") or 0) for w in writers)
+    errors = sorted({str(w.get("error")) for w in writers if w.get("error")})
+    said = (
+        f"The run's metrics journal could not be written for a while ({'; '.join(errors) or 'a storage error'}; "
+        "is the disk full?): "
+    )
+    if dropped:
+        return said + (
+            f"{dropped} logged value(s) are LOST (they could not be kept until space was free); {late} waited in "
+            "memory and were recorded."
+        )
+    return said + f"{late} logged value(s) waited in memory and were recorded once space was free; none was lost."
 
 
 def parse_line(line: bytes) -> dict[str, Any] | None:
