@@ -346,12 +346,12 @@ print(json.dumps(out), flush=True)
 """
 
 
-def test_four_processes_submitting_to_one_slot_start_in_submit_order(ws: Workspace, make_source: Any) -> None:
-    _pool(ws, "fifo-pool", 1)
-    src = make_source({"train.py": "print('hi')\n"})
+def _submit_from_four_processes(ws: Workspace, src: Path, runs_each: int) -> dict[str, Any]:
+    """Four processes submit ``runs_each`` runs each to "fifo-pool", all at once; waits for every run to end and
+    returns the runs by id after checking that they took their slots in submit order."""
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", textwrap.dedent(SUBMITTER), str(ws.path), str(src), "2"],
+            [sys.executable, "-c", textwrap.dedent(SUBMITTER), str(ws.path), str(src), str(runs_each)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -388,3 +388,26 @@ def test_four_processes_submitting_to_one_slot_start_in_submit_order(ws: Workspa
     ]
     assert out_of_order == [], f"{len(out_of_order)} pairs started out of submit order"
     assert all(r.get_status() == "Completed" for r in runs.values())
+    return runs
+
+
+def test_four_processes_submitting_to_one_slot_start_in_submit_order(ws: Workspace, make_source: Any) -> None:
+    _pool(ws, "fifo-pool", 1)
+    src = make_source({"train.py": "print('hi')\n"})
+    assert len(_submit_from_four_processes(ws, src, 2)) == 8
+
+
+def test_sixteen_runs_of_20k_values_on_four_slots_lose_nothing(ws: Workspace, make_source: Any) -> None:
+    """The stress case: 16 runs x 20,000 values on a 4-slot pool, submitted by 4 processes at once."""
+    _pool(ws, "fifo-pool", 4)
+    src = make_source(
+        {
+            "train.py": "from jupyter_amlrun import Run\nrun = Run.get_context()\n"
+            "for i in range(20000):\n    run.log('v', i)\n"
+        }
+    )
+    runs = _submit_from_four_processes(ws, src, 4)
+    assert len(runs) == 16
+    for run in runs.values():
+        assert run.get_metrics()["v"] == list(range(20000)), run.id
+        assert not run.get_details().get("warnings")
