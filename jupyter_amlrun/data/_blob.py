@@ -21,6 +21,7 @@ _CONTAINER_RE = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 RETRIES = 3  # bounded: connection errors fail after ~RETRIES seconds (linear 1 s backoff)
 BIG_FILE = 8 * 1024 * 1024  # above this one file is also split across the SDK's own parallel block transfer
 FILE_CONCURRENCY = 4
+DOWNLOAD_BLOCK = 4 * 1024 * 1024  # bytes per read of a response body
 
 
 def check_container_name(name: Any) -> str:
@@ -118,7 +119,11 @@ class AzureBlobDatastore(Datastore):
             "retry_policy": LinearRetry(backoff=1, retry_total=RETRIES, random_jitter_range=0),
             "connection_timeout": 10,
             "read_timeout": 120,
-            "transport": RequestsTransport(session=session, session_owner=False),
+            # The SDK sets a bigger read block (256 KiB) only on the transport it builds itself; ours must ask, or
+            # downloads iterate 4 KiB at a time (measured: 1.9x slower for a 200 MB blob). 4 MiB measured best.
+            "transport": RequestsTransport(
+                session=session, session_owner=False, connection_data_block_size=DOWNLOAD_BLOCK
+            ),
             "max_block_size": 8 * 1024 * 1024,
             "max_single_put_size": BIG_FILE,
         }
