@@ -5,7 +5,8 @@ A run whose spec has ``distributed`` (a ``PyTorchConfiguration`` or ``MpiConfigu
 This module only *plans*; the driver (or, later, a Ray actor on another machine) runs what it returns:
 
 ``plan_node(spec, node_rank, master_addr, master_port, paths, command=None) -> NodeLaunch | None``
-    Pure: the same arguments give the same launch, on any machine. ``spec`` is the run's :class:`RunSpec`,
+    Pure: it depends only on its arguments (and on where this package's rank starter and ``mpirun`` lie on the
+    machine that calls it), so each node can compute its own launch. ``spec`` is the run's :class:`RunSpec`,
     ``node_rank`` in ``range(topology(spec).nodes)``, ``master_addr``/``master_port`` where rank 0's node listens
     (pick the port with :func:`free_port` on that node), ``paths`` a :class:`LaunchPaths` (the node's working folder
     and log folders), ``command`` the script and its arguments after input placeholders were replaced (default:
@@ -17,6 +18,9 @@ This module only *plans*; the driver (or, later, a Ray actor on another machine)
 ``check_launchable(spec) -> str | None``
     Why the run cannot be launched here (torch missing from the run's interpreter, ``mpirun`` not on PATH), said
     with the fix; None when it can.
+``backend_warning(topo) -> str | None``
+    A warning for a backend this machine cannot serve (``nccl`` with no NVIDIA GPU visible); the run still starts,
+    since the script picks its own backend in ``init_process_group``.
 
 PyTorch ranks are started by torch's elastic launcher (``python -m torch.distributed.run`` under the run's own
 interpreter, static rendezvous at ``master_addr:master_port``), which sets ``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``,
@@ -219,6 +223,17 @@ def plan(
         raise DistributedConfigError(f"Run {spec.run_id} has no distributed configuration to launch.")
     launches = (plan_node(spec, n, master_addr, master_port, paths, command) for n in range(topo.nodes))
     return [launch for launch in launches if launch is not None]
+
+
+def backend_warning(topo: Topology) -> str | None:
+    """Why the configured backend will likely fail here (nccl without a visible NVIDIA GPU), or None."""
+    if topo.backend != "nccl" or any(Path("/dev").glob("nvidia[0-9]*")):
+        return None
+    return (
+        "PyTorchConfiguration(communication_backend='Nccl') asks for NCCL, which needs NVIDIA GPUs, and none is "
+        "visible on this machine: dist.init_process_group('nccl') will fail. Use communication_backend='Gloo' (and "
+        "init_process_group('gloo')) on CPUs."
+    )
 
 
 def check_launchable(spec: RunSpec) -> str | None:

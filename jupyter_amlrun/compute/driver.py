@@ -361,6 +361,9 @@ class Driver:
                 self.log(
                     f"Note: distributed_job_config {spec.distributed.get('type')} is recorded; it runs one process."
                 )
+            elif (warning := distributed.backend_warning(topo)) is not None:
+                self.log(f"Warning: {warning}")
+                rf.update_state(warnings=[*rf.read_state().warnings, warning])
         self.set_status(RunStatus.STARTING)
         cmd, env = self.build_command()
         self.log(f"After variable expansion, calling script [ {spec.script} ] with arguments: {cmd[2:]}")

@@ -17,6 +17,7 @@ from jupyter_amlrun._util.procs import marked_processes
 from jupyter_amlrun.compute import distributed
 from jupyter_amlrun.compute.distributed import DistributedConfigError, LaunchPaths, plan, plan_node, topology
 from jupyter_amlrun.compute.distributed_run import _failed_rank
+from jupyter_amlrun.core.errors import RunConfigurationException
 from jupyter_amlrun.core.runconfig import MpiConfiguration, PyTorchConfiguration
 from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, RunFolder, RunSpec
 from tests.conftest import wait_for
@@ -100,8 +101,12 @@ def test_plan_mpi_and_refusals(tmp_path: Path) -> None:
     assert len(launches) == 1 and launches[0].ranks == [0, 1, 2, 3]  # mpirun on node 0 starts every rank
     assert launches[0].argv[launches[0].argv.index("-np") + 1] == "4"
     assert plan_node(spec, 1, "127.0.0.1", 1234, paths) is None
+    with pytest.raises(RunConfigurationException, match="must be a multiple of node_count=2"):
+        PyTorchConfiguration("Gloo", process_count=3, node_count=2)
+    edited = _spec(PyTorchConfiguration("Gloo", process_count=4, node_count=2))
+    edited.distributed["process_count"] = 3  # type: ignore[index]  # changed after the config was checked
     with pytest.raises(DistributedConfigError, match="must be a multiple of node_count"):
-        topology(_spec(PyTorchConfiguration("Gloo", process_count=3, node_count=2)))
+        topology(edited)
     with pytest.raises(DistributedConfigError, match="node_rank must be in 0..1"):
         plan_node(spec, 2, "h", 1, paths)
     # process_count=None: one process per node, as v1.
@@ -139,6 +144,18 @@ Root Cause (first observed failure):
     mpi_report = "The first process to do so was:\n\n  Process name: [[58537,1],1]\n  Exit code:    4\n"
     assert _failed_rank(mpi_report) == (1, 4)
     assert _failed_rank("nothing here") == (None, None)
+
+
+@pytest.mark.unit
+def test_nccl_without_gpus_is_warned_about_gloo_is_not() -> None:
+    nccl = topology(_spec(PyTorchConfiguration("Nccl", process_count=2, node_count=1)))
+    gloo = topology(_spec(PyTorchConfiguration("Gloo", process_count=2, node_count=1)))
+    assert nccl is not None and gloo is not None
+    assert distributed.backend_warning(gloo) is None
+    if any(Path("/dev").glob("nvidia[0-9]*")):
+        assert distributed.backend_warning(nccl) is None
+    else:
+        assert "communication_backend='Gloo'" in (distributed.backend_warning(nccl) or "")
 
 
 @pytest.mark.unit
