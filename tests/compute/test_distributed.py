@@ -338,3 +338,30 @@ def test_mpi_without_mpirun_fails_at_preparing_with_how_to_install(
     assert "`mpirun` is not on PATH" in message and "apt-get install openmpi-bin" in message
     history = [h[0] for h in json.loads(RunFolder(ws.path, run.id).state_path.read_text())["history"]]
     assert "Preparing" in history and "Running" not in history and "Starting" not in history
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(shutil.which("mpirun") is None, reason="Open MPI is not installed (scripts/install-test-tools.sh)")
+def test_mpi_dying_rank_is_named_from_mpiruns_report(ws: Workspace, make_source: Any) -> None:
+    src = make_source(
+        {
+            "train.py": """
+            import os, sys, time
+            if os.environ["RANK"] == "1":
+                print("mpi rank 1 fails", flush=True)
+                sys.exit(4)
+            time.sleep(600)
+            """
+        }
+    )
+    cfg = ScriptRunConfig(
+        source_directory=src,
+        script="train.py",
+        distributed_job_config=MpiConfiguration(process_count_per_node=1, node_count=2),
+    )
+    run = Experiment(ws, "mpi").submit(cfg)
+    details = run.wait_for_completion(raise_on_error=False)
+    assert details["status"] == "Failed", details
+    message = details["error"]["error"]["message"]
+    assert "Rank 1 of 2" in message and "exited with code 4" in message and "mpi rank 1 fails" in message, message
+    assert _no_process_left(run.id)
