@@ -31,3 +31,25 @@ if ! { [ -e /usr/lib/x86_64-linux-gnu/libfuse.so.2 ] || ldconfig -p 2>/dev/null 
       || echo "install-test-tools: libfuse2/fuse not installed; blob mounts will use cached downloads" >&2
   fi
 fi
+
+# --- Open MPI and torch, for the distributed-run tests (owner: compute/distributed.py) ---
+# openmpi-bin is small (~7 MB download, ~22 MB installed, ~6 s): the MPI tests then run the real mpirun path; without
+# it they check the clear "install Open MPI" failure instead.
+if ! command -v mpirun >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openmpi-bin >/dev/null 2>&1 \
+      || { apt-get update -qq >/dev/null 2>&1 \
+           && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openmpi-bin >/dev/null 2>&1; }) \
+      || echo "install-test-tools: openmpi-bin not installed; the MPI tests check the missing-mpirun error only" >&2
+  else
+    echo "install-test-tools: mpirun is missing; as root: apt-get install -y openmpi-bin" >&2
+  fi
+fi
+# torch runs the PyTorch distributed tests (gloo on CPU). Always this exact version: it is a CPU wheel; a bare `torch`
+# would pull several GB of CUDA packages. Kept out of the package's core dependencies.
+PY="${PY:-${VENV:-.venv}/bin/python}"
+# Only into a virtual environment (never a system or pyenv interpreter that a stray PY points at).
+if [ -x "$PY" ] && "$PY" -c 'import sys; sys.exit(sys.prefix == sys.base_prefix)' \
+    && ! "$PY" -c 'import torch' >/dev/null 2>&1; then
+  "$PY" -m pip install -q torch==2.13.0
+fi

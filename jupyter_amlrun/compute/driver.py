@@ -345,15 +345,35 @@ class Driver:
         spec.interpreter = prepared.interpreter
         if prepared.warnings:
             rf.update_state(warnings=[*rf.read_state().warnings, *prepared.warnings])
-        dist = spec.distributed
-        if dist:
-            self.log(f"Note: distributed_job_config {dist.get('type')} is recorded; this version starts one process.")
+        topo = None
+        if spec.distributed:
+            from jupyter_amlrun.compute import distributed
+
+            try:
+                topo = distributed.topology(spec)
+            except distributed.DistributedConfigError as exc:
+                return RunStatus.FAILED, str(exc), None
+            problem = distributed.check_launchable(spec) if topo is not None else None
+            if problem:
+                self.log(f"Error: {problem}")
+                return RunStatus.FAILED, problem, None  # ends Failed at Preparing: nothing was started
+            if topo is None:
+                self.log(
+                    f"Note: distributed_job_config {spec.distributed.get('type')} is recorded; it runs one process."
+                )
+            elif (warning := distributed.backend_warning(topo)) is not None:
+                self.log(f"Warning: {warning}")
+                rf.update_state(warnings=[*rf.read_state().warnings, warning])
         self.set_status(RunStatus.STARTING)
         cmd, env = self.build_command()
         self.log(f"After variable expansion, calling script [ {spec.script} ] with arguments: {cmd[2:]}")
         reason = rf.cancel_requested()
         if reason:
             return RunStatus.CANCELED, reason, None
+        if topo is not None:
+            from jupyter_amlrun.compute.distributed_run import run_distributed
+
+            return run_distributed(self, topo, cmd, env)
         rf.user_log.parent.mkdir(parents=True, exist_ok=True)
         with open(rf.user_log, "ab") as out:
             self.proc = subprocess.Popen(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,10 @@ from jupyter_amlrun.core.run import (
 from jupyter_amlrun.core.runfolder import RunFolder
 
 _context: Run | None = None
+# Set in every rank of a distributed run (compute/_rank.py); only rank 0's metrics are the run's.
+RANK_ENV = "AMLRUN_RANK"
+# Where ranks other than 0 say that they tried to log (the driver names them in the run's warnings).
+REFUSED_METRICS_FILE = "rank_metrics_refused.txt"
 
 
 class _SubmittedRun(Run):
@@ -56,6 +61,42 @@ class _SubmittedRun(Run):
 
     def _logged(self) -> None:
         pass  # the driver ships the journal
+
+    def _refused_rank(self, name: str) -> bool:
+        """Whether this process is a rank other than 0 of a distributed run, whose metrics are refused.
+
+        Every rank would otherwise log the same names into one run (N copies of each loss); rank 0's are the run's.
+        The first refusal is said once in this rank's log and recorded for the driver, which names the ranks in the
+        run's warnings: nothing is dropped without a word.
+        """
+        rank = os.environ.get(RANK_ENV, "0")
+        if rank == "0":
+            return False
+        if not getattr(self, "_refusal_said", False):
+            self._refusal_said = True
+            print(
+                f"Warning: rank {rank} logged metric {name!r}, which is not recorded: only rank 0's metrics are the "
+                "run's. Log from rank 0 only (if int(os.environ['RANK']) == 0: run.log(...)).",
+                file=sys.stderr,
+                flush=True,
+            )
+            try:
+                with open(self._folder.root / REFUSED_METRICS_FILE, "a", encoding="utf-8") as fh:
+                    fh.write(f"rank {rank} (first metric {name!r})\n")
+            except OSError:
+                pass
+        return True
+
+    def _append(self, kind: str, name: str, value: Any, step: int | None = None, description: str = "") -> None:
+        if self._refused_rank(name):
+            return
+        super()._append(kind, name, value, step=step, description=description)
+
+    def log_image(self, name: str, path: str | None = None, plot: Any = None, description: str = "") -> None:
+        if self._refused_rank(name):
+            _check_log_image(name, path, plot)
+            return
+        super().log_image(name, path=path, plot=plot, description=description)
 
     @property
     def input_datasets(self) -> dict[str, Any]:

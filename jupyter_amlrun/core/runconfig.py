@@ -46,6 +46,12 @@ class PyTorchConfiguration:
         _positive("node_count", node_count)
         if process_count is not None:
             _positive("process_count", process_count)
+            if process_count % node_count:
+                # Every node runs the same number of ranks (torch's elastic launcher: --nproc-per-node).
+                raise RunConfigurationException(
+                    f"process_count={process_count} is the total number of processes and must be a multiple of "
+                    f"node_count={node_count}, e.g. process_count={node_count * max(1, process_count // node_count)}."
+                )
         self.communication_backend = backend
         self.process_count = process_count
         self.node_count = node_count

@@ -55,6 +55,10 @@ class RunFolderLost(OSError):
 
 DRIVER_LOG = "logs/azureml/driver_log.txt"
 USER_LOG = "logs/user_logs/std_log.txt"
+# A distributed run writes one log per rank (compute/distributed.py); rank 0's is the one a reader streams.
+RANK_LOG = "logs/user_logs/std_log_process_{rank}.txt"
+# The distributed configurations whose ranks are launched one process each (others run one process, std_log.txt).
+RANKED_CONFIGS = frozenset({"PyTorchConfiguration", "MpiConfiguration"})
 
 _D = TypeVar("_D", bound="_Document")
 
@@ -99,6 +103,11 @@ class RunSpec(_Document):
     distributed: dict[str, Any] | None = None
     max_run_duration_seconds: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def per_rank_logs(self) -> bool:
+        """Whether the run's processes are launched as ranks, each with its own ``std_log_process_<rank>.txt``."""
+        return bool(self.distributed) and str(self.distributed.get("type")) in RANKED_CONFIGS  # type: ignore[union-attr]
 
 
 @dataclass
@@ -149,6 +158,7 @@ class RunFolder:
         self.run_id = run_id
         self.root = Path(workspace_dir) / "runs" / run_id
         self._last: dict[str, Any] | None = None  # the last state document read or written through this object
+        self._ranked: bool | None = None  # whether the spec launches ranks (read once: the spec never changes)
 
     # paths
     @property
@@ -185,7 +195,17 @@ class RunFolder:
 
     @property
     def user_log(self) -> Path:
-        return self.root / USER_LOG
+        """The script's output: ``std_log.txt``, or rank 0's ``std_log_process_0.txt`` for a distributed run."""
+        if self._ranked is None:
+            spec = self.read_spec() if self.spec_path.exists() else None
+            if spec is None:
+                return self.root / USER_LOG  # not known yet: asked again next time
+            self._ranked = spec.per_rank_logs
+        return self.rank_log(0) if self._ranked else self.root / USER_LOG
+
+    def rank_log(self, rank: int) -> Path:
+        """The output of rank ``rank`` of a distributed run."""
+        return self.root / RANK_LOG.format(rank=rank)
 
     def exists(self) -> bool:
         return self.state_path.exists()

@@ -1,0 +1,198 @@
+"""The driver's side of a distributed run on a local target: start every node's launch, watch them, end them.
+
+On a local target the run's "nodes" are process groups on this machine, one per node slot the driver holds (node
+``i`` keeps slot ``i`` open for as long as its processes live, so the slot stays taken even if the driver dies).
+Each group is one launcher (torch's elastic agent, or ``mpirun`` for the whole run) with its ranks under it; every
+process carries the run's mark (``AMLRUN_RUN_ID``), so cancel and the guard's sweeps reach all of them.
+
+The run ends Completed when every launcher exits 0. The first launcher to exit otherwise fails the run: the others
+are stopped at once, and the error names the rank that failed first (from the launcher's failure report) with the
+tail of that rank's log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from jupyter_amlrun._util.procs import kill_tree
+from jupyter_amlrun.compute.distributed import LaunchPaths, NodeLaunch, Topology, free_port, plan
+from jupyter_amlrun.core.runfolder import RUN_MARK_ENV
+from jupyter_amlrun.core.status import RunStatus
+
+if TYPE_CHECKING:
+    from jupyter_amlrun.compute.driver import Driver
+
+MASTER_ADDR = "127.0.0.1"  # local nodes rendezvous on loopback only
+_TORCH_ROOT = re.compile(r"Root Cause.*?rank\s*:\s*(\d+).*?exitcode\s*:\s*(-?\d+)", re.S)
+_MPI_FAILED = re.compile(r"Process name:\s*\[\[\d+,\d+\],(\d+)\]\s*Exit code:\s*(-?\d+)")
+_MPI_SIGNALED = re.compile(r"rank\s+(\d+)\s+with PID\s+\d+\s+on node\s+\S+\s+exited on signal\s+(\d+)")
+
+
+def run_distributed(
+    driver: Driver, topo: Topology, cmd: list[str], env: dict[str, str]
+) -> tuple[str, str | None, int | None]:
+    """Run the plan of ``driver``'s run (``cmd`` = [interpreter, script, *args] after input replacement) and return
+    its outcome (status, error, exit code) as :meth:`Driver.execute` does."""
+    try:
+        return _run(driver, topo, cmd, env)
+    finally:
+        _say_refused_metrics(driver)
+
+
+def _run(driver: Driver, topo: Topology, cmd: list[str], env: dict[str, str]) -> tuple[str, str | None, int | None]:
+    rf, spec = driver.rf, driver.spec
+    paths = LaunchPaths.under(rf.root)
+    paths.user_logs.mkdir(parents=True, exist_ok=True)
+    paths.system_logs.mkdir(parents=True, exist_ok=True)
+    port = free_port(MASTER_ADDR)
+    launches = plan(spec, MASTER_ADDR, port, paths, command=cmd[1:])
+    driver.log(
+        f"Distributed run: {topo.nodes} node(s) x {topo.per_node} process(es) ({topo.kind}, {topo.backend}), "
+        f"world size {topo.world_size}, master {MASTER_ADDR}:{port}. One log per rank: "
+        "logs/user_logs/std_log_process_<rank>.txt."
+    )
+    fds = driver._node_fds()
+    procs: list[tuple[NodeLaunch, subprocess.Popen[bytes]]] = []
+    for launch in launches:
+        # Node i holds slot i; with fewer slots than nodes (an unlimited target) every node holds them all.
+        node_fds = [fds[launch.node_rank]] if len(fds) == topo.nodes else fds
+        with open(launch.launcher_log, "ab") as out:
+            proc = subprocess.Popen(
+                launch.argv,
+                cwd=rf.workdir,
+                env={**env, **launch.env},
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                pass_fds=node_fds,
+            )
+        procs.append((launch, proc))
+    pids = [p.pid for _, p in procs]
+    started = time.time()
+    driver.set_status(RunStatus.RUNNING, script_pgid=pids[0], script_pids=pids)
+    driver.start_sync()
+    mark = (RUN_MARK_ENV, rf.run_id)
+
+    def stop_all(grace: float = 2.0) -> None:
+        for _, p in procs:
+            kill_tree(p.pid, [p.pid], grace=grace, mark=mark)
+        for _, p in procs:
+            p.wait()
+
+    max_seconds = spec.max_run_duration_seconds
+    checked = 0.0
+    while True:
+        failed = next(((launch, p) for launch, p in procs if p.poll() not in (None, 0)), None)
+        if failed is not None:
+            launch, p = failed
+            code = int(p.returncode)
+            stop_all(grace=1.0)
+            with contextlib.suppress(OSError):
+                rf.update_state(exit_code=code)
+            error = _failure(launch, code, topo, spec.script)
+            driver.log(f"Error: {error}")
+            return RunStatus.FAILED, error, code
+        if all(p.poll() == 0 for _, p in procs):
+            break
+        if time.monotonic() - checked > 1.0:
+            checked = time.monotonic()
+            if driver.check_folder() and not rf.state_path.exists():
+                driver.log(f"Error: {driver.lost}")
+                stop_all()
+                return RunStatus.FAILED, driver.lost, None
+        reason = rf.cancel_requested()
+        if reason is None and max_seconds and time.time() - started > float(max_seconds):
+            reason = (
+                f"The run exceeded max_run_duration_seconds={max_seconds} and was canceled. Raise the limit in "
+                "ScriptRunConfig(max_run_duration_seconds=...) if it needs longer."
+            )
+        if reason:
+            driver.set_status(RunStatus.CANCEL_REQUESTED)
+            driver.log(f"Canceling: {reason} (every rank of every node)")
+            stop_all()
+            code = next((int(p.returncode) for _, p in procs if p.returncode), 0)
+            with contextlib.suppress(OSError):
+                rf.update_state(exit_code=code)
+            return RunStatus.CANCELED, reason, code
+        driver.wake.wait(0.1)
+        driver.wake.clear()
+    with contextlib.suppress(OSError):
+        rf.update_state(exit_code=0)
+    driver.log(f"All {topo.world_size} rank(s) exited with code 0.")
+    kill_tree(None, [], grace=1.0, mark=mark)  # daemons a rank left behind do not outlive the run
+    return RunStatus.COMPLETED, None, 0
+
+
+def _failure(launch: NodeLaunch, code: int, topo: Topology, script: str) -> str:
+    """The run's error when node ``launch`` ended with ``code``: the first failed rank and the tail of its log."""
+    from jupyter_amlrun.core.lifecycle import error_tail
+
+    text = _read_tail(launch.launcher_log)
+    rank, rank_code = _failed_rank(text)
+    if rank is not None and rank in launch.rank_logs:
+        how = _how(rank_code if rank_code is not None else code)
+        name = f"logs/user_logs/{launch.rank_logs[rank].name}"
+        return (
+            f"Rank {rank} of {topo.world_size} (node {launch.node_rank}) of script {script} {how}; the other ranks "
+            f"were stopped. Last lines of {name}:\n{error_tail(launch.rank_logs[rank])}"
+        )
+    name = f"logs/azureml/{launch.launcher_log.name}"
+    return (
+        f"The launcher of node {launch.node_rank} (ranks {launch.ranks[0]}-{launch.ranks[-1]}) {_how(code)}; the "
+        f"other ranks were stopped. Last lines of {name}:\n{error_tail(launch.launcher_log)}"
+    )
+
+
+def _failed_rank(text: str) -> tuple[int | None, int | None]:
+    """The first failed rank and its exit code, from torch's failure report or mpirun's."""
+    for pattern, signaled in ((_TORCH_ROOT, False), (_MPI_FAILED, False), (_MPI_SIGNALED, True)):
+        found = pattern.search(text)
+        if found:
+            code = int(found.group(2))
+            return int(found.group(1)), -code if signaled else code
+    return None, None
+
+
+def _how(code: int) -> str:
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"was killed by signal {signal.Signals(-code).name}"
+    return f"exited with code {code}"
+
+
+def _read_tail(path: Path, size: int = 65536) -> str:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, 2)
+            fh.seek(max(0, fh.tell() - size))
+            return fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _say_refused_metrics(driver: Driver) -> None:
+    """Name, in the run's warnings, the ranks whose metrics were refused (only rank 0's are the run's)."""
+    from jupyter_amlrun.core.context import REFUSED_METRICS_FILE  # written by ranks other than 0, one line each
+
+    path = driver.rf.root / REFUSED_METRICS_FILE
+    try:
+        lines = sorted(set(path.read_text(encoding="utf-8").splitlines()))
+    except OSError:
+        return
+    if not lines:
+        return
+    warning = (
+        "Only rank 0's metrics are the run's; these ranks tried to log metrics, which were not recorded: "
+        + "; ".join(lines)
+        + ". Log from rank 0 only (if int(os.environ['RANK']) == 0: run.log(...)), or reduce the values to rank 0."
+    )
+    with contextlib.suppress(OSError):
+        driver.rf.update_state(warnings=[*driver.rf.read_state().warnings, warning])
+    driver.log(f"Warning: {warning}")
