@@ -53,3 +53,17 @@ if [ -x "$PY" ] && "$PY" -c 'import sys; sys.exit(sys.prefix == sys.base_prefix)
     && ! "$PY" -c 'import torch' >/dev/null 2>&1; then
   "$PY" -m pip install -q torch==2.13.0
 fi
+
+# --- PostgreSQL (Debian's package) for the team-tracking test: an MLflow server over a real PostgreSQL that the
+# fixture (tests/tracking/postgres.py) starts on 127.0.0.1 in a temp folder and stops. The package's own cluster is
+# not used or started. ---
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1 \
+      || { apt-get update -qq >/dev/null 2>&1 \
+           && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1; }) \
+      || echo "install-test-tools: postgresql not installed; the PostgreSQL team-tracking test will fail" >&2
+  else
+    echo "install-test-tools: PostgreSQL is missing; as root: apt-get install -y postgresql" >&2
+  fi
+fi
