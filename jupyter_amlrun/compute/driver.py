@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from jupyter_amlrun.tracking.store import TrackingStore
 
 GUARD_MODULE = "jupyter_amlrun.compute._guard"
+DISK_LOW_BYTES = 256 * 1024  # free space below this under the run folder counts as a full disk
 POLL_SECONDS = 0.1
 SHIP_SECONDS = 1.0
 
@@ -46,6 +48,7 @@ class Driver:
         self.stop_sync = threading.Event()
         self.stop_beat = threading.Event()  # set only once the final status is written
         self.lost: str | None = None  # why the run's folder or journal can no longer be trusted
+        self.disk_full: str | None = None  # what a full disk under the run folder did, for the run's warnings
         self._journal_seen = False
         self._guard_pipe: int | None = None  # the write end; its closing (or our death) tells the guard we are done
         self.proc: subprocess.Popen[bytes] | None = None
@@ -64,7 +67,9 @@ class Driver:
     # ------------------------------------------------------------------ logging
     def log(self, message: str) -> None:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
-        print(f"[{stamp}] {message}", flush=True)
+        # The log sits in the run folder: on a full disk a line is lost, never the driver (the run's end says why).
+        with contextlib.suppress(OSError):
+            print(f"[{stamp}] {message}", flush=True)
 
     def set_status(self, status: str, **extra: Any) -> None:
         self.rf.set_status(status, **extra)
@@ -155,9 +160,43 @@ class Driver:
     def _node_fds(self) -> list[int]:
         return self.reservation.inheritable_fds() if self.reservation is not None else []
 
+    def check_disk(self) -> None:
+        """Notice a full disk under the run folder: the script's values may then wait in memory or be lost, and the
+        run's end must say so (the script cannot always: its own notes need the same disk)."""
+        try:
+            free = shutil.disk_usage(self.rf.root).free
+        except OSError:
+            return
+        if free < DISK_LOW_BYTES and self.disk_full is None:
+            self.disk_full = (
+                f"The disk holding the run folder {self.rf.root} filled up during the run ({free} bytes free, "
+                "No space left on device): values logged while it was full waited in memory and may be lost if "
+                "they could not be written before the script ended; the script's output may be cut too. Free space "
+                "on that volume (or point AMLRUN_HOME at a bigger one)."
+            )
+            self.log(f"Warning: {self.disk_full}")
+
+    def wait_for_disk(self) -> None:
+        """Before recording the end: wait (bounded, like a locked store) for space to write it."""
+        from jupyter_amlrun.core.lifecycle import store_retry_seconds
+
+        deadline = time.monotonic() + store_retry_seconds()
+        said = False
+        while time.monotonic() < deadline:
+            try:
+                if shutil.disk_usage(self.rf.root).free >= DISK_LOW_BYTES:
+                    return
+            except OSError:
+                return
+            if not said:
+                self.log("Waiting for free disk space to record the end of the run.")
+                said = True
+            time.sleep(1.0)
+
     def check_folder(self) -> str | None:
         """Why the run's records are gone (its state.json or its journal deleted under it), or None."""
         rf = self.rf
+        self.check_disk()
         if not rf.state_path.exists():
             self.lost = (
                 f"The run's folder {rf.root} (its state.json) disappeared while the run was running, so its live "
@@ -263,6 +302,11 @@ class Driver:
         self.log(f"Finalizing: uploading outputs and logs, final status {status}.")
         from jupyter_amlrun.core.lifecycle import end_lost_run, finalize, store_retry_seconds, with_store_retries
 
+        self.check_disk()
+        if self.disk_full is not None:
+            self.wait_for_disk()
+            with contextlib.suppress(Exception):
+                rf.update_state(warnings=[*rf.read_state().warnings, self.disk_full])
         try:
             # A locked or unreachable store is waited out (bounded, said in this log), never taken for the end.
             deadline = time.monotonic() + store_retry_seconds()
@@ -302,8 +346,6 @@ class Driver:
             with contextlib.suppress(Exception):
                 materializer.release()
         if not os.environ.get("AMLRUN_KEEP_WORKDIR"):
-            import shutil
-
             shutil.rmtree(rf.workdir, ignore_errors=True)
         if self.reservation is not None:
             self.reservation.release()

@@ -123,3 +123,58 @@ def test_a_run_whose_disk_fills_keeps_every_value_and_says_so(
         warnings = str(run.get_details().get("warnings", []))
         assert "could not be written" in warnings and "none was lost" in warnings
         assert not (disk / "filler.bin").exists()
+
+
+@pytest.mark.integration
+def test_a_disk_still_full_when_the_script_ends_is_named_and_status_reads_never_raise(
+    amlrun_home: Path, tmp_path: Path, mlflow_template_db: Path
+) -> None:
+    import json
+    import time
+
+    import psutil
+
+    with tmpfs(tmp_path / "disk", "48m") as disk:
+        (disk / "ws").mkdir()
+        shutil.copyfile(mlflow_template_db, disk / "ws" / "mlflow.db")
+        ws = Workspace.create("full", path=disk / "ws")
+        src = tmp_path / "src"
+        src.mkdir()
+        (src / "train.py").write_text(
+            "import contextlib\n"
+            "from jupyter_amlrun import Run\n"
+            "run = Run.get_context()\n"
+            "for i in range(20):\n"
+            "    run.log('loss', float(i))\n"
+            f"with open({str(disk / 'filler.bin')!r}, 'wb', buffering=0) as fh:\n"
+            "    with contextlib.suppress(OSError):\n"
+            "        while True:\n"
+            "            fh.write(b'\\0' * 65536)\n"
+            "    with contextlib.suppress(OSError):\n"
+            "        while fh.write(b'\\0'):\n"
+            "            pass\n"
+            "for i in range(20, 2000):\n"
+            "    run.log('loss', float(i))  # the disk is full, and stays full past the end\n"
+        )
+        run = Experiment(ws, "still-full").submit(ScriptRunConfig(source_directory=str(src), script="train.py"))
+        state = ws.path / "runs" / run.id / "state.json"
+        deadline = time.monotonic() + 120
+        pids: list[int] = []
+        while time.monotonic() < deadline and not pids:
+            with contextlib.suppress(OSError, ValueError):
+                pids = json.loads(state.read_text()).get("script_pids") or []
+            time.sleep(0.2)
+        assert pids, "the script never started"
+        while time.monotonic() < deadline and any(psutil.pid_exists(p) for p in pids):
+            run.get_status()  # never raises while the disk is full
+            time.sleep(0.2)
+        for _ in range(20):  # the run's driver now finalises against a full disk
+            run.get_status()
+            time.sleep(0.25)
+        (disk / "filler.bin").unlink()  # the user frees space
+        details = run.wait_for_completion(raise_on_error=False)
+        text = json.dumps(details)
+        assert details["status"] in ("Completed", "Failed"), text
+        # The cause is named (never "supervising process ended"), so the run does not read as a clean Completed.
+        assert "filled up during the run" in text and "No space left on device" in text, text
+        assert "supervising process ended" not in text, text
