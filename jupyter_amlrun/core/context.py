@@ -44,6 +44,7 @@ class _SubmittedRun(Run):
         self._journal_writer = None
         self._owned = False
         self._outputs_dir = None
+        self._refusal_said = False  # a rank other than 0 says once that its metrics are not recorded
 
     @property
     def _record(self) -> Any:
@@ -72,7 +73,7 @@ class _SubmittedRun(Run):
         rank = os.environ.get(RANK_ENV, "0")
         if rank == "0":
             return False
-        if not getattr(self, "_refusal_said", False):
+        if not self._refusal_said:
             self._refusal_said = True
             print(
                 f"Warning: rank {rank} logged metric {name!r}, which is not recorded: only rank 0's metrics are the "
