@@ -338,7 +338,7 @@ class Run:
             status = self.get_status()
             if log_path.exists():
                 if not announced:
-                    header = "Streaming logs/user_logs/std_log.txt"
+                    header = f"Streaming logs/user_logs/{log_path.name}"  # rank 0's log for distributed runs
                     out.write(f"{header}\n{'=' * (len(header) + 10)}\n\n")
                     announced = True
                 with open(log_path, "rb") as fh:
@@ -357,10 +357,12 @@ class Run:
             # Not a local run folder: print the uploaded log at the end.
             with contextlib.suppress(Exception):
                 names = self.get_file_names()
-                if "logs/user_logs/std_log.txt" in names:
-                    with tempfile.TemporaryDirectory() as tmp:
-                        p = self._ws.store.download_artifacts(self.id, "logs/user_logs/std_log.txt", Path(tmp))
-                        out.write(p.read_text(encoding="utf-8", errors="replace"))
+                for name in ("logs/user_logs/std_log.txt", "logs/user_logs/std_log_process_0.txt"):
+                    if name in names:
+                        with tempfile.TemporaryDirectory() as tmp:
+                            p = self._ws.store.download_artifacts(self.id, name, Path(tmp))
+                            out.write(p.read_text(encoding="utf-8", errors="replace"))
+                        break
 
     def cancel(self) -> None:
         """Cancel the run: its whole process tree ends and the run reads Canceled."""
