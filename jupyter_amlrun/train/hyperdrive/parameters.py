@@ -131,10 +131,8 @@ class ParameterExpression:
 
 def choice(*options: Any) -> ParameterExpression:
     """One of ``options`` (``choice(16, 32, 64)``, ``choice([16, 32, 64])`` or ``choice(range(1, 5))``)."""
-    if len(options) == 1 and isinstance(options[0], list | tuple | range):
-        values = list(options[0])
-    else:
-        values = list(options)
+    wrapped = len(options) == 1 and isinstance(options[0], list | tuple | range)
+    values = list(options[0] if wrapped else options)
     if not values:
         raise UserErrorException("choice() needs at least one option, e.g. choice(16, 32, 64).")
     for v in values:
