@@ -165,6 +165,21 @@ def test_grid_is_exhaustive_and_median_stopping_prunes(ws: Workspace, src: Path)
     for kid in pruned:
         assert params[kid.id]["--lr"] == 0.8
         assert "early termination by MedianStoppingPolicy" in kid.get_details()["error"]["error"]["message"]
+    # RunDetails of the finished sweep: the children table with parameters and the metric, and the charts
+    from jupyter_amlrun.notebook.widget import RunDetails
+
+    details = RunDetails(Run.get(ws, run.id))
+    try:
+        details._prime()
+        sweep = details.children["sweep"]
+        assert sweep["columns"] == ["Run", "Status", "--lr", "--batch", "accuracy (max)"]
+        assert len(sweep["children"]) == 6 and sum(c["terminated"] for c in sweep["children"]) == len(pruned)
+        best = sweep["children"][0]
+        assert best["run_id"] == run.get_best_run_by_primary_metric().id and len(best["values"]) == STEPS
+        summary = details._summary_html or ""
+        assert "ended early by the policy" in summary and 'alt="sweep charts"' in summary and "--batch" in summary
+    finally:
+        details.close()
 
 
 def test_cancel_of_the_parent_cancels_every_child(ws: Workspace, src: Path) -> None:

@@ -106,7 +106,15 @@ def start_sweep(experiment: Experiment, config: HyperDriveConfig, tags: dict[str
         rf.root.mkdir(parents=True, exist_ok=False)
         write_json_atomic(
             rf.root / CONFIG_FILE,
-            {**doc, "snapshot_id": snapshot.id, "experiment": experiment.name, "target": rc.target, "name": name},
+            {
+                **doc,
+                "snapshot_id": snapshot.id,
+                "experiment": experiment.name,
+                "target": rc.target,
+                "name": name,
+                # the JSON file's keys come back sorted: the order the user gave the parameters in
+                "parameter_names": list(config.hyperparameter_sampling.parameter_space),
+            },
         )
         (rf.root / CHILD_CONFIG_FILE).write_bytes(pickled)
         rf.create()
@@ -251,7 +259,8 @@ class SweepController:
         )
         for point in sampling.enqueued():
             study.enqueue_trial(point)
-        space = sampling.parameter_space
+        given = sampling.parameter_space
+        space = {n: given[n] for n in doc.get("parameter_names") or given}
         distributions = {name: expr.optuna_distribution() for name, expr in space.items()}
         self.study = study
         self.log(
