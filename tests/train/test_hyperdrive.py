@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -182,10 +184,22 @@ def test_grid_is_exhaustive_and_median_stopping_prunes(ws: Workspace, src: Path)
         details.close()
 
 
-def test_cancel_of_the_parent_cancels_every_child(ws: Workspace, src: Path) -> None:
-    sampling = RandomParameterSampling({"--lr": uniform(0, 0.4)})
-    hd = _config(src, sampling, "local", args=["--steps", 100, "--sleep", 0.2], max_total_runs=6, max_concurrent_runs=2)
-    run = Experiment(ws, "cancel").submit(hd)
+def test_sweep_outlives_its_kernel_and_a_cancel_of_the_parent_cancels_every_child(ws: Workspace, src: Path) -> None:
+    # The "kernel": a process that submits the sweep and exits at once; this test re-attaches by id.
+    submit = f"""
+import sys
+from jupyter_amlrun import Experiment, ScriptRunConfig, Workspace
+from jupyter_amlrun.train.hyperdrive import HyperDriveConfig, PrimaryMetricGoal, RandomParameterSampling, uniform
+ws = Workspace(path={str(ws.path)!r})
+cfg = ScriptRunConfig(source_directory={str(src)!r}, script="train.py", arguments=["--steps", 100, "--sleep", 0.2])
+hd = HyperDriveConfig(run_config=cfg, hyperparameter_sampling=RandomParameterSampling({{"--lr": uniform(0, 0.4)}}),
+    primary_metric_name="accuracy", primary_metric_goal=PrimaryMetricGoal.MAXIMIZE, max_total_runs=6,
+    max_concurrent_runs=2)
+print(Experiment(ws, "cancel").submit(hd).id)
+"""
+    done = subprocess.run([sys.executable, "-c", submit], capture_output=True, text=True, timeout=120, check=True)
+    run = Run.get(ws, done.stdout.strip().splitlines()[-1])
+    assert isinstance(run, HyperDriveRun)
     assert wait_for(lambda: sum(k.get_status() == "Running" for k in run.get_children()) == 2, timeout=90)
     run.cancel()
     assert wait_for(lambda: run.get_status() in TERMINAL, timeout=90)
