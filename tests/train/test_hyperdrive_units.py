@@ -73,6 +73,24 @@ def test_random_draws_follow_v1_definitions() -> None:
     assert _draw(space, 5, seed=7) == _draw(space, 5, seed=7), "a seeded sweep draws the same values again"
 
 
+def test_bayesian_is_tpe_and_converges_on_a_simple_objective() -> None:
+    space = {"x": uniform(-2, 2), "q": quniform(0, 10, 5), "c": choice("a", "b")}
+    sampling = BayesianParameterSampling(space, properties={"rngSeed": 0})
+    sampler = sampling.optuna_sampler()
+    assert isinstance(sampler, optuna.samplers.TPESampler)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    dists = {k: e.optuna_distribution() for k, e in space.items()}
+    best = -math.inf
+    for _ in range(30):
+        t = study.ask(dists)
+        p = {k: e.transform(t.params[k]) for k, e in space.items()}
+        assert p["q"] in (0, 5, 10) and p["c"] in ("a", "b")
+        value = -((p["x"] - 1) ** 2) + (1 if p["c"] == "b" else 0)
+        best = max(best, value)
+        study.tell(t, value)
+    assert best > 0.9
+
+
 def test_grid_enumerates_every_combination_once() -> None:
     grid = GridParameterSampling({"a": choice(1, 2, 3), "b": choice([True, False])})
     assert grid.total_runs() == 6

@@ -64,7 +64,8 @@ class HyperDriveConfig:
     max_total_runs:
         How many children at most (a grid's size when not given; required otherwise). 1 to 1000.
     max_concurrent_runs:
-        How many children may be live at once (default: ``max_total_runs``); a pool queues beyond its nodes.
+        How many children may run at once (default: ``max_total_runs``): a child counts from its submit until its
+        script has ended (its Finalizing upload no longer holds back the next child); a pool queues beyond its nodes.
     max_duration_minutes:
         The sweep's time limit; when it passes, live children are canceled and the sweep ends (default 10080).
     policy:
