@@ -521,6 +521,7 @@ def _sweep_png(sweep: SweepView) -> str | None:
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
     except ImportError:
         return None
     fig = Figure(figsize=(10, 3.2), dpi=80)
@@ -546,6 +547,7 @@ def _sweep_png(sweep: SweepView) -> str | None:
             )
     lines.set_title(f"{sweep['metric']} per child (dashed, x: ended early)", fontsize=9)
     lines.set_xlabel("interval", fontsize=8)
+    lines.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes = sweep["axes"]
     par.set_xticks(range(len(axes)), [a["name"] for a in axes], fontsize=8)
     par.set_yticks([])

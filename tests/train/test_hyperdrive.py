@@ -227,3 +227,23 @@ def test_sigkilled_controller_fails_the_parent_and_keeps_finished_children(ws: W
     assert done and all(len(k.get_metrics()["accuracy"]) == STEPS for k in done)
     # a child still live at the kill does not run on without its sweep
     assert wait_for(lambda: all(k.get_status() in TERMINAL for k in run.get_children()), timeout=60)
+
+
+def test_max_duration_minutes_cancels_the_live_children(ws: Workspace, src: Path) -> None:
+    sampling = RandomParameterSampling({"--lr": uniform(0, 0.4)})
+    hd = _config(
+        src,
+        sampling,
+        "local",
+        args=["--steps", 200, "--sleep", 0.2],
+        max_total_runs=3,
+        max_concurrent_runs=1,
+        max_duration_minutes=0.1,
+    )
+    run = Experiment(ws, "duration").submit(hd)
+    assert wait_for(lambda: run.get_status() in TERMINAL, timeout=90)
+    assert run.get_status() == "Canceled"
+    assert "max_duration_minutes=0.1" in run.get_details()["error"]["error"]["message"]
+    kids = run.get_children()
+    assert len(kids) == 1 and kids[0].get_status() == "Canceled"
+    assert "reached max_duration_minutes=0.1" in kids[0].get_details()["error"]["error"]["message"]

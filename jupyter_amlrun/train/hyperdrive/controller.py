@@ -281,8 +281,11 @@ class SweepController:
                 note = f"The sweep reached max_duration_minutes={minutes:g}; live children were canceled."
                 self.log(note)
                 self.notes.append(note)
-                self.cancel_live(f"The sweep {self.rf.run_id} reached max_duration_minutes")
+                self.cancel_live(f"The sweep {self.rf.run_id} reached max_duration_minutes={minutes:g}")
                 self.wait_children(CANCEL_WAIT_SECONDS)
+                if not any(c.status == RunStatus.COMPLETED for c in self.children.values()):
+                    # out of time before any child finished: canceled by its limit, not failed
+                    return RunStatus.CANCELED, note + " No child run had completed."
                 break
             self.poll()
             while launched < total and len(self.running()) < concurrent:
