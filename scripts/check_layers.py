@@ -3,7 +3,7 @@
 Layers, lowest first; a module may import its own layer's package and any lower layer, never a higher one, and
 packages that share a layer stay independent of each other:
 
-    _util  <-  tracking  <-  core  <-  compute | data  <-  notebook | server | testing  <-  jupyter_amlrun (public)
+    _util  <-  tracking  <-  core  <-  compute | data | train  <-  notebook | server | testing  <-  jupyter_amlrun (public)
 
 Every import counts for the layers: module level, function-local, and ``if TYPE_CHECKING:`` ones (a type-only
 import still ties the layers together). Cycles: the layers already forbid any cycle between packages, function-local
@@ -28,7 +28,7 @@ LAYERS: list[list[str]] = [
     ["_util"],
     ["tracking"],
     ["core"],
-    ["compute", "data"],
+    ["compute", "data", "train"],
     ["notebook", "server", "testing"],
 ]
 

@@ -170,6 +170,144 @@ function table(t) {
   return el;
 }
 
+// ---------------------------------------------------------------------- a sweep's children (runview.py SweepView)
+/**
+ * @typedef {Object} SweepChildView
+ * @property {string} run_id
+ * @property {string} name
+ * @property {StatusView} status
+ * @property {boolean} terminated
+ * @property {number[]} values
+ * @property {number | null} best
+ * @property {Cell[]} cells
+ * @property {(number | string | null)[]} sort
+ * @property {(number | null)[]} coords
+ */
+/**
+ * @typedef {Object} SweepView
+ * @property {string} metric
+ * @property {string} goal
+ * @property {string} title
+ * @property {string[]} columns
+ * @property {SweepChildView[]} children
+ * @property {{name: string, ticks: [number, string][]}[]} axes
+ */
+const SVG = "http://www.w3.org/2000/svg";
+const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+
+function s(tag, attrs = {}, text = null) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  if (text !== null) el.textContent = text;
+  return el;
+}
+
+/** The sortable table: a click on a column header sorts by it (again: the other way). */
+function sweepTable(sw, state) {
+  const rows = sw.children.map((c, i) => ({ c, i }));
+  const col = state.sweepSort ? state.sweepSort.col : -1;
+  if (col >= 0) {
+    const dir = state.sweepSort.dir;
+    rows.sort((a, b) => {
+      const x = a.c.sort[col];
+      const y = b.c.sort[col];
+      if (x === null || x === undefined) return 1; // no value: last either way
+      if (y === null || y === undefined) return -1;
+      return (x < y ? -1 : x > y ? 1 : 0) * dir || a.i - b.i;
+    });
+  }
+  const el = h("table", { class: "amlrun-table amlrun-sweep-table", "data-table": "sweep" });
+  const head = sw.columns.map((name, k) =>
+    h(
+      "th",
+      {
+        class: "amlrun-sortable",
+        title: "sort",
+        onclick: () => {
+          const same = state.sweepSort && state.sweepSort.col === k;
+          state.sweepSort = { col: k, dir: same ? -state.sweepSort.dir : 1 };
+          state.renderChildren();
+        },
+      },
+      name + (k === col ? (state.sweepSort.dir > 0 ? " ▲" : " ▼") : ""),
+    ),
+  );
+  el.append(h("tr", {}, ...head));
+  for (const { c } of rows) {
+    el.append(h("tr", { "data-run": c.run_id, class: c.terminated ? "amlrun-terminated" : null }, ...c.cells.map((x) => h("td", {}, cell(x)))));
+  }
+  return el;
+}
+
+/** The primary metric per child over its intervals; children a policy ended are dashed and end with an x. */
+function sweepLines(sw) {
+  const W = 420, H = 220, L = 46, R = 8, T = 8, B = 26;
+  const all = sw.children.flatMap((c) => c.values);
+  const el = s("svg", { width: W, height: H, class: "amlrun-sweep-lines" });
+  if (!all.length) return el;
+  let lo = Math.min(...all), hi = Math.max(...all);
+  if (hi === lo) { lo -= 0.5; hi += 0.5; }
+  const n = Math.max(2, ...sw.children.map((c) => c.values.length));
+  const x = (i) => L + ((W - L - R) * i) / (n - 1);
+  const y = (v) => T + (H - T - B) * (1 - (v - lo) / (hi - lo));
+  el.append(s("line", { x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: "#999" }));
+  el.append(s("line", { x1: L, y1: T, x2: L, y2: H - B, stroke: "#999" }));
+  el.append(s("text", { x: L - 4, y: T + 8, "text-anchor": "end", "font-size": 10 }, hi.toPrecision(3)));
+  el.append(s("text", { x: L - 4, y: H - B, "text-anchor": "end", "font-size": 10 }, lo.toPrecision(3)));
+  el.append(s("text", { x: (L + W) / 2, y: H - 6, "text-anchor": "middle", "font-size": 10 }, "interval"));
+  sw.children.forEach((c, k) => {
+    if (!c.values.length) return;
+    const color = PALETTE[k % PALETTE.length];
+    const pts = c.values.map((v, i) => `${x(i)},${y(v)}`).join(" ");
+    const line = s("polyline", { points: pts, fill: "none", stroke: color, "stroke-width": 1.5, "data-run": c.run_id });
+    if (c.terminated) line.setAttribute("stroke-dasharray", "4 3");
+    line.append(s("title", {}, `${c.name}: ${c.cells[c.cells.length - 1]}`));
+    el.append(line);
+    if (c.terminated) {
+      const i = c.values.length - 1;
+      el.append(s("text", { x: x(i), y: y(c.values[i]) + 4, "text-anchor": "middle", fill: color, "font-size": 12, class: "amlrun-ended" }, "×"));
+    }
+  });
+  return el;
+}
+
+/** Parallel coordinates: one axis per parameter and the metric; each child a line through its positions. */
+function sweepParallel(sw) {
+  const W = 420, H = 220, L = 30, R = 30, T = 18, B = 22;
+  const el = s("svg", { width: W, height: H, class: "amlrun-sweep-parallel" });
+  const n = sw.axes.length;
+  const x = (i) => (n === 1 ? W / 2 : L + ((W - L - R) * i) / (n - 1));
+  const y = (p) => T + (H - T - B) * (1 - p);
+  sw.axes.forEach((ax, i) => {
+    el.append(s("line", { x1: x(i), y1: T, x2: x(i), y2: H - B, stroke: "#999" }));
+    el.append(s("text", { x: x(i), y: H - 6, "text-anchor": "middle", "font-size": 10 }, ax.name));
+    for (const [p, label] of ax.ticks) el.append(s("text", { x: x(i) + 3, y: y(p) + 3, "font-size": 9, fill: "#666" }, label));
+  });
+  sw.children.forEach((c, k) => {
+    const pts = c.coords.map((p, i) => (p === null ? null : `${x(i)},${y(p)}`)).filter((p) => p !== null);
+    if (pts.length < 2) return;
+    const line = s("polyline", { points: pts.join(" "), fill: "none", stroke: PALETTE[k % PALETTE.length], "stroke-width": 1.2, opacity: c.terminated ? 0.45 : 0.9, "data-run": c.run_id });
+    if (c.terminated) line.setAttribute("stroke-dasharray", "4 3");
+    line.append(s("title", {}, c.name));
+    el.append(line);
+  });
+  return el;
+}
+
+/** @param {SweepView} sw */
+function sweepSection(sw, state) {
+  return [
+    h("div", { class: "amlrun-section" }, sw.title),
+    sweepTable(sw, state),
+    h(
+      "div",
+      { class: "amlrun-charts amlrun-sweep-charts" },
+      h("div", { class: "amlrun-chart" }, h("div", { class: "amlrun-chart-title" }, `${sw.metric} per child (dashed, ×: ended early)`), sweepLines(sw)),
+      h("div", { class: "amlrun-chart" }, h("div", { class: "amlrun-chart-title" }, "Parameters vs " + sw.metric), sweepParallel(sw)),
+    ),
+  ];
+}
+
 /** @param {DataView | ArrayBuffer} buf */
 function float64(buf) {
   return new Float64Array(buf.buffer ? buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) : buf);
@@ -567,8 +705,12 @@ class RunDetailsView {
 
   // ------------------------------------------------------------------ children
   renderChildren() {
-    /** @type {TableView | undefined} */
+    /** @type {(TableView & {sweep?: SweepView}) | undefined} */
     const t = this.model.get(STATE.CHILDREN);
+    if (t && t.sweep && t.sweep.children.length) {
+      this.childrenEl.replaceChildren(...sweepSection(t.sweep, this));
+      return;
+    }
     if (!t || !t.rows || !t.rows.length) {
       this.childrenEl.replaceChildren();
       return;

@@ -8,6 +8,7 @@ import contextlib
 import datetime as _dt
 import getpass
 import html
+import importlib
 import json
 import numbers
 import os
@@ -47,6 +48,9 @@ if TYPE_CHECKING:
 
 DEFAULT_ERROR = "Detailed error not set on the Run. Please check the logs for details."
 PORTAL_ENV = "AMLRUN_PORTAL_URL"
+# Run types whose handle is a Run subclass, by ``amlrun.run_type`` tag -> "module:Class" (imported on first use, so
+# core does not import the packages above it).
+RUN_TYPES: dict[str, str] = {"hyperdrive": "jupyter_amlrun.train.hyperdrive.run:HyperDriveRun"}
 
 
 def _iso(ts: float | int | None, ms: bool = False) -> str | None:
@@ -135,6 +139,12 @@ class Run:
 
         record = workspace._get_run_record(run_id)
         exp = Experiment(workspace, workspace.store.experiment_name(record.experiment_id))
+        # A run of a special type (a sweep's parent) gets its own handle class (v1: a HyperDriveRun).
+        target = RUN_TYPES.get(record.tags.get(T.RUN_TYPE, ""))
+        if target is not None:
+            module, _, name = target.partition(":")
+            cls: type[Run] = getattr(importlib.import_module(module), name)
+            return cls(exp, run_id, _record=record)
         return Run(exp, run_id, _record=record)
 
     @classmethod

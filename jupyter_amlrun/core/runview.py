@@ -49,6 +49,9 @@ __all__ = [
     "LogsView",
     "RunView",
     "StatusView",
+    "SweepAxisView",
+    "SweepChildView",
+    "SweepView",
     "TableView",
     "ViewUpdate",
     "chart_xs",
@@ -65,6 +68,7 @@ __all__ = [
     "main_log",
     "parse_iso",
     "status_view",
+    "sweep_view",
 ]
 
 # The newest rows of a table that a view shows: a table is not a log.
@@ -161,6 +165,40 @@ class TableView(TypedDict):
     note: str
     columns: list[str]
     rows: list[list[Cell]]
+
+
+class SweepChildView(TypedDict):
+    """One child of a sweep: its badge, sampled values, primary metric (every value and the best) and whether a
+    policy ended it early. ``cells`` are the table's formatted cells and ``sort`` the keys to sort each column by
+    (numbers, or text; ``None`` sorts last); ``coords`` its position on each parallel-coordinates axis (0..1)."""
+
+    run_id: str
+    name: str
+    status: StatusView
+    terminated: bool
+    values: list[float]
+    best: float | None
+    cells: list[Cell]
+    sort: list[float | str | None]
+    coords: list[float | None]
+
+
+class SweepAxisView(TypedDict):
+    """One parallel-coordinates axis: its name and ``[position 0..1, label]`` ticks."""
+
+    name: str
+    ticks: list[list[Any]]
+
+
+class SweepView(TypedDict):
+    """A sweep's children, best first: the table (``columns``), the metric-per-child chart, the parallel axes."""
+
+    metric: str
+    goal: str
+    title: str
+    columns: list[str]
+    children: list[SweepChildView]
+    axes: list[SweepAxisView]
 
 
 class ImageView(TypedDict):
@@ -393,6 +431,110 @@ def children_table(children: Sequence[Mapping[str, Any]] | None, now: float | No
     return _table("children", title, ["Run", "Status", "Duration", *names], rows)
 
 
+def _sweep_goal(details: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(metric, goal) of a sweep parent from its details' properties (``None``: not a sweep)."""
+    props = details.get("properties") or {}
+    if props.get("azureml.runsource") != "hyperdrive":
+        return None
+    try:
+        doc = json.loads(props.get("primary_metric_config") or "{}")
+    except ValueError:
+        return None
+    if not isinstance(doc, dict) or not doc.get("name"):
+        return None
+    return str(doc["name"]), str(doc.get("goal") or "maximize").lower()
+
+
+def _axis(name: str, values: list[Any]) -> tuple[SweepAxisView, Callable[[Any], float | None]]:
+    """A parallel-coordinates axis over ``values``: numbers spread min..max, anything else by category."""
+    nums = [float(v) for v in values if isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)]
+    if nums and len(nums) == len([v for v in values if v is not None]):
+        lo, hi = min(nums), max(nums)
+        span = hi - lo
+
+        def place(v: Any) -> float | None:
+            if not isinstance(v, numbers.Real) or isinstance(v, bool) or not math.isfinite(v):
+                return None
+            return 0.5 if span == 0 else (float(v) - lo) / span
+
+        ticks = [[0.0, format_value(lo)], [1.0, format_value(hi)]] if span else [[0.5, format_value(lo)]]
+        return {"name": name, "ticks": ticks}, place
+    cats: list[str] = []
+    for v in values:
+        if v is not None and json.dumps(v) not in cats:
+            cats.append(json.dumps(v))
+
+    def place_cat(v: Any) -> float | None:
+        if v is None:
+            return None
+        i = cats.index(json.dumps(v))
+        return 0.5 if len(cats) == 1 else i / (len(cats) - 1)
+
+    ticks = [[0.5 if len(cats) == 1 else i / (len(cats) - 1), c.strip('"')] for i, c in enumerate(cats)]
+    return {"name": name, "ticks": ticks}, place_cat
+
+
+def sweep_view(children: Sequence[Mapping[str, Any]], metric: str, goal: str) -> SweepView:
+    """The view of a sweep's children (the dicts :class:`~jupyter_amlrun.core.watch.RunWatcher` reads), best first.
+
+    The best value of a child is its maximum (goal ``maximize``) or minimum primary metric; children without one
+    come last, in submit order.
+    """
+    maximize = goal != "minimize"
+    params: list[str] = []
+    for kid in children:
+        for p in kid.get("parameters") or {}:
+            if p not in params:
+                params.append(p)
+    rows: list[tuple[Mapping[str, Any], list[float], float | None]] = []
+    for kid in children:
+        values = [float(v) for v in kid.get("primary") or [] if isinstance(v, int | float) and math.isfinite(v)]
+        best = (max(values) if maximize else min(values)) if values else None
+        rows.append((kid, values, best))
+    sign = -1.0 if maximize else 1.0
+    scored = sorted((r for r in rows if r[2] is not None), key=lambda r: sign * float(r[2] or 0.0))
+    ordered = scored + [r for r in rows if r[2] is None]
+    axes_fns = [_axis(p, [(k.get("parameters") or {}).get(p) for k, _v, _b in ordered]) for p in params]
+    axes_fns.append(_axis(metric, [b for _k, _v, b in ordered]))
+    out: list[SweepChildView] = []
+    for kid, values, best in ordered:
+        ps = kid.get("parameters") or {}
+        status = str(kid.get("status") or "")
+        label = str(kid.get("name") or kid.get("runId") or "")
+        cells: list[Cell] = [label, status_view(status), *(format_value(ps.get(p)) for p in params)]
+        cells.append(format_value(best) if best is not None else MISSING)
+        sort: list[float | str | None] = [label, status]
+        for p in params:
+            v = ps.get(p)
+            sort.append(float(v) if isinstance(v, int | float) and not isinstance(v, bool) else json.dumps(v))
+        sort.append(best)
+        coords = [fn(ps.get(p)) for (_ax, fn), p in zip(axes_fns[:-1], params, strict=True)]
+        coords.append(axes_fns[-1][1](best))
+        out.append(
+            {
+                "run_id": str(kid.get("runId") or ""),
+                "name": label,
+                "status": status_view(status),
+                "terminated": bool(kid.get("terminated")),
+                "values": values,
+                "best": best,
+                "cells": cells,
+                "sort": sort,
+                "coords": coords,
+            }
+        )
+    ended = sum(1 for r in out if r["terminated"])
+    title = f"Child runs ({len(out)})" + (f", {ended} ended early by the policy" if ended else "")
+    return {
+        "metric": metric,
+        "goal": "minimize" if not maximize else "maximize",
+        "title": title,
+        "columns": ["Run", "Status", *params, f"{metric} ({'max' if maximize else 'min'})"],
+        "children": out,
+        "axes": [ax for ax, _fn in axes_fns],
+    }
+
+
 # ---------------------------------------------------------------------- charts
 def _decreases(previous: float | None, steps: Sequence[float]) -> bool:
     if previous is not None and steps and steps[0] < previous:
@@ -478,6 +620,7 @@ class ViewUpdate:
     duration: str | None = None
     logs: LogsView | None = None
     children: TableView | None = None
+    sweep: SweepView | None = None  # a sweep parent's children (with children, when they changed)
     charts: list[ChartUpdate] = field(default_factory=list)
     tables: list[TableView] = field(default_factory=list)
     images: list[ImageView] = field(default_factory=list)
@@ -549,6 +692,7 @@ class RunView:
         if delta.reset or delta.children is not None:
             self.children = list(delta.children or [])
             upd.children = children_table(self.children, now)
+            upd.sweep = self.sweep()
         upd.charts = [self._add_points(name, steps, values) for name, (steps, values) in delta.scalars.items()]
         upd.charts += self._apply_records(delta.records, upd)
         upd.has_metrics = self.has_metrics
@@ -666,6 +810,13 @@ class RunView:
             lo, hi = (s.minimum, s.maximum) if seen else (math.nan, math.nan)
             rows.append([name, format_value(s.last), format_value(lo), format_value(hi), str(s.count)])
         return _table("metrics", "Metrics", ["Metric", "Last", "Min", "Max", "Points"], rows)
+
+    def sweep(self) -> SweepView | None:
+        """The sweep view of a sweep parent's children (``None`` for any other run)."""
+        goal = _sweep_goal(self.details)
+        if goal is None:
+            return None
+        return sweep_view(self.children, *goal)
 
     def list_values(self) -> dict[str, list[float]]:
         """The values of each ``log_list`` metric (what its chart draws)."""

@@ -46,6 +46,24 @@ __all__ = ["Backoff", "Follower", "LogChunk", "RunDelta", "RunWatcher"]
 LOG_TAIL_BYTES = 64 * 1024
 LOG_MAX_BYTES_PER_TICK = 512 * 1024
 JOURNAL_MAX_BYTES_PER_TICK = 64 * 1024 * 1024
+# A sweep parent (its run type tag) and what its children carry: the sampled values, a policy's cancel reason.
+SWEEP_RUN_TYPE = "hyperdrive"
+SWEEP_PARAMETERS_TAG = "hyperparameters"
+EARLY_TERMINATION = "early termination by"
+
+
+def sweep_primary_metric(tags: dict[str, str]) -> str | None:
+    """The primary metric's name when ``tags`` are a sweep parent's, else ``None``."""
+    import json
+
+    if tags.get(T.RUN_TYPE) != SWEEP_RUN_TYPE:
+        return None
+    try:
+        doc = json.loads(tags.get(T.PROP_PREFIX + "primary_metric_config") or "{}")
+    except ValueError:
+        return None
+    name = doc.get("name") if isinstance(doc, dict) else None
+    return str(name) if name else None
 
 
 @dataclass
@@ -428,22 +446,51 @@ class RunWatcher:
             kids = self.run.get_children()
         except Exception:
             return self._children or []
+        primary = sweep_primary_metric(self.run._record.tags)
         out = []
         for child in kids:
             rec = child._record
             tags = rec.tags
             metrics = {k: (v if math.isfinite(v) else str(v)) for k, v in sorted(rec.metrics.items())}
-            out.append(
-                {
-                    "runId": child.id,
-                    "name": rec.run_name,
-                    "status": tags.get(T.STATUS) or child.get_status(),
-                    "startTime": rec.start_time,
-                    "endTime": rec.end_time,
-                    "metrics": metrics,
-                }
-            )
+            kid: dict[str, Any] = {
+                "runId": child.id,
+                "name": rec.run_name,
+                "status": tags.get(T.STATUS) or child.get_status(),
+                "startTime": rec.start_time,
+                "endTime": rec.end_time,
+                "metrics": metrics,
+            }
+            if primary is not None:
+                kid.update(self._sweep_child(child, primary))
+            out.append(kid)
         return out
+
+    def _sweep_child(self, child: Run, metric: str) -> dict[str, Any]:
+        """A sweep child's sampled parameters, its primary metric in logged order, and whether a policy ended it."""
+        import json
+
+        tags = child._record.tags
+        try:
+            params = json.loads(tags.get(SWEEP_PARAMETERS_TAG) or "{}")
+        except ValueError:
+            params = {}
+        folder = child._folder
+        values: list[float] = []
+        error = tags.get(T.ERROR) or ""
+        if folder.journal_path.exists():
+            error = folder.read_state().error or error
+            for rec in _journal.read_all(folder.journal_path):
+                v = rec.get("v")
+                if rec.get("k") == _journal.SCALAR and rec.get("n") == metric and isinstance(v, int | float):
+                    values.append(float(v))
+        else:
+            with contextlib.suppress(Exception):
+                values = [float(v) for _s, _t, v in self.run._ws.store.metric_history(child.id, metric)]
+        return {
+            "parameters": params if isinstance(params, dict) else {},
+            "primary": values,
+            "terminated": error.startswith(EARLY_TERMINATION),
+        }
 
 
 class Follower:

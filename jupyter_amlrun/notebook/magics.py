@@ -273,6 +273,21 @@ class AmlRunMagics(Magics):
         metavar="VAR",
         help="Variable holding the Workspace (default: `ws` if it is one, else Workspace.from_config()).",
     )
+    @magic_arguments.argument(
+        "--sweep",
+        default=None,
+        metavar="VAR",
+        help="Sweep the script instead of one run: VAR holds a RandomParameterSampling, GridParameterSampling or "
+        "BayesianParameterSampling (the run is then a HyperDriveRun). Needs --metric.",
+    )
+    @magic_arguments.argument(
+        "--metric", default=None, metavar="NAME[:max|min]", help="--sweep: the primary metric and its goal (max)."
+    )
+    @magic_arguments.argument("--policy", default=None, metavar="VAR", help="--sweep: an early termination policy.")
+    @magic_arguments.argument("--max-total-runs", type=int, default=None, metavar="N", help="--sweep: children.")
+    @magic_arguments.argument(
+        "--max-concurrent-runs", type=int, default=None, metavar="N", help="--sweep: children at once."
+    )
     @magic_arguments.argument("--no-widget", action="store_true", help="Do not show RunDetails.")
     @magic_arguments.argument("--wait", action="store_true", help="Block until the run ends.")
     @line_cell_magic
@@ -287,6 +302,12 @@ class AmlRunMagics(Magics):
             <the training script>
 
             %submit train.py --source-dir src --experiment exp -- --epochs 3
+
+        A sweep (v1 HyperDrive) of the same cell: the sampled values are appended to the script's arguments.
+
+            sampling = RandomParameterSampling({"--lr": loguniform(-6, -1)})
+            %%submit --sweep sampling --metric accuracy:max --max-total-runs 20 --max-concurrent-runs 4
+            <the training script>
 
         The run is bound to `run` (--name) and RunDetails shows under the cell.
         """
@@ -344,6 +365,8 @@ class AmlRunMagics(Magics):
                 if id(cfg) not in used:
                     # Inputs not named in the arguments still reach the run (env var, input_datasets) through data.
                     config.run_config.data[name] = cfg
+            if args.sweep is not None:
+                config = self._sweep_config(args, config)
             run = experiment.submit(config, tags=tags or None)
         except UserErrorException as exc:
             raise UsageError(str(exc)) from None
@@ -360,6 +383,40 @@ class AmlRunMagics(Magics):
                 print("Stopped waiting; the run goes on. Cancel it with run.cancel().")
             if args.no_widget:
                 print(f"Run {run.id}: {run.get_status()}")
+
+    def _sweep_config(self, args: Any, config: Any) -> Any:
+        """``--sweep VAR``: a HyperDriveConfig around the cell's ScriptRunConfig (``%%submit`` reads best for it:
+        the cell stays the training script; the sampling is a Python value, too rich for a magic line)."""
+        from jupyter_amlrun.train.hyperdrive import EarlyTerminationPolicy, HyperDriveConfig, HyperParameterSampling
+
+        ns = self.shell.user_ns if self.shell is not None else {}
+        sampling = ns.get(args.sweep)
+        if not isinstance(sampling, HyperParameterSampling):
+            what = "no such variable" if args.sweep not in ns else f"a {type(sampling).__name__}"
+            raise UsageError(
+                f"--sweep {args.sweep}: {what}; it must name a RandomParameterSampling, GridParameterSampling or "
+                "BayesianParameterSampling, e.g. sampling = RandomParameterSampling({'--lr': uniform(0.01, 0.1)})."
+            )
+        if not args.metric:
+            raise UsageError("--sweep needs --metric NAME[:max|min], the metric the script logs (run.log).")
+        name, _, goal = args.metric.partition(":")
+        goals = {"": "MAXIMIZE", "max": "MAXIMIZE", "min": "MINIMIZE"}
+        if goal.lower() not in goals:
+            raise UsageError(f"--metric {args.metric}: the goal must be max or min, e.g. --metric loss:min.")
+        policy = None
+        if args.policy is not None:
+            policy = ns.get(args.policy)
+            if not isinstance(policy, EarlyTerminationPolicy):
+                raise UsageError(f"--policy {args.policy}: not a BanditPolicy, MedianStoppingPolicy, ... variable.")
+        return HyperDriveConfig(
+            run_config=config,
+            hyperparameter_sampling=sampling,
+            policy=policy,
+            primary_metric_name=name,
+            primary_metric_goal=goals[goal.lower()],
+            max_total_runs=args.max_total_runs,
+            max_concurrent_runs=args.max_concurrent_runs,
+        )
 
     def _check_compute(self, ws: Any, name: str) -> str:
         if name == "local":

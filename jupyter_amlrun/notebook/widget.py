@@ -45,6 +45,7 @@ from jupyter_amlrun.core.runview import (
     ImageView,
     RunView,
     StatusView,
+    SweepView,
     TableView,
     ViewUpdate,
     chart_xs,
@@ -222,7 +223,10 @@ class RunDetails(anywidget.AnyWidget):
             if upd.logs is not None:
                 self.logs = dict(upd.logs)
             if upd.children is not None:
-                self.children = dict(upd.children)
+                children: dict[str, Any] = dict(upd.children)
+                if upd.sweep is not None:
+                    children["sweep"] = dict(upd.sweep)  # a sweep parent: index.js draws the sweep section instead
+                self.children = children
 
     def _on_delta(self, delta: RunDelta) -> None:
         upd = self.view.apply(delta)
@@ -357,7 +361,9 @@ class RunDetails(anywidget.AnyWidget):
                 parts.append(f'<img alt="metric charts" src="data:image/png;base64,{png}"/>')
         parts.extend(_table_html(t) for t in view.tables())
         parts.extend(_image_html(i) for i in view.images())
-        if upd.children is not None and upd.children["rows"]:
+        if upd.sweep is not None and upd.sweep["children"]:
+            parts.append(_sweep_html(upd.sweep))
+        elif upd.children is not None and upd.children["rows"]:
             parts.append(f"<b>{html.escape(upd.children['title'])}</b>{_table_html(upd.children, caption=False)}")
         parts.append(self._log_tail_html(view.main_log()))
         parts.append("</div>")
@@ -495,6 +501,67 @@ def _table_html(table: TableView, caption: bool = True) -> str:
     body = "".join("<tr>" + "".join(f"<td>{_cell_html(c)}</td>" for c in row) + "</tr>" for row in table["rows"])
     cap = f"<caption>{title}</caption>" if caption and title else ""
     return f"<table>{cap}<tr>{head}</tr>{body}</table>"
+
+
+def _sweep_html(sweep: SweepView) -> str:
+    """A sweep's children in the static summary: the table (best first) and the two charts as one PNG."""
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in sweep["columns"])
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_cell_html(c)}</td>" for c in kid["cells"]) + "</tr>" for kid in sweep["children"]
+    )
+    out = f"<b>{html.escape(sweep['title'])}</b><table><tr>{head}</tr>{body}</table>"
+    png = _sweep_png(sweep)
+    if png:
+        out += f'<img alt="sweep charts" src="data:image/png;base64,{png}"/>'
+    return out
+
+
+def _sweep_png(sweep: SweepView) -> str | None:
+    """The primary metric per child over its intervals (ended early: dashed, x) and the parallel coordinates."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
+    except ImportError:
+        return None
+    fig = Figure(figsize=(10, 3.2), dpi=80)
+    FigureCanvasAgg(fig)
+    lines, par = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    colors = [f"C{i % 10}" for i in range(len(sweep["children"]))]
+    for kid, color in zip(sweep["children"], colors, strict=True):
+        values = kid["values"]
+        if not values:
+            continue
+        style = "--" if kid["terminated"] else "-"
+        lines.plot(range(1, len(values) + 1), values, style, color=color, linewidth=1.2)
+        if kid["terminated"]:
+            lines.plot([len(values)], [values[-1]], "x", color=color)
+        coords = [(i, c) for i, c in enumerate(kid["coords"]) if c is not None]
+        if len(coords) >= 2:
+            par.plot(
+                [i for i, _ in coords],
+                [c for _, c in coords],
+                style,
+                color=color,
+                alpha=0.5 if kid["terminated"] else 0.9,
+            )
+    lines.set_title(f"{sweep['metric']} per child (dashed, x: ended early)", fontsize=9)
+    lines.set_xlabel("interval", fontsize=8)
+    lines.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes = sweep["axes"]
+    par.set_xticks(range(len(axes)), [a["name"] for a in axes], fontsize=8)
+    par.set_yticks([])
+    for i, axis in enumerate(axes):
+        par.axvline(i, color="#999", linewidth=0.8)
+        for pos, label in axis["ticks"]:
+            par.annotate(str(label), (i, float(pos)), fontsize=7, xytext=(3, 0), textcoords="offset points")
+    par.set_title(f"Parameters vs {sweep['metric']}", fontsize=9)
+    for ax in (lines, par):
+        ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return base64.b64encode(buf.getvalue()).decode()
 
 
 def _image_html(image: ImageView) -> str:
