@@ -81,3 +81,63 @@ def jp_server_config(world: World) -> dict[str, Any]:
         "ServerApp": {"jpserver_extensions": {"jupyter_amlrun": True}},
         "AmlrunExtension": {"workspace_path": str(world.ws.path)},
     }
+
+
+@pytest.fixture(scope="session")
+def blob_world(world: World, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Two blob datastores on a real Azurite (one with the account key, one with a SAS) in the session workspace,
+    each with a file; yields the secrets that must never appear in an answer."""
+    import os
+    import uuid
+    from datetime import datetime, timedelta, timezone
+
+    from jupyter_amlrun import Datastore
+    from tests.data.azurite import ACCOUNT, ACCOUNT_KEY, AZURITE_BIN, start_azurite
+
+    if not AZURITE_BIN.exists():
+        message = f"Azurite is not installed ({AZURITE_BIN}); run `bash scripts/install-test-tools.sh`."
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    server = start_azurite(tmp_path_factory.mktemp("server-azurite"))
+    try:
+        keyed = f"k{uuid.uuid4().hex[:12]}"
+        store = Datastore.register_azure_blob_container(
+            world.ws,
+            "blobkey",
+            container_name=keyed,
+            account_name=ACCOUNT,
+            account_key=ACCOUNT_KEY,
+            endpoint=server.endpoint,
+            create_if_not_exists=True,
+        )
+        src = tmp_path_factory.mktemp("blob-src") / "f.txt"
+        src.write_text("blob!")
+        store.upload_files([str(src)], target_path="dir", show_progress=False)
+        sas = generate_container_sas(
+            ACCOUNT,
+            keyed,
+            account_key=ACCOUNT_KEY,
+            permission=ContainerSasPermissions(read=True, list=True, write=True),
+            expiry=datetime.now(timezone.utc) + timedelta(hours=1),
+        )
+        Datastore.register_azure_blob_container(
+            world.ws, "blobsas", container_name=keyed, account_name=ACCOUNT, sas_token=sas, endpoint=server.endpoint
+        )
+        # the same key, at an endpoint where nothing listens: its errors must not carry the key either
+        Datastore.register_azure_blob_container(
+            world.ws,
+            "blobdead",
+            container_name=keyed,
+            account_name=ACCOUNT,
+            account_key=ACCOUNT_KEY,
+            endpoint=f"http://127.0.0.1:9/{ACCOUNT}",
+            skip_validation=True,
+        )
+        from urllib.parse import parse_qs
+
+        yield {"key": ACCOUNT_KEY, "sas": sas, "sig": parse_qs(sas)["sig"][0]}
+    finally:
+        server.stop()
