@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
+# pytest-jupyter's fixtures and hooks for this folder only: `pytest_plugins` is refused outside the top conftest,
+# and importing them here keeps the other folders free of its autouse fixtures.
+from pytest_jupyter.jupyter_server import *  # noqa: F403
 
 MANY_FILES = 1205
 TRAIN = textwrap.dedent(
