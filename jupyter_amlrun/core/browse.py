@@ -435,7 +435,8 @@ def experiments(ws: Workspace, query: PageQuery) -> dict[str, Any]:
     for rec in records:
         count = counts.setdefault(rec.experiment_id, [0, 0])
         count[0] += 1
-        if not is_terminal(_status_of(rec)):
+        # a run not ended by its tags is asked live: a dead supervisor ends it here instead of counting as live
+        if not is_terminal(_live_status(ws, rec, names.get(rec.experiment_id, ""))):
             count[1] += 1
     items = [
         {"name": name, "id": eid, "run_count": counts[eid][0], "live_count": counts[eid][1]}
