@@ -18,7 +18,7 @@ import re
 import tempfile
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ from jupyter_amlrun.core.errors import (
     UserErrorException,
 )
 from jupyter_amlrun.core.runfolder import RunFolder
+from jupyter_amlrun.core.runview import main_log
 from jupyter_amlrun.core.status import FROM_MLFLOW_STATUS, RunStatus, is_terminal
 from jupyter_amlrun.tracking import journal as _journal
 
@@ -502,18 +503,14 @@ def run_detail(ws: Workspace, run_id: str) -> dict[str, Any]:
     run = get_run(ws, run_id)
     details = run.get_details()
     details.pop("logFiles", None)  # local paths of this machine; log_files lists the names
-    rec = ws.store.get_run(run.id) or ws._get_run_record(run.id)
+    rec = ws.store.get_run(run.id)
+    if rec is None:  # deleted between the two reads
+        raise NotFoundException(f"Run {run.id} is no longer in workspace {ws.name!r}.")
     out = run_summary(rec, run.experiment.name, str(details["status"]))
     out["details"] = details
     out["log_files"] = log_names(ws, run)
     out["snippet"] = f"RunDetails(Run.get(ws, {run.id!r})).show()"
     return out
-
-
-def _main_log(names: Iterable[str]) -> str | None:
-    from jupyter_amlrun.core.runview import main_log
-
-    return main_log(names)
 
 
 def read_log(ws: Workspace, run_id: str, name: str | None, offset: str | int | None) -> dict[str, Any]:
@@ -527,7 +524,7 @@ def read_log(ws: Workspace, run_id: str, name: str | None, offset: str | int | N
     status = run.get_status()
     live = run.get_log_files()
     names = sorted(live) if live else _stored_logs(ws, run.id)
-    chosen = name or _main_log(names)
+    chosen = name or main_log(names)
     if chosen is None or chosen not in names:
         raise NotFoundException(f"Run {run.id} has no log file {name!r}; its log files: {names}.")
     if chosen in live:
