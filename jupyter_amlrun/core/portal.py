@@ -23,8 +23,8 @@ DEFAULT_LAB = "http://localhost:8888/lab"  # what `jupyter lab` serves by defaul
 RUN_PARAM = "amlrun-run"
 EXPERIMENT_PARAM = "amlrun-experiment"
 HOW_TO_OPEN = (
-    "no running Jupyter server was found for this process: start `jupyter lab` (this URL assumes its default "
-    "port 8888) and open the AML tab in the left sidebar"
+    "no Jupyter server found for this process; start `jupyter lab` (default port 8888) and open the AML tab in the "
+    "left sidebar"
 )
 
 
