@@ -215,9 +215,11 @@ def list_folder(ws: Workspace, name: str, path: str | None, query: PageQuery) ->
         if rel and store.stat(rel) is None:
             raise NotFoundException(f"No folder {rel!r} in datastore {name!r}; list its root with path=''.") from None
         raise
-    if rel and not dirs and not files and store.stat(rel) is None and store.local_root() is None:
-        # a blob store has no empty folders: nothing under the prefix means no such folder
-        raise NotFoundException(f"No folder {rel!r} in datastore {name!r}; list its root with path=''.")
+    if rel and not dirs and not files:
+        if store.stat(rel) is not None:
+            raise UserErrorException(f"{rel!r} is a file of datastore {name!r}, not a folder; list its folder instead.")
+        if store.local_root() is None:  # a blob store has no empty folders: nothing under the prefix, no folder
+            raise NotFoundException(f"No folder {rel!r} in datastore {name!r}; list its root with path=''.")
     root = store.local_root()
     items: list[dict[str, Any]] = [
         {"name": d, "path": f"{rel}/{d}" if rel else d, "is_dir": True, "size": None, "modified": None}
@@ -526,6 +528,8 @@ def read_log(ws: Workspace, run_id: str, name: str | None, offset: str | int | N
     names = sorted(live) if live else _stored_logs(ws, run.id)
     chosen = name or main_log(names)
     if chosen is None or chosen not in names:
+        if not is_terminal(status):  # a live run's logs appear as it goes: nothing yet, not an error
+            return {"name": chosen or "", "text": "", "offset": start, "complete": False}
         raise NotFoundException(f"Run {run.id} has no log file {name!r}; its log files: {names}.")
     if chosen in live:
         data, size = _read_range(live[chosen], start)
