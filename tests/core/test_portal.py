@@ -133,3 +133,15 @@ def test_run_and_experiment_portal_urls(runtime: Path, ws) -> None:  # type: ign
         assert "jupyter lab" in run._web_view()
     finally:
         run.complete()
+
+
+def test_core_browse_and_portal_import_no_jupyter_server() -> None:
+    code = (
+        "import sys, jupyter_amlrun.core.portal, jupyter_amlrun.core.browse, jupyter_amlrun.core.run; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('jupyter_server', 'tornado', 'IPython')]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stdout + out.stderr

@@ -31,3 +31,15 @@ async def test_the_workspace_comes_from_the_root_folder(jp_fetch: Any, world: Wo
         assert answer["name"] == "srv" and str(world.ws.path) in answer["tracking"]
     else:  # the embedded default, $AMLRUN_HOME/workspaces/default
         assert answer["name"] == "default" and str(world.home) in answer["tracking"]
+
+
+def test_the_extension_point_validates() -> None:
+    from jupyter_server.extension.manager import ExtensionPackage
+
+    import jupyter_amlrun
+    from jupyter_amlrun.server.app import AmlrunExtension
+
+    (point,) = jupyter_amlrun._jupyter_server_extension_points()
+    assert point["app"] is AmlrunExtension and AmlrunExtension.name == "jupyter_amlrun"
+    package = ExtensionPackage(name="jupyter_amlrun", enabled=True)
+    assert package.validate()
