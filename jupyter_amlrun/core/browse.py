@@ -12,7 +12,6 @@ typed: ``name``, ``version``, ``description``, ``tags``, ``definition``) and a `
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
 import re
 import tempfile
@@ -31,14 +30,16 @@ from jupyter_amlrun.core.errors import (
     RunNotFoundException,
     UserErrorException,
 )
+from jupyter_amlrun.core.experiment import Experiment
+from jupyter_amlrun.core.model import Model
+from jupyter_amlrun.core.run import Run, _float, _iso, _status_of  # one definition of a run's status and times
 from jupyter_amlrun.core.runfolder import RunFolder
 from jupyter_amlrun.core.runview import main_log
-from jupyter_amlrun.core.status import FROM_MLFLOW_STATUS, RunStatus, is_terminal
+from jupyter_amlrun.core.status import RunStatus, is_terminal
 from jupyter_amlrun.tracking import journal as _journal
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.contracts import DatastoreBackend
-    from jupyter_amlrun.core.run import Run
     from jupyter_amlrun.core.workspace import Workspace
     from jupyter_amlrun.tracking.store import RunRecord
 
@@ -194,12 +195,6 @@ def datastores(ws: Workspace, query: PageQuery) -> dict[str, Any]:
     return page(items, query)
 
 
-def _iso(epoch_seconds: float | None) -> str | None:
-    if epoch_seconds is None:
-        return None
-    return _dt.datetime.fromtimestamp(epoch_seconds, tz=_dt.timezone.utc).isoformat().replace("+00:00", "Z")
-
-
 def file_snippet(datastore: str, path: str) -> str:
     """The code that makes a FileDataset of ``path`` in ``datastore``."""
     return f"Dataset.File.from_files((Datastore.get(ws, {datastore!r}), {path!r}))"
@@ -313,8 +308,6 @@ def datasets(latest: Mapping[str, Any], versions_of: Callable[[str], list[int]],
 # ---------------------------------------------------------------------------------------------------- models
 def models(ws: Workspace, query: PageQuery) -> dict[str, Any]:
     """A page of ``{"name", "latest_version", "versions": [...]}``, versions newest first."""
-    from jupyter_amlrun.core.model import Model
-
     by_name: dict[str, list[dict[str, Any]]] = {}
     for m in Model.list(ws):  # sorted by name, newest version first
         if not query.matches(m.name):
@@ -346,8 +339,6 @@ def download_model(ws: Workspace, name: str, version: str | int, target: str | N
     ConflictException
         The model's file or folder already exists in ``target``.
     """
-    from jupyter_amlrun.core.model import Model
-
     rel = check_rel_path(target or "", what="target")
     root = Path(root_dir).resolve()
     dest = (root / rel).resolve()
@@ -371,17 +362,6 @@ def download_model(ws: Workspace, name: str, version: str | int, target: str | N
 
 
 # ---------------------------------------------------------------------------------------------------- runs
-def _status_of(rec: RunRecord) -> str:
-    return rec.tags.get(T.STATUS) or FROM_MLFLOW_STATUS.get(rec.mlflow_status, RunStatus.RUNNING).value
-
-
-def _float(value: Any) -> float | None:
-    try:
-        return float(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
 def _all_records(ws: Workspace) -> tuple[dict[str, str], list[RunRecord]]:
     """Every run's record, newest first, and the experiment names by id."""
     names = dict(ws.store.list_experiments())
@@ -398,8 +378,6 @@ def _live_status(ws: Workspace, rec: RunRecord, experiment: str) -> str:
 
 
 def _open_run(ws: Workspace, rec: RunRecord, experiment: str) -> Run:
-    from jupyter_amlrun.core.experiment import Experiment
-    from jupyter_amlrun.core.run import Run
 
     return Run(Experiment(ws, experiment, _skip_name_validation=True), rec.run_id, _record=rec)
 
@@ -479,7 +457,6 @@ def runs(ws: Workspace, query: PageQuery, experiment: str | None = None, status:
 
 def get_run(ws: Workspace, run_id: str) -> Run:
     """The run ``run_id``; :class:`NotFoundException` when the workspace has none."""
-    from jupyter_amlrun.core.run import Run
 
     try:
         return Run.get(ws, run_id)
