@@ -105,7 +105,9 @@ def test_a_server_whose_root_holds_the_folder_wins_over_others(runtime: Path, tm
         write_info(runtime, b.pid, 8002, root_dir=str(tmp_path / "proj"))
         found = portal.find_server(pid=a.pid, cwd=tmp_path / "proj" / "sub")  # a's ancestors are not servers
         assert found is not None and found.pid == b.pid  # the deepest root holding the folder
-        assert portal.find_server(pid=a.pid, cwd=Path("/")) is None  # two servers, neither holds "/": no guess
+        assert portal.find_server(pid=a.pid, cwd=Path("/")) is None  # neither holds "/": no guess
+        found = portal.find_server(pid=a.pid, cwd=Path("/"), near=[tmp_path / "ws"])  # the workspace's folder
+        assert found is not None and found.pid == a.pid
     finally:
         for p in (a, b):
             p.kill()
