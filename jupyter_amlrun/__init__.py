@@ -92,6 +92,17 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where JupyterLab finds the prebuilt sidebar extension (``jupyter labextension develop`` links it).
+
+    Returns
+    -------
+    list of dict
+        ``src``: the built extension relative to this package; ``dest``: its name under share/jupyter/labextensions.
+    """
+    return [{"src": "labextension", "dest": "jupyter_amlrun"}]
+
+
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext jupyter_amlrun``: registers %%submit, %submit and %amlrun."""
     from jupyter_amlrun.notebook.magics import load_ipython_extension as _load
