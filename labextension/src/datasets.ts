@@ -22,7 +22,8 @@ export class DatasetsSection {
           { offset, limit, filter: this._ctx.filter }
         ),
       ds => this._render(ds),
-      'No datasets match. Register one with dataset.register(ws, name).'
+      'No datasets match. Register one with dataset.register(ws, name).',
+      ds => ds.name
     );
   }
 
@@ -34,7 +35,7 @@ export class DatasetsSection {
         h('span', { class: 'jp-amlrun-name' }, ds.name),
         h('span', { class: 'jp-amlrun-muted' }, ` v${ds.latest_version}`)
       ),
-      { class: 'jp-amlrun-dataset' }
+      { class: 'jp-amlrun-dataset', key: ds.name, openKeys: this._openKeys }
     );
     item.node.setAttribute('data-name', ds.name);
     const versions = [...ds.versions].sort((a, b) => b - a);
@@ -75,4 +76,6 @@ export class DatasetsSection {
     );
     return item.node;
   }
+
+  private _openKeys = new Set<string>();
 }

@@ -79,7 +79,8 @@ class FolderBrowser {
     this._list = new PagedList<IFileEntry>(
       (offset, limit) => this._page(offset, limit),
       entry => this._renderEntry(entry),
-      'Empty folder. Drop files here to upload them.'
+      'Empty folder. Drop files here to upload them.',
+      entry => entry.path
     );
     this.node = h(
       'div',
@@ -91,7 +92,13 @@ class FolderBrowser {
     this._dropTarget(this.node, () => this._path);
   }
 
+  /** Whether a folder was opened (the datastore was expanded once). */
+  get loaded(): boolean {
+    return this._loaded;
+  }
+
   async open(path: string): Promise<void> {
+    this._loaded = true;
     this._path = path;
     await this._list.reload();
     this._renderHeader();
@@ -233,6 +240,7 @@ class FolderBrowser {
     });
   }
 
+  private _loaded = false;
   private _path = '';
   private _snippet = '';
   private _crumbs: HTMLElement;
@@ -252,13 +260,29 @@ export class DatastoresSection {
           { offset, limit, filter: this._ctx.filter }
         ),
       store => this._render(store),
-      'No datastores match.'
+      'No datastores match.',
+      store => store.name
+    );
+  }
+
+  /** Reload the list and the folders shown. */
+  async refresh(): Promise<void> {
+    await this.list.reload();
+    await Promise.all(
+      [...this._browsers.values()]
+        .filter(b => b.node.isConnected && b.loaded)
+        .map(b => b.refresh())
     );
   }
 
   private _render(store: IDatastore): HTMLElement {
-    const browser = new FolderBrowser(store, this._ctx);
-    let loaded = false;
+    // One browser per datastore, kept across redraws (it remembers the folder shown).
+    let browser = this._browsers.get(store.name);
+    if (!browser) {
+      browser = new FolderBrowser(store, this._ctx);
+      this._browsers.set(store.name, browser);
+    }
+    const folders = browser;
     const item = new Collapsible(
       h(
         'span',
@@ -282,16 +306,20 @@ export class DatastoresSection {
       ),
       {
         class: 'jp-amlrun-datastore',
+        key: store.name,
+        openKeys: this._openKeys,
         onOpen: () => {
-          if (!loaded) {
-            loaded = true;
-            void run(() => browser.open(''));
+          if (!folders.loaded) {
+            void run(() => folders.open(''));
           }
         }
       }
     );
     item.node.setAttribute('data-name', store.name);
-    item.body.append(browser.node);
+    item.body.append(folders.node);
     return item.node;
   }
+
+  private _browsers = new Map<string, FolderBrowser>();
+  private _openKeys = new Set<string>();
 }

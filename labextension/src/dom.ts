@@ -165,11 +165,23 @@ export class Collapsible {
   private _open = false;
   private _onOpen: () => void;
 
+  /**
+   * @param title The header's content.
+   * @param opts.key With `openKeys`, where the open state is kept: an item drawn again (its data changed)
+   *   opens again.
+   */
   constructor(
     title: Child,
-    opts: { class?: string; onOpen?: () => void } = {}
+    opts: {
+      class?: string;
+      onOpen?: () => void;
+      key?: string;
+      openKeys?: Set<string>;
+    } = {}
   ) {
     this._onOpen = opts.onOpen ?? (() => undefined);
+    this._key = opts.key;
+    this._openKeys = opts.openKeys;
     this.header = h('div', {
       class: 'jp-amlrun-row jp-amlrun-expander',
       role: 'button'
@@ -185,6 +197,10 @@ export class Collapsible {
       this.body
     );
     this.header.addEventListener('click', () => this.toggle());
+    if (this._key !== undefined && this._openKeys?.has(this._key)) {
+      // Open once the caller has filled the body.
+      queueMicrotask(() => this.toggle(true));
+    }
   }
 
   get isOpen(): boolean {
@@ -196,10 +212,19 @@ export class Collapsible {
     this.body.hidden = !open;
     this._caret.textContent = open ? '▾' : '▸';
     this.node.classList.toggle('jp-amlrun-open', open);
+    if (this._key !== undefined && this._openKeys) {
+      if (open) {
+        this._openKeys.add(this._key);
+      } else {
+        this._openKeys.delete(this._key);
+      }
+    }
     if (open) {
       this._onOpen();
     }
   }
 
   private _caret: HTMLElement;
+  private _key?: string;
+  private _openKeys?: Set<string>;
 }

@@ -19,7 +19,8 @@ export class ModelsSection {
           { offset, limit, filter: this._ctx.filter }
         ),
       model => this._render(model),
-      'No models match. Register one with run.register_model(...) or Model.register(...).'
+      'No models match. Register one with run.register_model(...) or Model.register(...).',
+      model => model.name
     );
   }
 
@@ -35,7 +36,7 @@ export class ModelsSection {
           ` v${model.latest_version} · ${model.versions.length} versions`
         )
       ),
-      { class: 'jp-amlrun-model' }
+      { class: 'jp-amlrun-model', key: model.name, openKeys: this._openKeys }
     );
     item.node.setAttribute('data-name', model.name);
     // The server sends newest first; sort anyway so the order never depends on it.
@@ -95,6 +96,8 @@ export class ModelsSection {
       )
     );
   }
+
+  private _openKeys = new Set<string>();
 
   private async _download(name: string, version: number): Promise<void> {
     const target = this._ctx.currentFolder();

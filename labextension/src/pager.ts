@@ -13,10 +13,18 @@ export type PageFetcher<T> = (
 export class PagedList<T> {
   readonly node: HTMLElement;
 
+  /**
+   * @param _fetch Loads one page.
+   * @param _render Draws one item.
+   * @param _empty The text shown when there are no items.
+   * @param _key An item's identity: a refresh keeps the element of an item that did not change, so what the
+   *   user expanded or scrolled to stays put while live runs refresh the list.
+   */
   constructor(
     private _fetch: PageFetcher<T>,
     private _render: (item: T) => HTMLElement,
     private _empty: string,
+    private _key: (item: T) => string = item => JSON.stringify(item),
     private _pageSize = PAGE_SIZE
   ) {
     this.node = h('div', { class: 'jp-amlrun-list' });
@@ -55,7 +63,18 @@ export class PagedList<T> {
         break;
       }
     } while (items.length < want && items.length < total);
-    this._items.replaceChildren(...items.map(this._render));
+    const previous = this._drawn;
+    this._drawn = new Map();
+    this._items.replaceChildren(
+      ...items.map(item => {
+        const key = this._key(item);
+        const json = JSON.stringify(item);
+        const old = previous.get(key);
+        const node = old && old.json === json ? old.node : this._render(item);
+        this._drawn.set(key, { json, node });
+        return node;
+      })
+    );
     this._count = items.length;
     this._total = total;
     this._renderFooter();
@@ -67,7 +86,13 @@ export class PagedList<T> {
     if (generation !== this._generation) {
       return;
     }
-    this._items.append(...page.items.map(this._render));
+    this._items.append(
+      ...page.items.map(item => {
+        const node = this._render(item);
+        this._drawn.set(this._key(item), { json: JSON.stringify(item), node });
+        return node;
+      })
+    );
     this._count += page.items.length;
     this._total = page.total;
     this._renderFooter();
@@ -91,6 +116,7 @@ export class PagedList<T> {
     }
   }
 
+  private _drawn = new Map<string, { json: string; node: HTMLElement }>();
   private _items: HTMLElement;
   private _footer: HTMLElement;
   private _count = 0;

@@ -54,7 +54,9 @@ export class AmlSidebar extends Widget {
       }, 300);
     });
     this._sections = [
-      this._section('Datastores', 'datastores', this._datastores.list),
+      this._section('Datastores', 'datastores', this._datastores.list, () =>
+        this._datastores.refresh()
+      ),
       this._section('Datasets', 'datasets', this._datasets.list),
       this._section('Models', 'models', this._models.list),
       this._section('Experiments and runs', 'runs', this._runs.list, () =>

@@ -103,7 +103,8 @@ class ExperimentRuns {
         return page;
       },
       r => runRow(r, this._ctx, this._selected, () => this._renderCompareBar()),
-      'No runs match.'
+      'No runs match.',
+      r => r.id
     );
     this._compareBar = h('div', { class: 'jp-amlrun-compare-bar' });
     this._chart = h('div', { class: 'jp-amlrun-compare' });
@@ -211,7 +212,8 @@ export class RunsSection {
         return page;
       },
       e => this._render(e),
-      'No experiments yet. Submit a run with experiment.submit(config).'
+      'No experiments yet. Submit a run with experiment.submit(config).',
+      e => e.name
     );
   }
 
