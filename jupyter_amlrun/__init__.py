@@ -103,6 +103,13 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
     return [{"src": "labextension", "dest": "jupyter_amlrun"}]
 
 
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    """The Jupyter server extension (the sidebar's REST API under ``/amlrun/api/``)."""
+    from jupyter_amlrun.server.app import AmlrunExtension
+
+    return [{"module": "jupyter_amlrun.server.app", "app": AmlrunExtension}]
+
+
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext jupyter_amlrun``: registers %%submit, %submit and %amlrun."""
     from jupyter_amlrun.notebook.magics import load_ipython_extension as _load

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import builtins
 import html
-import os
 import re
 import time
 import uuid
@@ -170,8 +169,11 @@ class Experiment:
         )
 
     def get_portal_url(self) -> str:
-        base = os.environ.get("AMLRUN_PORTAL_URL", "http://localhost:8888/lab")
-        return f"{base.rstrip('/')}?amlrun-experiment={self._name}&amlrun-workspace={self._workspace.name}"
+        """The URL that opens this experiment's runs in the AML sidebar of this kernel's Jupyter server (see
+        :meth:`Run.get_portal_url`)."""
+        from jupyter_amlrun.core.portal import experiment_link
+
+        return experiment_link(self._name).url
 
     def __str__(self) -> str:
         return f"Experiment(Name: {self._name},\nWorkspace: {self._workspace.name})"

@@ -46,7 +46,6 @@ if TYPE_CHECKING:
     from jupyter_amlrun.tracking.store import RunRecord
 
 DEFAULT_ERROR = "Detailed error not set on the Run. Please check the logs for details."
-PORTAL_ENV = "AMLRUN_PORTAL_URL"
 
 
 def _iso(ts: float | int | None, ms: bool = False) -> str | None:
@@ -304,7 +303,7 @@ class Run:
         out = sys.stdout
         try:
             if show_output:
-                out.write(f"RunId: {self.id}\nWeb View: {self.get_portal_url()}\n\n")
+                out.write(f"RunId: {self.id}\nWeb View: {self._web_view()}\n\n")
                 self._stream_until_done(out)
             else:
                 delay = 0.1
@@ -318,7 +317,7 @@ class Run:
             ) from None
         details = self.get_details()
         if show_output:
-            out.write(f"\nExecution Summary\n=================\nRunId: {self.id}\nWeb View: {self.get_portal_url()}\n")
+            out.write(f"\nExecution Summary\n=================\nRunId: {self.id}\nWeb View: {self._web_view()}\n")
             for w in details.get("warnings", []):
                 out.write(f"\nWarnings:\n{w['message']}\n")
             if "error" in details:
@@ -854,9 +853,21 @@ class Run:
 
     # ------------------------------------------------------------------ display
     def get_portal_url(self) -> str:
-        """A URL that opens this run (the JupyterLab sidebar's run view)."""
-        base = os.environ.get(PORTAL_ENV, "http://localhost:8888/lab")
-        return f"{base.rstrip('/')}?amlrun-run={self.id}&amlrun-workspace={self._ws.name}"
+        """The URL that opens this run in the AML sidebar of the Jupyter server this kernel belongs to.
+
+        Found from the server's runtime file (its real host, port and base URL; never its token); the
+        ``AMLRUN_PORTAL_URL`` environment variable (a lab URL) wins. Outside Jupyter it is the URL of a default
+        ``jupyter lab`` (port 8888), and ``wait_for_completion``'s "Web View" line says how to open it.
+        """
+        from jupyter_amlrun.core.portal import run_link
+
+        return run_link(self.id).url
+
+    def _web_view(self) -> str:
+        """The "Web View" line: the portal URL, and how to open it when no Jupyter server was found."""
+        from jupyter_amlrun.core.portal import run_link
+
+        return run_link(self.id).text()
 
     def get_environment(self) -> Any:
         from jupyter_amlrun.core.environment import Environment

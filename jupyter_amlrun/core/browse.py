@@ -1,0 +1,610 @@
+"""What the sidebar browses, as plain JSON-ready dicts: workspace, datastores and their folders, datasets, models,
+experiments, runs, run logs and metric series.
+
+The server extension's handlers only parse a request, call one function here and write its answer (the shapes are
+the REST contract of ``docs/rest-api.md``; ``jupyter_amlrun.server.models`` types them). Everything is unit-tested
+without a server. Errors are core's :class:`UserErrorException` family; :class:`NotFoundException` (404) and
+:class:`ConflictException` (409) say which answer the server gives.
+
+Datasets live in the data layer, which core may not import: :func:`datasets` takes the registered datasets (duck
+typed: ``name``, ``version``, ``description``, ``tags``, ``definition``) and a ``versions_of`` callable from the caller.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+import tempfile
+import time
+import urllib.parse
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jupyter_amlrun.core import catalog
+from jupyter_amlrun.core import tags as T
+from jupyter_amlrun.core.errors import (
+    ExperimentExecutionException,
+    ModelNotFoundException,
+    RunNotFoundException,
+    UserErrorException,
+)
+from jupyter_amlrun.core.runfolder import RunFolder
+from jupyter_amlrun.core.status import FROM_MLFLOW_STATUS, RunStatus, is_terminal
+from jupyter_amlrun.tracking import journal as _journal
+
+if TYPE_CHECKING:
+    from jupyter_amlrun.core.contracts import DatastoreBackend
+    from jupyter_amlrun.core.run import Run
+    from jupyter_amlrun.core.workspace import Workspace
+    from jupyter_amlrun.tracking.store import RunRecord
+
+DEFAULT_LIMIT = 200
+MAX_LIMIT = 1000
+MAX_LOG_BYTES = 256 * 1024
+MAX_METRIC_RUNS = 20
+MAX_RUNS_SEARCHED = 50_000  # MLflow's own ceiling for one search
+REDACTED = "***"
+_SECRET_QUERY_KEYS = {"sig", "sas", "token", "key", "password", "secret", "accountkey", "access_token", "code"}
+
+
+class NotFoundException(UserErrorException, LookupError):
+    """The named datastore, dataset, model, run, file or folder does not exist (HTTP 404)."""
+
+
+class ConflictException(UserErrorException):
+    """The request does not fit the current state: cancel of an ended run, upload over an existing file (HTTP 409)."""
+
+
+# ---------------------------------------------------------------------------------------------------- paging
+@dataclass(frozen=True)
+class PageQuery:
+    """``offset``, ``limit`` and ``filter`` (a case-insensitive substring of the name) of a list request."""
+
+    offset: int = 0
+    limit: int = DEFAULT_LIMIT
+    filter: str = ""
+
+    @classmethod
+    def parse(cls, offset: str | None = None, limit: str | None = None, filter: str | None = None) -> PageQuery:
+        """Read the query-string values; a bad number raises a :class:`UserErrorException` that says the rule."""
+        return cls(
+            _int_arg("offset", offset, 0, 0, None),
+            _int_arg("limit", limit, DEFAULT_LIMIT, 1, MAX_LIMIT),
+            (filter or "").strip(),
+        )
+
+    def matches(self, name: str) -> bool:
+        return not self.filter or self.filter.casefold() in name.casefold()
+
+
+def _int_arg(name: str, value: str | None, default: int, low: int, high: int | None) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = low - 1
+    if number < low or (high is not None and number > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise UserErrorException(f"{name}={value!r} is not valid: give a whole number {bound}.")
+    return number
+
+
+def page(items: Sequence[dict[str, Any]], query: PageQuery, key: str = "name") -> dict[str, Any]:
+    """Filter ``items`` by ``item[key]`` and cut one page: ``{"items", "total", "offset", "limit"}``."""
+    kept = [item for item in items if query.matches(str(item.get(key) or ""))]
+    return {
+        "items": kept[query.offset : query.offset + query.limit],
+        "total": len(kept),
+        "offset": query.offset,
+        "limit": query.limit,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------- secrets
+def redact_url(url: str) -> str:
+    """``url`` without credentials: the user-info part and secret-looking query values become ``***``."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:
+        return REDACTED
+    out = url
+    if "@" in parts.netloc:
+        out = out.replace(parts.netloc, f"{REDACTED}@{parts.netloc.rsplit('@', 1)[1]}", 1)
+    if parts.query:
+        pairs = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+        if any(k.casefold() in _SECRET_QUERY_KEYS for k, _v in pairs):
+            query = "&".join(
+                f"{k}={REDACTED if k.casefold() in _SECRET_QUERY_KEYS else urllib.parse.quote(v, safe='')}"
+                for k, v in pairs
+            )
+            out = out.replace(parts.query, query, 1)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------- workspace
+def workspace_info(ws: Workspace) -> dict[str, Any]:
+    """``{"name", "location", "default_datastore", "tracking"}`` (the tracking URI without credentials)."""
+    return {
+        "name": ws.name,
+        "location": ws.location,
+        "default_datastore": catalog.default_name(ws),
+        "tracking": redact_url(ws.get_mlflow_tracking_uri()),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------- datastores
+def check_rel_path(path: str | None, what: str = "path") -> str:
+    """A datastore-relative POSIX path (``""`` = the root).
+
+    Raises
+    ------
+    UserErrorException
+        The path is absolute, holds a NUL byte or a ``..`` segment: it could leave the datastore's root.
+    """
+    if path is None:
+        return ""
+    if not isinstance(path, str) or "\x00" in path:
+        raise UserErrorException(f"{what} {path!r} is not a valid path: remove the NUL character.")
+    text = path.replace("\\", "/").strip()
+    if text.startswith("/") or re.match(r"^[A-Za-z]:", text):
+        raise UserErrorException(
+            f"{what} {path!r} is absolute; give a path relative to the root, such as 'data/train' ('' is the root)."
+        )
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise UserErrorException(f"{what} {path!r} contains '..'; give a path inside the root, without '..'.")
+    return "/".join(parts)
+
+
+def open_store(ws: Workspace, name: str) -> DatastoreBackend:
+    """The datastore registered as ``name``; :class:`NotFoundException` with the known names when there is none."""
+    known = catalog.names(ws)
+    if name not in known:
+        raise NotFoundException(
+            f"No datastore named {name!r} in workspace {ws.name!r}. Datastores: {known}. Register one with "
+            "Datastore.register_folder(...) or Datastore.register_azure_blob_container(...)."
+        )
+    return catalog.open_datastore(ws, name)
+
+
+def _container(store: DatastoreBackend) -> str:
+    value = getattr(store, "container_name", None)
+    if value is None:
+        value = store.describe().get("container_name")
+    return str(value) if value is not None else ""
+
+
+def datastores(ws: Workspace, query: PageQuery) -> dict[str, Any]:
+    """A page of ``{"name", "kind", "container", "is_default"}``; a datastore that cannot be opened shows kind
+    ``"unavailable"`` rather than vanishing."""
+    default = catalog.default_name(ws)
+    items = []
+    for name in catalog.names(ws):
+        try:
+            store = catalog.open_datastore(ws, name)
+            kind, container = store.datastore_type, _container(store)
+        except UserErrorException:
+            kind, container = "unavailable", ""
+        items.append({"name": name, "kind": kind, "container": container, "is_default": name == default})
+    return page(items, query)
+
+
+def _iso(epoch_seconds: float | None) -> str | None:
+    if epoch_seconds is None:
+        return None
+    return _dt.datetime.fromtimestamp(epoch_seconds, tz=_dt.timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def file_snippet(datastore: str, path: str) -> str:
+    """The code that makes a FileDataset of ``path`` in ``datastore``."""
+    return f"Dataset.File.from_files((Datastore.get(ws, {datastore!r}), {path!r}))"
+
+
+def list_folder(ws: Workspace, name: str, path: str | None, query: PageQuery) -> dict[str, Any]:
+    """One folder level of a datastore, folders first, each ``{"name", "path", "is_dir", "size", "modified"}``."""
+    rel = check_rel_path(path)
+    store = open_store(ws, name)
+    try:
+        dirs, files = store.list_dir(rel)
+    except UserErrorException:
+        if rel and store.stat(rel) is None:
+            raise NotFoundException(f"No folder {rel!r} in datastore {name!r}; list its root with path=''.") from None
+        raise
+    if rel and not dirs and not files and store.stat(rel) is None and store.local_root() is None:
+        # a blob store has no empty folders: nothing under the prefix means no such folder
+        raise NotFoundException(f"No folder {rel!r} in datastore {name!r}; list its root with path=''.")
+    root = store.local_root()
+    items: list[dict[str, Any]] = [
+        {"name": d, "path": f"{rel}/{d}" if rel else d, "is_dir": True, "size": None, "modified": None}
+        for d in sorted(dirs)
+    ]
+    for entry in sorted(files, key=lambda f: f.path):
+        modified = None
+        if root is not None:
+            try:
+                modified = _iso((root / entry.path).stat().st_mtime)
+            except OSError:
+                pass
+        items.append(
+            {
+                "name": entry.path.rsplit("/", 1)[-1],
+                "path": entry.path,
+                "is_dir": False,
+                "size": entry.size,
+                "modified": modified,
+            }
+        )
+    return {"datastore": name, "path": rel, **page(items, query), "snippet": file_snippet(name, rel)}
+
+
+def upload_file(ws: Workspace, name: str, path: str | None, body: bytes, overwrite: bool) -> dict[str, Any]:
+    """Store ``body`` as the file ``path`` of datastore ``name``: ``{"path", "size"}``.
+
+    Raises
+    ------
+    ConflictException
+        A file is there already and ``overwrite`` is false, or the path is a folder.
+    """
+    rel = check_rel_path(path)
+    if not rel:
+        raise UserErrorException("path is empty: give the file's path in the datastore, such as 'data/train.csv'.")
+    store = open_store(ws, name)
+    root = store.local_root()
+    if root is not None and (root / rel).is_dir():
+        raise ConflictException(f"{rel!r} is a folder of datastore {name!r}; upload into it as '{rel}/<file name>'.")
+    if not overwrite and store.stat(rel) is not None:
+        raise ConflictException(
+            f"{rel!r} already exists in datastore {name!r}; pass overwrite=1 to replace it, or choose another name."
+        )
+    fd, tmp = tempfile.mkstemp(prefix="amlrun-upload-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(body)
+        store.put_file(Path(tmp), rel)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return {"path": rel, "size": len(body)}
+
+
+# ---------------------------------------------------------------------------------------------------- datasets
+def _source_text(item: Mapping[str, Any]) -> str:
+    if "datastore" in item:
+        return f"('{item['datastore']}', '{item.get('path', '')}')"
+    return redact_url(str(item.get("url", "")))
+
+
+def datasets(latest: Mapping[str, Any], versions_of: Callable[[str], list[int]], query: PageQuery) -> dict[str, Any]:
+    """A page of ``{"name", "latest_version", "description", "tags", "sources", "versions", "snippet"}``.
+
+    Parameters
+    ----------
+    latest:
+        The latest version of each registered dataset by name (``Dataset.get_all(ws)``).
+    versions_of:
+        Every version number of a dataset, oldest first.
+    """
+    items = []
+    for name in sorted(latest):
+        if not query.matches(name):
+            continue  # versions_of reads files: only for the names kept
+        ds = latest[name]
+        definition = ds.definition
+        items.append(
+            {
+                "name": name,
+                "latest_version": ds.version,
+                "description": ds.description or "",
+                "tags": dict(ds.tags or {}),
+                "sources": [_source_text(p) for p in definition.get("paths", [])],
+                "versions": list(versions_of(name)),
+                "snippet": f"Dataset.get_by_name(ws, {name!r}, version={ds.version})",
+            }
+        )
+    return page(items, query)
+
+
+# ---------------------------------------------------------------------------------------------------- models
+def models(ws: Workspace, query: PageQuery) -> dict[str, Any]:
+    """A page of ``{"name", "latest_version", "versions": [...]}``, versions newest first."""
+    from jupyter_amlrun.core.model import Model
+
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for m in Model.list(ws):  # sorted by name, newest version first
+        if not query.matches(m.name):
+            continue
+        by_name.setdefault(m.name, []).append(
+            {
+                "version": m.version,
+                "description": m.description or "",
+                "tags": dict(m.tags),
+                "run_id": m.run_id,
+                "experiment": m.experiment_name,
+                "created": m.created_time.isoformat().replace("+00:00", "Z"),
+                "snippet": f"Model(ws, {m.name!r}, version={m.version})",
+            }
+        )
+    items = [{"name": n, "latest_version": v[0]["version"], "versions": v} for n, v in by_name.items()]
+    return page(items, query)
+
+
+def download_model(ws: Workspace, name: str, version: str | int, target: str | None, root_dir: Path) -> dict[str, Any]:
+    """Download a model version into ``target`` (a folder relative to ``root_dir``): ``{"path"}`` relative too.
+
+    Raises
+    ------
+    UserErrorException
+        ``target`` leaves ``root_dir`` (``..``, absolute, or through a symlink), or ``version`` is not a number.
+    NotFoundException
+        No such model version.
+    ConflictException
+        The model's file or folder already exists in ``target``.
+    """
+    from jupyter_amlrun.core.model import Model
+
+    rel = check_rel_path(target or "", what="target")
+    root = Path(root_dir).resolve()
+    dest = (root / rel).resolve()
+    if not dest.is_relative_to(root):
+        raise UserErrorException(f"target {target!r} resolves outside the Jupyter root ({dest}); pick a folder in it.")
+    try:
+        number = int(version)
+    except (TypeError, ValueError):
+        raise UserErrorException(f"Model version {version!r} is not a number; versions are 1, 2, ...") from None
+    try:
+        model = Model(ws, name, version=number)
+    except ModelNotFoundException as exc:
+        raise NotFoundException(str(exc)) from None
+    final = dest / model.url.rstrip("/").rsplit("/", 1)[-1]
+    if final.exists() or final.is_symlink():
+        raise ConflictException(
+            f"{final.relative_to(root)} already exists; delete or rename it, or download into another folder."
+        )
+    landed = Path(model.download(str(dest)))
+    return {"path": landed.relative_to(root).as_posix()}
+
+
+# ---------------------------------------------------------------------------------------------------- runs
+def _status_of(rec: RunRecord) -> str:
+    return rec.tags.get(T.STATUS) or FROM_MLFLOW_STATUS.get(rec.mlflow_status, RunStatus.RUNNING).value
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _all_records(ws: Workspace) -> tuple[dict[str, str], list[RunRecord]]:
+    """Every run's record, newest first, and the experiment names by id."""
+    names = dict(ws.store.list_experiments())
+    records = ws.store.search_runs(list(names), max_results=MAX_RUNS_SEARCHED)
+    return names, records
+
+
+def _live_status(ws: Workspace, rec: RunRecord, experiment: str) -> str:
+    """The stored status; for a run not ended, the live one (a dead supervisor is found and the run ends here)."""
+    status = _status_of(rec)
+    if is_terminal(status):
+        return status
+    return _open_run(ws, rec, experiment).get_status()
+
+
+def _open_run(ws: Workspace, rec: RunRecord, experiment: str) -> Run:
+    from jupyter_amlrun.core.experiment import Experiment
+    from jupyter_amlrun.core.run import Run
+
+    return Run(Experiment(ws, experiment, _skip_name_validation=True), rec.run_id, _record=rec)
+
+
+def run_summary(rec: RunRecord, experiment: str, status: str, now: float | None = None) -> dict[str, Any]:
+    """``{"id", "experiment", "display_name", "status", "start", "end", "duration_seconds", "metrics", "target",
+    "parent_id"}`` of one run."""
+    start = _float(rec.tags.get(T.START_TIME)) or (rec.start_time / 1000 if rec.start_time else None)
+    end = _float(rec.tags.get(T.END_TIME)) or (rec.end_time / 1000 if rec.end_time else None)
+    if not is_terminal(status):
+        end = None
+    duration = None
+    if start is not None:
+        if end is not None:
+            duration = max(0.0, end - start)
+        elif not is_terminal(status):
+            duration = max(0.0, (time.time() if now is None else now) - start)
+    return {
+        "id": rec.run_id,
+        "experiment": experiment,
+        "display_name": rec.run_name,
+        "status": status,
+        "start": _iso(start),
+        "end": _iso(end),
+        "duration_seconds": duration,
+        "metrics": dict(rec.metrics),
+        "target": rec.tags.get(T.TARGET, "local"),
+        "parent_id": rec.tags.get(T.PARENT_RUN_ID),
+    }
+
+
+def experiments(ws: Workspace, query: PageQuery) -> dict[str, Any]:
+    """A page of ``{"name", "id", "run_count", "live_count"}``."""
+    names, records = _all_records(ws)
+    counts: dict[str, list[int]] = {eid: [0, 0] for eid in names}
+    for rec in records:
+        count = counts.setdefault(rec.experiment_id, [0, 0])
+        count[0] += 1
+        if not is_terminal(_status_of(rec)):
+            count[1] += 1
+    items = [
+        {"name": name, "id": eid, "run_count": counts[eid][0], "live_count": counts[eid][1]}
+        for eid, name in sorted(names.items(), key=lambda kv: kv[1])
+    ]
+    return page(items, query)
+
+
+def runs(ws: Workspace, query: PageQuery, experiment: str | None = None, status: str | None = None) -> dict[str, Any]:
+    """A page of runs (newest first) as :func:`run_summary`; ``live_count`` counts runs not ended among those kept.
+
+    ``filter`` matches the id, the display name or the experiment's name.
+    """
+    if status:
+        try:
+            status = RunStatus.parse(status).value
+        except ValueError:
+            raise UserErrorException(f"status={status!r} is not a run status; use one of {RunStatus.list()}.") from None
+    names, records = _all_records(ws)
+    if experiment:
+        if experiment not in names.values():
+            raise NotFoundException(f"No experiment named {experiment!r}; experiments: {sorted(names.values())}.")
+        records = [r for r in records if names.get(r.experiment_id) == experiment]
+    items = []
+    for rec in records:
+        exp = names.get(rec.experiment_id, "")
+        if query.filter and not any(query.matches(s) for s in (rec.run_id, rec.run_name, exp)):
+            continue
+        summary = run_summary(rec, exp, _live_status(ws, rec, exp))
+        if status and summary["status"] != status:
+            continue
+        items.append(summary)
+    out = page(items, PageQuery(query.offset, query.limit))
+    out["live_count"] = sum(1 for item in items if not is_terminal(item["status"]))
+    return out
+
+
+def get_run(ws: Workspace, run_id: str) -> Run:
+    """The run ``run_id``; :class:`NotFoundException` when the workspace has none."""
+    from jupyter_amlrun.core.run import Run
+
+    try:
+        return Run.get(ws, run_id)
+    except RunNotFoundException as exc:
+        raise NotFoundException(str(exc)) from None
+
+
+def _stored_logs(ws: Workspace, run_id: str) -> list[str]:
+    """The log files uploaded with the run (after it ended and its folder went)."""
+    return sorted(p for p, _size in ws.store.list_artifacts(run_id, "logs"))
+
+
+def log_names(ws: Workspace, run: Run) -> list[str]:
+    """The run's log files: the live ones on this machine, else those uploaded with the run."""
+    live = run.get_log_files()
+    if live:
+        return sorted(live)
+    return _stored_logs(ws, run.id)
+
+
+def run_detail(ws: Workspace, run_id: str) -> dict[str, Any]:
+    """:func:`run_summary` plus ``"details"`` (v1 ``get_details()``), ``"log_files"`` and ``"snippet"``."""
+    run = get_run(ws, run_id)
+    details = run.get_details()
+    details.pop("logFiles", None)  # local paths of this machine; log_files lists the names
+    rec = ws.store.get_run(run.id) or ws._get_run_record(run.id)
+    out = run_summary(rec, run.experiment.name, str(details["status"]))
+    out["details"] = details
+    out["log_files"] = log_names(ws, run)
+    out["snippet"] = f"RunDetails(Run.get(ws, {run.id!r})).show()"
+    return out
+
+
+def _main_log(names: Iterable[str]) -> str | None:
+    from jupyter_amlrun.core.runview import main_log
+
+    return main_log(names)
+
+
+def read_log(ws: Workspace, run_id: str, name: str | None, offset: str | int | None) -> dict[str, Any]:
+    """At most 256 KiB of a run's log from byte ``offset``: ``{"name", "text", "offset", "complete"}``.
+
+    ``offset`` in the answer is where the next call goes on; ``complete`` is true once the run ended and the whole
+    file was read. A cut inside a UTF-8 character waits for the next call.
+    """
+    run = get_run(ws, run_id)
+    start = _int_arg("offset", None if offset is None else str(offset), 0, 0, None)
+    status = run.get_status()
+    live = run.get_log_files()
+    names = sorted(live) if live else _stored_logs(ws, run.id)
+    chosen = name or _main_log(names)
+    if chosen is None or chosen not in names:
+        raise NotFoundException(f"Run {run.id} has no log file {name!r}; its log files: {names}.")
+    if chosen in live:
+        data, size = _read_range(live[chosen], start)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            data, size = _read_range(ws.store.download_artifacts(run.id, chosen, Path(tmp)), start)
+    if len(data) == MAX_LOG_BYTES or start + len(data) < size:
+        data = _whole_chars(data)
+    text = data.decode("utf-8", errors="replace")
+    end = start + len(data)
+    return {"name": chosen, "text": text, "offset": end, "complete": is_terminal(status) and end >= size}
+
+
+def _read_range(path: Path, start: int) -> tuple[bytes, int]:
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        fh.seek(min(start, size))
+        return fh.read(MAX_LOG_BYTES), size
+
+
+def _whole_chars(data: bytes) -> bytes:
+    """``data`` without a UTF-8 character cut at its end (the next read starts at that character)."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte < 0x80:
+            return data  # ASCII: nothing cut
+        if byte >= 0xC0:  # a lead byte: is its sequence whole?
+            need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return data if back >= need else data[:-back]
+    return data
+
+
+def cancel_run(ws: Workspace, run_id: str) -> dict[str, Any]:
+    """Cancel a live run: ``{"id", "status"}``; :class:`ConflictException` when it already ended."""
+    run = get_run(ws, run_id)
+    status = run.get_status()
+    if is_terminal(status):
+        raise ConflictException(f"Run {run.id} already ended ({status}); only a live run can be canceled.")
+    try:
+        run.cancel()
+    except ExperimentExecutionException as exc:
+        raise ConflictException(str(exc)) from None
+    status = run.get_status()
+    # the backend's cancel is asynchronous: until the run reads Canceled, what stands is the request
+    return {"id": run.id, "status": status if is_terminal(status) else RunStatus.CANCEL_REQUESTED.value}
+
+
+def metric_series(ws: Workspace, run_ids: Sequence[str], name: str | None = None) -> dict[str, Any]:
+    """Scalar series by run: ``{"runs": {id: {metric: [[step, value], ...]}}}`` (at most 20 runs).
+
+    A live run's points come from its journal (what the widget shows), an ended run's from the tracking store.
+    """
+    ids = [i for i in dict.fromkeys(run_ids) if i]
+    if not ids:
+        raise UserErrorException("runs is empty: give run ids separated by commas, e.g. runs=<id1>,<id2>.")
+    if len(ids) > MAX_METRIC_RUNS:
+        raise UserErrorException(f"{len(ids)} runs asked for; compare at most {MAX_METRIC_RUNS} at a time.")
+    out: dict[str, dict[str, list[list[float]]]] = {}
+    for run_id in ids:
+        run = get_run(ws, run_id)
+        folder = RunFolder(ws.path, run.id)
+        if folder.journal_path.exists() and not is_terminal(run.get_status()):
+            out[run.id] = _journal_series(folder.journal_path, name)
+        else:
+            rec = ws.store.get_run(run.id)
+            keys = [k for k in (rec.metrics if rec else {}) if name is None or k == name]
+            out[run.id] = {k: [[s, v] for s, _t, v in ws.store.metric_history(run.id, k)] for k in sorted(keys)}
+    return {"runs": out}
+
+
+def _journal_series(path: Path, name: str | None) -> dict[str, list[list[float]]]:
+    points: dict[str, list[tuple[float, float, float]]] = {}
+    for rec in _journal.read_all(path):
+        if rec.get("k") != _journal.SCALAR or (name is not None and rec.get("n") != name):
+            continue
+        value = rec.get("v")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue  # scalar series only (strings are not charted)
+        points.setdefault(str(rec["n"]), []).append((rec.get("s", 0), rec.get("t", 0), float(value)))
+    return {k: [[s, v] for s, _t, v in sorted(pts)] for k, pts in sorted(points.items())}

@@ -1,0 +1,219 @@
+"""The REST handlers: each parses its request, calls one function of :mod:`jupyter_amlrun.core.browse` in a worker
+thread (core blocks on files and the tracking store) and writes its answer as JSON.
+
+Every method is ``@tornado.web.authenticated`` and ``@authorized`` on the resource ``amlrun`` (GET reads, POST
+writes); jupyter_server checks XSRF on POST for cookie-authenticated calls. Errors become JSON in one place
+(:mod:`jupyter_amlrun.server.errors`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import tornado.web
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado.ioloop import IOLoop
+
+from jupyter_amlrun.core import browse
+from jupyter_amlrun.core.errors import UserErrorException
+from jupyter_amlrun.core.workspace import Workspace
+from jupyter_amlrun.server import errors
+from jupyter_amlrun.server.app import AmlrunExtension
+
+AUTH_RESOURCE = "amlrun"  # what an Authorizer sees: is_authorized(handler, user, "read"|"write", "amlrun")
+API = "/amlrun/api"
+_SEG = r"([^/]+)"
+R = TypeVar("R")
+
+
+class AmlrunHandler(ExtensionHandlerMixin, APIHandler):
+    """Base of every route: workspace access, query parsing, the worker thread, JSON answers and errors."""
+
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def app(self) -> AmlrunExtension:
+        app = self.extensionapp
+        assert isinstance(app, AmlrunExtension)
+        return app
+
+    @property
+    def workspace(self) -> Workspace:
+        return self.app.workspace()
+
+    @property
+    def root_dir(self) -> Path:
+        return self.app.root_dir
+
+    def page_query(self) -> browse.PageQuery:
+        return browse.PageQuery.parse(
+            self.get_argument("offset", None), self.get_argument("limit", None), self.get_argument("filter", None)
+        )
+
+    def path_argument(self, name: str) -> str:
+        """A path from the query string as sent: tornado's get_argument turns control characters (NUL) into
+        spaces, which would hide a NUL from the path check."""
+        values = self.request.query_arguments.get(name)
+        return self.decode_argument(values[-1], name=name) if values else ""
+
+    async def call(self, fn: Callable[..., R], *args: Any) -> R:
+        """``fn(workspace, *args)`` in a worker thread, so the server keeps serving meanwhile."""
+        ws = await IOLoop.current().run_in_executor(None, lambda: self.workspace)
+        return await IOLoop.current().run_in_executor(None, lambda: fn(ws, *args))
+
+    def reply(self, answer: Any) -> None:
+        self.finish(json.dumps(answer))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc_info = kwargs.get("exc_info")
+        exc = exc_info[1] if exc_info else None
+        status = errors.status_for(exc) if exc is not None else status_code
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(errors.answer_for(exc, status)))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if value is not None and errors.is_expected(value):
+            self.log.warning("%s %s: %s", self.request.method, self.request.uri, errors.answer_for(value, 0)["error"])
+            return
+        super().log_exception(typ, value, tb)
+
+
+class WorkspaceHandler(AmlrunHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply(await self.call(browse.workspace_info))
+
+
+class DatastoresHandler(AmlrunHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply(await self.call(browse.datastores, self.page_query()))
+
+
+class DatastoreFilesHandler(AmlrunHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        path = self.path_argument("path")
+        self.reply(await self.call(browse.list_folder, name, path, self.page_query()))
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, name: str) -> None:
+        path = self.path_argument("path")
+        overwrite = _flag("overwrite", self.get_argument("overwrite", "0"))
+        self.reply(await self.call(browse.upload_file, name, path, self.request.body, overwrite))
+
+
+class DatasetsHandler(AmlrunHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply(await self.call(_datasets, self.page_query()))
+
+
+class ModelsHandler(AmlrunHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply(await self.call(browse.models, self.page_query()))
+
+
+class ModelDownloadHandler(AmlrunHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, name: str, version: str) -> None:
+        body = self.get_json_body() or {}
+        if not isinstance(body, dict):
+            raise UserErrorException('The body must be a JSON object: {"target": "<folder>"}.')
+        self.reply(await self.call(browse.download_model, name, version, body.get("target"), self.root_dir))
+
+
+class ExperimentsHandler(AmlrunHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply(await self.call(browse.experiments, self.page_query()))
+
+
+class RunsHandler(AmlrunHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        experiment = self.get_argument("experiment", None)
+        status = self.get_argument("status", None)
+        self.reply(await self.call(browse.runs, self.page_query(), experiment, status))
+
+
+class RunHandler(AmlrunHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        self.reply(await self.call(browse.run_detail, run_id))
+
+
+class RunLogsHandler(AmlrunHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        name = self.get_argument("name", None)
+        offset = self.get_argument("offset", None)
+        self.reply(await self.call(browse.read_log, run_id, name, offset))
+
+
+class RunCancelHandler(AmlrunHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, run_id: str) -> None:
+        self.reply(await self.call(browse.cancel_run, run_id))
+
+
+class MetricsHandler(AmlrunHandler):
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        ids = [i.strip() for i in self.get_argument("runs", "").split(",")]
+        self.reply(await self.call(browse.metric_series, ids, self.get_argument("name", None)))
+
+
+def _flag(name: str, value: str) -> bool:
+    if value.lower() in ("1", "true", "yes"):
+        return True
+    if value.lower() in ("", "0", "false", "no"):
+        return False
+    raise UserErrorException(f"{name}={value!r} is not valid: use {name}=1 or {name}=0.")
+
+
+def _datasets(ws: Workspace, query: browse.PageQuery) -> dict[str, Any]:
+    from jupyter_amlrun.data.dataset import Dataset
+
+    def versions_of(name: str) -> list[int]:
+        return [int(d.version) for d in Dataset.list_versions(ws, name) if d.version is not None]
+
+    return browse.datasets(Dataset.get_all(ws), versions_of, query)
+
+
+def routes() -> list[tuple[str, type[AmlrunHandler]]]:
+    """Every route of the API (patterns relative to the server's base_url)."""
+    return [
+        (f"{API}/workspace", WorkspaceHandler),
+        (f"{API}/datastores", DatastoresHandler),
+        (f"{API}/datastores/{_SEG}/files", DatastoreFilesHandler),
+        (f"{API}/datasets", DatasetsHandler),
+        (f"{API}/models", ModelsHandler),
+        (f"{API}/models/{_SEG}/versions/{_SEG}/download", ModelDownloadHandler),
+        (f"{API}/experiments", ExperimentsHandler),
+        (f"{API}/runs", RunsHandler),
+        (f"{API}/runs/{_SEG}", RunHandler),
+        (f"{API}/runs/{_SEG}/logs", RunLogsHandler),
+        (f"{API}/runs/{_SEG}/cancel", RunCancelHandler),
+        (f"{API}/metrics", MetricsHandler),
+    ]

@@ -1,0 +1,134 @@
+"""The REST contract's answers (``docs/rest-api.md``) as TypedDicts: the Python side of ``labextension/src/api.ts``.
+
+:mod:`jupyter_amlrun.core.browse` builds these dicts; ``tests/server`` checks that every answer has exactly these
+keys, so the contract, the handlers and the TypeScript types cannot drift apart silently.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+
+class ErrorAnswer(TypedDict):
+    """Every error: what was wrong and how to fix it, and the HTTP status again."""
+
+    error: str
+    status: int
+
+
+class PageAnswer(TypedDict):
+    """The envelope of every list: ``items`` of one page, ``total`` before paging."""
+
+    items: list[Any]
+    total: int
+    offset: int
+    limit: int
+
+
+class WorkspaceAnswer(TypedDict):
+    name: str
+    location: str
+    default_datastore: str
+    tracking: str  # the tracking URI, credentials redacted
+
+
+class DatastoreItem(TypedDict):
+    name: str
+    kind: str  # the datastore_type: "Folder", "AzureBlob", ... ("unavailable" when it cannot be opened)
+    container: str  # blob container, or the folder's name
+    is_default: bool
+
+
+class FileItem(TypedDict):
+    name: str
+    path: str  # relative to the datastore root
+    is_dir: bool
+    size: int | None  # None for folders
+    modified: str | None  # ISO 8601 (UTC, "Z"), None when the store does not say
+
+
+class FolderAnswer(PageAnswer):
+    datastore: str
+    path: str
+    snippet: str
+
+
+class UploadAnswer(TypedDict):
+    path: str
+    size: int
+
+
+class DatasetItem(TypedDict):
+    name: str
+    latest_version: int
+    description: str
+    tags: dict[str, str]
+    sources: list[str]
+    versions: list[int]
+    snippet: str
+
+
+class ModelVersionItem(TypedDict):
+    version: int
+    description: str
+    tags: dict[str, str]
+    run_id: str | None
+    experiment: str | None
+    created: str
+    snippet: str
+
+
+class ModelItem(TypedDict):
+    name: str
+    latest_version: int
+    versions: list[ModelVersionItem]  # newest first
+
+
+class DownloadAnswer(TypedDict):
+    path: str  # relative to the Jupyter root
+
+
+class ExperimentItem(TypedDict):
+    name: str
+    id: str
+    run_count: int
+    live_count: int
+
+
+class RunItem(TypedDict):
+    id: str
+    experiment: str
+    display_name: str
+    status: str
+    start: str | None
+    end: str | None
+    duration_seconds: float | None
+    metrics: dict[str, float]  # last scalar value of each metric
+    target: str
+    parent_id: str | None
+
+
+class RunsAnswer(PageAnswer):
+    live_count: int
+
+
+class RunDetailAnswer(RunItem):
+    details: dict[str, Any]  # v1 get_details(), without local paths or secrets
+    log_files: list[str]
+    snippet: str
+
+
+class LogAnswer(TypedDict):
+    name: str
+    text: str
+    offset: int  # where the next call goes on
+    complete: bool
+
+
+class CancelAnswer(TypedDict):
+    id: str
+    status: str
+
+
+class MetricsAnswer(TypedDict):
+    runs: dict[str, dict[str, list[list[float]]]]  # run id -> metric -> [[step, value], ...]

@@ -1,0 +1,271 @@
+"""core/browse.py without a server: paging, filters, path checks, secrets, and the answers built from a real
+workspace (folder datastore, datasets, models, runs, logs, metric series)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_amlrun.core import browse
+from jupyter_amlrun.core.browse import ConflictException, NotFoundException, PageQuery
+from jupyter_amlrun.core.errors import UserErrorException
+
+
+# ---------------------------------------------------------------------------------------------------- paging
+def test_page_query_parses_and_refuses_bad_numbers() -> None:
+    assert PageQuery.parse() == PageQuery(0, 200, "")
+    assert PageQuery.parse("5", "1000", "  Ab ") == PageQuery(5, 1000, "Ab")
+    for offset, limit in (("-1", None), ("x", None), (None, "0"), (None, "1001"), (None, "2.5")):
+        with pytest.raises(UserErrorException, match="whole number"):
+            PageQuery.parse(offset, limit)
+
+
+def test_page_filters_case_insensitively_then_cuts() -> None:
+    items = [{"name": f"Run{i:04d}"} for i in range(2500)]
+    first = browse.page(items, PageQuery(0, 1000, "run1"))
+    assert first["total"] == 1000 and len(first["items"]) == 1000 and first["items"][0]["name"] == "Run1000"
+    last = browse.page(items, PageQuery(2000, 1000))
+    assert last["total"] == 2500 and [i["name"] for i in last["items"]][-1] == "Run2499" and len(last["items"]) == 500
+    assert browse.page(items, PageQuery(3000, 10))["items"] == []
+
+
+# ---------------------------------------------------------------------------------------------------- paths, secrets
+@pytest.mark.parametrize("good,norm", [("", ""), ("a/b", "a/b"), ("a//b/./c/", "a/b/c"), ("a\\b", "a/b"), (None, "")])
+def test_relative_paths_are_normalised(good: str | None, norm: str) -> None:
+    assert browse.check_rel_path(good) == norm
+
+
+@pytest.mark.parametrize("bad", ["..", "../x", "a/../../b", "a/..", "/etc/passwd", "C:/x", "\\\\srv\\x", "a\x00b"])
+def test_paths_that_could_leave_the_root_are_refused(bad: str) -> None:
+    with pytest.raises(UserErrorException) as info:
+        browse.check_rel_path(bad)
+    assert "path" in str(info.value)
+
+
+def test_urls_lose_their_credentials() -> None:
+    assert browse.redact_url("sqlite:////tmp/ws/mlflow.db") == "sqlite:////tmp/ws/mlflow.db"
+    assert browse.redact_url("postgresql://bob:hunter2@db:5432/mlflow") == "postgresql://***@db:5432/mlflow"
+    out = browse.redact_url("https://acct.blob.core.windows.net/c/f.csv?sv=2024&sig=abc%2Fdef&sp=r")
+    assert "abc" not in out and "sig=***" in out and "sv=2024" in out
+    assert browse.redact_url("https://x/y?a=1") == "https://x/y?a=1"
+
+
+# ---------------------------------------------------------------------------------------------------- datastores
+@pytest.fixture
+def store_root(ws: Any, tmp_path: Path) -> Path:
+    from jupyter_amlrun import Datastore
+
+    root = tmp_path / "store"
+    (root / "d1" / "d2").mkdir(parents=True)
+    (root / "d1" / "d2" / "x.bin").write_bytes(b"12345")
+    (root / "z.txt").write_text("z")
+    Datastore.register_folder(ws, "files", str(root))
+    return root
+
+
+def test_workspace_and_datastore_listing(ws: Any, store_root: Path) -> None:
+    info = browse.workspace_info(ws)
+    assert info["name"] == "test" and info["default_datastore"] == "workspaceblobstore"
+    assert info["tracking"].endswith("mlflow.db")
+    stores = browse.datastores(ws, PageQuery())
+    assert [(s["name"], s["kind"], s["is_default"]) for s in stores["items"]] == [
+        ("workspaceblobstore", "Folder", True),
+        ("files", "Folder", False),
+    ]
+    assert browse.datastores(ws, PageQuery(filter="FIL"))["total"] == 1
+
+
+def test_folder_listing_folders_first_with_sizes_and_dates(ws: Any, store_root: Path) -> None:
+    root = browse.list_folder(ws, "files", "", PageQuery())
+    assert [(i["name"], i["is_dir"], i["size"]) for i in root["items"]] == [("d1", True, None), ("z.txt", False, 1)]
+    z = root["items"][1]
+    assert abs(browse_time(z["modified"]) - (store_root / "z.txt").stat().st_mtime) < 1
+    deep = browse.list_folder(ws, "files", "d1/d2", PageQuery())
+    assert deep["path"] == "d1/d2" and deep["items"][0]["path"] == "d1/d2/x.bin"
+    assert deep["snippet"] == "Dataset.File.from_files((Datastore.get(ws, 'files'), 'd1/d2'))"
+    with pytest.raises(NotFoundException, match="no-such"):
+        browse.list_folder(ws, "files", "no-such", PageQuery())
+    with pytest.raises(UserErrorException, match="not a folder"):
+        browse.list_folder(ws, "files", "z.txt", PageQuery())
+    with pytest.raises(NotFoundException, match="files"):
+        browse.list_folder(ws, "nope", "", PageQuery())
+
+
+def browse_time(iso: str) -> float:
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def test_symlinks_out_of_the_store_are_neither_listed_nor_followed(ws: Any, store_root: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("s")
+    (store_root / "link").symlink_to(outside)
+    assert "link" not in [i["name"] for i in browse.list_folder(ws, "files", "", PageQuery())["items"]]
+    with pytest.raises(UserErrorException, match="outside"):
+        browse.list_folder(ws, "files", "link", PageQuery())
+    with pytest.raises(UserErrorException, match="outside"):
+        browse.upload_file(ws, "files", "link/new.txt", b"x", overwrite=False)
+    assert not (outside / "new.txt").exists()
+
+
+def test_upload_conflicts_and_overwrite(ws: Any, store_root: Path) -> None:
+    assert browse.upload_file(ws, "files", "d1/new.txt", b"abc", overwrite=False) == {"path": "d1/new.txt", "size": 3}
+    assert (store_root / "d1" / "new.txt").read_bytes() == b"abc"
+    with pytest.raises(ConflictException, match="overwrite=1"):
+        browse.upload_file(ws, "files", "d1/new.txt", b"x", overwrite=False)
+    browse.upload_file(ws, "files", "d1/new.txt", b"", overwrite=True)
+    assert (store_root / "d1" / "new.txt").read_bytes() == b""
+    with pytest.raises(ConflictException, match="folder"):
+        browse.upload_file(ws, "files", "d1", b"x", overwrite=True)
+    with pytest.raises(UserErrorException, match="empty"):
+        browse.upload_file(ws, "files", "", b"x", overwrite=True)
+    assert not [p for p in store_root.rglob("*") if ".amlrun-part-" in p.name]
+
+
+# ---------------------------------------------------------------------------------------------------- datasets, models
+def test_datasets_from_the_real_registry(ws: Any, store_root: Path) -> None:
+    from jupyter_amlrun import Dataset, Datastore
+
+    store = Datastore.get(ws, "files")
+    Dataset.File.from_files((store, "d1/**")).register(ws, "alpha", description="first", tags={"a": "1"})
+    Dataset.File.from_files((store, "z.txt")).register(ws, "alpha", create_new_version=True)
+    Dataset.File.from_files([(store, "z.txt"), "https://h/x.csv?sig=SECRET"]).register(ws, "beta")
+    answer = browse.datasets(
+        Dataset.get_all(ws), lambda n: [d.version for d in Dataset.list_versions(ws, n)], PageQuery()
+    )
+    alpha, beta = answer["items"]
+    assert alpha["name"] == "alpha" and alpha["versions"] == [1, 2] and alpha["latest_version"] == 2
+    assert (
+        alpha["sources"] == ["('files', 'z.txt')"] and alpha["snippet"] == "Dataset.get_by_name(ws, 'alpha', version=2)"
+    )
+    assert beta["sources"][1] == "https://h/x.csv?sig=***"
+    asked: list[str] = []
+    filtered = browse.datasets(Dataset.get_all(ws), lambda n: asked.append(n) or [1], PageQuery(filter="BET"))
+    assert [d["name"] for d in filtered["items"]] == ["beta"] and asked == ["beta"]
+
+
+def test_models_grouped_newest_first_and_download_stays_in_root(ws: Any, tmp_path: Path) -> None:
+    from jupyter_amlrun import Model
+
+    f = tmp_path / "m.pkl"
+    for i in (1, 2, 3):
+        f.write_bytes(b"w%d" % i)
+        Model.register(ws, model_path=str(f), model_name="net", description=f"v{i}")
+    f.write_bytes(b"o")
+    Model.register(ws, model_path=str(f), model_name="other")
+    answer = browse.models(ws, PageQuery())
+    net = next(m for m in answer["items"] if m["name"] == "net")
+    assert [v["version"] for v in net["versions"]] == [3, 2, 1] and net["latest_version"] == 3
+    assert net["versions"][0]["snippet"] == "Model(ws, 'net', version=3)"
+    assert browse.models(ws, PageQuery(filter="oth"))["total"] == 1
+
+    root = tmp_path / "jroot"
+    (root / "sub").mkdir(parents=True)
+    out = browse.download_model(ws, "net", "2", "sub", root)
+    assert out == {"path": "sub/m.pkl"} and (root / "sub" / "m.pkl").read_bytes() == b"w2"
+    with pytest.raises(ConflictException):
+        browse.download_model(ws, "net", 2, "sub", root)
+    (root / "away").symlink_to(tmp_path)  # a link inside the root that leads out of it
+    for bad in ("../x", "/abs", "away"):
+        with pytest.raises(UserErrorException):
+            browse.download_model(ws, "net", 1, bad, root)
+    assert not (tmp_path / "m.pkl.1").exists() and (tmp_path / "m.pkl").read_bytes() == b"o"
+    with pytest.raises(NotFoundException):
+        browse.download_model(ws, "net", 7, "", root)
+    with pytest.raises(UserErrorException, match="not a number"):
+        browse.download_model(ws, "net", "latest", "", root)
+
+
+# ---------------------------------------------------------------------------------------------------- runs
+def test_interactive_runs_metrics_logs_and_cancel(ws: Any) -> None:
+    from jupyter_amlrun import Experiment
+
+    exp = Experiment(ws, "inter")
+    live = exp.start_logging()
+    for step in range(3):
+        live.log("loss", 1.0 / (step + 1), step=step)
+    live.log("note", "text")  # not a scalar series
+    live.flush()
+    done = exp.start_logging()
+    done.log("acc", 0.5)
+    done.complete()
+
+    exps = browse.experiments(ws, PageQuery())
+    assert exps["items"] == [{"name": "inter", "id": exps["items"][0]["id"], "run_count": 2, "live_count": 1}]
+    runs = browse.runs(ws, PageQuery(), experiment="inter")
+    assert [r["id"] for r in runs["items"]] == [done.id, live.id] and runs["live_count"] == 1
+    assert runs["items"][0]["status"] == "Completed" and runs["items"][0]["end"] is not None
+    assert runs["items"][1]["end"] is None and runs["items"][1]["duration_seconds"] >= 0
+    assert browse.runs(ws, PageQuery(), status="Completed")["total"] == 1
+    assert browse.runs(ws, PageQuery(filter=live.id[:12]))["total"] == 1
+    with pytest.raises(UserErrorException, match="Completed"):
+        browse.runs(ws, PageQuery(), status="Done")
+    with pytest.raises(NotFoundException):
+        browse.runs(ws, PageQuery(), experiment="nope")
+
+    series = browse.metric_series(ws, [live.id, done.id], None)["runs"]
+    assert series[live.id] == {"loss": [[0, 1.0], [1, 0.5], [2, pytest.approx(1 / 3)]]}
+    assert series[done.id] == {"acc": [[0, 0.5]]}
+    assert browse.metric_series(ws, [live.id], "nope")["runs"][live.id] == {}
+    with pytest.raises(UserErrorException, match="at most 20"):
+        browse.metric_series(ws, [f"r{i}" for i in range(21)])
+    with pytest.raises(NotFoundException):
+        browse.metric_series(ws, ["missing-run"])
+
+    detail = browse.run_detail(ws, done.id)
+    assert detail["details"]["runId"] == done.id and detail["snippet"] == f"RunDetails(Run.get(ws, {done.id!r})).show()"
+
+    with pytest.raises(ConflictException, match="already ended"):
+        browse.cancel_run(ws, done.id)
+    assert browse.cancel_run(ws, live.id) == {"id": live.id, "status": "CancelRequested"}  # asked; the owner ends it
+    with pytest.raises(NotFoundException):
+        browse.cancel_run(ws, "missing-run")
+
+
+def test_logs_are_read_by_offset_without_cutting_characters(ws: Any, tmp_path: Path, monkeypatch: Any) -> None:
+    from jupyter_amlrun import Experiment
+
+    run = Experiment(ws, "logs").start_logging()
+    try:
+        logs = run._folder.logs_dir / "user_logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        text = "é" * 10 + "\n"  # 2 bytes each
+        (logs / "std_log.txt").write_text(text, encoding="utf-8")
+        if not run.get_log_files():
+            pytest.skip("an interactive run lists no log files on this backend")
+        monkeypatch.setattr(browse, "MAX_LOG_BYTES", 5)
+        got, offset, rounds = "", 0, 0
+        while rounds < 20:
+            part = browse.read_log(ws, run.id, None, offset)
+            assert part["name"] == "logs/user_logs/std_log.txt" and not part["complete"]
+            if part["offset"] == offset:
+                break
+            got, offset, rounds = got + part["text"], part["offset"], rounds + 1
+        assert got == text and "\ufffd" not in got
+        with pytest.raises(UserErrorException, match="offset"):
+            browse.read_log(ws, run.id, None, "-3")
+        with pytest.raises(NotFoundException, match="std_log"):
+            browse.read_log(ws, run.id, "logs/none.txt", 0)
+    finally:
+        run.complete()
+
+
+def test_run_summary_durations() -> None:
+    from jupyter_amlrun.tracking.store import RunRecord
+
+    now = time.time()
+    rec = RunRecord("id1", "1", "name", "RUNNING", int((now - 10) * 1000), None, "", {"mlflow.parentRunId": "p"})
+    live = browse.run_summary(rec, "e", "Running", now=now)
+    assert live["duration_seconds"] == pytest.approx(10, abs=0.01) and live["end"] is None and live["parent_id"] == "p"
+    rec.tags["amlrun.end_time"] = str(now - 4)
+    ended = browse.run_summary(rec, "e", "Completed", now=now + 100)
+    assert ended["duration_seconds"] == pytest.approx(6, abs=0.01) and ended["end"].endswith("Z")
+    assert (
+        browse.run_summary(RunRecord("i", "1", "n", "FINISHED", None, None, ""), "e", "Completed")["duration_seconds"]
+        is None
+    )

@@ -1,0 +1,203 @@
+"""The REST routes on a real Jupyter server (pytest-jupyter) over a real workspace: each answers what core answers,
+refuses paths that leave their root, and maps errors to 400/404/409 with a message."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import time
+from pathlib import Path
+from typing import Any, get_type_hints
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+from jupyter_amlrun.core import browse
+from jupyter_amlrun.server import models
+from tests.server.conftest import MANY_FILES, World
+
+pytestmark = pytest.mark.integration
+
+
+async def get(jp_fetch: Any, route: str, **params: Any) -> Any:
+    r = await jp_fetch("amlrun", "api", *route.split("/"), params=params)
+    assert r.code == 200
+    return json.loads(r.body)
+
+
+async def post(jp_fetch: Any, route: str, body: bytes | str = b"", **params: Any) -> Any:
+    r = await jp_fetch("amlrun", "api", *route.split("/"), method="POST", body=body, params=params)
+    return json.loads(r.body)
+
+
+async def error(jp_fetch: Any, route: str, method: str = "GET", body: bytes | str | None = None, **params: Any) -> Any:
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch("amlrun", "api", *route.split("/"), method=method, body=body, params=params)
+    assert info.value.response is not None
+    answer = json.loads(info.value.response.body)
+    assert answer["status"] == info.value.code and answer["error"]
+    return info.value.code, answer["error"]
+
+
+def keys_of(typed: Any) -> set[str]:
+    return set(get_type_hints(typed))
+
+
+async def test_workspace_and_lists_answer_what_core_answers(jp_fetch: Any, world: World) -> None:
+    ws = world.ws
+    info = await get(jp_fetch, "workspace")
+    assert info == browse.workspace_info(ws) and info["name"] == "srv" and set(info) == keys_of(models.WorkspaceAnswer)
+
+    stores = await get(jp_fetch, "datastores")
+    assert stores == browse.datastores(ws, browse.PageQuery())
+    by_name = {s["name"]: s for s in stores["items"]}
+    assert by_name["workspaceblobstore"]["is_default"] and by_name["nested"]["container"] == "nested-store"
+    assert set(by_name["nested"]) == keys_of(models.DatastoreItem)
+
+    sets = await get(jp_fetch, "datasets")
+    (item,) = sets["items"]
+    assert item["name"] == "deepset" and item["versions"] == [1] and item["sources"] == ["('nested', 'a/**')"]
+    assert set(item) == keys_of(models.DatasetItem)
+
+    found = await get(jp_fetch, "models")
+    (model,) = found["items"]
+    assert model["latest_version"] == 2 and [v["version"] for v in model["versions"]] == [2, 1]
+    assert model["versions"][1]["tags"] == {"k": "v"} and set(model["versions"][0]) == keys_of(models.ModelVersionItem)
+
+    exps = await get(jp_fetch, "experiments")
+    assert exps["items"] == [{"name": "exp-a", "id": exps["items"][0]["id"], "run_count": 1, "live_count": 0}]
+
+
+async def test_runs_run_logs_and_metrics(jp_fetch: Any, world: World) -> None:
+    runs = await get(jp_fetch, "runs", experiment="exp-a")
+    assert runs["total"] == 1 and runs["live_count"] == 0 and set(runs) == keys_of(models.RunsAnswer)
+    (run,) = runs["items"]
+    assert run["id"] == world.run_id and run["status"] == "Completed" and run["metrics"]["loss"] == pytest.approx(0.2)
+    assert run["duration_seconds"] > 0 and set(run) == keys_of(models.RunItem)
+    assert (await get(jp_fetch, "runs", status="Failed"))["total"] == 0
+
+    detail = await get(jp_fetch, f"runs/{world.run_id}")
+    assert set(detail) == keys_of(models.RunDetailAnswer)
+    assert detail["details"]["status"] == "Completed" and "logFiles" not in detail["details"]
+    assert "logs/user_logs/std_log.txt" in detail["log_files"]
+
+    log = await get(jp_fetch, f"runs/{world.run_id}/logs")
+    assert log["name"] == "logs/user_logs/std_log.txt" and "hello from the run" in log["text"] and log["complete"]
+    again = await get(jp_fetch, f"runs/{world.run_id}/logs", name=log["name"], offset=log["offset"])
+    assert again["text"] == "" and again["offset"] == log["offset"]
+
+    series = await get(jp_fetch, "metrics", runs=world.run_id, name="loss")
+    assert series["runs"][world.run_id]["loss"] == [[i, pytest.approx(1.0 / (i + 1))] for i in range(5)]
+
+
+async def test_folders_page_past_1000_and_paths_cannot_escape(jp_fetch: Any, world: World) -> None:
+    root = await get(jp_fetch, "datastores/nested/files")
+    assert [(i["name"], i["is_dir"]) for i in root["items"]] == [("a", True), ("many", True), ("top.csv", False)]
+    deep = await get(jp_fetch, "datastores/nested/files", path="a/b")
+    assert deep["items"][0]["path"] == "a/b/deep.txt" and deep["items"][0]["size"] == 4
+    assert deep["snippet"] == "Dataset.File.from_files((Datastore.get(ws, 'nested'), 'a/b'))"
+
+    first = await get(jp_fetch, "datastores/nested/files", path="many", limit=1000)
+    rest = await get(jp_fetch, "datastores/nested/files", path="many", limit=1000, offset=1000)
+    assert first["total"] == MANY_FILES and len(first["items"]) == 1000 and len(rest["items"]) == MANY_FILES - 1000
+    names = [i["name"] for i in first["items"] + rest["items"]]
+    assert names == sorted(names) and len(set(names)) == MANY_FILES
+    assert (await get(jp_fetch, "datastores/nested/files", path="many", filter="F0120"))["total"] == 5
+
+    for bad in ("../", "a/../../x", "/etc", "a/\x00b"):
+        code, message = await error(jp_fetch, "datastores/nested/files", path=bad)
+        assert code == 400, (bad, message)
+    code, _ = await error(jp_fetch, "datastores/nested/files", limit=5000)
+    assert code == 400
+    code, message = await error(jp_fetch, "datastores/nested/files", path="nope")
+    assert code == 404 and "nope" in message
+
+
+async def test_symlink_out_of_a_datastore_is_refused(jp_fetch: Any, world: World, tmp_path: Path) -> None:
+    (tmp_path / "secret").mkdir()
+    (tmp_path / "secret" / "s.txt").write_text("s")
+    link = world.folder / "escape"
+    link.symlink_to(tmp_path / "secret")
+    try:
+        code, message = await error(jp_fetch, "datastores/nested/files", path="escape")
+        assert code == 400 and "outside" in message
+        listed = await get(jp_fetch, "datastores/nested/files")
+        assert "escape" not in [i["name"] for i in listed["items"]]
+    finally:
+        link.unlink()
+
+
+async def test_upload_writes_the_body_and_refuses_overwrite(jp_fetch: Any, world: World) -> None:
+    answer = await post(jp_fetch, "datastores/workspaceblobstore/files", b"\x00\x01payload", path="up/one.bin")
+    assert answer == {"path": "up/one.bin", "size": 9}
+    store_root = Path(world.ws.path) / "datastores" / "workspaceblobstore" / "data"
+    assert (store_root / "up" / "one.bin").read_bytes() == b"\x00\x01payload"
+    code, message = await error(jp_fetch, "datastores/workspaceblobstore/files", "POST", b"x", path="up/one.bin")
+    assert code == 409 and "overwrite=1" in message
+    again = await post(jp_fetch, "datastores/workspaceblobstore/files", b"new", path="up/one.bin", overwrite=1)
+    assert again["size"] == 3 and (store_root / "up" / "one.bin").read_bytes() == b"new"
+    code, _ = await error(jp_fetch, "datastores/workspaceblobstore/files", "POST", b"x", path="../out.bin")
+    assert code == 400 and not (store_root.parent / "out.bin").exists()
+
+
+async def test_model_download_lands_in_the_root_and_not_outside(jp_fetch: Any, world: World, jp_root_dir: Path) -> None:
+    answer = await post(jp_fetch, "models/clf/versions/1/download", json.dumps({"target": "models/v1"}))
+    assert answer == {"path": "models/v1/model.pkl"}
+    assert (jp_root_dir / "models" / "v1" / "model.pkl").read_bytes() == b"weights-1"
+    code, message = await error(jp_fetch, "models/clf/versions/1/download", "POST", json.dumps({"target": "models/v1"}))
+    assert code == 409 and "already exists" in message
+    for bad in ("..", "/tmp", "a/../../b"):
+        code, _ = await error(jp_fetch, "models/clf/versions/1/download", "POST", json.dumps({"target": bad}))
+        assert code == 400
+    code, message = await error(jp_fetch, "models/clf/versions/9/download", "POST", json.dumps({"target": ""}))
+    assert code == 404 and "clf" in message
+
+
+async def test_unknown_names_are_404_with_a_message(jp_fetch: Any, world: World) -> None:
+    code, message = await error(jp_fetch, "datastores/nosuch/files")
+    assert code == 404 and "nosuch" in message and "nested" in message
+    code, message = await error(jp_fetch, "runs/0123456789abcdef")
+    assert code == 404 and "0123456789abcdef" in message
+    code, _ = await error(jp_fetch, "runs/0123456789abcdef/logs")
+    assert code == 404
+    code, message = await error(jp_fetch, f"runs/{world.run_id}/logs", name="logs/nope.txt")
+    assert code == 404 and "std_log.txt" in message
+    code, _ = await error(jp_fetch, "runs", experiment="no-such-exp")
+    assert code == 404
+    code, message = await error(jp_fetch, "runs", status="Sleeping")
+    assert code == 400 and "Completed" in message
+
+
+async def test_cancel_live_run_then_ended_run_is_409(jp_fetch: Any, world: World, tmp_path: Path) -> None:
+    from jupyter_amlrun import Experiment, ScriptRunConfig
+
+    src = tmp_path / "slow"
+    src.mkdir()
+    (src / "train.py").write_text(
+        textwrap.dedent(
+            """
+            import time
+            from jupyter_amlrun import Run
+            run = Run.get_context()
+            run.log("tick", 1)
+            time.sleep(120)
+            """
+        )
+    )
+    run = Experiment(world.ws, "exp-live").submit(ScriptRunConfig(source_directory=str(src), script="train.py"))
+    deadline = time.monotonic() + 60
+    while run.get_status() != "Running" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert run.get_status() == "Running"
+    live = await get(jp_fetch, "runs", experiment="exp-live")
+    assert live["live_count"] == 1 and live["items"][0]["status"] == "Running"
+    answer = await post(jp_fetch, f"runs/{run.id}/cancel")
+    assert answer["id"] == run.id and answer["status"] in ("CancelRequested", "Canceled")
+    deadline = time.monotonic() + 60
+    while run.get_status() != "Canceled" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert run.get_status() == "Canceled"
+    code, message = await error(jp_fetch, f"runs/{run.id}/cancel", "POST", b"")
+    assert code == 409 and "Canceled" in message
+    code, _ = await error(jp_fetch, f"runs/{world.run_id}/cancel", "POST", b"")
+    assert code == 409
