@@ -178,7 +178,7 @@ class FolderBrowser {
         entry.is_dir ? '' : formatSize(entry.size)
       ),
       h('span', { class: 'jp-amlrun-date' }, formatDate(entry.modified)),
-      button('⧉', () => copy(entry.path, 'path'), {
+      button('Copy', () => copy(entry.path, 'path'), {
         title: 'Copy path',
         class: 'jp-amlrun-icon-button'
       }),

@@ -120,7 +120,12 @@ export function formatDate(iso: string | null | undefined): string {
     return '';
   }
   const date = new Date(iso);
-  return isNaN(date.getTime()) ? iso : date.toLocaleString();
+  return isNaN(date.getTime())
+    ? iso
+    : date.toLocaleString(undefined, {
+        dateStyle: 'short',
+        timeStyle: 'short'
+      });
 }
 
 /** 1h 02m 03s / 2m 05s / 4.2s */

@@ -102,7 +102,9 @@ export class RunView {
       logSelect.append(h('option', { value: name }, name));
     }
     if (!this._logName && r.log_files.length > 0) {
-      this._logName = r.log_files[0];
+      // The user's log first, as the REST API's default is.
+      this._logName =
+        r.log_files.find(n => n.indexOf('std_log') >= 0) ?? r.log_files[0];
     }
     logSelect.value = this._logName;
     logSelect.addEventListener('change', () => {

@@ -89,8 +89,11 @@ def expand(page: Any, kind: str, name: str) -> Any:
 
 def test_sidebar_flow(lab: LabServer, page: Any, seeded: dict[str, Any]) -> None:
     t0 = time.monotonic()
+    # The lab fixture pins AMLRUN_PORTAL_URL for the RunDetails tests; drop it in this kernel so the URL comes from
+    # the discovery of the kernel's own Jupyter server (its runtime file), as for a user.
     portal_cell = (
-        "import json\n"
+        "import json, os\n"
+        "os.environ.pop('AMLRUN_PORTAL_URL', None)\n"
         "from jupyter_amlrun import Run, Workspace\n"
         "ws = Workspace.from_config()\n"
         "print('PORTAL', Run.get(ws, json.load(open('seed.json'))['runs'][0]).get_portal_url())"
@@ -113,6 +116,14 @@ def test_sidebar_flow(lab: LabServer, page: Any, seeded: dict[str, Any]) -> None
     assert tab.locator("svg").count() == 1
     tab.click()
     page.locator(SIDEBAR).wait_for(state="visible")
+    # A wider sidebar than the default, for the screenshot: drag the splitter between it and the notebook.
+    handle = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle").first
+    box = handle.bounding_box()
+    if box:
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 200)
+        page.mouse.down()
+        page.mouse.move(box["x"] + 160, box["y"] + 200, steps=5)
+        page.mouse.up()
 
     # Datastores: the default one, then into train/ and train/images/ (sizes shown).
     store = expand(page, "datastore", seeded["datastore"])
@@ -163,7 +174,8 @@ def test_sidebar_flow(lab: LabServer, page: Any, seeded: dict[str, Any]) -> None
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "sidebar-browse.png"))
 
-    # Cancel the live run the notebook submitted.
+    # Cancel the live run the notebook submitted (its experiment is newer than the list: refresh first).
+    page.locator(f"{SIDEBAR} button.jp-amlrun-refresh").click()
     live = expand(page, "experiment", "ui-sidebar-live")
     live_row = live.locator(".jp-amlrun-run").first
     live_row.wait_for(timeout=30_000)
