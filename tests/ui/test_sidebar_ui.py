@@ -135,6 +135,20 @@ def test_sidebar_flow(lab: LabServer, page: Any, seeded: dict[str, Any]) -> None
     assert store.locator(".jp-amlrun-entry").count() == 2
     assert store.locator(".jp-amlrun-crumbs").inner_text().replace(" ", "").endswith("/train/images")
 
+    # Drop a file on the open folder: it uploads there (the same DragEvent a file dragged from the desktop fires).
+    store.locator(".jp-amlrun-folder").evaluate(
+        """el => {
+            const dt = new DataTransfer();
+            dt.items.add(new File(['hello from the browser'], 'dropped.txt', {type: 'text/plain'}));
+            el.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true, cancelable: true}));
+        }"""
+    )
+    store.locator('.jp-amlrun-entry[data-path="train/images/dropped.txt"]').wait_for()
+    # The embedded default datastore is a folder of the workspace.
+    dropped = lab.workspace_path / "datastores" / "workspaceblobstore" / "data" / "train" / "images" / "dropped.txt"
+    assert dropped.read_bytes() == b"hello from the browser"
+    assert store.locator(".jp-amlrun-entry").count() == 3
+
     # Datasets: the registered one with its source.
     dataset = expand(page, "dataset", "sb-images")
     assert "Training images" in dataset.inner_text()
