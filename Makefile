@@ -8,7 +8,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 # jlpm (from the jupyter-builder / jupyterlab pip packages) and `jupyter` come from the venv.
-VENV_PATH := PATH="$(CURDIR)/$(VENV)/bin:$$PATH"
+VENV_PATH := PATH="$(abspath $(VENV))/bin:$$PATH"
 
 .PHONY: install demo test test-fast lint format install-test-tools labext labext-lint
 
