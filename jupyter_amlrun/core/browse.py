@@ -12,13 +12,12 @@ typed: ``name``, ``version``, ``description``, ``tags``, ``definition``) and a `
 
 from __future__ import annotations
 
-import datetime as _dt
 import os
 import re
 import tempfile
 import time
 import urllib.parse
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,13 +30,16 @@ from jupyter_amlrun.core.errors import (
     RunNotFoundException,
     UserErrorException,
 )
+from jupyter_amlrun.core.experiment import Experiment
+from jupyter_amlrun.core.model import Model
+from jupyter_amlrun.core.run import Run, _float, _iso, _status_of  # one definition of a run's status and times
 from jupyter_amlrun.core.runfolder import RunFolder
-from jupyter_amlrun.core.status import FROM_MLFLOW_STATUS, RunStatus, is_terminal
+from jupyter_amlrun.core.runview import main_log
+from jupyter_amlrun.core.status import RunStatus, is_terminal
 from jupyter_amlrun.tracking import journal as _journal
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.contracts import DatastoreBackend
-    from jupyter_amlrun.core.run import Run
     from jupyter_amlrun.core.workspace import Workspace
     from jupyter_amlrun.tracking.store import RunRecord
 
@@ -193,12 +195,6 @@ def datastores(ws: Workspace, query: PageQuery) -> dict[str, Any]:
     return page(items, query)
 
 
-def _iso(epoch_seconds: float | None) -> str | None:
-    if epoch_seconds is None:
-        return None
-    return _dt.datetime.fromtimestamp(epoch_seconds, tz=_dt.timezone.utc).isoformat().replace("+00:00", "Z")
-
-
 def file_snippet(datastore: str, path: str) -> str:
     """The code that makes a FileDataset of ``path`` in ``datastore``."""
     return f"Dataset.File.from_files((Datastore.get(ws, {datastore!r}), {path!r}))"
@@ -214,9 +210,11 @@ def list_folder(ws: Workspace, name: str, path: str | None, query: PageQuery) ->
         if rel and store.stat(rel) is None:
             raise NotFoundException(f"No folder {rel!r} in datastore {name!r}; list its root with path=''.") from None
         raise
-    if rel and not dirs and not files and store.stat(rel) is None and store.local_root() is None:
-        # a blob store has no empty folders: nothing under the prefix means no such folder
-        raise NotFoundException(f"No folder {rel!r} in datastore {name!r}; list its root with path=''.")
+    if rel and not dirs and not files:
+        if store.stat(rel) is not None:
+            raise UserErrorException(f"{rel!r} is a file of datastore {name!r}, not a folder; list its folder instead.")
+        if store.local_root() is None:  # a blob store has no empty folders: nothing under the prefix, no folder
+            raise NotFoundException(f"No folder {rel!r} in datastore {name!r}; list its root with path=''.")
     root = store.local_root()
     items: list[dict[str, Any]] = [
         {"name": d, "path": f"{rel}/{d}" if rel else d, "is_dir": True, "size": None, "modified": None}
@@ -310,8 +308,6 @@ def datasets(latest: Mapping[str, Any], versions_of: Callable[[str], list[int]],
 # ---------------------------------------------------------------------------------------------------- models
 def models(ws: Workspace, query: PageQuery) -> dict[str, Any]:
     """A page of ``{"name", "latest_version", "versions": [...]}``, versions newest first."""
-    from jupyter_amlrun.core.model import Model
-
     by_name: dict[str, list[dict[str, Any]]] = {}
     for m in Model.list(ws):  # sorted by name, newest version first
         if not query.matches(m.name):
@@ -343,8 +339,6 @@ def download_model(ws: Workspace, name: str, version: str | int, target: str | N
     ConflictException
         The model's file or folder already exists in ``target``.
     """
-    from jupyter_amlrun.core.model import Model
-
     rel = check_rel_path(target or "", what="target")
     root = Path(root_dir).resolve()
     dest = (root / rel).resolve()
@@ -368,17 +362,6 @@ def download_model(ws: Workspace, name: str, version: str | int, target: str | N
 
 
 # ---------------------------------------------------------------------------------------------------- runs
-def _status_of(rec: RunRecord) -> str:
-    return rec.tags.get(T.STATUS) or FROM_MLFLOW_STATUS.get(rec.mlflow_status, RunStatus.RUNNING).value
-
-
-def _float(value: Any) -> float | None:
-    try:
-        return float(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
 def _all_records(ws: Workspace) -> tuple[dict[str, str], list[RunRecord]]:
     """Every run's record, newest first, and the experiment names by id."""
     names = dict(ws.store.list_experiments())
@@ -395,8 +378,6 @@ def _live_status(ws: Workspace, rec: RunRecord, experiment: str) -> str:
 
 
 def _open_run(ws: Workspace, rec: RunRecord, experiment: str) -> Run:
-    from jupyter_amlrun.core.experiment import Experiment
-    from jupyter_amlrun.core.run import Run
 
     return Run(Experiment(ws, experiment, _skip_name_validation=True), rec.run_id, _record=rec)
 
@@ -435,7 +416,8 @@ def experiments(ws: Workspace, query: PageQuery) -> dict[str, Any]:
     for rec in records:
         count = counts.setdefault(rec.experiment_id, [0, 0])
         count[0] += 1
-        if not is_terminal(_status_of(rec)):
+        # a run not ended by its tags is asked live: a dead supervisor ends it here instead of counting as live
+        if not is_terminal(_live_status(ws, rec, names.get(rec.experiment_id, ""))):
             count[1] += 1
     items = [
         {"name": name, "id": eid, "run_count": counts[eid][0], "live_count": counts[eid][1]}
@@ -475,7 +457,6 @@ def runs(ws: Workspace, query: PageQuery, experiment: str | None = None, status:
 
 def get_run(ws: Workspace, run_id: str) -> Run:
     """The run ``run_id``; :class:`NotFoundException` when the workspace has none."""
-    from jupyter_amlrun.core.run import Run
 
     try:
         return Run.get(ws, run_id)
@@ -501,18 +482,14 @@ def run_detail(ws: Workspace, run_id: str) -> dict[str, Any]:
     run = get_run(ws, run_id)
     details = run.get_details()
     details.pop("logFiles", None)  # local paths of this machine; log_files lists the names
-    rec = ws.store.get_run(run.id) or ws._get_run_record(run.id)
+    rec = ws.store.get_run(run.id)
+    if rec is None:  # deleted between the two reads
+        raise NotFoundException(f"Run {run.id} is no longer in workspace {ws.name!r}.")
     out = run_summary(rec, run.experiment.name, str(details["status"]))
     out["details"] = details
     out["log_files"] = log_names(ws, run)
     out["snippet"] = f"RunDetails(Run.get(ws, {run.id!r})).show()"
     return out
-
-
-def _main_log(names: Iterable[str]) -> str | None:
-    from jupyter_amlrun.core.runview import main_log
-
-    return main_log(names)
 
 
 def read_log(ws: Workspace, run_id: str, name: str | None, offset: str | int | None) -> dict[str, Any]:
@@ -526,8 +503,10 @@ def read_log(ws: Workspace, run_id: str, name: str | None, offset: str | int | N
     status = run.get_status()
     live = run.get_log_files()
     names = sorted(live) if live else _stored_logs(ws, run.id)
-    chosen = name or _main_log(names)
+    chosen = name or main_log(names)
     if chosen is None or chosen not in names:
+        if not is_terminal(status):  # a live run's logs appear as it goes: nothing yet, not an error
+            return {"name": chosen or "", "text": "", "offset": start, "complete": False}
         raise NotFoundException(f"Run {run.id} has no log file {name!r}; its log files: {names}.")
     if chosen in live:
         data, size = _read_range(live[chosen], start)

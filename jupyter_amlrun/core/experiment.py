@@ -173,7 +173,7 @@ class Experiment:
         :meth:`Run.get_portal_url`)."""
         from jupyter_amlrun.core.portal import experiment_link
 
-        return experiment_link(self._name).url
+        return experiment_link(self._name, near=[self._workspace.path]).url
 
     def __str__(self) -> str:
         return f"Experiment(Name: {self._name},\nWorkspace: {self._workspace.name})"

@@ -3,7 +3,7 @@
 A Jupyter server writes ``jpserver-<pid>.json`` (url, base_url, port, pid, root_dir, and its token, which is never
 read here) into the Jupyter runtime folder while it runs. A kernel is a child process of its server, so the server
 whose pid is an ancestor of this process is the one. When none is (a script of a submitted run: its supervisor is
-detached), a running server whose ``root_dir`` holds the current folder is taken, else the only running server.
+detached), a running server whose ``root_dir`` holds the current folder or the workspace is taken; else none.
 
 This module imports no jupyter_server; ``jupyter_core`` (for the runtime folder) only when it is installed.
 """
@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import urllib.parse
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,8 @@ DEFAULT_LAB = "http://localhost:8888/lab"  # what `jupyter lab` serves by defaul
 RUN_PARAM = "amlrun-run"
 EXPERIMENT_PARAM = "amlrun-experiment"
 HOW_TO_OPEN = (
-    "no running Jupyter server was found for this process: start `jupyter lab` (this URL assumes its default "
-    "port 8888) and open the AML tab in the left sidebar"
+    "no Jupyter server found for this process; start `jupyter lab` (default port 8888) and open the AML tab in the "
+    "left sidebar"
 )
 
 
@@ -117,11 +118,17 @@ def _inside(path: Path, root: str) -> bool:
         return False
 
 
-def find_server(pid: int | None = None, cwd: Path | None = None, folder: Path | None = None) -> JupyterServer | None:
+def find_server(
+    pid: int | None = None,
+    cwd: Path | None = None,
+    folder: Path | None = None,
+    near: Sequence[Path] = (),
+) -> JupyterServer | None:
     """The Jupyter server that process ``pid`` (default: this one) belongs to, or ``None``.
 
     The server that is an ancestor of the process wins; else a server whose root_dir holds ``cwd`` (default: the
-    current folder; the deepest root wins); else the only running server.
+    current folder) or one of the ``near`` folders (the workspace), the deepest root first. No other guess: a link to
+    an unrelated server would open the wrong workspace.
     """
     servers = running_servers(folder)
     if not servers:
@@ -130,11 +137,11 @@ def find_server(pid: int | None = None, cwd: Path | None = None, folder: Path | 
     for parent in ancestors(pid):
         if parent in by_pid:
             return by_pid[parent]
-    here = Path.cwd() if cwd is None else cwd
-    holding = [s for s in servers if _inside(here, s.root_dir)]
-    if holding:
-        return max(holding, key=lambda s: len(Path(s.root_dir).resolve().parts))
-    return servers[0] if len(servers) == 1 else None
+    for place in (Path.cwd() if cwd is None else cwd, *near):
+        holding = [s for s in servers if _inside(place, s.root_dir)]
+        if holding:
+            return max(holding, key=lambda s: len(Path(s.root_dir).resolve().parts))
+    return None
 
 
 @dataclass(frozen=True)
@@ -150,24 +157,24 @@ class PortalLink:
         return self.url if self.found else f"{self.url} ({HOW_TO_OPEN})"
 
 
-def lab_link(param: str, value: str) -> PortalLink:
+def lab_link(param: str, value: str, near: Sequence[Path] = ()) -> PortalLink:
     """``<lab url>?<param>=<value>`` of this process's Jupyter server (``$AMLRUN_PORTAL_URL`` wins), never with a
-    token."""
+    token; ``near``: folders (the workspace) a server's root may hold when the process is not the server's child."""
     query = urllib.parse.urlencode({param: value})
     override = os.environ.get(PORTAL_ENV)
     if override:
         return PortalLink(f"{override.split('?', 1)[0].rstrip('/')}?{query}", True)
-    server = find_server()
+    server = find_server(near=near)
     if server is not None:
         return PortalLink(f"{server.lab_url()}?{query}", True)
     return PortalLink(f"{DEFAULT_LAB}?{query}", False)
 
 
-def run_link(run_id: str) -> PortalLink:
+def run_link(run_id: str, near: Sequence[Path] = ()) -> PortalLink:
     """The link that opens run ``run_id`` in the sidebar."""
-    return lab_link(RUN_PARAM, run_id)
+    return lab_link(RUN_PARAM, run_id, near)
 
 
-def experiment_link(name: str) -> PortalLink:
+def experiment_link(name: str, near: Sequence[Path] = ()) -> PortalLink:
     """The link that opens experiment ``name``'s runs in the sidebar."""
-    return lab_link(EXPERIMENT_PARAM, name)
+    return lab_link(EXPERIMENT_PARAM, name, near)

@@ -861,13 +861,13 @@ class Run:
         """
         from jupyter_amlrun.core.portal import run_link
 
-        return run_link(self.id).url
+        return run_link(self.id, near=[self._ws.path]).url
 
     def _web_view(self) -> str:
         """The "Web View" line: the portal URL, and how to open it when no Jupyter server was found."""
         from jupyter_amlrun.core.portal import run_link
 
-        return run_link(self.id).text()
+        return run_link(self.id, near=[self._ws.path]).text()
 
     def get_environment(self) -> Any:
         from jupyter_amlrun.core.environment import Environment

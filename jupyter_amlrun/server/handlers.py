@@ -85,6 +85,8 @@ class AmlrunHandler(ExtensionHandlerMixin, APIHandler):
 
 
 class WorkspaceHandler(AmlrunHandler):
+    """GET workspace: name, location, default datastore, tracking URI (redacted)."""
+
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
@@ -92,6 +94,8 @@ class WorkspaceHandler(AmlrunHandler):
 
 
 class DatastoresHandler(AmlrunHandler):
+    """GET datastores: a page of datastores."""
+
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
@@ -99,6 +103,8 @@ class DatastoresHandler(AmlrunHandler):
 
 
 class DatastoreFilesHandler(AmlrunHandler):
+    """GET datastores/{name}/files: one folder level; POST: upload the raw body as a file."""
+
     @tornado.web.authenticated
     @authorized
     async def get(self, name: str) -> None:
@@ -114,6 +120,8 @@ class DatastoreFilesHandler(AmlrunHandler):
 
 
 class DatasetsHandler(AmlrunHandler):
+    """GET datasets: a page of registered datasets with their versions."""
+
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
@@ -121,6 +129,8 @@ class DatasetsHandler(AmlrunHandler):
 
 
 class ModelsHandler(AmlrunHandler):
+    """GET models: a page of registered models, versions newest first."""
+
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
@@ -128,6 +138,8 @@ class ModelsHandler(AmlrunHandler):
 
 
 class ModelDownloadHandler(AmlrunHandler):
+    """POST models/{name}/versions/{version}/download: into a folder of the Jupyter root."""
+
     @tornado.web.authenticated
     @authorized
     async def post(self, name: str, version: str) -> None:
@@ -138,6 +150,8 @@ class ModelDownloadHandler(AmlrunHandler):
 
 
 class ExperimentsHandler(AmlrunHandler):
+    """GET experiments: a page of experiments with run counts."""
+
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
@@ -145,6 +159,8 @@ class ExperimentsHandler(AmlrunHandler):
 
 
 class RunsHandler(AmlrunHandler):
+    """GET runs: a page of runs, newest first, by experiment and status."""
+
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
@@ -154,6 +170,8 @@ class RunsHandler(AmlrunHandler):
 
 
 class RunHandler(AmlrunHandler):
+    """GET runs/{id}: one run with its v1 details and log files."""
+
     @tornado.web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
@@ -161,6 +179,8 @@ class RunHandler(AmlrunHandler):
 
 
 class RunLogsHandler(AmlrunHandler):
+    """GET runs/{id}/logs: a part of one log from a byte offset."""
+
     @tornado.web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
@@ -170,6 +190,8 @@ class RunLogsHandler(AmlrunHandler):
 
 
 class RunCancelHandler(AmlrunHandler):
+    """POST runs/{id}/cancel: cancel a live run."""
+
     @tornado.web.authenticated
     @authorized
     async def post(self, run_id: str) -> None:
@@ -177,6 +199,8 @@ class RunCancelHandler(AmlrunHandler):
 
 
 class MetricsHandler(AmlrunHandler):
+    """GET metrics: scalar series of up to 20 runs, for comparing them on one chart."""
+
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:

@@ -105,7 +105,9 @@ def test_a_server_whose_root_holds_the_folder_wins_over_others(runtime: Path, tm
         write_info(runtime, b.pid, 8002, root_dir=str(tmp_path / "proj"))
         found = portal.find_server(pid=a.pid, cwd=tmp_path / "proj" / "sub")  # a's ancestors are not servers
         assert found is not None and found.pid == b.pid  # the deepest root holding the folder
-        assert portal.find_server(pid=a.pid, cwd=Path("/")) is None  # two servers, neither holds "/": no guess
+        assert portal.find_server(pid=a.pid, cwd=Path("/")) is None  # neither holds "/": no guess
+        found = portal.find_server(pid=a.pid, cwd=Path("/"), near=[tmp_path / "ws"])  # the workspace's folder
+        assert found is not None and found.pid == a.pid
     finally:
         for p in (a, b):
             p.kill()
@@ -133,3 +135,15 @@ def test_run_and_experiment_portal_urls(runtime: Path, ws) -> None:  # type: ign
         assert "jupyter lab" in run._web_view()
     finally:
         run.complete()
+
+
+def test_core_browse_and_portal_import_no_jupyter_server() -> None:
+    code = (
+        "import sys, jupyter_amlrun.core.portal, jupyter_amlrun.core.browse, jupyter_amlrun.core.run; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('jupyter_server', 'tornado', 'IPython')]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stdout + out.stderr

@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["pytest_jupyter.jupyter_server"]
+# pytest-jupyter's fixtures and hooks for this folder only: `pytest_plugins` is refused outside the top conftest,
+# and importing them here keeps the other folders free of its autouse fixtures.
+from pytest_jupyter.jupyter_server import *  # noqa: F403
 
 MANY_FILES = 1205
 TRAIN = textwrap.dedent(
@@ -43,6 +45,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, mlflow_template_db: Path) ->
     from jupyter_amlrun import Dataset, Datastore, Experiment, Model, ScriptRunConfig, Workspace
 
     base = tmp_path_factory.mktemp("server-world")
+    # the environment only while the world is made; each test that uses it gets it again from `world_env`
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("AMLRUN_HOME", str(base / "home"))
         for var in ("AMLRUN_RUN_ID", "AMLRUN_WORKSPACE", "AMLRUN_TRACKING_URI"):
@@ -50,6 +53,11 @@ def world(tmp_path_factory: pytest.TempPathFactory, mlflow_template_db: Path) ->
         (base / "ws").mkdir()
         shutil.copyfile(mlflow_template_db, base / "ws" / "mlflow.db")
         ws = Workspace.create("srv", path=base / "ws")
+        # the embedded default (served when no config is found), made from the migrated template: migrating costs s
+        default = base / "home" / "workspaces" / "default"
+        default.mkdir(parents=True)
+        shutil.copyfile(mlflow_template_db, default / "mlflow.db")
+        Workspace.create("default", path=default)
         src = base / "src"
         src.mkdir()
         (src / "train.py").write_text(TRAIN)
@@ -72,7 +80,17 @@ def world(tmp_path_factory: pytest.TempPathFactory, mlflow_template_db: Path) ->
             (many / f"f{i:05d}.txt").write_bytes(b"x")
         store = Datastore.register_folder(ws, "nested", str(folder))
         Dataset.File.from_files((store, "a/**")).register(ws, "deepset", description="the deep files", tags={"t": "1"})
-        yield World(base / "home", ws, run.id, folder)
+    yield World(base / "home", ws, run.id, folder)
+
+
+@pytest.fixture(autouse=True)
+def world_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests that use the world run with its AMLRUN_HOME (the embedded default workspace lands there, not in ~)."""
+    if "world" in request.fixturenames:
+        world: World = request.getfixturevalue("world")
+        monkeypatch.setenv("AMLRUN_HOME", str(world.home))
+        for var in ("AMLRUN_RUN_ID", "AMLRUN_WORKSPACE", "AMLRUN_TRACKING_URI"):
+            monkeypatch.delenv(var, raising=False)
 
 
 @pytest.fixture

@@ -127,3 +127,16 @@ def test_the_decorator_check_catches_a_bare_method() -> None:
 
     codes = wrapper_codes(Half.get)
     assert AUTHENTICATED_CODE in codes and AUTHORIZED_CODE not in codes
+
+
+def test_the_documented_routes_are_the_served_routes() -> None:
+    """docs/rest-api.md (the contract the TypeScript side follows) and the handlers list the same routes."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "rest-api.md").read_text(encoding="utf-8")
+    documented = set()
+    for method, route in re.findall(r"^\| (GET|POST|PUT|PATCH|DELETE) \| `([^`]+)` \|", doc, flags=re.M):
+        path = route.split("?", 1)[0]
+        documented.add((method.lower(), "/amlrun/api/" + re.sub(r"\{[^}]+\}", "x", path)))
+    served = {(m, concrete(pattern)) for pattern, cls in routes() for m in own_methods(cls)}
+    assert documented == served

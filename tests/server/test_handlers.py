@@ -65,6 +65,8 @@ async def test_workspace_and_lists_answer_what_core_answers(jp_fetch: Any, world
     assert model["versions"][1]["tags"] == {"k": "v"} and set(model["versions"][0]) == keys_of(models.ModelVersionItem)
 
     exps = await get(jp_fetch, "experiments")
+    assert set(exps["items"][0]) == keys_of(models.ExperimentItem) and set(exps) == keys_of(models.PageAnswer)
+    assert set(model) == keys_of(models.ModelItem)
     assert exps["items"] == [{"name": "exp-a", "id": exps["items"][0]["id"], "run_count": 1, "live_count": 0}]
 
 
@@ -83,15 +85,18 @@ async def test_runs_run_logs_and_metrics(jp_fetch: Any, world: World) -> None:
 
     log = await get(jp_fetch, f"runs/{world.run_id}/logs")
     assert log["name"] == "logs/user_logs/std_log.txt" and "hello from the run" in log["text"] and log["complete"]
+    assert set(log) == keys_of(models.LogAnswer)
     again = await get(jp_fetch, f"runs/{world.run_id}/logs", name=log["name"], offset=log["offset"])
     assert again["text"] == "" and again["offset"] == log["offset"]
 
     series = await get(jp_fetch, "metrics", runs=world.run_id, name="loss")
+    assert set(series) == keys_of(models.MetricsAnswer)
     assert series["runs"][world.run_id]["loss"] == [[i, pytest.approx(1.0 / (i + 1))] for i in range(5)]
 
 
 async def test_folders_page_past_1000_and_paths_cannot_escape(jp_fetch: Any, world: World) -> None:
     root = await get(jp_fetch, "datastores/nested/files")
+    assert set(root) == keys_of(models.FolderAnswer) and set(root["items"][0]) == keys_of(models.FileItem)
     assert [(i["name"], i["is_dir"]) for i in root["items"]] == [("a", True), ("many", True), ("top.csv", False)]
     deep = await get(jp_fetch, "datastores/nested/files", path="a/b")
     assert deep["items"][0]["path"] == "a/b/deep.txt" and deep["items"][0]["size"] == 4
@@ -129,7 +134,7 @@ async def test_symlink_out_of_a_datastore_is_refused(jp_fetch: Any, world: World
 
 async def test_upload_writes_the_body_and_refuses_overwrite(jp_fetch: Any, world: World) -> None:
     answer = await post(jp_fetch, "datastores/workspaceblobstore/files", b"\x00\x01payload", path="up/one.bin")
-    assert answer == {"path": "up/one.bin", "size": 9}
+    assert answer == {"path": "up/one.bin", "size": 9} and set(answer) == keys_of(models.UploadAnswer)
     store_root = Path(world.ws.path) / "datastores" / "workspaceblobstore" / "data"
     assert (store_root / "up" / "one.bin").read_bytes() == b"\x00\x01payload"
     code, message = await error(jp_fetch, "datastores/workspaceblobstore/files", "POST", b"x", path="up/one.bin")
@@ -142,7 +147,7 @@ async def test_upload_writes_the_body_and_refuses_overwrite(jp_fetch: Any, world
 
 async def test_model_download_lands_in_the_root_and_not_outside(jp_fetch: Any, world: World, jp_root_dir: Path) -> None:
     answer = await post(jp_fetch, "models/clf/versions/1/download", json.dumps({"target": "models/v1"}))
-    assert answer == {"path": "models/v1/model.pkl"}
+    assert answer == {"path": "models/v1/model.pkl"} and set(answer) == keys_of(models.DownloadAnswer)
     assert (jp_root_dir / "models" / "v1" / "model.pkl").read_bytes() == b"weights-1"
     code, message = await error(jp_fetch, "models/clf/versions/1/download", "POST", json.dumps({"target": "models/v1"}))
     assert code == 409 and "already exists" in message
@@ -185,14 +190,12 @@ async def test_cancel_live_run_then_ended_run_is_409(jp_fetch: Any, world: World
         )
     )
     run = Experiment(world.ws, "exp-live").submit(ScriptRunConfig(source_directory=str(src), script="train.py"))
-    deadline = time.monotonic() + 60
-    while run.get_status() != "Running" and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert run.get_status() == "Running"
+    # cancel it wherever it is on its way (queued, preparing or running): each is live and must end Canceled
     live = await get(jp_fetch, "runs", experiment="exp-live")
-    assert live["live_count"] == 1 and live["items"][0]["status"] == "Running"
+    assert live["live_count"] == 1 and live["items"][0]["status"] not in ("Completed", "Failed", "Canceled")
     answer = await post(jp_fetch, f"runs/{run.id}/cancel")
     assert answer["id"] == run.id and answer["status"] in ("CancelRequested", "Canceled")
+    assert set(answer) == keys_of(models.CancelAnswer)
     deadline = time.monotonic() + 60
     while run.get_status() != "Canceled" and time.monotonic() < deadline:
         time.sleep(0.2)
