@@ -7,14 +7,34 @@ PIP := $(PY) -m pip
 export MLFLOW_DISABLE_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install demo test test-fast lint format install-test-tools
+# jlpm (from the jupyter-builder / jupyterlab pip packages) and `jupyter` come from the venv.
+VENV_PATH := PATH="$(abspath $(VENV))/bin:$$PATH"
+
+.PHONY: install demo test test-fast lint format install-test-tools labext labext-lint
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# The editable install builds the sidebar extension (hatch-jupyter-builder runs `jlpm install:extension` in
+# labextension/ when its sources are newer than jupyter_amlrun/labextension/; Node is needed for that), then
+# `jupyter labextension develop` links the build into the venv, where JupyterLab finds it.
+$(VENV)/.installed: pyproject.toml labextension/package.json labextension/yarn.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q -e ".[dev]"
+	$(VENV_PATH) $(PIP) install -q -e ".[dev]"
+	test -f jupyter_amlrun/labextension/static/style.js || $(MAKE) labext-build
+	$(VENV_PATH) $(VENV)/bin/jupyter labextension develop . --overwrite
 	touch $@
+
+# Rebuild the JupyterLab sidebar (labextension/) after editing its TypeScript; a page reload in Lab picks it up.
+labext: install labext-build
+	$(VENV_PATH) $(VENV)/bin/jupyter labextension develop . --overwrite
+
+.PHONY: labext-build
+labext-build:
+	cd labextension && $(VENV_PATH) jlpm install --immutable && $(VENV_PATH) jlpm build
+
+# TypeScript lint: prettier and eslint as the extension template sets them.
+labext-lint: install
+	cd labextension && $(VENV_PATH) jlpm install --immutable && $(VENV_PATH) jlpm lint:check
 
 # Test-only tools that are not Python packages (Azurite, Chromium): each helper script is idempotent.
 install-test-tools: install
@@ -23,7 +43,7 @@ install-test-tools: install
 demo: install
 	$(PY) examples/demo.py
 
-lint: install
+lint: install labext-lint
 	$(VENV)/bin/ruff check jupyter_amlrun tests benchmarks examples
 	$(VENV)/bin/ruff format --check jupyter_amlrun tests benchmarks examples
 	$(VENV)/bin/mypy

@@ -92,6 +92,17 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where JupyterLab finds the prebuilt sidebar extension (``jupyter labextension develop`` links it).
+
+    Returns
+    -------
+    list of dict
+        ``src``: the built extension relative to this package; ``dest``: its name under share/jupyter/labextensions.
+    """
+    return [{"src": "labextension", "dest": "jupyter_amlrun"}]
+
+
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
     """The Jupyter server extension (the sidebar's REST API under ``/amlrun/api/``)."""
     from jupyter_amlrun.server.app import AmlrunExtension

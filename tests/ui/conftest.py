@@ -82,6 +82,34 @@ def write_notebook(path: Path, cells: list[str]) -> None:
     nbformat.write(nb, path)
 
 
+LABEXTENSION_BUILD = REPO / "jupyter_amlrun" / "labextension"
+SERVER_CONFIG = REPO / "jupyter-config" / "server-config" / "jupyter_amlrun.json"
+
+
+def labextension_built() -> bool:
+    """Whether this checkout holds a built sidebar (``make install`` / ``make labext`` build it)."""
+    return (LABEXTENSION_BUILD / "static" / "style.js").is_file() and (LABEXTENSION_BUILD / "package.json").is_file()
+
+
+def amlrun_extension_env(base: Path) -> dict[str, str]:
+    """Make the lab load this checkout's sidebar and server extension, the way the wheel installs them.
+
+    The built extension is linked into a temp data dir on JUPYTER_PATH (what ``jupyter labextension develop`` does
+    in a venv), and the wheel's server config goes into the temp JUPYTER_CONFIG_DIR, so the test neither depends on
+    nor changes what the venv has installed.
+    """
+    config_d = base / "jconfig" / "jupyter_server_config.d"
+    config_d.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SERVER_CONFIG, config_d / SERVER_CONFIG.name)
+    if not labextension_built():
+        return {}
+    labexts = base / "jdata" / "labextensions"
+    labexts.mkdir(parents=True, exist_ok=True)
+    (labexts / "jupyter_amlrun").symlink_to(LABEXTENSION_BUILD, target_is_directory=True)
+    path = os.environ.get("JUPYTER_PATH")
+    return {"JUPYTER_PATH": os.pathsep.join([str(base / "jdata"), *([path] if path else [])])}
+
+
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     if not Path(CHROMIUM).exists():
@@ -108,6 +136,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     )
     for k in ("AMLRUN_RUN_ID", "AMLRUN_WORKSPACE", "AMLRUN_TRACKING_URI"):
         env.pop(k, None)
+    env.update(amlrun_extension_env(base))
     # The kernel finds this workspace through .amlrun/config.json in the notebook folder.
     code = (
         "from jupyter_amlrun import Workspace;"

@@ -1,0 +1,131 @@
+/**
+ * jupyter_amlrun's JupyterLab plugin: the "AML" left sidebar over the server extension's REST API.
+ */
+import {
+  ILabShell,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+
+// eslint-disable-next-line jupyter/prefer-lazy-imports -- the sidebar is added to the shell at activation
+import { AmlSidebar } from './panel';
+
+/** The query parameter `run.get_portal_url()` sets: the run to open at start-up. */
+export const RUN_PARAM = 'amlrun-run';
+
+const PLUGIN_ID = 'jupyter_amlrun:plugin';
+
+namespace CommandIDs {
+  export const openRun = 'amlrun:open-run';
+  export const refresh = 'amlrun:refresh';
+}
+
+/** The run id in the page's query string, if any. */
+export function runFromLocation(search: string): string | null {
+  const id = new URLSearchParams(search).get(RUN_PARAM);
+  return id && id.trim() ? id.trim() : null;
+}
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: PLUGIN_ID,
+  description:
+    'The AML sidebar: datastores, datasets, models, experiments and runs.',
+  autoStart: true,
+  optional: [
+    ILabShell,
+    ISettingRegistry,
+    INotebookTracker,
+    IDefaultFileBrowser
+  ],
+  activate: (
+    app: JupyterFrontEnd,
+    labShell: ILabShell | null,
+    settingRegistry: ISettingRegistry | null,
+    notebooks: INotebookTracker | null,
+    fileBrowser: IDefaultFileBrowser | null
+  ) => {
+    // Read it now: JupyterLab's router may rewrite the URL once the app is restored.
+    const startRun = runFromLocation(window.location.search);
+    const sidebar = new AmlSidebar({
+      currentFolder: () => fileBrowser?.model.path ?? '',
+      refreshFiles: async () => {
+        await fileBrowser?.model.refresh();
+      },
+      insertCell: async (source: string) => {
+        const panel = notebooks?.currentWidget;
+        if (!panel) {
+          throw new Error(
+            'Open a notebook first: the RunDetails cell goes into the active notebook.'
+          );
+        }
+        await panel.context.ready;
+        NotebookActions.insertBelow(panel.content);
+        const cell = panel.content.activeCell;
+        if (!cell) {
+          throw new Error('The notebook has no active cell to insert below.');
+        }
+        cell.model.sharedModel.setSource(source);
+        app.shell.activateById(panel.id);
+      }
+    });
+    app.shell.add(sidebar, 'left', { rank: 650 });
+
+    app.commands.addCommand(CommandIDs.openRun, {
+      label: 'Open AML run',
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: { id: { type: 'string', description: 'The run id' } },
+          required: ['id']
+        }
+      },
+      execute: async args => {
+        const id = String(args.id ?? '');
+        if (!id) {
+          throw new Error(
+            'amlrun:open-run needs a run id: { "id": "<run id>" }'
+          );
+        }
+        app.shell.activateById(sidebar.id);
+        await sidebar.openRun(id);
+      }
+    });
+    app.commands.addCommand(CommandIDs.refresh, {
+      label: 'Refresh the AML sidebar',
+      describedBy: { args: { type: 'object', properties: {} } },
+      execute: () => sidebar.refresh()
+    });
+
+    if (settingRegistry) {
+      settingRegistry
+        .load(plugin.id)
+        .then(settings => {
+          const apply = () => {
+            sidebar.refreshInterval = Number(
+              settings.get('refreshInterval').composite ?? 5
+            );
+          };
+          apply();
+          settings.changed.connect(apply);
+        })
+        .catch(reason => {
+          console.error(
+            'jupyter_amlrun: could not load the sidebar settings',
+            reason
+          );
+        });
+    }
+
+    void app.restored.then(() => {
+      if (startRun) {
+        void app.commands.execute(CommandIDs.openRun, { id: startRun });
+      }
+    });
+    void labShell;
+  }
+};
+
+export default plugin;
