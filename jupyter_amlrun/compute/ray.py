@@ -370,12 +370,32 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _ray_cli() -> str:
-    beside = Path(sys.executable).parent / "ray"
-    found = str(beside) if beside.exists() else shutil.which("ray")
-    if not found:
-        raise ComputeTargetException(f"Ray is not installed (no `ray` command); install it with {INSTALL_HINT}.")
-    return found
+# Under load (2 busy cores) two fixed waits of `ray start` run out: the raylet's wait for its dashboard agent (a Python
+# process with heavy imports; Ray's own setting raises it) and `ray start`'s 30 s wait for the raylet to register
+# (hard-coded in ray._private.node; the CLI runs here with that module's clock slowed START_PATIENCE times).
+AGENT_REGISTER_TIMEOUT_MS = "180000"
+START_PATIENCE = 4.0
+_RAY_START = """
+import sys, time, types
+import ray._private.node as node
+scale = float(sys.argv.pop(1))
+t0 = time.monotonic()
+clock = types.SimpleNamespace(**{k: getattr(time, k) for k in dir(time) if not k.startswith("_")})
+clock.monotonic = lambda: t0 + (time.monotonic() - t0) / scale
+node.time = clock
+from ray.scripts.scripts import main
+sys.argv[0] = "ray"
+sys.exit(main())
+"""
+
+
+def _ray_cli() -> list[str]:
+    """The ``ray`` CLI of this Python, with the patient start-up wait."""
+    try:
+        import ray.scripts.scripts  # noqa: F401
+    except ImportError as exc:
+        raise ComputeTargetException(f"Ray is not installed (no `ray` CLI); install it with {INSTALL_HINT}.") from exc
+    return [sys.executable, "-c", _RAY_START, str(START_PATIENCE)]
 
 
 def start_local_head(num_cpus: int | None = None, num_gpus: int | None = None, attempts: int = 3) -> dict[str, Any]:
@@ -399,11 +419,11 @@ def start_local_head(num_cpus: int | None = None, num_gpus: int | None = None, a
 
 
 def _start_head_once(
-    cli: str, temp: str, ports: tuple[int, int], num_cpus: int | None, num_gpus: int | None
+    cli: list[str], temp: str, ports: tuple[int, int], num_cpus: int | None, num_gpus: int | None
 ) -> dict[str, Any]:
     gcs, dashboard = ports
     cmd = [
-        cli, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(gcs),
+        *cli, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(gcs),
         "--dashboard-host", "127.0.0.1", "--dashboard-port", str(dashboard),
         "--ray-client-server-port", str(_free_port()), "--dashboard-agent-listen-port", str(_free_port()),
         "--disable-usage-stats", "--temp-dir", temp,
@@ -416,6 +436,7 @@ def _start_head_once(
     # Jobs start from the head's PATH: the venv's bin first, or `import ray` fails in them (TOOLCHAIN).
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["RAY_USAGE_STATS_ENABLED"] = "0"
+    env.setdefault("RAY_agent_register_timeout_ms", AGENT_REGISTER_TIMEOUT_MS)
     env.pop(RUN_MARK_ENV, None)  # a head started from inside a run is not one of that run's processes
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env, check=False)
