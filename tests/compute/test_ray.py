@@ -25,7 +25,8 @@ from jupyter_amlrun.core.runfolder import RunFolder
 from jupyter_amlrun.testing import ComputeBackendContract
 from tests.conftest import process_alive, wait_for
 
-pytestmark = pytest.mark.integration
+# The module's head starts inside the first test's timeout: ~6 s on a quiet machine, over 60 s on 2 loaded cores.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 pytest.importorskip("ray.job_submission")
 
