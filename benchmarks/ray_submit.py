@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ def measure_ours(ws: Any, src: Path, reps: int) -> tuple[list[float], list[float
     exp = Experiment(ws, "ray-bench")
     running, first = [], []
     for i in range(reps + 1):  # the first is a cold start, left out of the medians
-        marker = src.parent / f"ours-{i}.txt"
+        marker = src.parent / f"ours-{uuid.uuid4().hex}.txt"
         cfg = ScriptRunConfig(source_directory=src, script="train.py", compute_target="ray")
         cfg.run_config.environment_variables = {"FIRST_LINE_FILE": str(marker)}
         t0 = time.time()
@@ -71,7 +72,7 @@ def measure_plain(address: str, src: Path, reps: int) -> tuple[list[float], list
     client = JobSubmissionClient(address)
     running, first = [], []
     for i in range(reps + 1):
-        marker = src.parent / f"plain-{i}.txt"
+        marker = src.parent / f"plain-{uuid.uuid4().hex}.txt"
         t0 = time.time()
         sid = client.submit_job(
             entrypoint=f"{sys.executable} train.py",
