@@ -36,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "Model": "jupyter_amlrun.core.model",
     "ComputeTarget": "jupyter_amlrun.core.computetarget",
     "AmlCompute": "jupyter_amlrun.core.computetarget",
+    "RayCompute": "jupyter_amlrun.core.computetarget",
     "RunStatus": "jupyter_amlrun.core.status",
     "ComputeTargetException": "jupyter_amlrun.core.errors",
     "UserErrorException": "jupyter_amlrun.core.errors",
@@ -49,7 +50,7 @@ _EXPORTS: dict[str, str] = {
 __all__ = [*_EXPORTS, "VERSION", "__version__", "load_ipython_extension", "unload_ipython_extension"]
 
 if TYPE_CHECKING:
-    from jupyter_amlrun.core.computetarget import AmlCompute, ComputeTarget
+    from jupyter_amlrun.core.computetarget import AmlCompute, ComputeTarget, RayCompute
     from jupyter_amlrun.core.environment import CondaDependencies, Environment
     from jupyter_amlrun.core.errors import ComputeTargetException, NotSupportedLocallyError, UserErrorException
     from jupyter_amlrun.core.estimator import (

@@ -1,4 +1,4 @@
-"""ComputeTarget and AmlCompute (v1 API): documents in the workspace; ``resolve_backend`` gives a target's backend.
+"""ComputeTarget, AmlCompute and RayCompute (v1 API): workspace documents; ``resolve_backend`` gives a target's backend.
 
 The documents live here (core); the backend that runs on a target is looked up by the document's ``type`` in
 :data:`jupyter_amlrun.core.registry.compute_backends`, and everything live (busy nodes, queue) comes from its contract.
@@ -157,18 +157,13 @@ class ComputeTarget:
     @staticmethod
     def create(workspace: Workspace, name: str, provisioning_configuration: Any) -> ComputeTarget:
         """Create a compute target; re-creating one with the same configuration returns it."""
-        if not isinstance(name, str):
-            raise ComputeTargetException(f"Compute target name must be a string, got {type(name).__name__}.")
-        if name.lower() in RESERVED_NAMES:
-            raise ComputeTargetException(
-                f"{name!r} is a reserved compute target name ({', '.join(RESERVED_NAMES)}); choose another name, "
-                "e.g. 'cpu-cluster'."
-            )
-        if not _NAME_RE.match(name):
-            raise ComputeTargetException(f"Invalid compute target name {name!r}. {NAME_RULE}")
+        _check_name(name)
+        if isinstance(provisioning_configuration, RayComputeProvisioningConfiguration):
+            return RayCompute._create(workspace, name, provisioning_configuration)
         if not isinstance(provisioning_configuration, AmlComputeProvisioningConfiguration):
             raise ComputeTargetException(
-                "provisioning_configuration must come from AmlCompute.provisioning_configuration(...)."
+                "provisioning_configuration must come from AmlCompute.provisioning_configuration(...) or "
+                "RayCompute.provisioning_configuration(...)."
             )
         provisioning_configuration.validate_configuration()
         doc = provisioning_configuration.to_doc()
@@ -194,9 +189,14 @@ class ComputeTarget:
 
     @staticmethod
     def attach(workspace: Workspace, name: str, attach_configuration: Any) -> ComputeTarget:
-        raise ComputeTargetException(
-            "Attaching existing compute is not supported yet; create a local pool with AmlCompute."
-        )
+        """Attach existing compute: a Ray cluster by its Job Submission address (RayCompute.attach_configuration)."""
+        _check_name(name)
+        if not isinstance(attach_configuration, RayComputeAttachConfiguration):
+            raise ComputeTargetException(
+                "attach_configuration must come from RayCompute.attach_configuration(address='http://<head>:8265'); "
+                "other kinds of existing compute cannot be attached yet (create a local pool with AmlCompute)."
+            )
+        return RayCompute._attach(workspace, name, attach_configuration)
 
     def wait_for_completion(self, show_output: bool = False, is_delete_operation: bool = False, **kwargs: Any) -> None:
         """Provisioning a local pool is immediate; prints v1's messages with ``show_output``."""
@@ -344,7 +344,170 @@ class AmlCompute(ComputeTarget):
         return [{"name": "LOCAL", "vCPUs": os.cpu_count() or 1, "gpus": 0}]
 
 
-_KINDS: dict[str, type[ComputeTarget]] = {"AmlCompute": AmlCompute}
+def _check_name(name: Any) -> None:
+    if not isinstance(name, str):
+        raise ComputeTargetException(f"Compute target name must be a string, got {type(name).__name__}.")
+    if name.lower() in RESERVED_NAMES:
+        raise ComputeTargetException(
+            f"{name!r} is a reserved compute target name ({', '.join(RESERVED_NAMES)}); choose another name, "
+            "e.g. 'cpu-cluster'."
+        )
+    if not _NAME_RE.match(name):
+        raise ComputeTargetException(f"Invalid compute target name {name!r}. {NAME_RULE}")
+
+
+RAY_TYPE = "Ray"
+
+
+class RayComputeAttachConfiguration:
+    """What ``RayCompute.attach_configuration`` returns: an existing Ray cluster's Job Submission address."""
+
+    def __init__(self, address: str, python: str | None = None) -> None:
+        self.address = address
+        self.python = python
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"type": RAY_TYPE, "address": self.address, "managed": False}
+        if self.python:
+            doc["python"] = self.python
+        return doc
+
+
+class RayComputeProvisioningConfiguration:
+    """What ``RayCompute.provisioning_configuration`` returns: a development head on this machine."""
+
+    def __init__(self, num_cpus: int | None = None, num_gpus: int | None = None) -> None:
+        for field, value in (("num_cpus", num_cpus), ("num_gpus", num_gpus)):
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+                raise ComputeTargetException(f"RayCompute.provisioning_configuration: {field} must be an integer >= 0.")
+        self.num_cpus = num_cpus
+        self.num_gpus = num_gpus
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"type": RAY_TYPE, "num_cpus": self.num_cpus, "num_gpus": self.num_gpus, "managed": True}
+
+
+class RayCompute(ComputeTarget):
+    """A Ray cluster: runs are Ray jobs submitted through its Job Submission API (the backend: compute/ray.py).
+
+    ``ComputeTarget.attach(ws, "ray", RayCompute.attach_configuration(address="http://head:8265"))`` uses an existing
+    cluster; ``ComputeTarget.create(ws, "ray-dev", RayCompute.provisioning_configuration(num_cpus=2))`` starts a
+    development head on 127.0.0.1 that ``delete()`` stops.
+    """
+
+    type = RAY_TYPE
+
+    @staticmethod
+    def attach_configuration(address: str = "http://127.0.0.1:8265", python: str | None = None) -> Any:
+        """Describe an existing Ray cluster.
+
+        Parameters
+        ----------
+        address:
+            The head's Job Submission (dashboard) URL, ``http://<head>:8265``.
+        python:
+            The interpreter the jobs run the driver with on the cluster (default: this one's absolute path).
+        """
+        return RayComputeAttachConfiguration(address, python)
+
+    @staticmethod
+    def provisioning_configuration(num_cpus: int | None = None, num_gpus: int | None = None, **kwargs: Any) -> Any:
+        """Describe a development head started on 127.0.0.1 (``ray start --head``) by ``ComputeTarget.create``.
+
+        Parameters
+        ----------
+        num_cpus, num_gpus:
+            The head's resources (default: Ray's detection).
+        """
+        if kwargs:
+            raise ComputeTargetException(
+                f"RayCompute.provisioning_configuration got unknown argument(s) {sorted(kwargs)}; it takes num_cpus "
+                "and num_gpus."
+            )
+        return RayComputeProvisioningConfiguration(num_cpus, num_gpus)
+
+    @property
+    def address(self) -> str:
+        return str(self._doc.get("address", ""))
+
+    @staticmethod
+    def _backend_class() -> Any:
+        return compute_backends.load(RAY_TYPE)
+
+    @staticmethod
+    def _attach(workspace: Workspace, name: str, config: RayComputeAttachConfiguration) -> ComputeTarget:
+        doc = config.to_doc()
+        backend = RayCompute._backend_class()(workspace, name, doc)  # a bad address is refused here
+        doc["address"] = backend.address
+        backend.client  # noqa: B018 - an unreachable head or a missing Ray is refused before anything is written
+        return RayCompute._write(workspace, name, doc, ("address", "python"))
+
+    @staticmethod
+    def _create(workspace: Workspace, name: str, config: RayComputeProvisioningConfiguration) -> ComputeTarget:
+        doc = config.to_doc()
+        path = _doc_path(workspace, name)
+        existing = read_json(path)
+        if existing is not None and {k: existing.get(k) for k in doc} == doc:
+            return ComputeTarget(workspace, name)
+        if existing is not None:
+            RayCompute._write(workspace, name, doc, tuple(doc))  # the clear "different configuration" error
+        doc.update(RayCompute._backend_class().provision(workspace, name, doc))
+        try:
+            return RayCompute._write(workspace, name, doc, tuple(config.to_doc()))
+        except BaseException:
+            RayCompute._backend_class().deprovision(workspace, name, doc)
+            raise
+
+    @staticmethod
+    def _write(workspace: Workspace, name: str, doc: dict[str, Any], keys: tuple[str, ...]) -> ComputeTarget:
+        path = _doc_path(workspace, name)
+        with file_lock(path.with_suffix(".lock")):
+            existing = read_json(path)
+            if existing is not None:
+                if {k: existing.get(k) for k in keys} != {k: doc.get(k) for k in keys}:
+                    raise ComputeTargetException(
+                        f"Compute target {name!r} already exists with a different configuration (type "
+                        f"{existing.get('type')}, address {existing.get('address')}). Use ComputeTarget(ws, {name!r}), "
+                        "or delete()/detach() it first."
+                    )
+            else:
+                doc["created"] = _now_iso()
+                write_json_atomic(path, doc)
+        return ComputeTarget(workspace, name)
+
+    def _backend(self) -> ComputeBackend:
+        return resolve_backend(self.workspace, self.name)
+
+    def get_status(self) -> dict[str, Any]:
+        """What the cluster says now: address, queued and active runs (``error`` when the head does not answer)."""
+        self.refresh_state()
+        return self._backend().describe()
+
+    @property
+    def status(self) -> dict[str, Any]:
+        return self.get_status()
+
+    def get_active_runs(self, **kwargs: Any) -> builtins.list[str]:
+        return list(self.get_status().get("active_runs") or [])
+
+    def delete(self) -> None:
+        """Forget the target; a development head it started is stopped (an attached cluster is left running)."""
+        if self._doc.get("managed"):
+            self._backend_class().deprovision(self.workspace, self.name, self._doc)
+        path = _doc_path(self.workspace, self.name)
+        with file_lock(path.with_suffix(".lock")):
+            path.unlink(missing_ok=True)
+
+    def detach(self) -> None:
+        """Forget an attached cluster (the cluster keeps running)."""
+        if self._doc.get("managed"):
+            raise ComputeTargetException(
+                f"{self.name!r} is a development head this workspace started; use delete() to stop it."
+            )
+        self.delete()
+
+
+_KINDS: dict[str, type[ComputeTarget]] = {"AmlCompute": AmlCompute, RAY_TYPE: RayCompute}
 
 
 def _list_names(workspace: Workspace) -> builtins.list[str]:

@@ -109,6 +109,7 @@ compute_backends: Registry[ComputeBackend] = Registry(
         # by the compute target document's "type"; "local" is the embedded default target
         "local": "jupyter_amlrun.compute.local:LocalBackend",
         "AmlCompute": "jupyter_amlrun.compute.local:LocalBackend",
+        "Ray": "jupyter_amlrun.compute.ray:RayBackend",
     },
 )
 
