@@ -38,7 +38,7 @@ labext-lint: install
 
 # Test-only tools that are not Python packages (Azurite, Chromium): each helper script is idempotent.
 install-test-tools: install
-	bash scripts/install-test-tools.sh
+	PY="$(abspath $(PY))" bash scripts/install-test-tools.sh
 
 demo: install
 	$(PY) examples/demo.py
@@ -58,8 +58,11 @@ test-fast: install
 
 # Everything: lint, unit + integration, then the browser tests in their own pytest process
 # (pytest-jupyter's server fixtures and Playwright's sync API break each other's teardown in one process).
+# Two workers, whole files each (module-scoped servers stay in one worker): most tests wait on subprocesses, servers
+# and runs rather than on the CPU, so two of them share the 2 cores well.
+TEST_WORKERS ?= 2
 test: install install-test-tools lint
-	$(PY) -m pytest -q -m "not ui" -p no:cacheprovider
+	$(PY) -m pytest -q -m "not ui" -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 	$(PY) -m pytest -q -m ui -p no:cacheprovider tests/ui || [ $$? -eq 5 ]
 
 # The RunDetails front end: rebuilds jupyter_amlrun/notebook/static/ (the built bundle is committed, so installs need no node).
