@@ -247,7 +247,7 @@ class Driver:
                 "AZUREML_ARM_PROJECT_NAME": spec.experiment,
                 "AZUREML_ARM_WORKSPACE_NAME": ws.name,
                 "AZUREML_OUTPUT_DIRECTORY": "./outputs",
-                "AZUREML_TARGET_TYPE": "local" if spec.target == "local" else "amlcompute",
+                "AZUREML_TARGET_TYPE": self._target_type(),
                 # A script that uses mlflow directly logs into this same run.
                 "MLFLOW_TRACKING_URI": ws.get_mlflow_tracking_uri(),
                 "MLFLOW_RUN_ID": self.rf.run_id,
@@ -257,6 +257,18 @@ class Driver:
         )
         env.update(spec.environment_variables)
         return [spec.interpreter, spec.script, *args], env
+
+    def _target_type(self) -> str:
+        """v1's AZUREML_TARGET_TYPE: ``local``, ``amlcompute`` for a pool, else the backend's kind (``ray``)."""
+        if self.spec.target == "local":
+            return "local"
+        try:
+            from jupyter_amlrun.core.computetarget import resolve_backend
+
+            kind = resolve_backend(self._workspace(), self.spec.target).kind
+        except Exception:
+            return "amlcompute"
+        return "amlcompute" if kind == "local" else kind.lower()
 
     def _on_sigterm(self, *_: Any) -> None:
         self.rf.request_cancel("The run's driver received SIGTERM")
@@ -468,6 +480,10 @@ class Driver:
         kill_tree(self.proc.pid, [], grace=1.0, mark=mark)
         if code == 0:
             return RunStatus.COMPLETED, None, 0
+        reason = rf.cancel_requested()
+        if reason:
+            # A cancel that reached the script before us (e.g. Ray's stop_job signals the whole job): Canceled.
+            return RunStatus.CANCELED, reason, code
         from jupyter_amlrun.core.lifecycle import error_tail
 
         how = f"was killed by signal {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"

@@ -107,7 +107,9 @@ def test_public_api_metrics_and_outputs(ws: Any, make_source: Any, ray_target: R
     driver = run.get_log_files()["logs/azureml/driver_log.txt"].read_text()
     assert details["status"] == "Completed", driver
     assert details["target"] == "ray"
-    assert run.get_metrics()["loss"] == [1.0, 0.5, 1.0 / 3, 0.25, 0.2]
+    metrics = run.get_metrics()
+    assert metrics["loss"] == [1.0, 0.5, 1.0 / 3, 0.25, 0.2]
+    assert metrics["target_type"] == "ray"  # v1's AZUREML_TARGET_TYPE names the kind of target
     names = run.get_file_names()
     assert "outputs/model.txt" in names and "logs/azureml/driver_log.txt" in names
     handle = RunFolder(ws.path, run.id).read_state().handle or {}
