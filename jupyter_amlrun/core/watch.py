@@ -37,6 +37,7 @@ from jupyter_amlrun.core import tags as T
 from jupyter_amlrun.core.runfolder import log_files_under
 from jupyter_amlrun.core.status import is_terminal
 from jupyter_amlrun.tracking import journal as _journal
+from jupyter_amlrun.tracking import metrics as _metrics
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.run import Run
@@ -381,7 +382,8 @@ class RunWatcher:
         rec = self.run._refresh()
         for key in sorted(rec.metrics):
             for step, _ts, value in store.metric_history(self.run.id, key):
-                _add_point(self._store_scalars, key, step, float(value))
+                # the store holds +-inf as +-max float; the live journal path has the real inf
+                _add_point(self._store_scalars, key, step, _metrics.from_stored(float(value)))
         names = {p for p, _ in store.list_artifacts(self.run.id, ".amlrun")}
         if _journal.NONSCALAR_ARTIFACT in names:
             with tempfile.TemporaryDirectory() as tmp:
@@ -485,7 +487,8 @@ class RunWatcher:
                     values.append(float(v))
         else:
             with contextlib.suppress(Exception):
-                values = [float(v) for _s, _t, v in self.run._ws.store.metric_history(child.id, metric)]
+                history = self.run._ws.store.metric_history(child.id, metric)
+                values = [_metrics.from_stored(float(v)) for _s, _t, v in history]
         return {
             "parameters": params if isinstance(params, dict) else {},
             "primary": values,

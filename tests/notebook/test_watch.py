@@ -194,6 +194,20 @@ def test_finished_run_without_its_folder_reads_mlflow(ws: Any, make_source: Any,
 
 
 @pytest.mark.integration
+def test_infinite_values_read_back_as_infinite_from_mlflow(ws: Any) -> None:
+    """MLflow keeps +-inf as +-max float; a finished run read from the store shows what was logged."""
+    run = Experiment(ws, "inf").start_logging(snapshot_directory=None)
+    for value in (1.0, float("inf"), float("-inf")):
+        run.log("x", value)
+    run.complete()
+    shutil.rmtree(run._folder.root)  # no journal left: the watcher must read MLflow
+    watcher = RunWatcher(Run.get(ws, run.id))
+    got = Collected()
+    got.apply(watcher.tick())
+    assert [v for _s, v in got.points["x"]] == [1.0, float("inf"), float("-inf")]
+
+
+@pytest.mark.integration
 def test_children_and_images(ws: Any, make_source: Any, tmp_path: Path) -> None:
     png = tmp_path / "dot.png"
     from matplotlib.figure import Figure
