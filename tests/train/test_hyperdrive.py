@@ -47,13 +47,14 @@ p.add_argument("--lr", type=float, required=True)
 p.add_argument("--batch", type=int, default=16)
 p.add_argument("--steps", type=int, default=6)
 p.add_argument("--sleep", type=float, default=0.3)
+p.add_argument("--bad-sleep", type=float, default=None)
 a = p.parse_args()
 run = Run.get_context()
 quality = 0.9 if a.lr < 0.5 else 0.3          # the known bad region
 noise = np.random.default_rng(a.batch).uniform(0, 0.01, a.steps)
 for step in range(a.steps):
     run.log("accuracy", float(quality * (1 - np.exp(-(step + 1))) + noise[step]))
-    time.sleep(a.sleep)
+    time.sleep(a.sleep if quality > 0.5 or a.bad_sleep is None else a.bad_sleep)
 """
 
 
@@ -103,6 +104,9 @@ def test_random_sweep_bandit_prunes_the_bad_region(ws: Workspace, src: Path) -> 
         src,
         sampling,
         "pool4",
+        # bad-region children step slower, so a cancel always has seconds to land before their last step even on a
+        # loaded machine (the policy, not the clock, is under test)
+        args=["--bad-sleep", 1.5],
         policy=BanditPolicy(evaluation_interval=1, slack_factor=0.2),
         max_total_runs=12,
         max_concurrent_runs=3,
@@ -153,6 +157,7 @@ def test_grid_is_exhaustive_and_median_stopping_prunes(ws: Workspace, src: Path)
         src,
         sampling,
         "local",
+        args=["--bad-sleep", 1.5],  # as above: time for the cancel to land
         policy=MedianStoppingPolicy(evaluation_interval=1, delay_evaluation=2),
         max_concurrent_runs=3,
     )
