@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.procs import kill_tree
 from jupyter_amlrun.core.contracts import InputMaterializer, MaterializedInputs, NodeReservation
-from jupyter_amlrun.core.runfolder import HEARTBEAT_SECONDS, RUN_MARK_ENV, RunFolder, RunSpec
+from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, RunFolder, RunSpec
 from jupyter_amlrun.core.status import RunStatus
+from jupyter_amlrun.core.supervisor import Supervisor
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.workspace import Workspace
@@ -37,16 +38,15 @@ POLL_SECONDS = 0.1
 SHIP_SECONDS = 1.0
 
 
-class Driver:
+class Driver(Supervisor):
     """Takes one run from Queued to its end; talks to its compute backend and input materializers by contract."""
 
+    role = "run's driver"
+
     def __init__(self, workspace_dir: Path, run_id: str, spec: RunSpec) -> None:
-        self.ws_dir = workspace_dir
-        self.rf = RunFolder(workspace_dir, run_id)
+        super().__init__(workspace_dir, run_id)
         self.spec = spec
-        self.wake = threading.Event()
         self.stop_sync = threading.Event()
-        self.stop_beat = threading.Event()  # set only once the final status is written
         self.lost: str | None = None  # why the run's folder or journal can no longer be trusted
         self.disk_full: str | None = None  # what a full disk under the run folder did, for the run's warnings
         self._journal_seen = False
@@ -76,12 +76,7 @@ class Driver:
         self.log(f"Status: {status}")
         self.wake.set()
 
-    # ------------------------------------------------------------------ background: heartbeat + MLflow sync
-    def _heartbeat(self) -> None:
-        while not self.stop_beat.wait(HEARTBEAT_SECONDS):
-            with contextlib.suppress(OSError):
-                self.rf.beat()
-
+    # ------------------------------------------------------------------ background: MLflow sync
     def _workspace(self) -> Workspace:
         if self._ws is None:
             from jupyter_amlrun.core.workspace import Workspace
@@ -270,17 +265,9 @@ class Driver:
             return "amlcompute"
         return "amlcompute" if kind == "local" else kind.lower()
 
-    def _on_sigterm(self, *_: Any) -> None:
-        self.rf.request_cancel("The run's driver received SIGTERM")
-        self.wake.set()
-
     def run(self) -> int:
         rf = self.rf
-        rf.claim()
-        rf.update_state(driver=True, driver_host=socket.gethostname())
-        signal.signal(signal.SIGUSR1, lambda *_: self.wake.set())
-        signal.signal(signal.SIGTERM, self._on_sigterm)
-        threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
+        self.take_over()
         self.log(f"Run {rf.run_id}: driver pid {os.getpid()} on {socket.gethostname()}")
         status: str = RunStatus.FAILED
         error, exit_code = None, None

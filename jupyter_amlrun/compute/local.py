@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,22 +12,14 @@ from jupyter_amlrun.compute._slots import SlotPool
 from jupyter_amlrun.core.contracts import ComputeBackend, LaunchHandle, NodeReservation, Unlimited
 from jupyter_amlrun.core.errors import ComputeTargetException
 from jupyter_amlrun.core.lifecycle import live_status, request_cancel
-from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, RunFolder
+from jupyter_amlrun.core.runfolder import RunFolder
+from jupyter_amlrun.core.supervisor import reap, start_supervisor
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.runconfig import RunConfiguration
     from jupyter_amlrun.core.workspace import Workspace
 
 DRIVER_MODULE = "jupyter_amlrun.compute.driver"
-
-# Drivers this process started; polled so that finished ones do not linger as zombies of the kernel.
-_children: list[subprocess.Popen[bytes]] = []
-_children_lock = threading.Lock()
-
-
-def _reap() -> None:
-    with _children_lock:
-        _children[:] = [p for p in _children if p.poll() is None]
 
 
 class LocalBackend(ComputeBackend):
@@ -53,42 +42,26 @@ class LocalBackend(ComputeBackend):
             )
 
     def launch(self, rf: RunFolder) -> LaunchHandle:
-        _reap()
+        reap()
         rf.driver_log.parent.mkdir(parents=True, exist_ok=True)
         # The place in the pool's queue is taken now, in submit order, not when the driver gets going.
         ticket = _enqueue(self.folder / "queue", rf.run_id) if self.pool is not None else None
         try:
-            proc = self._start_driver(rf)
+            proc = start_supervisor(DRIVER_MODULE, self.workspace.path, rf)
         except BaseException:
             if ticket is not None:
                 ticket.unlink(missing_ok=True)
             raise
         if ticket is not None:
             write_json_atomic(ticket, {"pid": proc.pid, "run_id": rf.run_id})
-        with _children_lock:
-            _children.append(proc)
         # The launcher owns the run until the driver claims it, so a driver that dies at start-up is noticed.
         rf.claim(proc.pid)
         handle = LaunchHandle(self.kind, self.name, {"pid": proc.pid})
         rf.update_state(driver=True, handle=handle.to_dict())
         return handle
 
-    def _start_driver(self, rf: RunFolder) -> subprocess.Popen[bytes]:
-        with open(rf.driver_log, "ab") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", DRIVER_MODULE, str(self.workspace.path), rf.run_id],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own session: a kernel or server restart does not kill it
-                close_fds=True,
-                cwd=str(rf.root),
-                env=_driver_env(),
-            )
-        return proc
-
     def status(self, rf: RunFolder) -> str:
-        _reap()
+        reap()
         return live_status(self.workspace.store, rf)
 
     def log_sources(self, rf: RunFolder) -> dict[str, Path]:
@@ -149,14 +122,6 @@ class _PoolReservation(NodeReservation):
         self.active.unlink(missing_ok=True)
         SlotPool.release(self.fds)
         self.fds = []
-
-
-def _driver_env() -> dict[str, str]:
-    """The driver's environment: this one, less the mark of a run this process may itself belong to (a run submitted
-    from inside a script is not one of that script's processes, and must survive its end)."""
-    env = {k: v for k, v in os.environ.items() if k != RUN_MARK_ENV}
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
 
 
 def _enqueue(queue: Path, run_id: str) -> Path:

@@ -10,12 +10,12 @@ import contextlib
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from jupyter_amlrun import Experiment, ScriptRunConfig, Workspace
+from jupyter_amlrun import Experiment, Run, ScriptRunConfig, Workspace
 from jupyter_amlrun.tracking.journal import SCALAR, JournalWriter, read_all, storage_warning
 
 
@@ -86,95 +86,93 @@ def test_values_the_disk_never_takes_are_counted_lost(tmp_path: Path) -> None:
         assert writer.dropped + len(kept) - 1 == 500  # every value is either in the journal or counted lost
 
 
-@pytest.mark.integration
-def test_a_run_whose_disk_fills_keeps_every_value_and_says_so(
+# The script's lines that fill the run's disk to the last byte (the same loop as :func:`fill`).
+FILL_IN_SCRIPT = """
+with open(FILLER, 'wb', buffering=0) as fh:
+    with contextlib.suppress(OSError):
+        while True:
+            fh.write(b'\\0' * 65536)
+    with contextlib.suppress(OSError):
+        while fh.write(b'\\0'):
+            pass
+"""
+
+
+@pytest.fixture
+def full_disk_run(
     amlrun_home: Path, tmp_path: Path, mlflow_template_db: Path
-) -> None:
+) -> Iterator[Callable[[str, str, str], tuple[Run, Path]]]:
+    """Submit ``before`` + (fill the disk) + ``after`` as a run of a workspace on a 48 MiB tmpfs: (run, disk)."""
     with tmpfs(tmp_path / "disk", "48m") as disk:
         (disk / "ws").mkdir()
         shutil.copyfile(mlflow_template_db, disk / "ws" / "mlflow.db")
         ws = Workspace.create("full", path=disk / "ws")
         src = tmp_path / "src"
         src.mkdir()
-        (src / "train.py").write_text(
-            "import os, contextlib\n"
-            "from jupyter_amlrun import Run\n"
-            "run = Run.get_context()\n"
-            "for i in range(20):\n"
-            "    run.log('loss', float(i))\n"
-            f"filler = {str(disk / 'filler.bin')!r}\n"
-            "with open(filler, 'wb', buffering=0) as fh:\n"
-            "    with contextlib.suppress(OSError):\n"
-            "        while True:\n"
-            "            fh.write(b'\\0' * 65536)\n"
-            "    with contextlib.suppress(OSError):\n"
-            "        while fh.write(b'\\0'):\n"
-            "            pass\n"
-            "for i in range(20, 120):\n"
-            "    run.log('loss', float(i))  # the disk is full: never raises\n"
-            "os.unlink(filler)\n"
-            "for i in range(120, 140):\n"
-            "    run.log('loss', float(i))\n"
-        )
-        run = Experiment(ws, "full-disk").submit(ScriptRunConfig(source_directory=str(src), script="train.py"))
-        details = run.wait_for_completion(raise_on_error=False)
-        assert details["status"] == "Completed", run.get_details_with_logs()
-        assert run.get_metrics()["loss"] == [float(i) for i in range(140)]
-        warnings = str(run.get_details().get("warnings", []))
-        assert "could not be written" in warnings and "none was lost" in warnings
-        assert not (disk / "filler.bin").exists()
+
+        def submit(experiment: str, before: str, after: str) -> tuple[Run, Path]:
+            head = (
+                "import contextlib, os\nfrom jupyter_amlrun import Run\nrun = Run.get_context()\n"
+                f"FILLER = {str(disk / 'filler.bin')!r}\n"
+            )
+            (src / "train.py").write_text(head + before + FILL_IN_SCRIPT + after)
+            config = ScriptRunConfig(source_directory=str(src), script="train.py")
+            return Experiment(ws, experiment).submit(config), disk
+
+        yield submit
+
+
+@pytest.mark.integration
+def test_a_run_whose_disk_fills_keeps_every_value_and_says_so(full_disk_run: Callable[..., tuple[Run, Path]]) -> None:
+    run, disk = full_disk_run(
+        "full-disk",
+        "for i in range(20):\n    run.log('loss', float(i))\n",
+        "for i in range(20, 120):\n"
+        "    run.log('loss', float(i))  # the disk is full: never raises\n"
+        "os.unlink(FILLER)\n"
+        "for i in range(120, 140):\n"
+        "    run.log('loss', float(i))\n",
+    )
+    details = run.wait_for_completion(raise_on_error=False)
+    assert details["status"] == "Completed", run.get_details_with_logs()
+    assert run.get_metrics()["loss"] == [float(i) for i in range(140)]
+    warnings = str(run.get_details().get("warnings", []))
+    assert "could not be written" in warnings and "none was lost" in warnings
+    assert not (disk / "filler.bin").exists()
 
 
 @pytest.mark.integration
 def test_a_disk_still_full_when_the_script_ends_is_named_and_status_reads_never_raise(
-    amlrun_home: Path, tmp_path: Path, mlflow_template_db: Path
+    full_disk_run: Callable[..., tuple[Run, Path]],
 ) -> None:
     import json
     import time
 
     import psutil
 
-    with tmpfs(tmp_path / "disk", "48m") as disk:
-        (disk / "ws").mkdir()
-        shutil.copyfile(mlflow_template_db, disk / "ws" / "mlflow.db")
-        ws = Workspace.create("full", path=disk / "ws")
-        src = tmp_path / "src"
-        src.mkdir()
-        (src / "train.py").write_text(
-            "import contextlib\n"
-            "from jupyter_amlrun import Run\n"
-            "run = Run.get_context()\n"
-            "for i in range(20):\n"
-            "    run.log('loss', float(i))\n"
-            f"with open({str(disk / 'filler.bin')!r}, 'wb', buffering=0) as fh:\n"
-            "    with contextlib.suppress(OSError):\n"
-            "        while True:\n"
-            "            fh.write(b'\\0' * 65536)\n"
-            "    with contextlib.suppress(OSError):\n"
-            "        while fh.write(b'\\0'):\n"
-            "            pass\n"
-            "for i in range(20, 2000):\n"
-            "    run.log('loss', float(i))  # the disk is full, and stays full past the end\n"
-        )
-        run = Experiment(ws, "still-full").submit(ScriptRunConfig(source_directory=str(src), script="train.py"))
-        state = ws.path / "runs" / run.id / "state.json"
-        deadline = time.monotonic() + 120
-        pids: list[int] = []
-        while time.monotonic() < deadline and not pids:
-            with contextlib.suppress(OSError, ValueError):
-                pids = json.loads(state.read_text()).get("script_pids") or []
-            time.sleep(0.2)
-        assert pids, "the script never started"
-        while time.monotonic() < deadline and any(psutil.pid_exists(p) for p in pids):
-            run.get_status()  # never raises while the disk is full
-            time.sleep(0.2)
-        for _ in range(20):  # the run's driver now finalises against a full disk
-            run.get_status()
-            time.sleep(0.25)
-        (disk / "filler.bin").unlink()  # the user frees space
-        details = run.wait_for_completion(raise_on_error=False)
-        text = json.dumps(details)
-        assert details["status"] in ("Completed", "Failed"), text
-        # The cause is named (never "supervising process ended"), so the run does not read as a clean Completed.
-        assert "filled up during the run" in text and "No space left on device" in text, text
-        assert "supervising process ended" not in text, text
+    run, disk = full_disk_run(
+        "still-full",
+        "for i in range(20):\n    run.log('loss', float(i))\n",
+        "for i in range(20, 2000):\n    run.log('loss', float(i))  # the disk is full, and stays full past the end\n",
+    )
+    state = disk / "ws" / "runs" / run.id / "state.json"
+    deadline = time.monotonic() + 120
+    pids: list[int] = []
+    while time.monotonic() < deadline and not pids:
+        with contextlib.suppress(OSError, ValueError):
+            pids = json.loads(state.read_text()).get("script_pids") or []
+        time.sleep(0.2)
+    assert pids, "the script never started"
+    while time.monotonic() < deadline and any(psutil.pid_exists(p) for p in pids):
+        run.get_status()  # never raises while the disk is full
+        time.sleep(0.2)
+    for _ in range(20):  # the run's driver now finalises against a full disk
+        run.get_status()
+        time.sleep(0.25)
+    (disk / "filler.bin").unlink()  # the user frees space
+    details = run.wait_for_completion(raise_on_error=False)
+    text = json.dumps(details)
+    assert details["status"] in ("Completed", "Failed"), text
+    # The cause is named (never "supervising process ended"), so the run does not read as a clean Completed.
+    assert "filled up during the run" in text and "No space left on device" in text, text
+    assert "supervising process ended" not in text, text

@@ -17,11 +17,8 @@ import json
 import math
 import os
 import pickle
-import signal
 import socket
-import subprocess
 import sys
-import threading
 import time
 import traceback
 import uuid
@@ -32,8 +29,9 @@ from typing import TYPE_CHECKING, Any
 from jupyter_amlrun._util.fileio import read_json, write_json_atomic
 from jupyter_amlrun.core import tags as T
 from jupyter_amlrun.core.errors import ExperimentExecutionException
-from jupyter_amlrun.core.runfolder import HEARTBEAT_SECONDS, RUN_MARK_ENV, RunFolder
+from jupyter_amlrun.core.runfolder import RunFolder
 from jupyter_amlrun.core.status import RunStatus, is_terminal
+from jupyter_amlrun.core.supervisor import Supervisor, start_supervisor
 from jupyter_amlrun.tracking.journal import SCALAR, JournalReader
 from jupyter_amlrun.train.hyperdrive.parameters import HYPERPARAMETERS_TAG, arg_name, format_arg
 
@@ -51,9 +49,6 @@ CHILD_CONFIG_FILE = "child_config.pkl"
 RUN_TYPE = "hyperdrive"
 POLL_SECONDS = 0.5
 CANCEL_WAIT_SECONDS = 120.0  # how long a canceled sweep waits for its children to end
-
-# Controllers this process started (reaped so finished ones do not linger as zombies).
-_started: list[subprocess.Popen[bytes]] = []
 
 
 # ---------------------------------------------------------------------------------------------- the submitter side
@@ -119,7 +114,7 @@ def start_sweep(experiment: Experiment, config: HyperDriveConfig, tags: dict[str
         (rf.root / CHILD_CONFIG_FILE).write_bytes(pickled)
         rf.create()
         rf.driver_log.parent.mkdir(parents=True, exist_ok=True)
-        proc = _start_controller(ws.path, rf)
+        proc = start_supervisor(CONTROLLER_MODULE, ws.path, rf)
         rf.claim(proc.pid)  # the submitter owns the run until the controller claims it
         rf.update_state(driver=True, handle={"kind": "local", "target": "local", "data": {"pid": proc.pid}})
     except Exception as exc:
@@ -130,25 +125,6 @@ def start_sweep(experiment: Experiment, config: HyperDriveConfig, tags: dict[str
         shutil.rmtree(rf.root, ignore_errors=True)
         raise ExperimentExecutionException(f"Could not start the sweep's controller: {exc}") from exc
     return HyperDriveRun(experiment, record.run_id, _record=record)
-
-
-def _start_controller(ws_path: Path, rf: RunFolder) -> subprocess.Popen[bytes]:
-    _started[:] = [p for p in _started if p.poll() is None]
-    env = {k: v for k, v in os.environ.items() if k != RUN_MARK_ENV}
-    env["PYTHONUNBUFFERED"] = "1"
-    with open(rf.driver_log, "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", CONTROLLER_MODULE, str(ws_path), rf.run_id],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own session: the kernel exiting does not stop the sweep
-            close_fds=True,
-            cwd=str(rf.root),
-            env=env,
-        )
-    _started.append(proc)
-    return proc
 
 
 # ---------------------------------------------------------------------------------------------- the controller
@@ -169,14 +145,13 @@ class _Child:
     outcome: str | None = None  # how the script ended (known at Finalizing, before the final status)
 
 
-class SweepController:
+class SweepController(Supervisor):
     """Runs one sweep (see the module docstring); :meth:`run` returns when the parent run has ended."""
 
+    role = "sweep's controller"
+
     def __init__(self, ws_dir: Path, run_id: str) -> None:
-        self.ws_dir = Path(ws_dir)
-        self.rf = RunFolder(self.ws_dir, run_id)
-        self.wake = threading.Event()
-        self.stop_beat = threading.Event()
+        super().__init__(ws_dir, run_id)
         self.children: dict[str, _Child] = {}
         self.notes: list[str] = []
 
@@ -185,25 +160,12 @@ class SweepController:
         with contextlib.suppress(OSError), open(self.rf.driver_log, "a", encoding="utf-8") as fh:
             fh.write(f"[{stamp}] {message}\n")
 
-    def _heartbeat(self) -> None:
-        while not self.stop_beat.wait(HEARTBEAT_SECONDS):
-            with contextlib.suppress(OSError):
-                self.rf.beat()
-
-    def _on_sigterm(self, *_: Any) -> None:
-        self.rf.request_cancel("The sweep's controller received SIGTERM")
-        self.wake.set()
-
     def run(self) -> int:
         from jupyter_amlrun.core.lifecycle import finalize, mirror_status
         from jupyter_amlrun.core.workspace import Workspace
 
         rf = self.rf
-        rf.claim()
-        rf.update_state(driver=True, driver_host=socket.gethostname())
-        signal.signal(signal.SIGUSR1, lambda *_: self.wake.set())
-        signal.signal(signal.SIGTERM, self._on_sigterm)
-        threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
+        self.take_over()
         self.log(f"Sweep {rf.run_id}: controller pid {os.getpid()} on {socket.gethostname()}")
         self.ws = Workspace(path=self.ws_dir)
         store = self.ws.store

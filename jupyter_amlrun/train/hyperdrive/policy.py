@@ -12,6 +12,7 @@ import math
 import numbers
 import statistics
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from jupyter_amlrun.core.errors import UserErrorException
@@ -19,6 +20,7 @@ from jupyter_amlrun.core.errors import UserErrorException
 __all__ = [
     "BanditPolicy",
     "EarlyTerminationPolicy",
+    "Evaluation",
     "MedianStoppingPolicy",
     "NoTerminationPolicy",
     "TruncationSelectionPolicy",
@@ -34,6 +36,26 @@ def _count(owner: str, what: str, value: Any, minimum: int) -> int:
 
 def _fmt(v: float) -> str:
     return f"{v:.6g}"
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One evaluation of a policy: child ``run_id`` at ``interval`` (1-based), against every child's ``reports``."""
+
+    run_id: str
+    interval: int
+    reports: Mapping[str, Sequence[float]]
+    maximize: bool
+    finished: frozenset[str] = frozenset()
+
+    @property
+    def value(self) -> float:
+        """The evaluated child's value at the interval."""
+        return self.reports[self.run_id][self.interval - 1]
+
+    def peers(self) -> list[tuple[str, float]]:
+        """(run id, value at the interval) of every child that reached it, the evaluated one included."""
+        return [(rid, vals[self.interval - 1]) for rid, vals in self.reports.items() if len(vals) >= self.interval]
 
 
 class EarlyTerminationPolicy:
@@ -76,6 +98,10 @@ class EarlyTerminationPolicy:
         finished: frozenset[str] = frozenset(),
     ) -> str | None:
         """The reason to terminate ``run_id`` at ``interval`` (``reports``: every child's values in logged order)."""
+        return self._judge(Evaluation(run_id, interval, reports, maximize, finished))
+
+    def _judge(self, at: Evaluation) -> str | None:
+        """The policy's rule (subclasses): the reason to end ``at.run_id`` now, or ``None``."""
         return None
 
 
@@ -127,16 +153,10 @@ class BanditPolicy(EarlyTerminationPolicy):
             return {"slack_factor": self.slack_factor}
         return {"slack_amount": self.slack_amount}
 
-    def decide(
-        self,
-        run_id: str,
-        interval: int,
-        reports: Mapping[str, Sequence[float]],
-        maximize: bool,
-        finished: frozenset[str] = frozenset(),
-    ) -> str | None:
-        value = reports[run_id][interval - 1]
-        peers = [vals[interval - 1] for vals in reports.values() if len(vals) >= interval]
+    def _judge(self, at: Evaluation) -> str | None:
+        interval, maximize = at.interval, at.maximize
+        value = at.value
+        peers = [v for _rid, v in at.peers()]
         best = max(peers) if maximize else min(peers)
         if self.slack_factor is not None:
             limit = best / (1 + self.slack_factor) if maximize else best * (1 + self.slack_factor)
@@ -163,17 +183,11 @@ class MedianStoppingPolicy(EarlyTerminationPolicy):
     def __init__(self, evaluation_interval: int = 1, delay_evaluation: int = 0) -> None:
         super().__init__("MEDIANSTOPPING", evaluation_interval, delay_evaluation)
 
-    def decide(
-        self,
-        run_id: str,
-        interval: int,
-        reports: Mapping[str, Sequence[float]],
-        maximize: bool,
-        finished: frozenset[str] = frozenset(),
-    ) -> str | None:
-        mine = list(reports[run_id][:interval])
+    def _judge(self, at: Evaluation) -> str | None:
+        interval, maximize = at.interval, at.maximize
+        mine = list(at.reports[at.run_id][:interval])
         best = max(mine) if maximize else min(mine)
-        averages = [statistics.fmean(vals[:interval]) for vals in reports.values() if len(vals) >= interval]
+        averages = [statistics.fmean(vals[:interval]) for vals in at.reports.values() if len(vals) >= interval]
         median = statistics.median(averages)
         if (best < median) if maximize else (best > median):
             return (
@@ -216,28 +230,17 @@ class TruncationSelectionPolicy(EarlyTerminationPolicy):
             "exclude_finished_jobs": self.exclude_finished_jobs,
         }
 
-    def decide(
-        self,
-        run_id: str,
-        interval: int,
-        reports: Mapping[str, Sequence[float]],
-        maximize: bool,
-        finished: frozenset[str] = frozenset(),
-    ) -> str | None:
-        peers = [
-            (vals[interval - 1], rid)
-            for rid, vals in reports.items()
-            if len(vals) >= interval and (rid == run_id or not (self.exclude_finished_jobs and rid in finished))
-        ]
+    def _judge(self, at: Evaluation) -> str | None:
+        skip = at.finished if self.exclude_finished_jobs else frozenset()
+        peers = [(v, rid) for rid, v in at.peers() if rid == at.run_id or rid not in skip]
         cut = len(peers) * self.truncation_percentage // 100
         # worst first; on a tie the later child goes first (the earlier one got there first)
-        order = sorted(peers, key=lambda p: (p[0] if maximize else -p[0], -list(reports).index(p[1])))
-        worst = {rid for _v, rid in order[:cut]}
-        if run_id in worst:
-            value = _fmt(reports[run_id][interval - 1])
+        order = list(at.reports)
+        ranked = sorted(peers, key=lambda p: (p[0] if at.maximize else -p[0], -order.index(p[1])))
+        if at.run_id in {rid for _v, rid in ranked[:cut]}:
             return (
-                f"early termination by TruncationSelectionPolicy: the primary metric {value}"
-                f" at interval {interval} is among the worst {self.truncation_percentage}% of {len(peers)} runs"
+                f"early termination by TruncationSelectionPolicy: the primary metric {_fmt(at.value)}"
+                f" at interval {at.interval} is among the worst {self.truncation_percentage}% of {len(peers)} runs"
             )
         return None
 
