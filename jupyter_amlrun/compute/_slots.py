@@ -23,8 +23,13 @@ class SlotPool:
 
     def try_acquire(self, count: int) -> list[int] | None:
         """Take ``count`` free slots at once (all or none); returns the open fds to keep, or None."""
+        held = self.try_acquire_slots(count)
+        return None if held is None else list(held.values())
+
+    def try_acquire_slots(self, count: int) -> dict[int, int] | None:
+        """Like :meth:`try_acquire`, returning {slot index: open fd} (lowest index first)."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        held: list[int] = []
+        held: dict[int, int] = {}
         for i in range(self.size):
             fd = os.open(self._path(i), os.O_RDWR | os.O_CREAT, 0o644)
             try:
@@ -34,10 +39,10 @@ class SlotPool:
                 continue
             os.ftruncate(fd, 0)
             os.write(fd, str(os.getpid()).encode())
-            held.append(fd)
+            held[i] = fd
             if len(held) == count:
                 return held
-        self.release(held)
+        self.release(list(held.values()))
         return None
 
     @staticmethod

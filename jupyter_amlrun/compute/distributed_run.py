@@ -66,7 +66,7 @@ def _run(driver: Driver, topo: Topology, cmd: list[str], env: dict[str, str]) ->
             proc = subprocess.Popen(
                 launch.argv,
                 cwd=rf.workdir,
-                env={**env, **launch.env},
+                env={**env, **driver.node_env(launch.node_rank), **launch.env},
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,

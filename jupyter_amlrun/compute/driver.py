@@ -54,6 +54,7 @@ class Driver(Supervisor):
         self.proc: subprocess.Popen[bytes] | None = None
         self.reservation: NodeReservation | None = None
         self.materializers: list[InputMaterializer] = []
+        self._node_envs: dict[int, dict[str, str]] = {}
         self._mirrored: str | None = None
         self._ws: Workspace | None = None
         self._sync: threading.Thread | None = None
@@ -251,7 +252,27 @@ class Driver(Supervisor):
             }
         )
         env.update(spec.environment_variables)
+        env.update(self.node_env(0))
         return [spec.interpreter, spec.script, *args], env
+
+    def node_env(self, node: int) -> dict[str, str]:
+        """What node ``node``'s processes get from the nodes held (their GPUs), said in the log once per node."""
+        if node in self._node_envs:
+            return dict(self._node_envs[node])
+        extra = self.reservation.node_env(node) if self.reservation is not None else {}
+        self._node_envs[node] = extra
+        if "CUDA_VISIBLE_DEVICES" in extra and "CUDA_VISIBLE_DEVICES" in self.spec.environment_variables:
+            # the run's own setting wins; it may share GPUs with other slots' runs, so say so
+            self.log(f"Node {node}: CUDA_VISIBLE_DEVICES from the run's environment_variables, not the pool's share")
+            extra.pop("CUDA_VISIBLE_DEVICES")
+        gpus = extra.get("CUDA_VISIBLE_DEVICES")
+        if gpus is not None:
+            self.log(
+                f"Node {node}: GPUs {gpus} (CUDA_VISIBLE_DEVICES), its pool slot's share"
+                if gpus
+                else f"Node {node}: no GPU (its pool slot has no share of this machine's GPUs: more slots than GPUs)"
+            )
+        return dict(extra)
 
     def _target_type(self) -> str:
         """v1's AZUREML_TARGET_TYPE: ``local``, ``amlcompute`` for a pool, else the backend's kind (``ray``)."""

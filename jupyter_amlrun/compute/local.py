@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
 from jupyter_amlrun._util.procs import process_alive
+from jupyter_amlrun.compute._gpus import pool_gpus, slot_env
 from jupyter_amlrun.compute._slots import SlotPool
 from jupyter_amlrun.core.contracts import ComputeBackend, LaunchHandle, NodeReservation, Unlimited
 from jupyter_amlrun.core.errors import ComputeTargetException
@@ -101,15 +102,16 @@ class _PoolReservation(NodeReservation):
         write_json_atomic(self.queued, {"pid": os.getpid(), "run_id": run_id})
         self.active = folder / "active" / run_id
         self.fds: list[int] = []
+        self.slots: list[int] = []  # the slot indices held, lowest first
 
     def try_acquire(self) -> bool:
         ahead = _queue(self.queued.parent, self.ws_path)
         if ahead and ahead[0] != self.queued.name:
             return False  # someone submitted earlier still waits
-        fds = self.pool.try_acquire(self.count)
-        if fds is None:
+        held = self.pool.try_acquire_slots(self.count)
+        if held is None:
             return False
-        self.fds = fds
+        self.slots, self.fds = list(held), list(held.values())
         write_json_atomic(self.active, {"pid": os.getpid()})
         self.queued.unlink(missing_ok=True)
         return True
@@ -117,11 +119,18 @@ class _PoolReservation(NodeReservation):
     def inheritable_fds(self) -> list[int]:
         return list(self.fds)
 
+    def node_env(self, node: int) -> dict[str, str]:
+        # Node i holds slot i of those taken; with GPUs, its processes see that slot's share only.
+        if not self.slots:
+            return {}
+        slots = [self.slots[node]] if node < len(self.slots) else self.slots
+        return slot_env(pool_gpus(self.pool.folder.parent), slots, self.pool.size)
+
     def release(self) -> None:
         self.queued.unlink(missing_ok=True)
         self.active.unlink(missing_ok=True)
         SlotPool.release(self.fds)
-        self.fds = []
+        self.fds, self.slots = [], []
 
 
 def _enqueue(queue: Path, run_id: str) -> Path:

@@ -57,6 +57,11 @@ class NodeReservation(abc.ABC):
         """
         return []
 
+    def node_env(self, node: int) -> dict[str, str]:
+        """Environment variables for the processes of acquired node ``node`` (0-based) that come from what the node
+        holds, for example ``CUDA_VISIBLE_DEVICES`` naming its share of the GPUs. Empty by default."""
+        return {}
+
 
 class Unlimited(NodeReservation):
     """The reservation of a target without a node limit: always granted."""
