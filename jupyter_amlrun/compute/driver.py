@@ -455,6 +455,11 @@ class Driver:
         if topo is not None:
             from jupyter_amlrun.compute.distributed_run import run_distributed
 
+            if self._target_type() == "ray":
+                # The ranks go where Ray places them (a placement group), not into this machine's node slots.
+                from jupyter_amlrun.compute._ray_nodes import run_on_ray
+
+                return run_distributed(self, topo, cmd, env, launcher=run_on_ray)
             return run_distributed(self, topo, cmd, env)
         rf.user_log.parent.mkdir(parents=True, exist_ok=True)
         with open(rf.user_log, "ab") as out:
