@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 PLACEMENT_ENV = "AMLRUN_RAY_PLACEMENT_SECONDS"
 DEFAULT_PLACEMENT_SECONDS = 60.0
+# Bound on one call to the node actors once placed (starting a worker on a loaded node is slow, never endless).
+CALL_SECONDS = 120.0
 
 
 def placement_group_name(run_id: str) -> str:
@@ -119,10 +121,13 @@ def run_on_ray(driver: Driver, topo: Topology, cmd: list[str], env: dict[str, st
         for node in range(topo.nodes):
             strategy = PlacementGroupSchedulingStrategy(placement_group=group, placement_group_bundle_index=node)
             agents.append(agent_cls.options(num_cpus=topo.per_node, scheduling_strategy=strategy).remote(rf.run_id))
-        master = ray.get(agents[0].rendezvous.remote())
+        master = ray.get(agents[0].rendezvous.remote(), timeout=CALL_SECONDS)
         paths = LaunchPaths.under(rf.root)
         where = {k: str(v) for k, v in asdict(paths).items()}
-        pids = ray.get([a.start.remote(spec.to_dict(), n, master, where, cmd[1:], env) for n, a in enumerate(agents)])
+        pids = ray.get(
+            [a.start.remote(spec.to_dict(), n, master, where, cmd[1:], env) for n, a in enumerate(agents)],
+            timeout=CALL_SECONDS,
+        )
         # The same pure plan the actors made: the run's error reads the failed node's logs from it.
         launches: list[NodeLaunch] = []
         for node in range(topo.nodes):
@@ -137,10 +142,10 @@ def run_on_ray(driver: Driver, topo: Topology, cmd: list[str], env: dict[str, st
         driver.set_status(RunStatus.RUNNING, script_pgid=started[0] if started else None, script_pids=started)
 
         def poll() -> list[int | None]:
-            return list(ray.get([a.poll.remote() for a in agents]))
+            return list(ray.get([a.poll.remote() for a in agents], timeout=CALL_SECONDS))
 
         def stop_all(grace: float) -> list[int | None]:
-            return list(ray.get([a.stop.remote(grace) for a in agents]))
+            return list(ray.get([a.stop.remote(grace) for a in agents], timeout=CALL_SECONDS))
 
         return watch(driver, topo, launches, poll, stop_all)
     finally:
@@ -151,9 +156,11 @@ def run_on_ray(driver: Driver, topo: Topology, cmd: list[str], env: dict[str, st
         for agent in agents:
             with contextlib.suppress(Exception):
                 ray.kill(agent)
-        with contextlib.suppress(Exception):
+        try:
             remove_placement_group(group)
-        driver.log(f"Removed placement group {placement_group_name(rf.run_id)}.")
+            driver.log(f"Removed placement group {placement_group_name(rf.run_id)}.")
+        except Exception as exc:  # Ray removes a job's groups when the job ends; this only says it came later
+            driver.log(f"Warning: removing placement group {placement_group_name(rf.run_id)} failed: {exc}")
         with contextlib.suppress(Exception):
             ray.shutdown()
 
