@@ -17,6 +17,7 @@ import re
 import signal
 import subprocess
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,21 +32,30 @@ if TYPE_CHECKING:
 MASTER_ADDR = "127.0.0.1"  # local nodes rendezvous on loopback only
 _TORCH_ROOT = re.compile(r"Root Cause.*?rank\s*:\s*(\d+).*?exitcode\s*:\s*(-?\d+)", re.S)
 _MPI_FAILED = re.compile(r"Process name:\s*\[\[\d+,\d+\],(\d+)\]\s*Exit code:\s*(-?\d+)")
+# (status, error, exit code), as Driver.execute returns them
+Outcome = tuple[str, str | None, int | None]
 _MPI_SIGNALED = re.compile(r"rank\s+(\d+)\s+with PID\s+\d+\s+on node\s+\S+\s+exited on signal\s+(\d+)")
 
 
 def run_distributed(
-    driver: Driver, topo: Topology, cmd: list[str], env: dict[str, str]
-) -> tuple[str, str | None, int | None]:
+    driver: Driver,
+    topo: Topology,
+    cmd: list[str],
+    env: dict[str, str],
+    launcher: Callable[[Driver, Topology, list[str], dict[str, str]], Outcome] | None = None,
+) -> Outcome:
     """Run the plan of ``driver``'s run (``cmd`` = [interpreter, script, *args] after input replacement) and return
-    its outcome (status, error, exit code) as :meth:`Driver.execute` does."""
+    its outcome (status, error, exit code) as :meth:`Driver.execute` does.
+
+    ``launcher`` starts and watches the nodes; the default runs them as process groups on this machine (local
+    targets), :func:`jupyter_amlrun.compute._ray_nodes.run_on_ray` as Ray actors in a placement group."""
     try:
-        return _run(driver, topo, cmd, env)
+        return (launcher or _run)(driver, topo, cmd, env)
     finally:
         _say_refused_metrics(driver)
 
 
-def _run(driver: Driver, topo: Topology, cmd: list[str], env: dict[str, str]) -> tuple[str, str | None, int | None]:
+def _run(driver: Driver, topo: Topology, cmd: list[str], env: dict[str, str]) -> Outcome:
     rf, spec = driver.rf, driver.spec
     paths = LaunchPaths.under(rf.root)
     paths.user_logs.mkdir(parents=True, exist_ok=True)
@@ -75,49 +85,71 @@ def _run(driver: Driver, topo: Topology, cmd: list[str], env: dict[str, str]) ->
             )
         procs.append((launch, proc))
     pids = [p.pid for _, p in procs]
-    started = time.time()
     driver.set_status(RunStatus.RUNNING, script_pgid=pids[0], script_pids=pids)
-    driver.start_sync()
     mark = (RUN_MARK_ENV, rf.run_id)
 
-    def stop_all(grace: float = 2.0) -> None:
+    def stop_all(grace: float) -> list[int | None]:
         for _, p in procs:
             kill_tree(p.pid, [p.pid], grace=grace, mark=mark)
-        for _, p in procs:
-            p.wait()
+        return [p.wait() for _, p in procs]
 
-    max_seconds = spec.max_run_duration_seconds
-    checked = 0.0
+    return watch(driver, topo, launches, lambda: [p.poll() for _, p in procs], stop_all)
+
+
+def watch(
+    driver: Driver,
+    topo: Topology,
+    launches: Sequence[NodeLaunch],
+    poll: Callable[[], list[int | None]],
+    stop_all: Callable[[float], list[int | None]],
+) -> Outcome:
+    """Watch a distributed run's node launches until it ends; shared by local targets and Ray.
+
+    Parameters
+    ----------
+    driver
+        The run's driver (its run folder, log, cancel requests and max_run_duration_seconds).
+    topo, launches
+        The run's topology and its node launches, in the order ``poll`` reports them.
+    poll
+        Each launch's exit code, None while it runs.
+    stop_all
+        Stops every launch and each rank under it (the argument is the grace before SIGKILL, in seconds);
+        returns their exit codes.
+
+    Returns
+    -------
+    Outcome
+        (status, error, exit code) as :meth:`Driver.execute` returns them. The first launch to exit non-zero fails
+        the run (the others are stopped at once) with the failed rank and the tail of its log.
+    """
+    rf = driver.rf
+    started = time.time()
+    driver.start_sync()
+    mark = (RUN_MARK_ENV, rf.run_id)
     while True:
-        failed = next(((launch, p) for launch, p in procs if p.poll() not in (None, 0)), None)
+        codes = poll()
+        failed = next(((launch, c) for launch, c in zip(launches, codes, strict=True) if c not in (None, 0)), None)
         if failed is not None:
-            launch, p = failed
-            code = int(p.returncode)
-            stop_all(grace=1.0)
+            launch, code = failed[0], int(failed[1] or 0)
+            stop_all(1.0)
             with contextlib.suppress(OSError):
                 rf.update_state(exit_code=code)
-            error = _failure(launch, code, topo, spec.script)
+            error = _failure(launch, code, topo, driver.spec.script)
             driver.log(f"Error: {error}")
             return RunStatus.FAILED, error, code
-        if all(p.poll() == 0 for _, p in procs):
+        if all(c == 0 for c in codes):
             break
-        if time.monotonic() - checked > 1.0:
-            checked = time.monotonic()
-            if driver.check_folder() and not rf.state_path.exists():
-                driver.log(f"Error: {driver.lost}")
-                stop_all()
-                return RunStatus.FAILED, driver.lost, None
-        reason = rf.cancel_requested()
-        if reason is None and max_seconds and time.time() - started > float(max_seconds):
-            reason = (
-                f"The run exceeded max_run_duration_seconds={max_seconds} and was canceled. Raise the limit in "
-                "ScriptRunConfig(max_run_duration_seconds=...) if it needs longer."
-            )
-        if reason:
+        stop = driver.stop_reason(started)
+        if stop is not None and stop[0] == "lost":
+            driver.log(f"Error: {driver.lost}")
+            stop_all(2.0)
+            return RunStatus.FAILED, driver.lost, None
+        if stop is not None:
+            reason = stop[1]
             driver.set_status(RunStatus.CANCEL_REQUESTED)
             driver.log(f"Canceling: {reason} (every rank of every node)")
-            stop_all()
-            code = next((int(p.returncode) for _, p in procs if p.returncode), 0)
+            code = next((int(c) for c in stop_all(2.0) if c), 0)
             with contextlib.suppress(OSError):
                 rf.update_state(exit_code=code)
             return RunStatus.CANCELED, reason, code

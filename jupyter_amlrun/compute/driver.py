@@ -58,6 +58,7 @@ class Driver(Supervisor):
         self._mirrored: str | None = None
         self._ws: Workspace | None = None
         self._sync: threading.Thread | None = None
+        self._folder_checked = 0.0  # when stop_reason last looked at the run folder
 
     def start_sync(self) -> None:
         # Started once the script runs (or once queued): importing mlflow here would slow the start of the script.
@@ -207,6 +208,33 @@ class Driver(Supervisor):
                 "after the last shipment are lost. Leave runs/<run id> alone until the run has ended."
             )
         return self.lost
+
+    def stop_reason(self, started: float) -> tuple[str, str] | None:
+        """Why a running script must stop now, for every launch loop (one script, local ranks, Ray ranks).
+
+        Parameters
+        ----------
+        started
+            ``time.time()`` when the script started (for ``max_run_duration_seconds``).
+
+        Returns
+        -------
+        tuple[str, str] | None
+            ``("lost", message)`` when the run's folder is gone (looked at once a second at most: it walks the
+            disk), ``("cancel", reason)`` for a cancel request or an exceeded ``max_run_duration_seconds``, or None.
+        """
+        if time.monotonic() - self._folder_checked > 1.0:
+            self._folder_checked = time.monotonic()
+            if self.check_folder() and not self.rf.state_path.exists():
+                return "lost", str(self.lost)
+        reason = self.rf.cancel_requested()
+        max_seconds = self.spec.max_run_duration_seconds
+        if reason is None and max_seconds and time.time() - started > float(max_seconds):
+            reason = (
+                f"The run exceeded max_run_duration_seconds={max_seconds} and was canceled. Raise the limit in "
+                "ScriptRunConfig(max_run_duration_seconds=...) if it needs longer."
+            )
+        return ("cancel", reason) if reason else None
 
     def materialize_inputs(self) -> MaterializedInputs:
         """Each input kind's materializer (from the registry) turns its inputs into local paths."""
@@ -435,6 +463,11 @@ class Driver(Supervisor):
         if topo is not None:
             from jupyter_amlrun.compute.distributed_run import run_distributed
 
+            if self._target_type() == "ray":
+                # The ranks go where Ray places them (a placement group), not into this machine's node slots.
+                from jupyter_amlrun.compute._ray_nodes import run_on_ray
+
+                return run_distributed(self, topo, cmd, env, launcher=run_on_ray)
             return run_distributed(self, topo, cmd, env)
         rf.user_log.parent.mkdir(parents=True, exist_ok=True)
         with open(rf.user_log, "ab") as out:
@@ -451,24 +484,16 @@ class Driver(Supervisor):
         started = time.time()
         self.set_status(RunStatus.RUNNING, script_pgid=self.proc.pid, script_pids=[self.proc.pid])
         self.start_sync()
-        max_seconds = spec.max_run_duration_seconds
         mark = (RUN_MARK_ENV, rf.run_id)
-        checked = 0.0
         while self.proc.poll() is None:
-            if time.monotonic() - checked > 1.0:
-                checked = time.monotonic()
-                if self.check_folder() and not rf.state_path.exists():
-                    self.log(f"Error: {self.lost}")
-                    kill_tree(self.proc.pid, [self.proc.pid], grace=2.0, mark=mark)
-                    self.proc.wait()
-                    return RunStatus.FAILED, self.lost, self.proc.returncode
-            reason = rf.cancel_requested()
-            if reason is None and max_seconds and time.time() - started > float(max_seconds):
-                reason = (
-                    f"The run exceeded max_run_duration_seconds={max_seconds} and was canceled. Raise the limit in "
-                    "ScriptRunConfig(max_run_duration_seconds=...) if it needs longer."
-                )
-            if reason:
+            stop = self.stop_reason(started)
+            if stop is not None and stop[0] == "lost":
+                self.log(f"Error: {self.lost}")
+                kill_tree(self.proc.pid, [self.proc.pid], grace=2.0, mark=mark)
+                self.proc.wait()
+                return RunStatus.FAILED, self.lost, self.proc.returncode
+            if stop is not None:
+                reason = stop[1]
                 self.set_status(RunStatus.CANCEL_REQUESTED)
                 self.log(f"Canceling: {reason}")
                 # The whole tree, and every process with the run's mark (daemons that left the group or session).

@@ -145,10 +145,10 @@ class RayBackend(ComputeBackend):
 
     # ---------------------------------------------------------------- contract
     def validate(self, run_config: RunConfiguration) -> None:
-        if run_config.distributed_job_config is not None or run_config.node_count > 1:
+        if type(run_config.distributed_job_config).__name__ == "MpiConfiguration":
+            # PyTorch ranks rendezvous over TCP from each node's actor; mpirun would start every rank on node 0.
             raise ComputeTargetException(
-                f"Distributed runs (node_count={run_config.node_count}, "
-                f"{type(run_config.distributed_job_config).__name__}) are not yet on Ray: submit them to 'local' or an "
+                "MpiConfiguration runs are not yet on Ray (PyTorchConfiguration is): submit them to 'local' or an "
                 "AmlCompute target for now (see docs/scaling.md)."
             )
         if not self.local:
@@ -353,7 +353,8 @@ def job_runtime_env(environment: dict[str, Any] | None, *, local: bool) -> dict[
         "MLFLOW_DISABLE_TELEMETRY": "true",
         "RAY_JOB_STOP_WAIT_TIME_S": str(STOP_WAIT_SECONDS),
     }
-    for key in ("AMLRUN_STORE_RETRY_SECONDS", "AMLRUN_LIVENESS_SECONDS", "AMLRUN_KEEP_WORKDIR"):
+    keys = ("AMLRUN_STORE_RETRY_SECONDS", "AMLRUN_LIVENESS_SECONDS", "AMLRUN_KEEP_WORKDIR")
+    for key in (*keys, "AMLRUN_RAY_PLACEMENT_SECONDS"):  # the last: the bound on a distributed run's placement
         if os.environ.get(key):
             env_vars[key] = os.environ[key]
     runtime_env: dict[str, Any] = {"env_vars": env_vars}

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from jupyter_amlrun import AmlCompute, ComputeTarget, Experiment, ScriptRunConfig, Workspace
+from jupyter_amlrun import AmlCompute, ComputeTarget, Experiment, Run, ScriptRunConfig, Workspace
 from jupyter_amlrun._util.procs import marked_processes
 from jupyter_amlrun.compute import distributed
 from jupyter_amlrun.compute.distributed import DistributedConfigError, LaunchPaths, plan, plan_node, topology
@@ -65,6 +65,16 @@ def _rank_env(rf: RunFolder, rank: int) -> dict[str, str]:
     text = rf.rank_log(rank).read_text()
     line = next(x for x in text.splitlines() if x.startswith("ENV "))
     return dict(json.loads(line[4:]))
+
+
+def _submit_and_wait(
+    ws: Workspace, make_source: Any, script: str, dist: Any, target: str = "local", experiment: str = "dist"
+) -> tuple[Run, dict[str, Any]]:
+    """Submit ``script`` as train.py with ``dist`` to ``target``; wait for its end (never raising)."""
+    src = make_source({"train.py": script})
+    cfg = ScriptRunConfig(source_directory=src, script="train.py", compute_target=target, distributed_job_config=dist)
+    run = Experiment(ws, experiment).submit(cfg)
+    return run, run.wait_for_completion(raise_on_error=False)
 
 
 def _no_process_left(run_id: str) -> bool:
@@ -176,15 +186,8 @@ def test_torch_missing_in_the_runs_interpreter_is_said_with_the_fix() -> None:
 @pytest.mark.integration
 def test_gloo_two_nodes_one_process_each_on_a_pool(ws: Workspace, make_source: Any) -> None:
     ComputeTarget.create(ws, "cpu-cluster", AmlCompute.provisioning_configuration(max_nodes=2))
-    src = make_source({"train.py": ALL_REDUCE})
-    cfg = ScriptRunConfig(
-        source_directory=src,
-        script="train.py",
-        compute_target="cpu-cluster",
-        distributed_job_config=PyTorchConfiguration("Gloo", process_count=2, node_count=2),
-    )
-    run = Experiment(ws, "dist").submit(cfg)
-    details = run.wait_for_completion(raise_on_error=False)
+    dist = PyTorchConfiguration("Gloo", process_count=2, node_count=2)
+    run, details = _submit_and_wait(ws, make_source, ALL_REDUCE, dist, target="cpu-cluster")
     assert details["status"] == "Completed", details
     rf = RunFolder(ws.path, run.id)
     for rank in (0, 1):
@@ -233,31 +236,23 @@ def test_gloo_one_node_two_processes_streams_rank_0(ws: Workspace, make_source: 
     assert '"RANK": "0"' in streamed and '"RANK": "1"' not in streamed  # rank 0's log is the one that streams
 
 
+DYING_RANK_1 = """
+import os, sys, time
+print("rank", os.environ["RANK"], "started", flush=True)
+if os.environ["RANK"] == "1":
+    print("boom: rank 1 gives up", flush=True)
+    sys.exit(3)
+time.sleep(600)  # rank 0 on the other node would wait forever
+"""
+
+
 @needs_torch
 @pytest.mark.integration
 def test_a_dying_rank_fails_the_run_and_stops_the_others(ws: Workspace, make_source: Any) -> None:
     ComputeTarget.create(ws, "cpu-cluster", AmlCompute.provisioning_configuration(max_nodes=2))
-    src = make_source(
-        {
-            "train.py": """
-            import os, sys, time
-            print("rank", os.environ["RANK"], "started", flush=True)
-            if os.environ["RANK"] == "1":
-                print("boom: rank 1 gives up", flush=True)
-                sys.exit(3)
-            time.sleep(600)  # rank 0 on the other node would wait forever
-            """
-        }
-    )
-    cfg = ScriptRunConfig(
-        source_directory=src,
-        script="train.py",
-        compute_target="cpu-cluster",
-        distributed_job_config=PyTorchConfiguration("Gloo", process_count=2, node_count=2),
-    )
     start = time.monotonic()
-    run = Experiment(ws, "dist").submit(cfg)
-    details = run.wait_for_completion(raise_on_error=False)
+    dist = PyTorchConfiguration("Gloo", process_count=2, node_count=2)
+    run, details = _submit_and_wait(ws, make_source, DYING_RANK_1, dist, target="cpu-cluster")
     assert time.monotonic() - start < 60
     assert details["status"] == "Failed", details
     message = details["error"]["error"]["message"]
@@ -301,14 +296,8 @@ print("ENV " + json.dumps({{k: os.environ.get(k) for k in {[*NAMES, "OMPI_COMM_W
 @pytest.mark.integration
 @pytest.mark.skipif(shutil.which("mpirun") is None, reason="Open MPI is not installed (scripts/install-test-tools.sh)")
 def test_mpi_run_with_mpirun(ws: Workspace, make_source: Any) -> None:
-    src = make_source({"train.py": MPI_SCRIPT})
-    cfg = ScriptRunConfig(
-        source_directory=src,
-        script="train.py",
-        distributed_job_config=MpiConfiguration(process_count_per_node=2, node_count=1),
-    )
-    run = Experiment(ws, "mpi").submit(cfg)
-    details = run.wait_for_completion(raise_on_error=False)
+    dist = MpiConfiguration(process_count_per_node=2, node_count=1)
+    run, details = _submit_and_wait(ws, make_source, MPI_SCRIPT, dist, experiment="mpi")
     assert details["status"] == "Completed", details
     rf = RunFolder(ws.path, run.id)
     for rank in (0, 1):
@@ -325,14 +314,8 @@ def test_mpi_without_mpirun_fails_at_preparing_with_how_to_install(
     empty = tmp_path / "no-mpi-bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))  # the driver inherits it: no mpirun anywhere on its PATH
-    src = make_source({"train.py": "print('never runs')\n"})
-    cfg = ScriptRunConfig(
-        source_directory=src,
-        script="train.py",
-        distributed_job_config=MpiConfiguration(process_count_per_node=2, node_count=1),
-    )
-    run = Experiment(ws, "mpi").submit(cfg)
-    details = run.wait_for_completion(raise_on_error=False)
+    dist = MpiConfiguration(process_count_per_node=2, node_count=1)
+    run, details = _submit_and_wait(ws, make_source, "print('never runs')\n", dist, experiment="mpi")
     assert details["status"] == "Failed", details
     message = details["error"]["error"]["message"]
     assert "`mpirun` is not on PATH" in message and "apt-get install openmpi-bin" in message
@@ -343,24 +326,9 @@ def test_mpi_without_mpirun_fails_at_preparing_with_how_to_install(
 @pytest.mark.integration
 @pytest.mark.skipif(shutil.which("mpirun") is None, reason="Open MPI is not installed (scripts/install-test-tools.sh)")
 def test_mpi_dying_rank_is_named_from_mpiruns_report(ws: Workspace, make_source: Any) -> None:
-    src = make_source(
-        {
-            "train.py": """
-            import os, sys, time
-            if os.environ["RANK"] == "1":
-                print("mpi rank 1 fails", flush=True)
-                sys.exit(4)
-            time.sleep(600)
-            """
-        }
-    )
-    cfg = ScriptRunConfig(
-        source_directory=src,
-        script="train.py",
-        distributed_job_config=MpiConfiguration(process_count_per_node=1, node_count=2),
-    )
-    run = Experiment(ws, "mpi").submit(cfg)
-    details = run.wait_for_completion(raise_on_error=False)
+    script = DYING_RANK_1.replace("boom: rank 1 gives up", "mpi rank 1 fails").replace("exit(3)", "exit(4)")
+    dist = MpiConfiguration(process_count_per_node=1, node_count=2)
+    run, details = _submit_and_wait(ws, make_source, script, dist, experiment="mpi")
     assert details["status"] == "Failed", details
     message = details["error"]["error"]["message"]
     assert "Rank 1 of 2" in message and "exited with code 4" in message and "mpi rank 1 fails" in message, message

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import sys
@@ -18,11 +19,21 @@ from typing import Any
 import pytest
 
 from jupyter_amlrun import ComputeTarget, Dataset, Experiment, RayCompute, ScriptRunConfig, Workspace
+from jupyter_amlrun._util.procs import marked_processes
+from jupyter_amlrun.compute import _ray_nodes
 from jupyter_amlrun.compute import ray as rayb
 from jupyter_amlrun.core.errors import ComputeTargetException, ExperimentExecutionException
-from jupyter_amlrun.core.runconfig import PyTorchConfiguration
-from jupyter_amlrun.core.runfolder import RunFolder
+from jupyter_amlrun.core.runconfig import MpiConfiguration, PyTorchConfiguration
+from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, RunFolder
 from jupyter_amlrun.testing import ComputeBackendContract
+from tests.compute.test_distributed import (
+    ALL_REDUCE,
+    DYING_RANK_1,
+    _no_process_left,
+    _rank_env,
+    _submit_and_wait,
+    needs_torch,
+)
 from tests.conftest import process_alive, wait_for
 
 # The module's head starts inside the first test's timeout: ~6 s on a quiet machine, over 60 s on 2 loaded cores.
@@ -239,11 +250,11 @@ def test_validate_refuses_what_ray_cannot_run_yet(ws: Any, make_source: Any) -> 
     cfg = ScriptRunConfig(source_directory=".", script="x.py")
     with pytest.raises(ComputeTargetException, match="not on this machine.*tracking server"):
         remote.validate(cfg.run_config)
-    dist = ScriptRunConfig(
-        source_directory=".", script="x.py", distributed_job_config=PyTorchConfiguration(process_count=2, node_count=2)
+    mpi = ScriptRunConfig(
+        source_directory=".", script="x.py", distributed_job_config=MpiConfiguration(process_count_per_node=1)
     )
-    with pytest.raises(ComputeTargetException, match="not yet on Ray"):
-        remote.validate(dist.run_config)
+    with pytest.raises(ComputeTargetException, match="MpiConfiguration runs are not yet on Ray"):
+        remote.validate(mpi.run_config)
     # through submit: refused before the run exists
     os.makedirs(ws.path / "compute", exist_ok=True)
     (ws.path / "compute" / "ray.json").write_text(json.dumps({"type": "Ray", "address": "http://192.0.2.10:8265"}))
@@ -254,10 +265,89 @@ def test_validate_refuses_what_ray_cannot_run_yet(ws: Any, make_source: Any) -> 
                 source_directory=src,
                 script="train.py",
                 compute_target="ray",
-                distributed_job_config=PyTorchConfiguration(process_count=2, node_count=2),
+                distributed_job_config=MpiConfiguration(process_count_per_node=2, node_count=2),
             )
         )
     assert list(Experiment(ws, "dist").get_runs()) == []
+
+
+# ---------------------------------------------------------------------- distributed runs (placement group, node actors)
+def _placement_group_states(head: dict[str, Any], run_id: str) -> list[str]:
+    from ray.util.state import list_placement_groups
+
+    name = _ray_nodes.placement_group_name(run_id)
+    return [str(g.state) for g in list_placement_groups(address=head["address"], filters=[("name", "=", name)])]
+
+
+@needs_torch
+@pytest.mark.parametrize(("nodes", "total"), [(2, 2), (1, 2)], ids=["2x1", "1x2"])
+def test_distributed_gloo_all_reduce_on_ray(
+    ws: Any, make_source: Any, ray_target: RayCompute, head: dict, nodes: int, total: int
+) -> None:
+    dist = PyTorchConfiguration("Gloo", process_count=total, node_count=nodes)
+    run, details = _submit_and_wait(ws, make_source, ALL_REDUCE, dist, target="ray", experiment="ray-dist")
+    driver = run.get_log_files()["logs/azureml/driver_log.txt"].read_text()
+    assert details["status"] == "Completed", driver
+    rf = RunFolder(ws.path, run.id)
+    per_node = total // nodes
+    for rank in range(total):
+        env = _rank_env(rf, rank)
+        assert env["RANK"] == str(rank) and env["WORLD_SIZE"] == str(total)
+        assert env["NODE_RANK"] == str(rank // per_node) and env["LOCAL_RANK"] == str(rank % per_node)
+        assert "SUM 3.0" in rf.rank_log(rank).read_text()  # 1 + 2 across the ranks
+    assert {f"logs/user_logs/std_log_process_{r}.txt" for r in range(total)} <= set(run.get_file_names())
+    metrics = run.get_metrics()  # rank 0's are the run's
+    assert metrics["rank"] == 0 and metrics["world_size"] == total and metrics["sum"] == 3.0
+    assert "placement group" in driver and "(SPREAD)" in driver
+    assert wait_for(lambda: _no_process_left(run.id), timeout=10)
+    assert set(_placement_group_states(head, run.id)) <= {"REMOVED"}
+
+
+@needs_torch
+def test_distributed_dying_rank_on_ray_names_the_rank(ws: Any, make_source: Any, ray_target: RayCompute) -> None:
+    dist = PyTorchConfiguration("Gloo", process_count=2, node_count=2)
+    run, details = _submit_and_wait(ws, make_source, DYING_RANK_1, dist, target="ray", experiment="ray-dist")
+    assert details["status"] == "Failed", details
+    message = details["error"]["error"]["message"]
+    assert re.search(r"Rank 1 of 2 \(node 1\) of script train.py exited with code 3", message), message
+    assert "boom: rank 1 gives up" in message
+    assert wait_for(lambda: _no_process_left(run.id), timeout=10)
+
+
+@needs_torch
+def test_cancel_of_a_distributed_ray_run(ws: Any, make_source: Any, ray_target: RayCompute, head: dict) -> None:
+    src = make_source(
+        {"train.py": "import os, time\nprint('rank', os.environ['RANK'], 'started', flush=True)\ntime.sleep(600)\n"}
+    )
+    dist = PyTorchConfiguration("Gloo", process_count=2, node_count=1)
+    cfg = ScriptRunConfig(source_directory=src, script="train.py", compute_target="ray", distributed_job_config=dist)
+    run = Experiment(ws, "ray-dist").submit(cfg)
+    rf = RunFolder(ws.path, run.id)
+
+    def both_started() -> bool:
+        return all(rf.rank_log(r).exists() and "started" in rf.rank_log(r).read_text() for r in (0, 1))
+
+    assert wait_for(both_started, timeout=120)
+    assert _placement_group_states(head, run.id) == ["CREATED"]
+    assert len(marked_processes(RUN_MARK_ENV, run.id)) >= 3  # the launcher and its two ranks
+    run.cancel()
+    assert run.wait_for_completion(raise_on_error=False)["status"] == "Canceled"
+    assert wait_for(lambda: _no_process_left(run.id), timeout=10)
+    assert wait_for(lambda: set(_placement_group_states(head, run.id)) <= {"REMOVED"}, timeout=10)
+
+
+@needs_torch
+def test_unsatisfiable_placement_group_fails_clearly(
+    ws: Any, make_source: Any, ray_target: RayCompute, head: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(_ray_nodes.PLACEMENT_ENV, "3")  # reaches the driver through the job's runtime_env
+    dist = PyTorchConfiguration("Gloo", process_count=3, node_count=3)  # the head has 2 CPUs
+    run, details = _submit_and_wait(ws, make_source, ALL_REDUCE, dist, target="ray", experiment="ray-dist")
+    assert details["status"] == "Failed", details
+    message = details["error"]["error"]["message"]
+    assert "could not place this run's 3 node(s) x 1 CPU(s)" in message, message
+    assert "within 3 s: the cluster has 2 CPU(s)" in message
+    assert set(_placement_group_states(head, run.id)) <= {"REMOVED"}
 
 
 def test_runtime_env_of_a_job() -> None:
