@@ -168,6 +168,8 @@ def _live_markers(folder: Path) -> list[str]:
         return []
     live = []
     for marker in folder.iterdir():
+        if marker.name.startswith("."):
+            continue  # another writer's temp file (write_json_atomic), not a marker yet: never read or remove it
         doc = read_json(marker, default={}) or {}
         if doc.get("pid") and process_alive(int(doc["pid"])):
             live.append(marker.name)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,3 +26,18 @@ class TestAmlComputePoolContract(ComputeBackendContract):
     def target(self, ws: Any) -> str:
         ComputeTarget.create(ws, "cpu-cluster", AmlCompute.provisioning_configuration(max_nodes=2))
         return "cpu-cluster"
+
+
+@pytest.mark.unit
+def test_queue_readers_skip_a_marker_being_written(tmp_path: Path) -> None:
+    """A writer's temp file in the queue (write_json_atomic, empty until its rename) is neither read nor removed."""
+
+    from jupyter_amlrun.compute.local import _live_markers
+
+    queue = tmp_path / "queue"
+    queue.mkdir()
+    (queue / "000000000001-run").write_text(json.dumps({"pid": os.getpid(), "run_id": "run"}))
+    in_flight = queue / ".000000000002-other.abc.tmp"
+    in_flight.write_text("")
+    assert _live_markers(queue) == ["000000000001-run"]
+    assert in_flight.exists()
