@@ -492,13 +492,14 @@ def report(
 
     print()
     print(
-        f"2. run.log('t', time.time()) in the script -> the point on screen (ms); gaps before points 2..: {gaps} s (+0-1 s)"
+        f"2. run.log('t', time.time()) in the script -> the point on screen (ms); "
+        f"gaps before points 2..: {gaps} s (+0-1 s)"
     )
     ours = [p["frame"] - p["v"] * 1000 for r in warm for p in r["ours_points"]]
     peer = [p["frame"] - p["v"] * 1000 for r in warm for p in r["peer_points"]]
     expected = (len(gaps) + 1) * len(warm)
     print(f"{'view':<58}{'points':>8}{'median':>8}{'max':>8}")
-    print(f"{'RunDetails (ours: journal tail, Backoff(1.0, 10.0))':<58}{len(ours):>4}/{expected:<3}{fmt(ours)}")
+    print(f"{'RunDetails live view (ours)':<58}{len(ours):>4}/{expected:<3}{fmt(ours)}")
     print(
         f"{'naive peer: thread, get_metrics every 1.0 s -> ipywidgets.Label':<58}"
         f"{len(peer):>4}/{expected:<3}{fmt(peer)}"
