@@ -235,6 +235,7 @@ class RunWatcher:
         self._log_files: list[str] | None = None
         self._children: list[dict[str, Any]] | None = None
         self._children_due = 0.0
+        self._probed_size = -1
         self.ticks = 0
 
     # ------------------------------------------------------------------ public
@@ -274,6 +275,24 @@ class RunWatcher:
                 self._terminal = True
                 delta.terminal = True
             return delta
+
+    def journal_grew(self) -> bool:
+        """Whether the run's journal holds bytes the last tick did not read (one ``stat``, no read).
+
+        Cheap enough to call several times a second between ticks (``Follower``'s ``probe``): a point logged while
+        the back-off has grown is then shown at once instead of after the current wait. A size reported once is not
+        reported again (a partial last line waiting for its newline does not wake the follower over and over).
+        """
+        if not self._local:
+            return False
+        try:
+            size = self._journal.path.stat().st_size
+        except OSError:
+            return False
+        if size <= self._journal.offset or size == self._probed_size:
+            return False
+        self._probed_size = size
+        return True
 
     def snapshot(self) -> RunDelta:
         """Everything read so far (status, metrics, the loaded part of each log, children), as one reset delta.
@@ -506,6 +525,10 @@ class Follower:
 
     ``clock`` (optional) is called every ``clock_interval`` seconds while the thread waits between ticks: a view that
     shows elapsed time refreshes it without the cost of a tick (ticks slow down to ``backoff.maximum`` when idle).
+
+    ``probe`` (optional, cheap: e.g. :meth:`RunWatcher.journal_grew`) is called every ``probe_interval`` seconds while
+    the thread waits longer than ``backoff.minimum`` (the back-off has grown: the run was idle); when it returns True
+    the thread ticks at once. A run that keeps changing still ticks every ``backoff.minimum`` seconds.
     """
 
     def __init__(
@@ -520,6 +543,8 @@ class Follower:
         lock: threading.RLock | None = None,
         clock: Callable[[], None] | None = None,
         clock_interval: float = 1.0,
+        probe: Callable[[], bool] | None = None,
+        probe_interval: float = 0.2,
     ) -> None:
         self.watcher = watcher
         # Held across tick + on_delta, so a snapshot taken under the same lock never races a delta in flight.
@@ -531,6 +556,8 @@ class Follower:
         self.name = name
         self.clock = clock
         self.clock_interval = clock_interval
+        self.probe = probe
+        self.probe_interval = probe_interval
         self.errors: list[BaseException] = []
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -590,15 +617,32 @@ class Follower:
                     self.on_end()
 
     def _wait(self, seconds: float) -> None:
-        """Wait ``seconds`` (or until woken), calling the clock every ``clock_interval`` meanwhile."""
-        deadline = time.monotonic() + seconds
+        """Wait ``seconds`` (or until woken, or the probe sees news), calling the clock every ``clock_interval``."""
+        start = time.monotonic()
+        deadline = start + seconds
+        probe = self.probe if seconds > self.backoff.minimum else None
+        next_clock = start + self.clock_interval
         while True:
-            left = deadline - time.monotonic()
+            now = time.monotonic()
+            left = deadline - now
             if left <= 0:
                 break
-            if self._wake.wait(left if self.clock is None else min(left, self.clock_interval)):
+            step = left
+            if self.clock is not None:
+                step = min(step, max(0.0, next_clock - now))
+            if probe is not None:
+                step = min(step, self.probe_interval)
+            if self._wake.wait(step):
                 break
-            if self.clock is not None and not self._stop.is_set():
+            now = time.monotonic()
+            if self.clock is not None and not self._stop.is_set() and (now >= next_clock or now >= deadline):
+                next_clock = now + self.clock_interval
                 with contextlib.suppress(Exception):
                     self.clock()
+            if probe is not None and not self._stop.is_set():
+                try:
+                    if probe():
+                        break
+                except Exception:
+                    probe = None
         self._wake.clear()

@@ -121,6 +121,7 @@ class RunDetails(anywidget.AnyWidget):
             name=f"amlrun-rundetails-{run_instance.id[:8]}",
             lock=self._lock,
             clock=self._tick_clock,
+            probe=self.watcher.journal_grew,
         )
         self.display_id = f"amlrun-{uuid.uuid4().hex}"
         self.cell_id: str | None = None

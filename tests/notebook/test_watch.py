@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from jupyter_amlrun import Experiment, Run, ScriptRunConfig
-from jupyter_amlrun.core.watch import Backoff, Follower, RunDelta, RunWatcher
+from jupyter_amlrun.core.watch import Backoff, Follower, LogChunk, RunDelta, RunWatcher
 from tests.conftest import wait_for
 
 # The script logs in two batches and waits between them for a gate file the test creates: no timing assumptions.
@@ -100,6 +100,78 @@ def test_follower_clock_runs_between_slow_ticks() -> None:
     finally:
         follower.stop()
     assert not follower.alive
+
+
+@pytest.mark.unit
+def test_follower_probe_cuts_an_idle_wait_short() -> None:
+    """After idle ticks (the back-off grew) a probe that sees news makes the thread tick at once (issue 12)."""
+
+    class Idle:
+        ticks = 0
+
+        def tick(self) -> RunDelta:
+            self.ticks += 1
+            return RunDelta()
+
+    watcher: Any = Idle()
+    news = threading.Event()
+    probes: list[float] = []
+
+    def probe() -> bool:
+        probes.append(1.0)
+        return news.is_set()
+
+    follower = Follower(watcher, lambda d: None, Backoff(0.05, 30.0, 1000.0), probe=probe, probe_interval=0.01)
+    follower.start()
+    try:
+        assert wait_for(lambda: len(probes) >= 3, timeout=10)  # the first idle tick: now in a 30 s wait
+        assert watcher.ticks == 1
+        news.set()
+        assert wait_for(lambda: watcher.ticks >= 2, timeout=5)
+    finally:
+        follower.stop()
+
+
+@pytest.mark.unit
+def test_follower_probe_not_used_at_the_fastest_interval() -> None:
+    """A run that keeps changing ticks every backoff.minimum seconds, as without a probe."""
+
+    class Busy:
+        ticks = 0
+
+        def tick(self) -> RunDelta:
+            self.ticks += 1
+            return RunDelta(logs=[LogChunk("l", "x", 0, 1)])
+
+    watcher: Any = Busy()
+    probes: list[float] = []
+    follower = Follower(watcher, lambda d: None, Backoff(0.05, 30.0), probe=lambda: bool(probes.append(1.0)))
+    follower.start()
+    try:
+        assert wait_for(lambda: watcher.ticks >= 4, timeout=10)
+    finally:
+        follower.stop()
+    assert probes == []
+
+
+@pytest.mark.integration
+def test_journal_grew_reports_new_records_once(ws: Any) -> None:
+    run = Experiment(ws, "probe").start_logging(snapshot_directory=None)
+    try:
+        watcher = RunWatcher(run)
+        watcher.tick()
+        assert not watcher.journal_grew()
+        run.log("x", 1.0)
+        assert watcher.journal_grew()
+        assert not watcher.journal_grew()  # the same size is reported once
+        got = Collected()
+        got.apply(watcher.tick())
+        assert [v for _s, v in got.points["x"]] == [1.0]
+        assert not watcher.journal_grew()
+        run.log("x", 2.0)
+        assert watcher.journal_grew()
+    finally:
+        run.complete()
 
 
 @pytest.mark.unit
