@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.procs import kill_tree
+from jupyter_amlrun.compute._gpus import CUDA_ENV
 from jupyter_amlrun.core.contracts import InputMaterializer, MaterializedInputs, NodeReservation
 from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, RunFolder, RunSpec
 from jupyter_amlrun.core.status import RunStatus
@@ -289,14 +290,14 @@ class Driver(Supervisor):
             return dict(self._node_envs[node])
         extra = self.reservation.node_env(node) if self.reservation is not None else {}
         self._node_envs[node] = extra
-        if "CUDA_VISIBLE_DEVICES" in extra and "CUDA_VISIBLE_DEVICES" in self.spec.environment_variables:
+        if CUDA_ENV in extra and CUDA_ENV in self.spec.environment_variables:
             # the run's own setting wins; it may share GPUs with other slots' runs, so say so
-            self.log(f"Node {node}: CUDA_VISIBLE_DEVICES from the run's environment_variables, not the pool's share")
-            extra.pop("CUDA_VISIBLE_DEVICES")
-        gpus = extra.get("CUDA_VISIBLE_DEVICES")
+            self.log(f"Node {node}: {CUDA_ENV} from the run's environment_variables, not the pool's share")
+            extra.pop(CUDA_ENV)
+        gpus = extra.get(CUDA_ENV)
         if gpus is not None:
             self.log(
-                f"Node {node}: GPUs {gpus} (CUDA_VISIBLE_DEVICES), its pool slot's share"
+                f"Node {node}: GPUs {gpus} ({CUDA_ENV}), its pool slot's share"
                 if gpus
                 else f"Node {node}: no GPU (its pool slot has no share of this machine's GPUs: more slots than GPUs)"
             )
