@@ -7,6 +7,10 @@ Synced state (traitlets, kept in the saved notebook's widget state): ``STATE_*``
 Custom messages (only what is new, never saved): ``MSG_*`` below, one TypedDict each. Chart points travel as binary
 buffers: buffer ``SeriesPart.buffer`` holds ``n`` float64 x values followed by ``n`` float64 y values.
 
+Output marker: a live RunDetails output carries ``RUN_MIME`` (:class:`RunMarker`) beside the widget view, so the
+JupyterLab extension (``labextension/src/widgetfallback.ts``, the same string) can show the run from the workspace when
+the widget's model is gone (the notebook reopened on a fresh kernel, or its kernel restarted).
+
 ``index.js`` mirrors every name here: the same strings in its ``MSG``/``STATE`` constants and a JSDoc ``@typedef``
 per TypedDict with the same properties; ``tests/notebook/test_protocol.py`` fails when the two drift apart.
 """
@@ -35,6 +39,7 @@ __all__ = [
     "MSG_HELLO",
     "MSG_LOG_MORE",
     "MSG_LOG_OLDER",
+    "RUN_MIME",
     "STATES",
     "STATE_CHILDREN",
     "STATE_DURATION",
@@ -55,6 +60,7 @@ __all__ = [
     "LogMoreMsg",
     "LogOlderMsg",
     "LogsView",
+    "RunMarker",
     "SeriesPart",
     "StatusView",
     "TableView",
@@ -79,6 +85,17 @@ STATE_HEADER: Final = "header"
 STATE_DURATION: Final = "duration"
 STATE_LOGS: Final = "logs"
 STATE_CHILDREN: Final = "children"
+# The marker of a live RunDetails output (JupyterLab extension: widgetfallback.ts RUN_MIME).
+RUN_MIME: Final = "application/vnd.amlrun.rundetails+json"
+
+
+class RunMarker(TypedDict):
+    """What ``RUN_MIME`` holds: enough for the extension to read the run from the server without the kernel."""
+
+    run_id: str
+    experiment: str
+
+
 STATES = (STATE_RUN_ID, STATE_STATUS, STATE_HEADER, STATE_DURATION, STATE_LOGS, STATE_CHILDREN)
 
 

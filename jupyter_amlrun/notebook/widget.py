@@ -11,7 +11,10 @@ buffers). A view that attaches (first render, page reload, re-render) says ``hel
 it says ``bye`` when removed. The kernel thread ends at a terminal status, when the last view has been gone for a few
 seconds, when the cell that showed the widget runs again or is deleted, or on :meth:`RunDetails.close`.
 
-Saved notebooks: while the run is live the output is the widget view (plus ``text/html`` for kernel-less readers).
+Saved notebooks: while the run is live the output is the widget view, a marker with the run's id (``P.RUN_MIME``;
+JupyterLab and Notebook 7 with this package's extension then show the run from the workspace, live, when the widget's
+model is gone: a notebook saved mid-run and reopened on a fresh kernel, or a kernel restart) and ``text/html`` for
+readers without a kernel.
 When the run ends, the whole output is replaced (``update_display``) by a static summary without the widget: status,
 final metrics, a matplotlib PNG of the charts, tables, images and the tail of the main log. So a saved notebook
 reopened with a fresh kernel, in JupyterLab, Notebook 7, VS Code or nbviewer, shows the summary, never the widget
@@ -277,8 +280,11 @@ class RunDetails(anywidget.AnyWidget):
         if self._summary_html is not None:
             # The run ended: no widget in the output, so nothing depends on this kernel once the notebook is saved.
             return {"text/plain": plain, "text/html": self._summary_html}
+        marker: P.RunMarker = {"run_id": self.run.id, "experiment": self.run.experiment.name}
         return {
             WIDGET_MIME: {"version_major": 2, "version_minor": 1, "model_id": self.model_id},
+            # JupyterLab with our extension shows the run from the server when the widget's model is gone.
+            P.RUN_MIME: dict(marker),
             "text/plain": plain,
             "text/html": self._live_html(),
         }

@@ -8,10 +8,13 @@ import {
 } from '@jupyterlab/application';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- the sidebar is added to the shell at activation
 import { AmlSidebar } from './panel';
+// eslint-disable-next-line jupyter/prefer-lazy-imports -- its renderer is registered at activation
+import { IHost, RUN_MIME, RunDetailsRenderer } from './widgetfallback';
 
 /** The query parameter `run.get_portal_url()` sets: the run to open at start-up. */
 export const RUN_PARAM = 'amlrun-run';
@@ -128,4 +131,54 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+/** Ahead of ipywidgets' widget view (-10), so RunDetails outputs (with the marker) come to our renderer first. */
+const RUN_MIME_RANK = -20;
+
+const widgetFallbackPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyter_amlrun:widget-fallback',
+  description:
+    "RunDetails outputs whose kernel is gone show the run from the workspace, not ipywidgets' error.",
+  autoStart: true,
+  requires: [IRenderMimeRegistry],
+  optional: [INotebookTracker],
+  activate: (
+    app: JupyterFrontEnd,
+    rendermime: IRenderMimeRegistry,
+    notebooks: INotebookTracker | null
+  ) => {
+    const panelOf = (node: HTMLElement) =>
+      notebooks?.find(panel => panel.node.contains(node)) ?? null;
+    const host: IHost = {
+      rendermimeFor: node => panelOf(node)?.content.rendermime ?? rendermime,
+      sessionFor: node => panelOf(node)?.sessionContext ?? null,
+      contextFor: node => ({
+        filter: '',
+        openRun: (id: string) =>
+          void app.commands.execute('amlrun:open-run', { id }),
+        currentFolder: () => '',
+        refreshFiles: async () => undefined,
+        insertCell: async (source: string) => {
+          const panel = panelOf(node);
+          if (!panel) {
+            throw new Error(
+              'This output is not in a notebook: copy the snippet instead.'
+            );
+          }
+          NotebookActions.insertBelow(panel.content);
+          panel.content.activeCell?.model.sharedModel.setSource(source);
+        }
+      })
+    };
+    // Notebooks clone this registry when they open, so every notebook opened from now on has the factory.
+    rendermime.addFactory(
+      {
+        safe: false,
+        mimeTypes: [RUN_MIME],
+        createRenderer: () => new RunDetailsRenderer(host)
+      },
+      RUN_MIME_RANK
+    );
+  }
+};
+
+export default [plugin, widgetFallbackPlugin];

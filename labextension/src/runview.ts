@@ -30,7 +30,14 @@ export function runDetailsCell(snippet: string): string {
 export class RunView {
   readonly node: HTMLElement;
 
-  constructor(private _ctx: ISidebarContext) {
+  /**
+   * @param _ctx What the view needs from its host.
+   * @param _closable Whether the header has a close button (the sidebar's does; a notebook output's does not).
+   */
+  constructor(
+    private _ctx: ISidebarContext,
+    private _closable = true
+  ) {
     this.node = h('div', { class: 'jp-amlrun-runview' });
     this.node.hidden = true;
   }
@@ -79,7 +86,7 @@ export class RunView {
           { class: 'jp-amlrun-error' },
           error instanceof Error ? error.message : String(error)
         ),
-        button('Close', () => this.close())
+        ...(this._closable ? [button('Close', () => this.close())] : [])
       );
       throw error;
     }
@@ -132,10 +139,12 @@ export class RunView {
         { class: 'jp-amlrun-runview-header' },
         h('strong', { class: 'jp-amlrun-name' }, r.display_name || r.id),
         statusBadge(r.status),
-        button('×', () => this.close(), {
-          title: 'Close the run',
-          class: 'jp-amlrun-icon-button jp-amlrun-close'
-        })
+        this._closable
+          ? button('×', () => this.close(), {
+              title: 'Close the run',
+              class: 'jp-amlrun-icon-button jp-amlrun-close'
+            })
+          : null
       ),
       h(
         'table',

@@ -12,6 +12,9 @@ from jupyter_amlrun.notebook import protocol
 from jupyter_amlrun.notebook.widget import RunDetails
 
 INDEX_JS = Path(__file__).resolve().parents[2] / "js" / "src" / "index.js"
+# The output marker is read by the JupyterLab extension, not by index.js.
+FALLBACK_TS = Path(__file__).resolve().parents[2] / "labextension" / "src" / "widgetfallback.ts"
+FOR_THE_EXTENSION = {"RunMarker"}
 
 
 def _js() -> str:
@@ -22,7 +25,10 @@ def _typeddicts() -> dict[str, type]:
     return {
         name: obj
         for name, obj in vars(protocol).items()
-        if isinstance(obj, type) and typing.is_typeddict(obj) and name in protocol.__all__
+        if isinstance(obj, type)
+        and typing.is_typeddict(obj)
+        and name in protocol.__all__
+        and name not in FOR_THE_EXTENSION
     }
 
 
@@ -79,3 +85,11 @@ def test_chart_rule_is_the_view_models() -> None:
     from jupyter_amlrun.core.runview import CHART_MIN_POINTS
 
     assert f"const CHART_MIN_POINTS = {CHART_MIN_POINTS};" in _js()
+
+
+@pytest.mark.unit
+def test_the_output_marker_is_the_extensions() -> None:
+    """The kernel's marker and the JupyterLab extension's renderer name the same mime type and read its run id."""
+    ts = FALLBACK_TS.read_text(encoding="utf-8")
+    assert f"export const RUN_MIME = '{protocol.RUN_MIME}';" in ts
+    assert set(typing.get_type_hints(protocol.RunMarker)) >= {"run_id"} and "run_id" in ts

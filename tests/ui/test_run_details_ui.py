@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.ui.conftest import ARTIFACTS, REPO, LabServer, write_notebook
+from tests.ui.conftest import ARTIFACTS, REPO, LabServer, labextension_built, write_notebook
 
 pytestmark = pytest.mark.ui
 
@@ -293,3 +293,110 @@ def test_log_panel_follows_unless_scrolled_up_and_loads_earlier_output(lab: LabS
     assert (page.locator(".amlrun-log").text_content() or "").startswith("line 00000")
     page.locator(".amlrun-cancel").click()
     wait_summary(page, "Canceled", timeout=60_000)
+
+
+RUN_MIME = "application/vnd.amlrun.rundetails+json"
+FALLBACK = ".jp-Notebook .jp-amlrun-fallback"
+
+
+def gated_script(gate: Path) -> str:
+    """Logs five points, then waits (bounded) for ``gate`` to exist: the run stays Running while the test needs it."""
+    return (
+        "import os, time\n"
+        "from jupyter_amlrun import Run\n"
+        "run = Run.get_context()\n"
+        "for i in range(5):\n"
+        "    run.log('loss', 1.0 / (i + 1))\n"
+        "print('waiting for the gate', flush=True)\n"
+        "for _ in range(3000):\n"
+        f"    if os.path.exists({str(gate)!r}):\n"
+        "        break\n"
+        "    time.sleep(0.2)\n"
+        "run.log('loss', 0.1)\n"
+        "print('gate passed', flush=True)\n"
+    )
+
+
+def save_until_marker_saved(page: Any, path: Path) -> str:
+    """Save until the notebook on disk holds the live output (widget view + run marker); returns the run id."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        page.keyboard.press("Control+s")
+        time.sleep(1.0)
+        for out in saved_outputs(path):
+            data = out.get("data", {})
+            if RUN_MIME in data and WIDGET_MIME in data:
+                return str(data[RUN_MIME]["run_id"])
+    raise AssertionError("the live RunDetails output never reached the saved notebook")
+
+
+def wait_fallback(page: Any, run_id: str, status: str, shot: str) -> Any:
+    """The extension's view of the run (not the widget manager's error) shows under the cell, with that status."""
+    view = page.locator(FALLBACK).first
+    view.wait_for(timeout=90_000)
+    view.locator(".jp-amlrun-runview-header .jp-amlrun-status", has_text=status).wait_for(timeout=60_000)
+    assert run_id in (view.text_content() or "")
+    page.wait_for_timeout(1_000)
+    text = page.locator(".jp-Notebook").text_content() or ""
+    assert "Error displaying widget" not in text and "model not found" not in text
+    view.scroll_into_view_if_needed()
+    view.screenshot(path=str(ARTIFACTS / shot))
+    return view
+
+
+def test_saved_while_live_shows_the_run_after_a_kernel_restart_and_a_reopen(lab: LabServer, page: Any) -> None:
+    """A notebook saved while its run is live, reopened on a fresh kernel in JupyterLab and in Notebook 7 (and a
+    kernel restart under the open notebook): the output shows the run from the workspace, live until it ends."""
+    if not labextension_built():
+        pytest.skip("the JupyterLab extension is not built (make install builds it)")
+    nb = "reopen-live.ipynb"
+    gate = lab.root / "reopen-gate"
+    write_notebook(
+        lab.root / nb,
+        [
+            "%load_ext jupyter_amlrun",
+            "%%submit --experiment ui-reopen --source-dir src_reopen --script train.py\n" + gated_script(gate),
+        ],
+    )
+    try:
+        page.goto(lab.lab_url(nb))
+        wait_kernel_idle(page)
+        run_cells(page, 2)
+        page.locator('.amlrun-rd[data-status="Running"]').wait_for(timeout=90_000)
+        page.wait_for_function(
+            """() => { const c = document.querySelector('.amlrun-chart[data-metric="loss"]');
+                       return c && Number(c.dataset.points) >= 5; }""",
+            timeout=60_000,
+            polling=200,
+        )
+        run_id = save_until_marker_saved(page, lab.root / nb)
+
+        # The kernel restarts under the open notebook: its widget models are gone with it.
+        for kernel in lab.api("/api/kernels"):
+            lab.api(f"/api/kernels/{kernel['id']}/restart", method="POST")
+        view = wait_fallback(page, run_id, "Running", "restarted_kernel_lab.png")
+        assert page.locator(".amlrun-rd").count() == 0 or not page.locator(".amlrun-rd").first.is_visible()
+
+        # Reopened on a fresh kernel: JupyterLab, then Notebook 7.
+        lab.shut_down_kernels()
+        page.goto(lab.lab_url(nb))
+        view = wait_fallback(page, run_id, "Running", "reopened_live_lab.png")
+        view.locator('.jp-amlrun-fallback-chart[data-metric="loss"]').wait_for(timeout=30_000)
+        assert view.locator('.jp-amlrun-fallback-chart[data-metric="loss"]').get_attribute("data-points") == "5"
+        assert "waiting for the gate" in (view.locator(".jp-amlrun-log").text_content() or "")
+
+        lab.shut_down_kernels()
+        page.goto(lab.notebook7_url(nb))
+        view = wait_fallback(page, run_id, "Running", "reopened_live_notebook7.png")
+        # The view is live: the run ends while it shows, and it says so without a kernel.
+        gate.touch()
+        view.locator(".jp-amlrun-runview-header .jp-amlrun-status", has_text="Completed").wait_for(timeout=90_000)
+        page.wait_for_function(
+            """() => { const c = document.querySelector('.jp-amlrun-fallback-chart[data-metric="loss"]');
+                       return c && c.dataset.points === '6'; }""",
+            timeout=30_000,
+            polling=500,
+        )
+        view.screenshot(path=str(ARTIFACTS / "reopened_completed_notebook7.png"))
+    finally:
+        gate.touch()  # the run ends even when an assertion failed
