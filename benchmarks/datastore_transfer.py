@@ -3,7 +3,7 @@
 Workloads: 1,000 small files (4 KiB) and one 200 MB file. Baselines: a serial loop, and a thread-pool loop at the best
 concurrency found by sweeping. Prints seconds and ratios (ours / baseline; below 1.0 means ours is faster).
 Each transfer is the median of ``--rounds`` rounds, ours and the SDK loops interleaved in every round and reading the
-same blobs, so neither side gets the warm or the quiet half of the machine.
+same blobs, each round starting with a different side, so neither side gets the warm or the quiet half of the machine.
 
     .venv/bin/python benchmarks/datastore_transfer.py [--small 1000] [--big-mb 200] [--rounds 5]
 """
@@ -20,6 +20,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -126,25 +127,27 @@ def main() -> None:
                 # The same blobs for every download: they are uploaded once here (by us), before the rounds.
                 store.upload(folder, f"src-{tag}", overwrite=True, show_progress=False)
                 for rnd in range(opts.rounds):
-                    up.setdefault("ours", []).append(
-                        timed(store.upload, folder, f"ours-{tag}", overwrite=True, show_progress=False)
-                    )
-                    up.setdefault("serial", []).append(timed(sdk_upload, container, files, f"serial-{tag}", 1, 1))
-                    for threads, per_file in sweep:
-                        key = f"threads={threads}, max_concurrency={per_file}"
-                        up.setdefault(key, []).append(
-                            timed(sdk_upload, container, files, f"pool-{tag}", threads, per_file)
-                        )
                     out = tmp / f"dl-{tag}-{rnd}"
-                    down.setdefault("ours", []).append(timed(store.download, out / "ours", f"src-{tag}", True, False))
-                    down.setdefault("serial", []).append(
-                        timed(sdk_download, container, f"src-{tag}", out / "serial", 1, 1)
-                    )
+                    uploads: list[tuple[str, Callable[[], object]]] = [
+                        ("ours", partial(store.upload, folder, f"ours-{tag}", overwrite=True, show_progress=False)),
+                        ("serial", partial(sdk_upload, container, files, f"serial-{tag}", 1, 1)),
+                    ]
+                    downloads: list[tuple[str, Callable[[], object]]] = [
+                        ("ours", partial(store.download, out / "ours", f"src-{tag}", True, False)),
+                        ("serial", partial(sdk_download, container, f"src-{tag}", out / "serial", 1, 1)),
+                    ]
                     for i, (threads, per_file) in enumerate(sweep):
                         key = f"threads={threads}, max_concurrency={per_file}"
-                        down.setdefault(key, []).append(
-                            timed(sdk_download, container, f"src-{tag}", out / f"p{i}", threads, per_file)
+                        uploads.append((key, partial(sdk_upload, container, files, f"pool-{tag}", threads, per_file)))
+                        downloads.append(
+                            (key, partial(sdk_download, container, f"src-{tag}", out / f"p{i}", threads, per_file))
                         )
+                    # Each round starts with a different contender: whoever goes first after the uploads meets the
+                    # disk still writing them back, and that must not always be the same side.
+                    for times, contenders in ((up, uploads), (down, downloads)):
+                        shift = rnd % len(contenders)
+                        for key, fn in contenders[shift:] + contenders[:shift]:
+                            times.setdefault(key, []).append(timed(fn))
                     shutil.rmtree(out, ignore_errors=True)  # keep the disk (and its page cache) from filling up
                 for what, times in (("upload  ", up), ("download", down)):
                     med = {k: statistics.median(v) for k, v in times.items()}
