@@ -96,7 +96,11 @@ export class RunDetailsRenderer extends Panel implements IRenderMime.IRenderer {
     }
     // A restarted or replaced kernel takes the widget's model with it, though ipywidgets may leave the dead view up.
     const session = this._host.sessionFor(this.node);
+    const source = model.data[WIDGET_MIME] as { model_id?: unknown };
+    this._modelId = typeof source?.model_id === 'string' ? source.model_id : '';
     if (session) {
+      const status = session.session?.kernel?.status ?? 'unknown';
+      this._suspect = status !== 'idle' && status !== 'busy';
       session.statusChanged.connect(this._onStatus, this);
       session.kernelChanged.connect(this._onKernel, this);
       this._session = session;
@@ -133,6 +137,42 @@ export class RunDetailsRenderer extends Panel implements IRenderMime.IRenderer {
       status === 'dead'
     ) {
       this._kernelGone();
+    } else if (status === 'idle' || status === 'busy') {
+      if (this._suspect) {
+        this._suspect = false;
+        void this._verifyComm();
+      }
+    } else {
+      // starting, unknown, terminating...: the kernel answering next may not be the one that had the widget
+      this._suspect = true;
+    }
+  }
+
+  /** Whether the kernel still holds the widget's comm (its id is the model id); when not, the view is dead. */
+  private async _verifyComm(): Promise<void> {
+    const kernel = this._session?.session?.kernel;
+    if (!kernel || !this._modelId || this._gone) {
+      return;
+    }
+    try {
+      const reply = await kernel.requestCommInfo({
+        target_name: 'jupyter.widget'
+      });
+      const content = reply.content as {
+        status: string;
+        comms?: Record<string, unknown>;
+      };
+      if (
+        content.status === 'ok' &&
+        !(this._modelId in (content.comms ?? {}))
+      ) {
+        this._kernelGone();
+      }
+    } catch (error) {
+      console.warn(
+        'jupyter_amlrun: could not ask the kernel for its widgets',
+        error
+      );
     }
   }
 
@@ -324,6 +364,9 @@ export class RunDetailsRenderer extends Panel implements IRenderMime.IRenderer {
 
   private _model: IRenderMime.IMimeModel | null = null;
   private _session: ISessionContext | null = null;
+  private _modelId = '';
+  /** The kernel went through a state after which it may be a new one: check for the widget's comm when it answers. */
+  private _suspect = false;
   private _gone = false;
   private _started: IRenderMime.IMimeModel | null = null;
   private _runId = '';

@@ -371,9 +371,10 @@ def test_saved_while_live_shows_the_run_after_a_kernel_restart_and_a_reopen(lab:
         )
         run_id = save_until_marker_saved(page, lab.root / nb)
 
-        # The kernel restarts under the open notebook: its widget models are gone with it.
-        for kernel in lab.api("/api/kernels"):
-            lab.api(f"/api/kernels/{kernel['id']}/restart", method="POST")
+        # The kernel restarts under the open notebook (Kernel > Restart Kernel...): its widget models go with it.
+        page.locator(".lm-MenuBar-itemLabel", has_text="Kernel").click()
+        page.locator(".lm-Menu-itemLabel", has_text="Restart Kernel").first.click()
+        page.locator(".jp-Dialog-button.jp-mod-accept").click()
         view = wait_fallback(page, run_id, "Running", "restarted_kernel_lab.png")
         assert page.locator(".amlrun-rd").count() == 0 or not page.locator(".amlrun-rd").first.is_visible()
 
