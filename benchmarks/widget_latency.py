@@ -214,7 +214,7 @@ def write_notebook(path: Path, cells: list[str]) -> None:
     nbformat.write(nb, path)
 
 
-def start_lab(base: Path) -> tuple[subprocess.Popen[bytes], str, str, Any]:
+def start_lab(base: Path, with_extension: bool = False) -> tuple[subprocess.Popen[bytes], str, str, Any]:
     root, home = base / "root", base / "amlrun-home"
     root.mkdir()
     settings = base / "app-settings"
@@ -239,6 +239,14 @@ def start_lab(base: Path) -> tuple[subprocess.Popen[bytes], str, str, Any]:
     )
     for k in ("AMLRUN_RUN_ID", "AMLRUN_WORKSPACE", "AMLRUN_TRACKING_URI"):
         env.pop(k, None)
+    if with_extension:
+        # This checkout's JupyterLab extension (its renderer hosts the RunDetails view) and server extension.
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from tests.ui.conftest import amlrun_extension_env, labextension_built
+
+        if not labextension_built():
+            raise SystemExit("--with-extension: build it first (make labext-build)")
+        env.update(amlrun_extension_env(base))
     code = (
         "from jupyter_amlrun import Workspace;"
         f"ws = Workspace.create('lat', path={str(base / 'ws')!r});"
@@ -333,6 +341,11 @@ def main() -> None:
     ap.add_argument(
         "--gaps", default="0.5,1,2,4,8", help="seconds the script sleeps after each point (default %(default)s)"
     )
+    ap.add_argument(
+        "--with-extension",
+        action="store_true",
+        help="load this checkout's JupyterLab extension (as the wheel installs it): RunDetails through its renderer",
+    )
     args = ap.parse_args()
     gaps = [float(g) for g in args.gaps.split(",")]
     from playwright.sync_api import sync_playwright
@@ -350,7 +363,7 @@ def main() -> None:
         PEER_CELL,
         f"open({str(base / 'kernel.json')!r}, 'w').write(json.dumps(_lat))",
     ]
-    proc, url, token, log = start_lab(base)
+    proc, url, token, log = start_lab(base, args.with_extension)
     rounds: list[dict[str, Any]] = []
     try:
         write_notebook(base / "root" / "latency.ipynb", cells)

@@ -93,20 +93,30 @@ export class AmlSidebar extends Widget {
   }
 
   /** Reload every open section and the open run. */
-  async refresh(): Promise<void> {
+  /**
+   * Reload the open sections and the open run. A refresh asked for while one is in flight (the timer's, the focus
+   * one, a click) runs again once it ends, so what the user asked to see is never the older answer.
+   */
+  refresh(): Promise<void> {
     if (this._refreshing) {
-      return;
+      this._refreshAgain = true;
+      return this._refreshing;
     }
-    this._refreshing = true;
-    try {
-      await Promise.all([
-        ...this._sections.filter(s => s.item.isOpen).map(s => s.reload()),
-        this._runView.refresh()
-      ]);
-    } finally {
-      this._refreshing = false;
-      this._schedule();
-    }
+    this._refreshing = (async () => {
+      try {
+        do {
+          this._refreshAgain = false;
+          await Promise.all([
+            ...this._sections.filter(s => s.item.isOpen).map(s => s.reload()),
+            this._runView.refresh()
+          ]);
+        } while (this._refreshAgain);
+      } finally {
+        this._refreshing = null;
+        this._schedule();
+      }
+    })();
+    return this._refreshing;
   }
 
   protected onAfterAttach(msg: Message): void {
@@ -175,7 +185,8 @@ export class AmlSidebar extends Widget {
   private _timer = 0;
   private _interval = 5;
   private _started = false;
-  private _refreshing = false;
+  private _refreshing: Promise<void> | null = null;
+  private _refreshAgain = false;
   private _runView: RunView;
   private _datastores: DatastoresSection;
   private _datasets: DatasetsSection;
