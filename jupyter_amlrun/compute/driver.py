@@ -261,6 +261,11 @@ class Driver(Supervisor):
         already failed keeps its own error first.
         """
         problems: list[str] = []
+        if self.materializers:
+            # Uploading outputs is part of Finalizing (as v1); the outcome is only recorded after it, so a driver
+            # that dies mid-upload leaves no Completed behind (the recovery ends the run Failed).
+            with contextlib.suppress(Exception):
+                self.set_status(RunStatus.FINALIZING)
         for materializer in self.materializers:
             try:
                 problem = materializer.complete(status, self.log)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_amlrun import Dataset, Experiment, OutputFileDatasetConfig, ScriptRunConfig
+from jupyter_amlrun.core.contracts import InputMaterializer, MaterializedInputs
 from jupyter_amlrun.data import DatasetException
 from jupyter_amlrun.data.output import OutputMaterializer
 from tests.data.azurite import ACCOUNT_KEY
@@ -153,6 +154,7 @@ def test_outputs_land_in_the_default_datastore_and_register(ws, make_source) -> 
     assert not (root / f"dataset/{rid}/empty").exists()
     assert f"Uploading output 'model': 2 files from {seen['argv'][3]}" in driver
     assert "Registered output 'model' as dataset 'model_ds' version 1" in driver
+    assert driver.index("Status: Finalizing") < driver.index("Uploading output 'model'")  # uploads are Finalizing
     assert "Output 'empty'" in driver and "holds no files" in driver and "'empty_ds' was not registered" in driver
     with pytest.raises(DatasetException):
         Dataset.get_by_name(ws, "empty_ds")
@@ -238,3 +240,55 @@ def test_blob_datastore_output_uploads_at_the_end(ws, make_source, blob_store) -
     assert sorted(Path(p).read_text() for p in got) == ["Y", "Z"]
     assert details["outputDatasets"][0]["datastore"] == "blobstore" and details["outputDatasets"][0]["path"] == path
     assert ACCOUNT_KEY not in driver and ACCOUNT_KEY not in json.dumps(details)
+
+
+class _Reports(InputMaterializer):
+    """A real materializer whose end step reports a problem (or raises), as an output upload that failed would."""
+
+    def __init__(self, workspace, outcome):  # type: ignore[no-untyped-def]
+        super().__init__(workspace)
+        self.outcome = outcome
+        self.seen: list[str] = []
+
+    def materialize(self, inputs, run_root, log):  # type: ignore[no-untyped-def]
+        return MaterializedInputs()
+
+    def complete(self, status: str, log) -> str | None:  # type: ignore[no-untyped-def]
+        self.seen.append(status)
+        if isinstance(self.outcome, Exception):
+            raise self.outcome
+        return self.outcome
+
+
+@pytest.mark.unit
+def test_driver_turns_a_completed_run_failed_when_an_end_step_reports_a_problem(ws, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from jupyter_amlrun.compute.driver import Driver
+    from jupyter_amlrun.core.runfolder import RunSpec
+
+    spec = RunSpec(
+        run_id="r",
+        experiment="e",
+        experiment_id="0",
+        workspace=str(ws.path),
+        script="s.py",
+        snapshot_id="x",
+        interpreter="python",
+    )
+    driver = Driver(Path(ws.path), "r", spec)
+    driver.log = lambda message: None  # type: ignore[method-assign]
+    fine, lost = _Reports(ws, None), _Reports(ws, "Output 'o' could not be saved")
+    driver.materializers = [fine, lost]
+    assert driver.complete_inputs("Completed", None) == ("Failed", "Output 'o' could not be saved")
+    assert fine.seen == lost.seen == ["Completed"]
+    # A run that failed already keeps its status and its own error first.
+    assert driver.complete_inputs("Failed", "Script exited with code 1") == (
+        "Failed",
+        "Script exited with code 1\nOutput 'o' could not be saved",
+    )
+    driver.materializers = [_Reports(ws, RuntimeError("disk gone"))]
+    assert driver.complete_inputs("Completed", None) == (
+        "Failed",
+        "Finishing the run's inputs/outputs failed: disk gone",
+    )
+    driver.materializers = [fine]
+    assert driver.complete_inputs("Completed", None) == ("Completed", None)
