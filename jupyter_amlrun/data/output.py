@@ -333,7 +333,12 @@ class OutputMaterializer(InputMaterializer):
                 )
             else:
                 source = _place(spec.get("source"), workdir, workdir / SOURCE_FOLDER / name).absolute()
-                why = "" if spec.get("mode") == "upload" else " (mount mode: uploaded at the end on this datastore)"
+                if spec.get("mode") == "upload":
+                    why = ""
+                elif local is None:
+                    why = f" (mount mode: {store.datastore_type} datastore {store.name!r} is uploaded at the end)"
+                else:
+                    why = " (mount mode with a source folder of its own: uploaded at the end)"
                 log(
                     f"Output '{name}': the script writes to {source}; uploaded to ({store.name!r}, {path!r}) when "
                     f"the run completes{why}"

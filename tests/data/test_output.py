@@ -11,13 +11,14 @@ from jupyter_amlrun import Dataset, Experiment, OutputFileDatasetConfig, ScriptR
 from jupyter_amlrun.core.contracts import InputMaterializer, MaterializedInputs
 from jupyter_amlrun.data import DatasetException
 from jupyter_amlrun.data.output import OutputMaterializer
+from tests.conftest import wait_for
 from tests.data.azurite import ACCOUNT_KEY
 
 # The script writes the files named in OUT_FILES (json: {output name or argument index: {rel: text}}) into each
 # output, found through its arguments (by index) or Run.get_context().output_datasets (by name); then prints what it
 # saw.
 SCRIPT = """
-import json, os, sys
+import json, os, sys, time
 from jupyter_amlrun import Run
 
 outputs = Run.get_context().output_datasets
@@ -30,29 +31,42 @@ for key, files in plan.items():
         open(path, "w").write(text)
 env = {k: os.environ.get(k) for k in ("AZUREML_DATASET_FILE_OUTPUTS",)}
 env.update({k: v for k, v in os.environ.items() if k.startswith("AZURE_ML_OUTPUT_")})
-print("SEEN " + json.dumps({"argv": sys.argv[1:], "outputs": outputs, "env": env}))
+print("SEEN " + json.dumps({"argv": sys.argv[1:], "outputs": outputs, "env": env}), flush=True)
+time.sleep(float(os.environ.get("SLEEP", "0")))
 sys.exit(int(os.environ.get("EXIT_CODE", "0")))
 """
 
 
-def submit(ws, make_source, arguments, files, exit_code=0, data=None):  # type: ignore[no-untyped-def]
+def start(ws, make_source, arguments, files, exit_code=0, data=None, sleep=0):  # type: ignore[no-untyped-def]
     src = make_source({"write.py": SCRIPT})
     config = ScriptRunConfig(
         source_directory=str(src),
         script="write.py",
         arguments=arguments,
     )
-    config.run_config.environment_variables = {"OUT_FILES": json.dumps(files), "EXIT_CODE": str(exit_code)}
+    config.run_config.environment_variables = {
+        "OUT_FILES": json.dumps(files),
+        "EXIT_CODE": str(exit_code),
+        "SLEEP": str(sleep),
+    }
     for name, value in (data or {}).items():
         config.run_config.data[name] = value
-    run = Experiment(ws, "outputs").submit(config)
+    return Experiment(ws, "outputs").submit(config)
+
+
+def submit(ws, make_source, arguments, files, exit_code=0, data=None):  # type: ignore[no-untyped-def]
+    run = start(ws, make_source, arguments, files, exit_code, data)
+    return (run, *finish(run))
+
+
+def finish(run):  # type: ignore[no-untyped-def]
     details = run.wait_for_completion(raise_on_error=False)
     logs = run.get_log_files()
     driver = logs["logs/azureml/driver_log.txt"].read_text()
     user_log = logs.get("logs/user_logs/std_log.txt")
     user = user_log.read_text() if user_log else ""
     seen = next((json.loads(line[5:]) for line in user.splitlines() if line.startswith("SEEN ")), None)
-    return run, details, driver, seen
+    return details, driver, seen
 
 
 def files_under(folder: Path) -> dict[str, str]:
@@ -225,6 +239,22 @@ def test_failed_script_uploads_nothing_and_says_so(ws, make_source) -> None:  # 
 
 
 @pytest.mark.integration
+def test_canceled_run_uploads_nothing_and_keeps_the_files(ws, make_source) -> None:  # type: ignore[no-untyped-def]
+    store = ws.get_default_datastore()
+    out = OutputFileDatasetConfig("model", destination=(store, "never/{run-id}")).as_upload()
+    run = start(ws, make_source, [out], {"0": {"m.txt": "M"}}, sleep=120)
+    written = Path(ws.path) / "runs" / run.id / "wd" / "outputs-datasets" / "model" / "m.txt"
+    assert wait_for(written.exists, timeout=60), "the script never wrote its output"
+    run.cancel()
+    details, driver, _seen = finish(run)
+    assert details["status"] == "Canceled", driver
+    assert not (Path(store.fs_root) / "never").exists()
+    kept = Path(ws.path) / "runs" / run.id / "outputs-kept" / "model"
+    assert "the run ended Canceled, so nothing was uploaded" in driver and f"kept in {kept}" in driver
+    assert files_under(kept) == {"m.txt": "M"}
+
+
+@pytest.mark.integration
 def test_blob_datastore_output_uploads_at_the_end(ws, make_source, blob_store) -> None:  # type: ignore[no-untyped-def]
     out = OutputFileDatasetConfig("blobout", destination=(blob_store, "runs/{run-id}/{output-name}"))
     out = out.register_on_complete("blob_ds")
@@ -233,7 +263,7 @@ def test_blob_datastore_output_uploads_at_the_end(ws, make_source, blob_store) -
     assert details["status"] == "Completed", driver
     path = f"runs/{run.id}/blobout"
     assert seen["outputs"]["blobout"].endswith(f"/runs/{run.id}/wd/outputs-datasets/blobout")
-    assert "mount mode: uploaded at the end on this datastore" in driver
+    assert "(mount mode: AzureBlob datastore 'blobstore' is uploaded at the end)" in driver
     assert blob_store.stat(f"{path}/x/y.txt") is not None and blob_store.stat(f"{path}/z.txt") is not None
     ds = Dataset.get_by_name(ws, "blob_ds")
     got = ds.download(target_path=str(Path(ws.path) / "dl"), show_progress=False)
