@@ -442,8 +442,9 @@ class OutputMaterializer(InputMaterializer):
                     "uploaded. Use as_upload(overwrite=True), or a destination path with {run-id} in it."
                 )
         log(f"Uploading output '{o.name}': {len(files)} files from {o.source} to {o.where}")
-        # Symlinked files are uploaded as their target's content; upload_files resolves paths, so give it real ones.
-        o.store.upload_files(files, relative_root=o.source, target_path=o.path, overwrite=True, show_progress=False)
+        # The pairs go straight to the transfer step: upload_files resolves symlinks, and a file the script linked
+        # from elsewhere would then be "outside" the source; here it is uploaded with its target's content.
+        o.store._upload_pairs(list(zip(files, targets, strict=True)), o.path, overwrite=True, show_progress=False)
         o.uploaded = len(files)
         log(f"Uploaded output '{o.name}': {len(files)} files to {o.where}")
 

@@ -28,7 +28,11 @@ for key, files in plan.items():
     for rel, text in files.items():
         path = os.path.join(folder, rel)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        open(path, "w").write(text)
+        if text.startswith("->"):  # a link to a file written outside the output folder
+            open(text[2:], "w").write("linked")
+            os.symlink(os.path.abspath(text[2:]), path)
+        else:
+            open(path, "w").write(text)
 env = {k: os.environ.get(k) for k in ("AZUREML_DATASET_FILE_OUTPUTS",)}
 env.update({k: v for k, v in os.environ.items() if k.startswith("AZURE_ML_OUTPUT_")})
 print("SEEN " + json.dumps({"argv": sys.argv[1:], "outputs": outputs, "env": env}), flush=True)
@@ -150,7 +154,7 @@ def test_outputs_land_in_the_default_datastore_and_register(ws, make_source) -> 
     empty = OutputFileDatasetConfig(name="empty").as_upload().register_on_complete("empty_ds")
     plan = {
         "1": {"a.txt": "A", "deep/b.txt": "B"},
-        "model": {"m.txt": "M", "sub/w.bin": "W", "skip.log": "not uploaded"},
+        "model": {"m.txt": "M", "sub/w.bin": "W", "skip.log": "not uploaded", "sub/l.txt": "->elsewhere.txt"},
     }
     run, details, driver, seen = submit(
         ws, make_source, ["--prepared", prepared, "--model", model], plan, data={"empty": empty}
@@ -164,9 +168,10 @@ def test_outputs_land_in_the_default_datastore_and_register(ws, make_source) -> 
     assert seen["env"]["AZUREML_DATASET_FILE_OUTPUTS"] == "prepared;model;empty"
     assert seen["env"]["AZURE_ML_OUTPUT_model"] == seen["argv"][3]
     assert files_under(root / f"dataset/{rid}/prepared") == {"a.txt": "A", "deep/b.txt": "B"}
-    assert files_under(root / f"models/{rid}") == {"m.txt": "M", "sub/w.bin": "W"}  # source_globs filtered
+    uploaded = {"m.txt": "M", "sub/w.bin": "W", "sub/l.txt": "linked"}  # source_globs filtered; a link's content
+    assert files_under(root / f"models/{rid}") == uploaded
     assert not (root / f"dataset/{rid}/empty").exists()
-    assert f"Uploading output 'model': 2 files from {seen['argv'][3]}" in driver
+    assert f"Uploading output 'model': 3 files from {seen['argv'][3]}" in driver
     assert "Registered output 'model' as dataset 'model_ds' version 1" in driver
     assert driver.index("Status: Finalizing") < driver.index("Uploading output 'model'")  # uploads are Finalizing
     assert "Output 'empty'" in driver and "holds no files" in driver and "'empty_ds' was not registered" in driver
@@ -175,7 +180,7 @@ def test_outputs_land_in_the_default_datastore_and_register(ws, make_source) -> 
     ds = Dataset.get_by_name(ws, "model_ds")
     assert ds.version == 1 and ds.description == "the model" and ds.tags == {"stage": "dev"}
     got = ds.download(target_path=str(root.parent / "dl1"), show_progress=False)
-    assert sorted(Path(p).read_text() for p in got) == ["M", "W"]
+    assert sorted(Path(p).read_text() for p in got) == ["M", "W", "linked"]
     outputs = {o["name"]: o for o in details["outputDatasets"]}
     assert outputs["prepared"] == {
         "name": "prepared",
@@ -195,7 +200,11 @@ def test_outputs_land_in_the_default_datastore_and_register(ws, make_source) -> 
     got2 = ds2.download(target_path=str(root.parent / "dl2"), show_progress=False)
     assert [Path(p).read_text() for p in got2] == ["M2"]
     got1 = Dataset.get_by_name(ws, "model_ds", version=1).download(target_path=str(root.parent / "dl3"))
-    assert sorted(Path(p).read_text() for p in got1) == ["M", "W"]  # version 1 still reads the first run's files
+    assert sorted(Path(p).read_text() for p in got1) == [
+        "M",
+        "W",
+        "linked",
+    ]  # version 1 still reads the first run's files
 
 
 @pytest.mark.integration
