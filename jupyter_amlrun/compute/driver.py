@@ -254,6 +254,32 @@ class Driver(Supervisor):
             result.merge(materializer.materialize(specs, self.rf.root, self.log))
         return result
 
+    def complete_inputs(self, status: str, error: str | None) -> tuple[str, str | None]:
+        """Each materializer's end-of-script step (outputs are uploaded here), before the outcome is recorded.
+
+        A problem turns a Completed run Failed: an output that was not saved must never read Completed. A run that
+        already failed keeps its own error first.
+        """
+        problems: list[str] = []
+        if self.materializers:
+            # Uploading outputs is part of Finalizing (as v1); the outcome is only recorded after it, so a driver
+            # that dies mid-upload leaves no Completed behind (the recovery ends the run Failed).
+            with contextlib.suppress(Exception):
+                self.set_status(RunStatus.FINALIZING)
+        for materializer in self.materializers:
+            try:
+                problem = materializer.complete(status, self.log)
+            except Exception as exc:
+                self.log(f"{type(materializer).__name__}.complete failed:\n" + traceback.format_exc())
+                problem = f"Finishing the run's inputs/outputs failed: {exc}"
+            if problem:
+                problems.append(problem)
+        if not problems:
+            return status, error
+        if status == RunStatus.COMPLETED:
+            return RunStatus.FAILED, "\n".join(problems)
+        return status, "\n".join([error, *problems] if error else problems)
+
     def build_command(self) -> tuple[list[str], dict[str, str]]:
         spec = self.spec
         args = list(spec.arguments)
@@ -338,6 +364,8 @@ class Driver(Supervisor):
         finally:
             if self.lost or self.check_folder():
                 status, error = RunStatus.FAILED, self.lost
+            else:
+                status, error = self.complete_inputs(status, error)
             # The outcome is decided: record it first, so that a recovery after our death ends the run the same way.
             with contextlib.suppress(Exception):
                 rf.update_state(outcome=status, error=error, exit_code=exit_code)

@@ -170,7 +170,7 @@ def _validate(experiment: Experiment, config: ScriptRunConfig, tags: dict[str, s
                 f"Environment variable {key.replace(chr(0), '<NUL>')!r}: names cannot hold '=' or NUL and values "
                 "cannot hold NUL. Fix environment_variables."
             )
-    # v1: inputs given in run_config.data (not only in arguments) are materialised too.
+    # v1: inputs given in run_config.data (not only in arguments) are materialised too; so are outputs there.
     for ref in (rc.data or {}).values():
         hook = getattr(ref, "_amlrun_input", None)
         if not callable(hook):
@@ -205,6 +205,7 @@ _LINEAGE_KEYS = (
     "datastore",
     "path_on_datastore",
 )
+_OUTPUT_LINEAGE_KEYS = ("name", "mode", "datastore", "path")
 
 
 def _run_tags(config: ScriptRunConfig, checked: _Validated, snapshot_id: str) -> dict[str, str]:
@@ -232,9 +233,15 @@ def _run_tags(config: ScriptRunConfig, checked: _Validated, snapshot_id: str) ->
     }
     if rc.max_run_duration_seconds is not None:
         run_tags[T.MAX_RUN_DURATION_SECONDS] = str(rc.max_run_duration_seconds)
-    if checked.inputs:
-        lineage = [{k: i[k] for k in _LINEAGE_KEYS if i.get(k) is not None} for i in checked.inputs]
+    inputs = [i for i in checked.inputs if i.get("kind") != "output"]
+    outputs = [i for i in checked.inputs if i.get("kind") == "output"]
+    if inputs:
+        lineage = [{k: i[k] for k in _LINEAGE_KEYS if i.get(k) is not None} for i in inputs]
         run_tags[T.INPUTS] = json.dumps(lineage)
+    if outputs:
+        # What was declared (path still a template); the driver replaces it with the resolved destinations.
+        declared = [{k: o[k] for k in _OUTPUT_LINEAGE_KEYS if o.get(k) is not None} for o in outputs]
+        run_tags[T.OUTPUTS] = json.dumps(declared)
     run_tags.update(checked.tags)
     return run_tags
 

@@ -111,7 +111,12 @@ class _SubmittedRun(Run):
 
     @property
     def output_datasets(self) -> dict[str, Any]:
-        return {}
+        """Outputs by name (OutputFileDatasetConfig): the local folder the script writes each one to."""
+        out: dict[str, Any] = {}
+        for name in filter(None, os.environ.get("AZUREML_DATASET_FILE_OUTPUTS", "").split(";")):
+            if name in os.environ:
+                out[name] = os.environ[name]
+        return out
 
     def complete(self, _set_status: bool = True) -> None:
         pass  # the driver sets the status when the script ends (as v1's _SubmittedRun)

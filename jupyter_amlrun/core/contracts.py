@@ -139,6 +139,10 @@ class MaterializedInputs:
 class InputMaterializer(abc.ABC):
     """Turns the run inputs of some kinds (``spec["kind"]``) into local paths on the target before the script starts.
 
+    The driver's calls, in order: :meth:`materialize` (before the script), :meth:`complete` (after it ended, before
+    the outcome is recorded), :meth:`release` (before the working folder is removed). Run outputs are inputs of the
+    ``output`` kind: a folder made before the script, saved in :meth:`complete`.
+
     Parameters
     ----------
     workspace:
@@ -151,6 +155,18 @@ class InputMaterializer(abc.ABC):
     @abc.abstractmethod
     def materialize(self, inputs: list[dict[str, Any]], run_root: Path, log: Log) -> MaterializedInputs:
         """Mount or download each input (the specs submit stored in spec.json); raise a clear error if one can't."""
+
+    def complete(self, status: str, log: Log) -> str | None:
+        """The script has ended with ``status`` (the run's outcome so far): finish what the inputs need, such as
+        uploading outputs. Called by the driver before the outcome is recorded, with the working folder still there.
+
+        Returns
+        -------
+        str | None
+            None when all went well; else what went wrong, and the driver ends a Completed run Failed with it (an
+            output that was not saved must never read Completed). Nothing to do by default.
+        """
+        return None
 
     def release(self) -> None:  # noqa: B027 - nothing to release is a valid backend
         """Undo what :meth:`materialize` holds (unmount); called by the driver before the run folder goes."""

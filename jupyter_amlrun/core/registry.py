@@ -132,5 +132,6 @@ input_materializers: Registry[InputMaterializer] = Registry(
         # by the run input's "kind"
         "dataset": "jupyter_amlrun.data.consumption:DatasetMaterializer",
         "datareference": "jupyter_amlrun.data.consumption:DatasetMaterializer",
+        "output": "jupyter_amlrun.data.output:OutputMaterializer",  # OutputFileDatasetConfig
     },
 )

@@ -270,7 +270,7 @@ class Run:
             "properties": self.get_properties(),
             "tags": T.user_tags(tags),
             "inputDatasets": _json_tag(tags.get(T.INPUTS), []),
-            "outputDatasets": [],
+            "outputDatasets": _json_tag(tags.get(T.OUTPUTS), []),
             "runDefinition": {
                 "script": tags.get(T.SCRIPT),
                 "arguments": _json_tag(tags.get(T.ARGUMENTS), []),

@@ -29,6 +29,7 @@ ENVIRONMENT_HASH = "amlrun.environment_hash"
 NODE_COUNT = "amlrun.node_count"
 MAX_RUN_DURATION_SECONDS = "amlrun.max_run_duration_seconds"
 INPUTS = "amlrun.inputs"
+OUTPUTS = "amlrun.outputs"  # run outputs (OutputFileDatasetConfig): declared at submit, resolved at the end
 GIT_DIRTY = "amlrun.git.dirty"
 
 # model versions

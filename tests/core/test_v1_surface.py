@@ -78,14 +78,18 @@ def test_unsupported_datastore_kinds_refuse(ws: Workspace) -> None:
 
 
 @pytest.mark.unit
-def test_output_file_dataset_config_says_what_to_use() -> None:
+def test_output_file_dataset_config_works_and_refuses_what_is_not_here(ws: Workspace) -> None:
     from jupyter_amlrun import OutputFileDatasetConfig
     from jupyter_amlrun.data import DatasetException
     from jupyter_amlrun.data import OutputFileDatasetConfig as FromData
 
     assert FromData is OutputFileDatasetConfig
-    with pytest.raises(DatasetException, match=r"\./outputs.*download_files.*upload"):
-        OutputFileDatasetConfig(destination=("ds", "out"))
+    out = OutputFileDatasetConfig("out", destination=(ws.get_default_datastore(), "out/{run-id}"))
+    assert str(out.as_upload().register_on_complete("ds")) == "DatasetOutputConfig:out"  # v1's argument template
+    with pytest.raises(DatasetException, match="must be a Datastore"):
+        OutputFileDatasetConfig(destination=("ds", "out"))  # type: ignore[arg-type]
+    with pytest.raises(DatasetException, match=r"pipelines are not.*Dataset\.File\.from_files"):
+        out.read_delimited_files()
 
 
 def _submit(ws: Workspace, make_source: Any, body: str, name: str = "v1") -> Any:
