@@ -189,17 +189,10 @@ def test_sidebar_flow(lab: LabServer, page: Any, seeded: dict[str, Any]) -> None
     page.screenshot(path=str(ARTIFACTS / "sidebar-browse.png"))
 
     # Cancel the live run the notebook submitted (its experiment is newer than the list: refresh first).
-    # The first answer after the kernel created the experiment was seen without it (2026-12-03, the server's MLflow
-    # store; cause not found yet, see the issue 12 note): refresh until it shows, bounded, and say how many it took.
-    for clicks in range(1, 11):
-        page.locator(f"{SIDEBAR} button.jp-amlrun-refresh").click()
-        try:
-            sidebar_item(page, "experiment", "ui-sidebar-live").wait_for(timeout=5_000)
-            break
-        except Exception:
-            if clicks == 10:
-                raise
-    print(f"\nui-sidebar-live listed after {clicks} refresh click(s)")
+    # The notebook's %%submit may run after the list loaded (the kernel runs the cells in turn): once its RunDetails
+    # shows the run, its experiment exists, and one refresh must list it.
+    page.locator('.amlrun-rd[data-status="Running"]').wait_for(timeout=90_000)
+    page.locator(f"{SIDEBAR} button.jp-amlrun-refresh").click()
     live = expand(page, "experiment", "ui-sidebar-live")
     live_row = live.locator(".jp-amlrun-run").first
     live_row.wait_for(timeout=30_000)
