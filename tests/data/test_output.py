@@ -13,6 +13,7 @@ from jupyter_amlrun.data import DatasetException
 from jupyter_amlrun.data.output import OutputMaterializer
 from tests.conftest import wait_for
 from tests.data.azurite import ACCOUNT_KEY
+from tests.data.test_runs import finish
 
 # The script writes the files named in OUT_FILES (json: {output name or argument index: {rel: text}}) into each
 # output, found through its arguments (by index) or Run.get_context().output_datasets (by name); then prints what it
@@ -61,16 +62,6 @@ def start(ws, make_source, arguments, files, exit_code=0, data=None, sleep=0):  
 def submit(ws, make_source, arguments, files, exit_code=0, data=None):  # type: ignore[no-untyped-def]
     run = start(ws, make_source, arguments, files, exit_code, data)
     return (run, *finish(run))
-
-
-def finish(run):  # type: ignore[no-untyped-def]
-    details = run.wait_for_completion(raise_on_error=False)
-    logs = run.get_log_files()
-    driver = logs["logs/azureml/driver_log.txt"].read_text()
-    user_log = logs.get("logs/user_logs/std_log.txt")
-    user = user_log.read_text() if user_log else ""
-    seen = next((json.loads(line[5:]) for line in user.splitlines() if line.startswith("SEEN ")), None)
-    return details, driver, seen
 
 
 def files_under(folder: Path) -> dict[str, str]:

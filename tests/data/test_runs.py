@@ -45,13 +45,18 @@ def submit(ws, make_source, arguments):  # type: ignore[no-untyped-def]
     run = Experiment(ws, "data-runs").submit(
         ScriptRunConfig(source_directory=str(src), script="read.py", arguments=arguments)
     )
+    return (run, *finish(run))
+
+
+def finish(run):  # type: ignore[no-untyped-def]
+    """Wait for ``run``; its details, driver log, and the JSON its script printed after ``SEEN `` (or None)."""
     details = run.wait_for_completion(raise_on_error=False)
     logs = run.get_log_files()
     driver = logs["logs/azureml/driver_log.txt"].read_text()
     user_log = logs.get("logs/user_logs/std_log.txt")
     user = user_log.read_text() if user_log else ""
     seen = next((json.loads(line[5:]) for line in user.splitlines() if line.startswith("SEEN ")), None)
-    return run, details, driver, seen
+    return details, driver, seen
 
 
 def test_folder_dataset_mounted_in_place_and_downloaded(ws, make_source, sample_dir: Path) -> None:  # type: ignore[no-untyped-def]

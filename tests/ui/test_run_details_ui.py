@@ -90,17 +90,24 @@ def wait_summary(page: Any, status: str, timeout: float = 90_000) -> Any:
     return summary
 
 
-def save_until_summary_saved(page: Any, path: Path) -> str:
+def save_until(page: Any, path: Path, found: Any, what: str) -> Any:
+    """Save (Ctrl+S) until ``found(output)`` is true for an output of the notebook on disk; returns that output."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         page.keyboard.press("Control+s")
         time.sleep(1.0)
         for out in saved_outputs(path):
-            html = "".join(out.get("data", {}).get("text/html", ""))
-            if "static summary" in html:
-                assert WIDGET_MIME not in out["data"], "an ended run's saved output must not need the widget model"
-                return html
-    raise AssertionError("the static summary never reached the saved notebook")
+            if found(out):
+                return out
+    raise AssertionError(f"{what} never reached the saved notebook")
+
+
+def save_until_summary_saved(page: Any, path: Path) -> str:
+    out = save_until(
+        page, path, lambda o: "static summary" in "".join(o.get("data", {}).get("text/html", "")), "the static summary"
+    )
+    assert WIDGET_MIME not in out["data"], "an ended run's saved output must not need the widget model"
+    return "".join(out["data"]["text/html"])
 
 
 def assert_reopens_with_summary(page: Any, url: str, status: str, shot: str) -> None:
@@ -319,15 +326,13 @@ def gated_script(gate: Path) -> str:
 
 def save_until_marker_saved(page: Any, path: Path) -> str:
     """Save until the notebook on disk holds the live output (widget view + run marker); returns the run id."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        page.keyboard.press("Control+s")
-        time.sleep(1.0)
-        for out in saved_outputs(path):
-            data = out.get("data", {})
-            if RUN_MIME in data and WIDGET_MIME in data:
-                return str(data[RUN_MIME]["run_id"])
-    raise AssertionError("the live RunDetails output never reached the saved notebook")
+    out = save_until(
+        page,
+        path,
+        lambda o: RUN_MIME in o.get("data", {}) and WIDGET_MIME in o.get("data", {}),
+        "the live RunDetails output",
+    )
+    return str(out["data"][RUN_MIME]["run_id"])
 
 
 def wait_fallback(page: Any, run_id: str, status: str, shot: str) -> Any:
