@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, NoReturn
+
 
 class AmlRunError(Exception):
     """Base class of every error raised by jupyter_amlrun."""
@@ -77,3 +80,41 @@ def not_supported(name: str, instead: str) -> NotSupportedLocallyError:
     return NotSupportedLocallyError(
         f"{name} is an Azure-only feature that jupyter_amlrun does not provide. Instead: {instead}"
     )
+
+
+#: The attribute a refused v1 callable carries: what to use instead. ``jupyter amlrun port`` reads it to report
+#: the refused v1 calls a notebook makes, so the refusals are written once, where they raise.
+REFUSED_MARK = "__amlrun_refused__"
+
+
+def refused(name: str, instead: str) -> Callable[..., NoReturn]:
+    """A stand-in for the v1 callable ``name`` that raises :class:`NotSupportedLocallyError` when called.
+
+    Parameters
+    ----------
+    name : str
+        The v1 name as users write it, for example ``"Datastore.register_dbfs"``.
+    instead : str
+        What to use instead; shown in the error and in the port report.
+
+    Returns
+    -------
+    Callable
+        A function taking any arguments that raises; it carries ``__amlrun_refused__ = instead``.
+    """
+
+    def _refuse(*args: Any, **kwargs: Any) -> NoReturn:
+        raise not_supported(name, instead)
+
+    _refuse.__name__ = name.rsplit(".", 1)[-1]
+    _refuse.__qualname__ = name
+    _refuse.__doc__ = f"Not provided by jupyter_amlrun (Azure-only). Instead: {instead}"
+    setattr(_refuse, REFUSED_MARK, instead)
+    return _refuse
+
+
+def refusal_of(obj: object) -> str | None:
+    """What to use instead of ``obj`` when it is a refused v1 callable (see :func:`refused`), else None."""
+    target = getattr(obj, "__func__", obj)
+    value = getattr(target, REFUSED_MARK, None)
+    return value if isinstance(value, str) else None
