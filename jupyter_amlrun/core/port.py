@@ -87,6 +87,8 @@ _OPTS_WITH_VALUE = {
     "-p", "--channel", "--cache-dir", "--log",
 }  # fmt: skip
 _MARK = "amlrun port"
+# An edit is made only where the parsed line is the file's own line, on one line.
+_UNPLACED = "the name is split over lines, or IPython rewrote the line (an indented cell); edit it by hand"
 
 
 # ---------------------------------------------------------------------------------------------------- the mapping
@@ -157,6 +159,21 @@ def _name_index() -> dict[str, str]:
                 if not n.startswith("_") and str(getattr(obj, "__module__", "")).startswith(OUR_ROOT):
                     _index.setdefault(n, info.name)
     return _index
+
+
+def _best_module(v1_module: str, names: list[str]) -> str:
+    """When no module holds every name: the candidate that holds the most (the mirrored module on a tie or none)."""
+    candidates = [mapped_module(v1_module), *fallback_modules(v1_module)]
+    counts = [sum(_member(m, n) is not _MISSING for n in names) for m in candidates]
+    return candidates[counts.index(max(counts))] if max(counts) else candidates[0]
+
+
+def _star_module(v1_module: str) -> str:
+    """Where ``from v1_module import *`` should come from: the first candidate that exports names (``__all__``)."""
+    for module in [mapped_module(v1_module), *fallback_modules(v1_module)]:
+        if getattr(_import(module), "__all__", None):
+            return module
+    return mapped_module(v1_module)
 
 
 def locate(v1_module: str, names: Iterable[str]) -> str | None:
@@ -318,6 +335,11 @@ class _Segment:
     row_map: dict[int, int]  # 0-based py row -> 0-based original row (identical lines only)
     tree: ast.Module
     offset: int = 0  # rows before the segment in orig_lines (a cell magic's first line)
+    indent: str = ""  # the indentation IPython removed from every line of an indented cell
+
+    def shift(self, orow: int) -> int:
+        """Columns to add on original row ``orow`` (the indentation IPython removed)."""
+        return len(self.indent) if self.indent and self.orig_lines[orow].startswith(self.indent) else 0
 
 
 class _Unit:
@@ -407,9 +429,10 @@ class _Porter:
             return False
         orow = seg.row_map[row0]
         end = col1 + (t1.end[1] - t1.start[1])
-        if seg.orig_lines[orow][col0:end] != seg.py_lines[row0][col0:end]:
+        sh = seg.shift(orow)
+        if seg.orig_lines[orow][col0 + sh : end + sh] != seg.py_lines[row0][col0:end]:
             return False
-        self.edits.setdefault(key, []).append(_Edit(orow + seg.offset, col0, end, new))
+        self.edits.setdefault(key, []).append(_Edit(orow + seg.offset, col0 + sh, end + sh, new))
         return True
 
     def _dotted_tokens(
@@ -434,13 +457,15 @@ class _Porter:
             return
         if not _is_v1(module):
             return
-        target = locate(module, names) or mapped_module(module)
+        target = locate(module, names) or _best_module(module, names)
+        if any(a.name == "*" for a in node.names):
+            target = _star_module(module)
         toks = self._tokens(seg, node)
         i = next((k for k, (t, _, _) in enumerate(toks) if t.type == tokenize.NAME and t.string == V1_ROOT), None)
         listed = ", ".join(a.name + (f" as {a.asname}" if a.asname else "") for a in node.names)
         old = f"from {module} import"
         if i is None or not self._span_edit(seg, key, self._dotted_tokens(toks, i), target):
-            self.add("error", where, f"`{old} ...` not rewritten: its module name is split over lines; edit it by hand")
+            self.add("error", where, f"`{old} ...` not rewritten: {_UNPLACED}")
             return
         note = "" if target == mapped_module(module) else f" (not in {mapped_module(module)} yet)"
         self.add("import", where, f"{old} {listed} -> from {target} import {listed}{note}")
@@ -489,7 +514,7 @@ class _Porter:
                     start = run
                     break
         if start is None or not self._span_edit(seg, key, start, target):
-            self.add("error", where, f"`import {module}` not rewritten: its name is split over lines; edit it by hand")
+            self.add("error", where, f"`import {module}` not rewritten: {_UNPLACED}")
             return
         asname = f" as {alias.asname}" if alias.asname else ""
         self.add("import", where, f"import {module}{asname} -> import {target}{asname}")
@@ -541,7 +566,7 @@ class _Porter:
                 mod_node = parent
             row = node.lineno - 1
             if (mod_node.end_lineno or row + 1) - 1 != row or row not in seg.row_map:
-                self.add("error", where, f"use of {'.'.join(chain)} not rewritten (split over lines); edit it by hand")
+                self.add("error", where, f"use of {'.'.join(chain)} not rewritten: {_UNPLACED}")
                 continue
             line = seg.py_lines[row]
             start, end = _char_col(line, node.col_offset), _char_col(line, mod_node.end_col_offset or 0)
@@ -549,7 +574,8 @@ class _Porter:
             if re.sub(r"\s+", "", old_text) != module:
                 self.add("error", where, f"use of {'.'.join(chain)} not rewritten; edit it by hand")
                 continue
-            self.edits.setdefault(key, []).append(_Edit(seg.row_map[row] + seg.offset, start, end, target))
+            sh = seg.shift(seg.row_map[row])
+            self.edits.setdefault(key, []).append(_Edit(seg.row_map[row] + seg.offset, start + sh, end + sh, target))
             shown = ".".join(chain)
             self.add("use", where, f"{shown} -> {target}{shown[len(module) :]}")
             if name is not None and _member(target, name) is _MISSING:
@@ -901,12 +927,16 @@ def _parse_segment(
         porter.add("unparsable", where(offset), f"{type(exc).__name__}: {exc}; nothing changed in this notebook")
         return None
     py_lines = _lines(py)
-    rows = _row_map(py_lines, orig) if transform else {i: i for i in range(len(orig))}
+    # IPython removes the first line's indentation from every line of an indented cell: compare without it.
+    first = next((ln for ln in orig if ln.strip()), "")
+    indent = first[: len(first) - len(first.lstrip(" \t"))] if transform else ""
+    bare = [ln[len(indent) :] if indent and ln.startswith(indent) else ln for ln in orig]
+    rows = _row_map(py_lines, bare) if transform else {i: i for i in range(len(orig))}
 
     def seg_where(r: int) -> str:
         return str(where(rows.get(r, r) + offset))
 
-    return _Segment(seg_where, orig, py_lines, rows, tree, offset)
+    return _Segment(seg_where, orig, py_lines, rows, tree, offset, indent)
 
 
 def _write_json(raw: str, nb: dict[str, Any], new_sources: dict[int, str], porter: _Porter) -> str:

@@ -238,9 +238,16 @@ def test_out_may_not_be_a_source_folder(data: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------------------- rewrites
-def nb_json(*sources: str) -> str:
+def nb_json(*sources: str | list[str]) -> str:
+    """A notebook of code cells; a list is a cell's source lines as they are, a string is dedented and split."""
     cells_ = [
-        {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": _split(s)}
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "metadata": {},
+            "outputs": [],
+            "source": s if isinstance(s, list) else _split(s),
+        }
         for s in sources
     ]
     nb = {"cells": cells_, "metadata": {"kernelspec": {"language": "python"}}, "nbformat": 4, "nbformat_minor": 2}
@@ -468,6 +475,20 @@ def test_command_line_exit_status(data: Path, tmp_path: Path) -> None:
     assert cli("port", str(tmp_path / "nope")).returncode == 2
     assert cli("frobnicate").returncode == 2 and "unknown command" in cli("frobnicate").stderr
     assert cli("port").returncode == 2
+    # `jupyter amlrun` runs the `jupyter-amlrun` executable: a script like the one pip makes from [project.scripts]
+    import os
+
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    shim = bindir / "jupyter-amlrun"
+    shim.write_text(f"#!{sys.executable}\nimport sys\nfrom jupyter_amlrun.__main__ import main\nsys.exit(main())\n")
+    shim.chmod(0o755)
+    jupyter = Path(sys.executable).with_name("jupyter")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(
+        [str(jupyter), "amlrun", "port", "--dry-run", str(clean)], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 0 and "nothing to change (already ported)" in done.stdout, done.stderr
 
 
 def test_console_script_is_declared() -> None:
@@ -478,3 +499,37 @@ def test_console_script_is_declared() -> None:
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     module, _, func = scripts["jupyter-amlrun"].partition(":")
     assert callable(getattr(importlib.import_module(module), func))
+
+
+def test_edge_forms(tmp_path: Path) -> None:
+    """CRLF, a star import, non-ASCII before an import, leading blank lines, an indented cell, %%capture, a use of
+    the root name in another cell than its import."""
+    new, _ = port_python("import os\r\nx = 'é'; from azureml.core.runconfig import RunConfiguration\r\n")
+    assert new == "import os\r\nx = 'é'; from jupyter_amlrun.core.runconfig import RunConfiguration\r\n"
+    new, findings = port_python("from azureml.core import *\n")
+    assert new == f"from {port._star_module('azureml.core')} import *\n" and not any(f.attention for f in findings)
+    path = tmp_path / "edge.ipynb"
+    path.write_text(
+        nb_json(
+            ["\n", "\n", "import azureml.core\n"],
+            ["    import azureml.core\n", "    x = 1\n"],
+            "%%capture\nfrom azureml.core.runconfig import RunConfiguration\n",
+            "v = azureml.core.VERSION\n",
+        )
+    )
+    report = port_paths([path], backup=False)
+    assert not report.attention, report.format()
+    got = cells(path)
+    assert got[0] == ["\n", "\n", "import jupyter_amlrun.core\n"]
+    assert got[1] == ["    import jupyter_amlrun.core\n", "    x = 1\n"]
+    assert got[2] == ["%%capture\n", "from jupyter_amlrun.core.runconfig import RunConfiguration\n"]
+    assert got[3] == [f"v = {port.locate('azureml.core', ['VERSION'])}.VERSION\n"]
+
+
+def test_split_import_goes_where_most_names_are() -> None:
+    """``from azureml.core.compute import ComputeTarget, RemoteCompute``: RemoteCompute is not here; the import goes
+    where ComputeTarget is, and only RemoteCompute is reported."""
+    new, findings = port_python("from azureml.core.compute import ComputeTarget, NoSuchComputeKind\n")
+    module = port.locate("azureml.core.compute", ["ComputeTarget"])
+    assert new == f"from {module} import ComputeTarget, NoSuchComputeKind\n"
+    assert [f.message.split(":")[0] for f in findings if f.attention] == ["azureml.core.compute.NoSuchComputeKind"]
