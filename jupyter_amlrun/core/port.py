@@ -267,7 +267,8 @@ class PortReport:
             lines.append(head)
             for f in sorted(fr.findings, key=_position):
                 tag = {"refused": "REFUSED", "missing": "NOT AVAILABLE", "unparsable": "CANNOT PARSE", "error": "ERROR"}
-                lines.append(f"  {f.where}: {tag.get(f.kind, f.kind)}: {f.message}")
+                where = f"{f.where}: " if f.where else ""
+                lines.append(f"  {where}{tag.get(f.kind, f.kind)}: {f.message}")
         n_att = sum(1 for f in self.files for x in f.findings if x.attention)
         summary = f"{len(ported)} notebook(s)/script(s), {len(changed)} {verb}"
         if not changed:
@@ -684,9 +685,9 @@ class _Porter:
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            self.add("note", where_prefix or path.name, f"cannot read {path.name}: {exc}")
+            self.add("note", path.name if where_prefix is None else where_prefix, f"cannot read {path.name}: {exc}")
             return
-        self.env_text(text, path.name, where_prefix or path.name)
+        self.env_text(text, path.name, path.name if where_prefix is None else where_prefix)
 
     def env_text(self, text: str, name: str, where: str) -> None:
         if name.endswith((".yml", ".yaml")):
@@ -851,11 +852,11 @@ def port_notebook(raw: str, name: str, base_dir: Path) -> tuple[str, list[Findin
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
         fmt = nb.get("nbformat") if isinstance(nb, dict) else None
         hint = " (convert it: jupyter nbconvert --to notebook --nbformat 4)" if fmt == 3 else ""
-        porter.add("unparsable", "file", f"not an nbformat 4 notebook{hint}")
+        porter.add("unparsable", "", f"not an nbformat 4 notebook{hint}")
         return raw, porter.findings
     lang = str(((nb.get("metadata") or {}).get("kernelspec") or {}).get("language") or "python")
     if lang.lower() != "python":
-        porter.add("note", "file", f"a {lang} notebook: only Python notebooks are ported; nothing changed")
+        porter.add("note", "", f"a {lang} notebook: only Python notebooks are ported; nothing changed")
         return raw, porter.findings
 
     main = _Unit()
@@ -967,7 +968,7 @@ def _write_json(raw: str, nb: dict[str, Any], new_sources: dict[int, str], porte
                 return out
         except json.JSONDecodeError:
             pass
-    porter.add("note", "file", "the notebook's JSON layout could not be kept; it was rewritten in nbformat's layout")
+    porter.add("note", "", "the notebook's JSON layout could not be kept; it was rewritten in nbformat's layout")
     return json.dumps(expected, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
@@ -1092,15 +1093,24 @@ def port_paths(
         raise UserErrorException(f"--out {out_dir} is a source folder; give another folder (or leave --out off).")
     report = PortReport(dry_run=dry_run)
     seen_env: set[Path] = set()
+    dests: dict[Path, Path] = {}
     for path, rel in _targets(plist, out_dir):
-        report.files.append(_port_file(path, (out_dir / rel) if out_dir else None, backup, dry_run))
+        dest = (out_dir / rel) if out_dir else None
+        if dest is not None and dest.resolve() in dests:
+            other = dests[dest.resolve()]
+            msg = f"--out would write {dest} twice (also from {other}); port their folders instead, or one at a time"
+            report.files.append(FileReport(path=path, dest=dest, status="error", findings=[Finding("error", "", msg)]))
+            continue
+        if dest is not None:
+            dests[dest.resolve()] = path
+        report.files.append(_port_file(path, dest, backup, dry_run))
         # The environment files next to it (once per folder): read, reported, never changed.
         folder = path.parent.resolve()
         if folder not in seen_env:
             seen_env.add(folder)
             for env in _env_siblings(path.parent):
                 porter = _Porter(path.parent)
-                porter.env_file(env, where_prefix="file")
+                porter.env_file(env, where_prefix="")
                 if porter.findings:
                     report.files.append(FileReport(path=env, status="environment", findings=porter.findings))
     return report
@@ -1113,7 +1123,7 @@ def _port_file(path: Path, dest: Path | None, backup: bool, dry_run: bool) -> Fi
         raw = raw_bytes.decode("utf-8-sig" if raw_bytes.startswith(b"\xef\xbb\xbf") else "utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         fr.status = "error"
-        fr.findings.append(Finding("error", "file", f"cannot read it as UTF-8 text: {exc}"))
+        fr.findings.append(Finding("error", "", f"cannot read it as UTF-8 text: {exc}"))
         return fr
     bom = "\ufeff" if raw_bytes.startswith(b"\xef\xbb\xbf") else ""
     if path.suffix == ".ipynb":
@@ -1139,10 +1149,10 @@ def _port_file(path: Path, dest: Path | None, backup: bool, dry_run: bool) -> Fi
             if backup:
                 fr.backup = _backup_path(path)
                 shutil.copy2(path, fr.backup)
-            _write_atomic(path, bom + new)
+            _write_atomic(path.resolve(), bom + new)  # through a symlink: the file it points to
     except OSError as exc:
         fr.status = "error"
-        fr.findings.append(Finding("error", "file", f"cannot write: {exc}; the source is unchanged"))
+        fr.findings.append(Finding("error", "", f"cannot write: {exc}; the source is unchanged"))
     return fr
 
 

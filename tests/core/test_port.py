@@ -533,3 +533,23 @@ def test_split_import_goes_where_most_names_are() -> None:
     module = port.locate("azureml.core.compute", ["ComputeTarget"])
     assert new == f"from {module} import ComputeTarget, NoSuchComputeKind\n"
     assert [f.message.split(":")[0] for f in findings if f.attention] == ["azureml.core.compute.NoSuchComputeKind"]
+
+
+def test_out_never_writes_one_file_twice(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "train.py").write_text("from azureml.core import Run\n")
+    report = port_paths([tmp_path / "a" / "train.py", tmp_path / "b" / "train.py"], out=tmp_path / "out")
+    assert [f.status for f in report.files] == ["changed", "error"]
+    assert "twice" in report.files[1].findings[0].message and report.exit_code == 1
+
+
+def test_symlinked_file_is_ported_through_the_link(tmp_path: Path) -> None:
+    real = tmp_path / "real.py"
+    real.write_text("import azureml.core\n")
+    link = tmp_path / "link"
+    link.mkdir()
+    (link / "train.py").symlink_to(real)
+    port_paths([link / "train.py"])
+    assert (link / "train.py").is_symlink() and real.read_text() == "import jupyter_amlrun.core\n"
+    assert (link / "train.py.bak").read_text() == "import azureml.core\n"
