@@ -347,7 +347,6 @@ class _Unit:
     """One namespace: a script, or a notebook's cells together (a %%writefile cell is a unit of its own)."""
 
     def __init__(self) -> None:
-        self.segments: list[_Segment] = []
         self.bindings: dict[str, tuple[str, Any]] = {}  # name -> ("object"|"instance", value)
         self.plain_v1_modules: set[str] = set()  # `import azureml.core` (binds azureml)
 
@@ -589,6 +588,7 @@ class _Porter:
     # ------------------------------------------------------------------ refused and missing names
     def calls(self, unit: _Unit, seg: _Segment) -> None:
         """Attribute chains rooted at imported names (and simple instances of them): refused or missing members."""
+        inner = {id(n.value) for n in ast.walk(seg.tree) if isinstance(n, ast.Attribute)}
         for node in _walk_in_order(seg.tree):
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 cls = self._value_type(unit, node.value)
@@ -596,8 +596,8 @@ class _Porter:
                     unit.bindings[node.targets[0].id] = ("instance", cls)
                 elif node.targets[0].id in unit.bindings and unit.bindings[node.targets[0].id][0] == "instance":
                     del unit.bindings[node.targets[0].id]  # rebound to something we cannot follow
-            if not isinstance(node, ast.Attribute) or not isinstance(getattr(node, "ctx", None), ast.Load):
-                continue
+            if not isinstance(node, ast.Attribute) or id(node) in inner or not isinstance(node.ctx, ast.Load):
+                continue  # the whole chain a.b.c once, not a.b again; assignments are the code's own
             chain = _dotted(node)
             if not chain or chain[0] not in unit.bindings or chain[0] in (V1_ROOT,):
                 continue

@@ -553,3 +553,11 @@ def test_symlinked_file_is_ported_through_the_link(tmp_path: Path) -> None:
     port_paths([link / "train.py"])
     assert (link / "train.py").is_symlink() and real.read_text() == "import jupyter_amlrun.core\n"
     assert (link / "train.py.bak").read_text() == "import azureml.core\n"
+
+
+def test_each_chain_is_reported_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jupyter_amlrun import Dataset
+
+    monkeypatch.setattr(Dataset, "legacy_x", refused("Dataset.legacy_x", "use Dataset.File"), raising=False)
+    _, findings = port_python("from azureml.core import Dataset\nDataset.legacy_x.y.z\nDataset.nope.y\n")
+    assert [(f.where, f.kind) for f in findings if f.attention] == [("line 2", "refused"), ("line 3", "missing")]
