@@ -206,3 +206,47 @@ def test_the_in_script_api_imports_only_what_is_mounted() -> None:
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
     imported = set(json.loads(out.stdout.strip().splitlines()[-1].replace("'", '"')))
     assert imported - {"jupyter_amlrun", "_distutils_hack", "__main__"} <= set(IN_SCRIPT_DEPS)
+
+
+@pytest.mark.unit
+def test_gpu_flags_per_engine() -> None:
+    """A pool slot's host GPUs become the engine's device flags; inside they are renumbered from 0."""
+    from jupyter_amlrun._util.engine import Engine
+    from jupyter_amlrun.compute.container import ContainerRun
+
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "1,3", "AMLRUN_RUN_ID": "r1"}
+    for name, flags in (
+        ("podman", ["--device", "nvidia.com/gpu=1", "--device", "nvidia.com/gpu=3"]),
+        ("docker", ["--gpus", '"device=1,3"']),
+    ):
+        engine = Engine(f"/usr/bin/{name}", name, "1")
+        container = ContainerRun(engine, "r1", "img", "python", Path("/ws"), Path("/ws/runs/r1/wd"), {}, ["1", "3"])
+        cmd, inner = container.command(["/host/python", "train.py", "--lr", "0.1"], env)
+        assert cmd[cmd.index("img") :][:4] == ["img", "python", cmd[cmd.index("img") + 2], "train.py"]
+        assert cmd[-2:] == ["--lr", "0.1"]
+        text = " ".join(cmd)
+        assert " ".join(flags) in text and "CUDA_VISIBLE_DEVICES=" not in text  # values go by name only
+        assert inner["CUDA_VISIBLE_DEVICES"] == "0,1" and "-e CUDA_VISIBLE_DEVICES" in text
+        assert "--label amlrun.run_id=r1" in text and "--name amlrun-r1" in text
+
+
+def test_a_gpu_run_is_refused_where_the_engine_cannot_pass_gpus(
+    ws: Any, make_source: Any, monkeypatch: Any, container_engine: Any, test_image: str
+) -> None:
+    from jupyter_amlrun import AmlCompute, ComputeTarget, Estimator
+    from jupyter_amlrun.compute.container import gpu_support
+
+    if gpu_support(container_engine) is not None:
+        pytest.skip("this engine passes GPUs: scripts/container-gpu-check.py shows it")
+    # The pool records the GPUs its first driver sees: here one, from CUDA_VISIBLE_DEVICES (no real GPU needed).
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    ComputeTarget.create(ws, "gpu-pool", AmlCompute.provisioning_configuration(max_nodes=1))
+    src = make_source({"train.py": "print('never')\n"})
+    est = Estimator(
+        str(src), entry_script="train.py", compute_target="gpu-pool", use_gpu=True, custom_docker_image=test_image
+    )
+    run = Experiment(ws, "gpu").submit(est)
+    details = run.wait_for_completion(raise_on_error=False)
+    message = str(details["error"]["error"]["message"])
+    assert details["status"] == "Failed" and "The run asks for GPUs (its pool slot holds GPUs 0) but" in message
+    assert "Running" not in [s for s, _t in RunFolder(ws.path, run.id).read_state().history]
