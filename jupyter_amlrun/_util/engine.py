@@ -102,6 +102,14 @@ def detect(refresh: bool = False) -> Engine | None:
     return found
 
 
+def from_record(record: list[str] | None) -> Engine | None:
+    """The engine a submit found (``[cli, name, version]``), with this process's extra arguments; None when its CLI
+    is gone (then :func:`require` probes again)."""
+    if not record or len(record) != 3 or not os.access(record[0], os.X_OK):
+        return None
+    return Engine(str(record[0]), str(record[1]), str(record[2]), tuple(shlex.split(os.environ.get(ARGS_ENV, ""))))
+
+
 def require(image: str | None = None) -> Engine:
     """The engine that answers, else :class:`EngineError` saying what was tried and how to get one."""
     engine = detect()

@@ -26,7 +26,7 @@ from importlib import util as importlib_util
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun._util.engine import IMAGE_REPO, RUN_LABEL, Engine, EngineError, images_dir, require
+from jupyter_amlrun._util.engine import IMAGE_REPO, RUN_LABEL, Engine, EngineError, from_record, images_dir, require
 from jupyter_amlrun.compute._gpus import CUDA_ENV
 from jupyter_amlrun.core.status import RunStatus
 
@@ -202,7 +202,7 @@ def prepare_container(driver: Driver) -> ContainerRun:
     spec, rf = driver.spec, driver.rf
     docker = dict(spec.extra.get("docker") or {})
     try:
-        engine = require(docker.get("image"))
+        engine = from_record(docker.get("engine")) or require(docker.get("image"))
     except EngineError as exc:
         raise ContainerError(str(exc)) from None
     if spec.distributed and int(spec.node_count or 1) * int(spec.distributed.get("process_count_per_node") or 1) > 1:

@@ -309,11 +309,15 @@ def _docker_spec(config: ScriptRunConfig) -> dict[str, Any] | None:
         return None
     section = env.docker if env is not None else None
     source: Any = rc.docker if from_rc else section
+    from jupyter_amlrun._util.engine import detect
+
+    engine = detect()  # probed once per process: the driver takes it from here instead of probing again
     return {
         "image": section.base_image if section is not None else None,
         "base_dockerfile": section.base_dockerfile if section is not None else None,
         "shm_size": getattr(source, "shm_size", None),
         "arguments": [str(a) for a in getattr(source, "arguments", None) or []],
+        "engine": [engine.cli, engine.name, engine.version] if engine is not None else None,
     }
 
 
