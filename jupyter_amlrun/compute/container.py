@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # this jupyter_amlrun, mounted into the container
 LIB = "/opt/amlrun/lib"  # where the in-script API is mounted (read-only) inside the container
 BOOT = f"{LIB}/jupyter_amlrun/compute/_container_boot.py"
+BASE_LABEL = "amlrun.base_id"  # a derived image's label: the id of the base image it was built on
 ENV_PREFIX = "/opt/amlrun-env"  # a derived image's virtualenv (the base image's packages stay visible)
 # What `from jupyter_amlrun import Run; Run.get_context().log(...)` imports beyond the standard library: mounted from
 # the host. psutil is compiled but abi3 (any CPython >= 3.6). tests/compute/test_container.py checks the list.
@@ -223,14 +224,15 @@ def prepare_container(driver: Driver) -> ContainerRun:
     build_log = rf.root / "logs" / "azureml" / "20_image_build_log.txt"
     build_log.parent.mkdir(parents=True, exist_ok=True)
     driver.log(f"Container engine: {engine.describe()}")
-    base_id = ensure_image(engine, image, build_log, driver.log, rf.cancel_requested)
     definition = dict(spec.environment_definition or {})
     interpreter = str(definition.get("interpreter_path") or "python")
     packages = _packages(definition)
     if packages and not definition.get("user_managed"):
         image, interpreter = derived_image(
-            engine, image, base_id, definition, packages, driver.ws_dir, build_log, driver.log, rf.cancel_requested
+            engine, image, definition, packages, driver.ws_dir, build_log, driver.log, rf.cancel_requested
         )
+    else:
+        ensure_image(engine, image, build_log, driver.log, rf.cancel_requested)
     gpus = _slot_gpus(driver, engine, definition)
     driver.log(f"Container image {image}: the script runs with its {interpreter}")
     return ContainerRun(
@@ -322,16 +324,24 @@ def _tail(path: Path, lines: int) -> str:
     return ""
 
 
-def image_key(base_id: str, definition: dict[str, Any], packages: list[str]) -> str:
-    """A derived image's cache key: the base image's id and the packages (order does not matter)."""
-    doc = {"base": base_id, "packages": sorted(packages), "pip_options": list(definition.get("pip_options") or [])}
+def image_key(base: str, definition: dict[str, Any], packages: list[str]) -> str:
+    """A derived image's cache key: the base image's name and the packages (order does not matter). The base's id
+    is a label of the derived image: a base pulled anew (another id) makes the next run rebuild under the same key."""
+    doc = {"base": base, "packages": sorted(packages), "pip_options": list(definition.get("pip_options") or [])}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:24]
+
+
+def _built_on_current_base(engine: Engine, base: str, tag: str) -> bool:
+    """Whether ``tag`` exists and was built on ``base``'s current id: one engine call for both images."""
+    label = "{{index .Config.Labels " + json.dumps(BASE_LABEL) + "}}"
+    out = engine("image", "inspect", "--format", "{{.Id}} " + label, base, tag)
+    lines = [line.split(" ", 1) for line in out.stdout.splitlines() if line.strip()]
+    return out.returncode == 0 and len(lines) == 2 and len(lines[1]) == 2 and lines[1][1].strip() == lines[0][0]
 
 
 def derived_image(
     engine: Engine,
     base: str,
-    base_id: str,
     definition: dict[str, Any],
     packages: list[str],
     ws_dir: Path,
@@ -346,30 +356,41 @@ def derived_image(
     """
     from jupyter_amlrun.core.envcache import EnvironmentBuildError, cache_root, wait_lock
 
-    key = image_key(base_id, definition, packages)
+    key = image_key(base, definition, packages)
     tag = f"{IMAGE_REPO}:{key}"
     interpreter = f"{ENV_PREFIX}/bin/python"
     folder = images_dir(cache_root(ws_dir))
     record = folder / f"{key}.json"
     name = str(definition.get("name") or "environment")
+
+    def reuse() -> bool:
+        if not (record.exists() and _built_on_current_base(engine, base, tag)):
+            return False
+        with contextlib.suppress(OSError):
+            os.utime(record)  # last use, for prune_cache(older_than_days=...)
+        log(f"Environment {name!r}: reusing image {tag} (packages: {', '.join(packages)})")
+        with open(build_log, "a", encoding="utf-8") as fh:
+            fh.write(f"Reused cached image {tag} for environment {name!r}.\n")
+        return True
+
+    if reuse():  # the common case, without the lock
+        return tag, interpreter
     try:
         lock = wait_lock(folder / ".locks" / f"{key}.build", cancel)
         with lock:
-            if record.exists() and engine("image", "exists", tag).returncode == 0:
-                os.utime(record)  # last use, for prune_cache(older_than_days=...)
-                log(f"Environment {name!r}: reusing image {tag} (packages: {', '.join(packages)})")
-                with open(build_log, "a", encoding="utf-8") as fh:
-                    fh.write(f"Reused cached image {tag} for environment {name!r}.\n")
+            if reuse():  # another run built it while we waited
                 return tag, interpreter
+            base_id = ensure_image(engine, base, build_log, log, cancel)
             log(f"Environment {name!r}: building image {tag} on {base} (packages: {', '.join(packages)})")
             started = time.monotonic()
-            _build(engine, base, tag, key, definition, packages, build_log, cancel)
+            _build(engine, base, base_id, tag, key, definition, packages, build_log, cancel)
             folder.mkdir(parents=True, exist_ok=True)
             doc = {
                 "key": key,
                 "name": name,
                 "image": tag,
                 "base_image": base,
+                "base_id": base_id,
                 "packages": packages,
                 "python": interpreter,
                 "engine": engine.name,
@@ -387,6 +408,7 @@ def derived_image(
 def _build(
     engine: Engine,
     base: str,
+    base_id: str,
     tag: str,
     key: str,
     definition: dict[str, Any],
@@ -424,7 +446,7 @@ def _build(
                 f"logs/azureml/20_image_build_log.txt: {_tail(build_log, 5)}. Fix the package list, or use a base "
                 "image that has python3 with venv and pip."
             )
-        committed = engine("commit", builder, tag, timeout=600)
+        committed = engine("commit", "--change", f"LABEL {BASE_LABEL}={base_id}", builder, tag, timeout=600)
         if committed.returncode != 0:
             raise ContainerError(f"Saving the built image {tag} failed: {committed.stderr.strip()[-500:]}")
     finally:

@@ -7,6 +7,7 @@ behind.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import numbers
 import shutil
@@ -321,6 +322,38 @@ def _docker_spec(config: ScriptRunConfig) -> dict[str, Any] | None:
     }
 
 
+_logged_in: set[tuple[str, str, str]] = set()
+
+
+def _registry_login(engine: Any, registry: Any) -> None:
+    """Hand a private registry's password to the engine's own login (its credential store keeps it, never ours)."""
+    key = (str(registry.address), str(registry.username or ""), hashlib.sha256(registry.password.encode()).hexdigest())
+    if key in _logged_in:
+        return
+    if not registry.username:
+        raise UserErrorException(
+            f"env.docker.base_image_registry for {registry.address!r} has a password but no username: set username."
+        )
+    try:
+        out = subprocess.run(
+            [engine.cli, "login", "--username", str(registry.username), "--password-stdin", str(registry.address)],
+            input=registry.password,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise UserErrorException(f"Logging in to the registry {registry.address!r} failed: {exc}") from None
+    if out.returncode != 0:
+        said = (out.stderr or out.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise UserErrorException(
+            f"Logging in to the registry {registry.address!r} as {registry.username!r} failed ({engine.name} login: "
+            f"{said[0]}). Check env.docker.base_image_registry's address, username and password."
+        )
+    _logged_in.add(key)
+
+
 def _check_docker(config: ScriptRunConfig) -> None:
     """A run that asks for Docker needs an engine that answers and an image to start from; refused here otherwise.
 
@@ -333,9 +366,13 @@ def _check_docker(config: ScriptRunConfig) -> None:
     from jupyter_amlrun._util.engine import EngineError, require
 
     try:
-        require(docker["image"])
+        engine = require(docker["image"])
     except EngineError as exc:
         raise UserErrorException(str(exc)) from None
+    env = config.run_config.environment
+    registry = getattr(env.docker, "base_image_registry", None) if env is not None else None
+    if registry is not None and registry.address and registry.password:
+        _registry_login(engine, registry)
     if not docker["image"] and not docker["base_dockerfile"]:
         raise UserErrorException(
             "The run asks for Docker but its environment names no image: set env.docker.base_image "

@@ -250,3 +250,41 @@ def test_a_gpu_run_is_refused_where_the_engine_cannot_pass_gpus(
     message = str(details["error"]["error"]["message"])
     assert details["status"] == "Failed" and "The run asks for GPUs (its pool slot holds GPUs 0) but" in message
     assert "Running" not in [s for s, _t in RunFolder(ws.path, run.id).read_state().history]
+
+
+def test_docker_environment_notebook(
+    amlrun_home: Path, tmp_path: Path, monkeypatch: Any, container_engine: Any, test_image: str
+) -> None:
+    """notebooks/docker-environment.ipynb under nbclient (skipped with the other container tests without an engine)."""
+    from tests.test_notebooks_core import run_notebook
+
+    monkeypatch.setenv("AMLRUN_TUTORIAL_IMAGE", test_image)
+    outputs = run_notebook("docker-environment.ipynb", tmp_path)
+    assert "status: Completed" in outputs and "hello from /usr/bin/python" in outputs
+    assert "first run (builds) -> Completed | built" in outputs
+    assert "second run (reuses) -> Completed | reused" in outputs and "six 1.16.0 in the derived image" in outputs
+    assert "pruned: 1 cached environment(s)" in outputs
+
+
+def test_a_private_registry_password_goes_to_the_engine_login_only(
+    ws: Any, make_source: Any, container_engine: Any
+) -> None:
+    """v1's base_image_registry: the password reaches `podman login` at submit, never a document, a hash or a repr."""
+    env = Environment("private")
+    env.docker.base_image = "127.0.0.1:1/team/image:1"
+    env.docker.base_image_registry.address = "127.0.0.1:1"  # nothing listens there: the login fails at once
+    env.docker.base_image_registry.username = "me"
+    env.docker.base_image_registry.password = "s3cret-pw"
+    config = ScriptRunConfig(
+        source_directory=str(make_source({"t.py": "print(1)\n"})),
+        script="t.py",
+        environment=env,
+        docker_runtime_config=DockerConfiguration(use_docker=True),
+    )
+    exp = Experiment(ws, "private-registry")
+    with pytest.raises(UserErrorException, match="Logging in to the registry '127.0.0.1:1' as 'me' failed") as info:
+        exp.submit(config)
+    assert list(exp.get_runs()) == []
+    shown = [str(info.value), repr(env.docker.base_image_registry), json.dumps(env._definition())]
+    assert all("s3cret-pw" not in text for text in shown)
+    assert env.clone("copy").docker.base_image_registry.password == "s3cret-pw"  # kept in memory for the login
