@@ -19,7 +19,9 @@ import hashlib
 import json
 import os
 import shlex
+import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from importlib import util as importlib_util
@@ -213,17 +215,15 @@ def prepare_container(driver: Driver) -> ContainerRun:
         )
     if driver._target_type() == "ray":
         raise ContainerError("Runs on a Ray cluster do not run in containers here: submit without Docker.")
-    if docker.get("base_dockerfile") and not docker.get("image"):
-        raise ContainerError(
-            "env.docker.base_dockerfile is not supported yet: build the image yourself "
-            "(podman build -t my-image -f Dockerfile .) and set env.docker.base_image = 'my-image'."
-        )
     image = str(docker.get("image") or "")
-    if not image:
+    dockerfile = str(docker.get("base_dockerfile") or "")
+    if not image and not dockerfile:
         raise ContainerError("The run asks for Docker but names no image: set env.docker.base_image.")
     build_log = rf.root / "logs" / "azureml" / "20_image_build_log.txt"
     build_log.parent.mkdir(parents=True, exist_ok=True)
     driver.log(f"Container engine: {engine.describe()}")
+    if not image:
+        image = dockerfile_image(engine, dockerfile, driver.ws_dir, build_log, driver.log, rf.cancel_requested)
     definition = dict(spec.environment_definition or {})
     interpreter = str(definition.get("interpreter_path") or "python")
     packages = _packages(definition)
@@ -384,7 +384,6 @@ def derived_image(
             log(f"Environment {name!r}: building image {tag} on {base} (packages: {', '.join(packages)})")
             started = time.monotonic()
             _build(engine, base, base_id, tag, key, definition, packages, build_log, cancel)
-            folder.mkdir(parents=True, exist_ok=True)
             doc = {
                 "key": key,
                 "name": name,
@@ -394,15 +393,78 @@ def derived_image(
                 "packages": packages,
                 "python": interpreter,
                 "engine": engine.name,
-                "created": time.time(),
             }
-            tmp = record.with_suffix(".tmp")
-            tmp.write_text(json.dumps(doc, indent=1), encoding="utf-8")
-            tmp.replace(record)
+            _write_record(record, doc)
             log(f"Environment {name!r}: image {tag} built in {time.monotonic() - started:.1f} s")
             return tag, interpreter
     except EnvironmentBuildError as exc:  # canceled while another run built this image
         raise ContainerError(str(exc), exc.status) from None
+
+
+def dockerfile_image(
+    engine: Engine,
+    dockerfile: str,
+    ws_dir: Path,
+    build_log: Path,
+    log: Callable[[str], None],
+    cancel: Callable[[], str | None],
+) -> str:
+    """v1's ``env.docker.base_dockerfile``: the image built from that Dockerfile text (an empty build context), once
+    per text; later runs reuse it. Returns its tag."""
+    from jupyter_amlrun.core.envcache import EnvironmentBuildError, cache_root, wait_lock
+
+    key = "df-" + hashlib.sha256(dockerfile.encode()).hexdigest()[:21]
+    tag = f"{IMAGE_REPO}:{key}"
+    folder = images_dir(cache_root(ws_dir))
+    record = folder / f"{key}.json"
+    try:
+        with wait_lock(folder / ".locks" / f"{key}.build", cancel):
+            if record.exists() and engine("image", "inspect", "--format", "{{.Id}}", tag).returncode == 0:
+                with contextlib.suppress(OSError):
+                    os.utime(record)
+                log(f"Reusing image {tag} built from env.docker.base_dockerfile")
+                with open(build_log, "a", encoding="utf-8") as fh:
+                    fh.write(f"Reused cached image {tag} (base_dockerfile).\n")
+                return tag
+            log(f"Building image {tag} from env.docker.base_dockerfile")
+            started = time.monotonic()
+            context = Path(tempfile.mkdtemp(prefix="amlrun-dockerfile-"))
+            try:
+                (context / "Dockerfile").write_text(dockerfile, encoding="utf-8")
+                cmd = [
+                    engine.cli,
+                    "build",
+                    "--network=host",
+                    "-t",
+                    tag,
+                    "-f",
+                    str(context / "Dockerfile"),
+                    str(context),
+                ]
+                code = _stream(cmd, build_log, cancel, PULL_SECONDS)
+            finally:
+                shutil.rmtree(context, ignore_errors=True)
+            if code != 0:
+                raise ContainerError(
+                    f"Building the image from env.docker.base_dockerfile failed (exit code {code}); the end of "
+                    f"logs/azureml/20_image_build_log.txt: {_tail(build_log, 5)}. Fix the Dockerfile (its FROM image "
+                    "must be on this machine or pullable)."
+                )
+            _write_record(
+                record,
+                {"key": key, "name": "base_dockerfile", "image": tag, "packages": [], "python": "python"},
+            )
+            log(f"Image {tag} built in {time.monotonic() - started:.1f} s")
+            return tag
+    except EnvironmentBuildError as exc:
+        raise ContainerError(str(exc), exc.status) from None
+
+
+def _write_record(record: Path, doc: dict[str, Any]) -> None:
+    record.parent.mkdir(parents=True, exist_ok=True)
+    tmp = record.with_suffix(".tmp")
+    tmp.write_text(json.dumps({**doc, "created": time.time()}, indent=1), encoding="utf-8")
+    tmp.replace(record)
 
 
 def _build(

@@ -313,9 +313,12 @@ def _docker_spec(config: ScriptRunConfig) -> dict[str, Any] | None:
     from jupyter_amlrun._util.engine import detect
 
     engine = detect()  # probed once per process: the driver takes it from here instead of probing again
+    dockerfile = section.base_dockerfile if section is not None else None
+    if dockerfile and "\n" not in dockerfile and Path(dockerfile).expanduser().is_file():
+        dockerfile = Path(dockerfile).expanduser().read_text(encoding="utf-8")  # v1: the text or a file's path
     return {
         "image": section.base_image if section is not None else None,
-        "base_dockerfile": section.base_dockerfile if section is not None else None,
+        "base_dockerfile": dockerfile,
         "shm_size": getattr(source, "shm_size", None),
         "arguments": [str(a) for a in getattr(source, "arguments", None) or []],
         "engine": [engine.cli, engine.name, engine.version] if engine is not None else None,

@@ -288,3 +288,27 @@ def test_a_private_registry_password_goes_to_the_engine_login_only(
     shown = [str(info.value), repr(env.docker.base_image_registry), json.dumps(env._definition())]
     assert all("s3cret-pw" not in text for text in shown)
     assert env.clone("copy").docker.base_image_registry.password == "s3cret-pw"  # kept in memory for the login
+
+
+def test_a_base_dockerfile_is_built_into_the_runs_image(
+    ws: Any, make_source: Any, container_engine: Any, test_image: str
+) -> None:
+    """v1's env.docker.base_dockerfile: the image is built from that text (its output in the build log), then used."""
+    env = Environment("from-dockerfile")
+    env.docker.base_dockerfile = f"FROM {test_image}\nRUN echo built-from-dockerfile > /marker.txt\n"
+    assert env.docker.base_image is None
+    src = make_source({"t.py": "print('MARKER', open('/marker.txt').read().strip())\n"})
+    config = ScriptRunConfig(
+        source_directory=str(src),
+        script="t.py",
+        environment=env,
+        docker_runtime_config=DockerConfiguration(use_docker=True),
+    )
+    run = Experiment(ws, "dockerfile").submit(config)
+    details = run.wait_for_completion(raise_on_error=False)
+    build = run.get_log_files()["logs/azureml/20_image_build_log.txt"].read_text()
+    assert details["status"] == "Completed", build
+    assert "MARKER built-from-dockerfile" in user_log(run) and "built-from-dockerfile" in build
+    cached = [c for c in Environment.list_cache(ws) if c.get("kind") == "image"]
+    assert [c["name"] for c in cached] == ["base_dockerfile"]
+    assert Environment.prune_cache(ws) == [cached[0]["key"]]
