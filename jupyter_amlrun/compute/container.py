@@ -208,11 +208,16 @@ def prepare_container(driver: Driver) -> ContainerRun:
         engine = from_record(docker.get("engine")) or require(docker.get("image"))
     except EngineError as exc:
         raise ContainerError(str(exc)) from None
-    if spec.distributed and int(spec.node_count or 1) * int(spec.distributed.get("process_count_per_node") or 1) > 1:
-        raise ContainerError(
-            "Distributed runs in containers are not supported yet: run it without Docker "
-            "(DockerConfiguration(use_docker=False)), or as one process."
-        )
+    if spec.distributed:
+        from jupyter_amlrun.compute.distributed import DistributedConfigError, topology
+
+        with contextlib.suppress(DistributedConfigError):  # a bad config is said by the distributed step
+            if topology(spec) is not None:
+                raise ContainerError(
+                    f"Distributed runs ({spec.distributed.get('type')}) in containers are not supported yet: submit "
+                    "it without Docker (DockerConfiguration(use_docker=False), env.docker.enabled = False), or "
+                    "without distributed_job_config to run one process in the image."
+                )
     if driver._target_type() == "ray":
         raise ContainerError("Runs on a Ray cluster do not run in containers here: submit without Docker.")
     image = str(docker.get("image") or "")

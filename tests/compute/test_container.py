@@ -110,9 +110,20 @@ def test_a_run_in_the_image_logs_reads_its_input_and_writes_outputs(
 
 
 def test_a_missing_image_fails_clearly_at_preparing(ws: Any, make_source: Any, container_engine: Any) -> None:
+    from jupyter_amlrun import PyTorchConfiguration
+
     image = "localhost/amlrun-no-such-image:missing"
     src = make_source({"train.py": "print('never')\n"})
     run = Experiment(ws, "missing-image").submit(docker_config(src, image, "train.py"))
+    # Ranks in containers are not supported yet: refused at Preparing too, never run outside the image.
+    ranked = docker_config(src, "localhost/amlrun-no-such-image:missing", "train.py")
+    ranked.run_config.distributed_job_config = PyTorchConfiguration(process_count=2)
+    distributed = Experiment(ws, "missing-image").submit(ranked)
+    refused = distributed.wait_for_completion(raise_on_error=False)
+    assert refused["status"] == "Failed"
+    assert "Distributed runs (PyTorchConfiguration) in containers are not supported yet" in str(
+        refused["error"]["error"]["message"]
+    )
     details = run.wait_for_completion(raise_on_error=False)
     assert details["status"] == "Failed"
     error = str(details["error"]["error"]["message"])
