@@ -6,7 +6,8 @@ Three measurements, each side with the same tiny script, alternating sides so th
   writes the wall-clock time into a file of the workspace, which the container sees at the same path);
 * Preparing of a run whose environment's derived image is cached (pip package ``six`` on the base image; the first,
   cold build is reported on its own row), from the run's status history; and of a container run without packages;
-* the cost of one ``run.log()`` call inside the container vs outside (N calls timed in the script).
+* the cost of one ``run.log()`` call inside the container vs outside (N calls timed in the script);
+* ``run.cancel()`` -> ``Canceled`` of a sleeping script, inside vs outside.
 
 Needs a container engine and the test image (``scripts/build-test-image.sh``); the derived image needs the package
 index reachable from a container. Everything lives in a temp folder removed at the end (the derived image is removed
@@ -156,6 +157,23 @@ def main() -> int:
         print(f"container without packages: Preparing median {med([r['preparing'] for r in cont if r['preparing']])} s")
         print(f"plain run: Preparing median {med([r['preparing'] for r in plain if r['preparing']])} s")
         Environment.prune_cache(ws)
+        (src / "sleep.py").write_text("import time\nprint('started', flush=True)\ntime.sleep(600)\n")
+        canceled: dict[str, list[float]] = {"plain": [], "container": []}
+        for _ in range(3):
+            for side in canceled:
+                cfg = config(side)
+                cfg.script = cfg.run_config.script = "sleep.py"
+                run = exp.submit(cfg)
+                log = RunFolder(ws.path, run.id).user_log
+                deadline = time.monotonic() + 120
+                while time.monotonic() < deadline and not (log.exists() and "started" in log.read_text()):
+                    time.sleep(0.02)
+                t0 = time.time()
+                run.cancel()
+                if wait_status(run, "Canceled") is not None:
+                    canceled[side].append(time.time() - t0)
+        for side, xs in canceled.items():
+            print(f"cancel -> Canceled, {side}: median {med(xs)} s of {len(xs)}")
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return 0

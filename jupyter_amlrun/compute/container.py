@@ -220,6 +220,12 @@ def prepare_container(driver: Driver) -> ContainerRun:
                 )
     if driver._target_type() == "ray":
         raise ContainerError("Runs on a Ray cluster do not run in containers here: submit without Docker.")
+    for path in (driver.ws_dir, PACKAGE_DIR):
+        if ":" in str(path) or "," in str(path):
+            raise ContainerError(
+                f"The path {path} holds ':' or ',', which a container bind mount cannot express: move the workspace "
+                "(or the installed package) to a path without them to run in a container."
+            )
     image = str(docker.get("image") or "")
     dockerfile = str(docker.get("base_dockerfile") or "")
     if not image and not dockerfile:
