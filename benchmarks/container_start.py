@@ -50,9 +50,10 @@ with open(marker, "w") as fh:
 def wait_status(run: Any, wanted: str, timeout: float = 120.0) -> float | None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if run.get_status() == wanted:
+        status = run.get_status()
+        if status == wanted:
             return time.time()
-        if run.get_status() in ("Failed", "Canceled", "Completed") and wanted != "Completed":
+        if status in ("Failed", "Canceled", "Completed"):
             return None
         time.sleep(POLL)
     return None
