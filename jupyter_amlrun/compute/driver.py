@@ -460,6 +460,8 @@ class Driver(Supervisor):
                 self.ws_dir, rf.root, spec.environment_definition, self.log, rf.cancel_requested
             )
         except EnvironmentBuildError as exc:
+            if exc.warnings:
+                rf.update_state(warnings=[*rf.read_state().warnings, *exc.warnings])
             return exc.status, str(exc), None
         spec.interpreter = prepared.interpreter
         if prepared.warnings:

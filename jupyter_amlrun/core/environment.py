@@ -100,11 +100,11 @@ class CondaDependencies:
             if not line.strip():
                 continue
             stripped = line.strip()
+            if stripped.startswith("- pip:"):  # before the section test: v1 files put it at column 0 too
+                section = "pip"
+                continue
             if not line.startswith(" ") and stripped.endswith(":"):
                 section = stripped[:-1]
-                continue
-            if stripped.startswith("- pip:"):
-                section = "pip"
                 continue
             item = stripped[1:].strip() if stripped.startswith("-") else stripped  # one list marker only
             if section == "channels":
@@ -339,7 +339,17 @@ class Environment:
     ----------
     name:
         The environment name (names starting with ``AzureML`` or ``Microsoft`` are reserved for curated ones).
+
+    Attributes
+    ----------
+    pin_policy:
+        What a build does with a pin that has no build for this Python (old v1 pins such as
+        ``scikit-learn==0.22.1``): ``"nearest"`` (the default, also from ``$AMLRUN_ENV_PIN_POLICY``) installs the
+        closest version that has one, or keeps the base interpreter's version, and warns; ``"strict"`` fails at
+        Preparing.
     """
+
+    pin_policy: str | None = None
 
     def __init__(self, name: str, **kwargs: Any) -> None:
         self.name = name
@@ -417,6 +427,7 @@ class Environment:
             "channels": deps.conda_channels,
             "user_managed": bool(self.python.user_managed_dependencies),
             "interpreter_path": self.python.interpreter_path,
+            "pin_policy": _pin_policy(getattr(self, "pin_policy", None)),
         }
 
     @classmethod
@@ -533,6 +544,26 @@ class Environment:
 
     def __repr__(self) -> str:
         return f"Environment(Name: {self.name},\nVersion: {self.version})"
+
+
+PIN_POLICY_ENV = "AMLRUN_ENV_PIN_POLICY"
+
+
+def _pin_policy(value: Any) -> str:
+    """``env.pin_policy``, else ``$AMLRUN_ENV_PIN_POLICY`` where the run is submitted, else ``nearest``.
+
+    ``nearest``: a pin with no build for this Python installs the closest version that has one (or the base's), with
+    a warning in the build log and the run's details; ``strict``: the run fails at Preparing, naming the pin.
+    """
+    import os
+
+    policy = str(value or os.environ.get(PIN_POLICY_ENV) or "nearest").lower()
+    if policy not in ("nearest", "strict"):
+        raise UserErrorException(
+            f"Unknown pin policy {policy!r} (env.pin_policy or ${PIN_POLICY_ENV}): use 'nearest' (install the "
+            "closest version that has a build for this Python) or 'strict' (fail)."
+        )
+    return policy
 
 
 class EnvironmentNotFoundException(UserErrorException, KeyError):
