@@ -104,6 +104,8 @@ _CONDA_SKIP = {
     "pytorch-cuda",
     "pytorch-mutex",
 }
+# pip names v1 specs use that were renamed since (the old name now only raises an install error).
+_PIP_RENAMED = {"tensorflow-gpu": "tensorflow"}
 # Packages a build must not replace in the base (huge, with CUDA variants): pip gets a constraint to the base's version
 # unless the spec names them itself.
 _GUARDED = ("torch",)
@@ -243,6 +245,11 @@ def plan_requirements(pip_reqs: list[str], conda: list[str]) -> Plan:
                 extra = f" (it brings mlflow, which the base has: mlflow {have})" if have else " (it brings mlflow)"
             plan.notes.append(f"Skipping {given!r}: provided by jupyter_amlrun{extra}")
             continue
+        renamed = _PIP_RENAMED.get(req.name.lower())
+        if renamed is not None:
+            plan.notes.append(f"{req.name!r} is now {renamed!r} on PyPI (the old name only fails): using {renamed}")
+            req.name = renamed
+            text = str(req)
         if req.marker is not None and not req.marker.evaluate():
             plan.notes.append(f"Skipping {given!r}: its marker does not apply to this interpreter")
             continue
@@ -278,6 +285,7 @@ class Resolved:
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     substituted: dict[str, str] = field(default_factory=dict)  # install line -> the spec's pin it replaces
+    source_only: list[str] = field(default_factory=list)  # pins with no wheel for this Python (pip builds them)
 
 
 def pin_policy(definition: dict[str, Any]) -> str:
@@ -396,6 +404,7 @@ def resolve_pins(
                     "URL')."
                 )
             result.notes.append(f"{text!r}: no wheel for Python {py}; pip will try to build it from source")
+            result.source_only.append(text)
             result.install.append(text)
             continue
         anchors = [s.version for s in req.specifier if s.operator in ("==", "===", "~=", ">=", "<=")]
@@ -567,6 +576,13 @@ def _prepare(
             )
         except EnvironmentBuildError as exc:
             relaxed = _relaxed(resolved)
+            if exc.status == RunStatus.FAILED and resolved.source_only and relaxed is None:
+                py = f"{sys.version_info.major}.{sys.version_info.minor}"
+                raise EnvironmentBuildError(
+                    f"{', '.join(resolved.source_only)}: no wheel for Python {py} (only sources, which did not "
+                    f"build here); choose a version that has one, or remove it. {exc}",
+                    exc.status,
+                ) from None
             if exc.status != RunStatus.FAILED or relaxed is None or "conflict" not in str(exc).lower():
                 raise
             _note(build_log, log, ["The nearest versions conflict with the base's packages; letting pip choose them"])

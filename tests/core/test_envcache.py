@@ -157,6 +157,7 @@ def test_python_version_of_a_conda_spec_warns_only_when_it_differs(tmp_path: Pat
     assert len(prepared.warnings) == 1 and "asks for Python 3.8" in prepared.warnings[0]
     plan = plan_requirements(d["pip"], d["conda"])
     assert "Skipping 'azureml-defaults': provided by jupyter_amlrun" in plan.notes
+    assert plan.install == ["tensorflow==2.3.0", "horovod==0.19.5"]  # tensorflow-gpu is tensorflow today
     for same in ("3", f"{sys.version_info.major}.{sys.version_info.minor}", ""):
         ok = prepare_run_environment(tmp_path, tmp_path / "run", {"name": "e", "python": same, "pip": []}, print)
         assert ok.warnings == [], same
