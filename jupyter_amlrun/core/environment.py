@@ -397,7 +397,7 @@ class Environment:
 
     # -------------------------------------------------------------- identity
     def _definition(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "name": self.name,
             "python": {
                 "interpreter_path": self.python.interpreter_path,
@@ -407,6 +407,9 @@ class Environment:
             "environment_variables": dict(self.environment_variables),
             "docker": self.docker.as_dict(),
         }
+        if self.pin_policy is not None:  # only when set: the hash of every other definition stays as it was
+            d["pin_policy"] = _pin_policy(self.pin_policy)
+        return d
 
     def content_hash(self) -> str:
         """sha256 of the definition (name and version excluded): a registered version's identity."""
@@ -427,7 +430,7 @@ class Environment:
             "channels": deps.conda_channels,
             "user_managed": bool(self.python.user_managed_dependencies),
             "interpreter_path": self.python.interpreter_path,
-            "pin_policy": _pin_policy(getattr(self, "pin_policy", None)),
+            "pin_policy": _pin_policy(self.pin_policy),
         }
 
     @classmethod
@@ -440,6 +443,8 @@ class Environment:
         env.python.conda_dependencies = CondaDependencies._from_dict(py.get("conda_dependencies", {}))
         env.environment_variables = dict(d.get("environment_variables", {}))
         env.docker = DockerSection.from_dict(dict(d.get("docker", {})))
+        if d.get("pin_policy"):
+            env.pin_policy = str(d["pin_policy"])
         return env
 
     # -------------------------------------------------------------- registry

@@ -176,8 +176,10 @@ def test_nearest_version() -> None:
     assert not provided_by_amlrun("azure-storage-blob") and not provided_by_amlrun("azuremlx")
 
 
-def test_an_unknown_pin_policy_is_refused() -> None:
+def test_an_unknown_pin_policy_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     from jupyter_amlrun import Environment
+
+    monkeypatch.delenv("AMLRUN_ENV_PIN_POLICY", raising=False)
 
     env = Environment("e")
     env.pin_policy = "closest"
@@ -185,6 +187,12 @@ def test_an_unknown_pin_policy_is_refused() -> None:
         env._build_definition()
     env.pin_policy = "strict"
     assert env._build_definition()["pin_policy"] == "strict"
+    assert Environment("e")._build_definition()["pin_policy"] == "nearest"
+    # Registered with the definition (and only when set: other definitions keep their hash).
+    again = Environment._from_definition(env._definition(), "1")
+    assert again.pin_policy == "strict" and "pin_policy" not in Environment("e")._definition()
+    monkeypatch.setenv("AMLRUN_ENV_PIN_POLICY", "strict")  # where the run is submitted
+    assert Environment("e")._build_definition()["pin_policy"] == "strict"
 
 
 def _installed(name: str) -> bool:
