@@ -310,6 +310,9 @@ class Driver(Supervisor):
         )
         env.update(spec.environment_variables)
         env.update(self.node_env(0))
+        if spec.script.lower().endswith(".ipynb"):
+            # A notebook entry script runs cell by cell in a kernel of the same interpreter (nbclient).
+            return [spec.interpreter, "-m", "jupyter_amlrun.compute.notebook_entry", spec.script, *args], env
         return [spec.interpreter, spec.script, *args], env
 
     def node_env(self, node: int) -> dict[str, str]:
@@ -476,6 +479,8 @@ class Driver(Supervisor):
                 )
             )
         except EnvironmentBuildError as exc:
+            if exc.warnings:
+                rf.update_state(warnings=[*rf.read_state().warnings, *exc.warnings])
             return exc.status, str(exc), None
         spec.interpreter = prepared.interpreter
         if prepared.warnings:
@@ -501,7 +506,10 @@ class Driver(Supervisor):
                 rf.update_state(warnings=[*rf.read_state().warnings, warning])
         self.set_status(RunStatus.STARTING)
         cmd, env = self.build_command()
-        self.log(f"After variable expansion, calling script [ {spec.script} ] with arguments: {cmd[2:]}")
+        self.log(
+            f"After variable expansion, calling script [ {spec.script} ] with arguments: "
+            f"{cmd[cmd.index(spec.script) + 1 :]}"
+        )
         reason = rf.cancel_requested()
         if reason:
             return RunStatus.CANCELED, reason, None

@@ -101,12 +101,16 @@ class _SubmittedRun(Run):
 
     @property
     def input_datasets(self) -> dict[str, Any]:
-        """Inputs by name: the local path each dataset input was mounted or downloaded to."""
+        """Inputs by name: the local path each file input was mounted or downloaded to; a TabularDataset for a
+        tabular input (v1's direct mode)."""
         out: dict[str, Any] = {}
         for item in filter(None, os.environ.get("AZUREML_DATASET_ENVIRONMENT_VARS", "").split(",")):
             name = item.split(":", 1)[0]
             if name in os.environ:
                 out[name] = os.environ[name]
+        objects = _input_objects()
+        for name, item in objects.items():
+            out[name] = _load_input_object(self._ws, name, item)
         return out
 
     @property
@@ -228,6 +232,30 @@ class _OfflineRun:
 
     def __repr__(self) -> str:
         return f"Run(Experiment: None,\nId: {self.id},\nType: offline,\nStatus: Running)"
+
+
+def _input_objects() -> dict[str, Any]:
+    import json
+
+    try:
+        value = json.loads(os.environ.get("AMLRUN_INPUT_OBJECTS") or "{}")  # set by the data layer's materializer
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _load_input_object(workspace: Any, name: str, item: dict[str, Any]) -> Any:
+    """Rebuild an object input with the loader its materializer named (a string: core never imports data)."""
+    import importlib
+
+    loader = str(item.get("loader") or "")
+    module, _, attr = loader.partition(":")
+    if not module.startswith("jupyter_amlrun.") or not attr:
+        raise RunEnvironmentException(f"Input {name!r} names no loader of jupyter_amlrun ({loader!r}).")
+    target: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        target = getattr(target, part)
+    return target(workspace, item.get("doc") or {})
 
 
 def get_context(allow_offline: bool = True) -> Any:

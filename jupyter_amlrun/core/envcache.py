@@ -17,6 +17,20 @@ interpreter, pip packages and options, conda packages and channels) under ``<wor
 uv was measured (benchmarks/README.md): much faster for a tiny package, but it ignores site-packages added by a
 ``.pth``, so it would re-install what the base already has (torch). pip is the default; ``AMLRUN_ENV_INSTALLER=uv``
 opts in to uv where it is on PATH.
+
+v1 specs are planned before pip sees them (:func:`plan_requirements`, :func:`resolve_pins`):
+
+* ``azureml-*`` packages are provided by jupyter_amlrun: skipped, one line each in the build log;
+* a package the base interpreter already has at a version the spec allows is used as it is (conda names mapped to
+  pip's: ``pytorch`` is ``torch``); a build never replaces the base's torch unless the spec pins another version
+  (pip gets a constraint ``torch==<base version>``);
+* a pin with no build for this Python follows the pin policy (``Environment.pin_policy`` or
+  ``$AMLRUN_ENV_PIN_POLICY``): ``nearest`` (default) installs the closest version that has one, or keeps the base's
+  version when the base has the package (old wheels were built for older numpy/ABI and break against the base's), with
+  a warning in the build log and the run's details; ``strict`` fails at Preparing. Availability is asked of pip once
+  per such pin (``pip install --dry-run --no-deps --only-binary :all:``, about 1 s; ``pip index versions`` ignores
+  ``--only-binary`` and lists sdists that cannot build here), and the outcome is cached per build key, so a warm run
+  asks nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +44,7 @@ import re
 import shlex
 import shutil
 import site
+import socket
 import subprocess
 import sys
 import sysconfig
@@ -49,10 +64,51 @@ INSTALLER_ENV = "AMLRUN_ENV_INSTALLER"
 BUILD_LOG = "logs/azureml/20_image_build_log.txt"
 META_FILE = "amlrun-env.json"
 ERROR_TAIL_LINES = 25
-# conda names whose pip package is called differently (the conda -> pip fallback).
-_CONDA_TO_PIP = {"pytorch": "torch", "py-xgboost": "xgboost", "pytorch-cpu": "torch", "tensorflow-gpu": "tensorflow"}
+PIN_POLICY_ENV = "AMLRUN_ENV_PIN_POLICY"
+PIN_POLICIES = ("nearest", "strict")
+PLANS_DIR = ".plans"
+# conda names whose pip package is called differently (the conda -> pip fallback), as v1 specs use them.
+_CONDA_TO_PIP = {
+    "pytorch": "torch",
+    "pytorch-cpu": "torch",
+    "pytorch-gpu": "torch",
+    "py-xgboost": "xgboost",
+    "py-xgboost-cpu": "xgboost",
+    "tensorflow-gpu": "tensorflow",
+    "pillow-simd": "pillow",
+    "matplotlib-base": "matplotlib",
+    "pyyaml": "PyYAML",
+    "msgpack-python": "msgpack",
+    "pytables": "tables",
+    "lightgbm-cpu": "lightgbm",
+    "opencv": "opencv-python-headless",
+    "py-opencv": "opencv-python-headless",
+    "tensorboardx": "tensorboardX",
+}
 # conda-only packages that a venv already has or does not need.
-_CONDA_SKIP = {"python", "pip", "setuptools", "wheel", "cpuonly", "cudatoolkit", "mkl", "nomkl"}
+_CONDA_SKIP = {
+    "python",
+    "pip",
+    "setuptools",
+    "wheel",
+    "cpuonly",
+    "cudatoolkit",
+    "cudnn",
+    "nccl",
+    "mkl",
+    "nomkl",
+    "mkl-service",
+    "blas",
+    "libblas",
+    "openblas",
+    "pytorch-cuda",
+    "pytorch-mutex",
+}
+# pip names v1 specs use that were renamed since (the old name now only raises an install error).
+_PIP_RENAMED = {"tensorflow-gpu": "tensorflow"}
+# Packages a build must not replace in the base (huge, with CUDA variants): pip gets a constraint to the base's version
+# unless the spec names them itself.
+_GUARDED = ("torch",)
 
 Log = Callable[[str], None]
 
@@ -66,6 +122,7 @@ class EnvironmentBuildError(Exception):
     def __init__(self, message: str, status: str = RunStatus.FAILED) -> None:
         super().__init__(message)
         self.status = status
+        self.warnings: list[str] = []  # what Preparing warned about before it failed (the run's details keep it)
 
 
 @dataclass
@@ -109,32 +166,319 @@ def build_key(definition: dict[str, Any]) -> str:
         "pip_options": list(definition.get("pip_options") or []),
         "conda": sorted(definition.get("conda") or []),
         "channels": sorted(definition.get("channels") or []),
+        "pin_policy": str(definition.get("pin_policy") or os.environ.get(PIN_POLICY_ENV) or "nearest").lower(),
     }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def _satisfied(requirements: list[str]) -> dict[str, str] | None:
-    """``{name: installed version}`` when the base interpreter already satisfies every requirement, else None."""
+@dataclass
+class Plan:
+    """What a spec asks of pip once v1's names are mapped and the base interpreter is taken into account.
+
+    Attributes
+    ----------
+    install:
+        The requirements pip still has to install (pip names).
+    notes:
+        One line per decision (skipped, used from the base, mapped), for the build log.
+    constraints:
+        ``name==version`` lines that keep the base's guarded packages (torch) in place.
+    used:
+        ``{name: base version}`` of what the base provides.
+    """
+
+    install: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    constraints: list[str] = field(default_factory=list)
+    used: dict[str, str] = field(default_factory=dict)
+    from_conda: dict[str, str] = field(default_factory=dict)  # install line -> the conda spec it came from
+
+
+def provided_by_amlrun(name: str) -> bool:
+    """Whether a package is part of the v1 SDK that jupyter_amlrun replaces (``azureml-*``)."""
+    norm = re.sub(r"[-_.]+", "-", name).lower()
+    return norm == "azureml" or norm.startswith("azureml-")
+
+
+def _base_version(name: str) -> str | None:
     from importlib import metadata
 
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def plan_requirements(pip_reqs: list[str], conda: list[str]) -> Plan:
+    """Map a v1 spec onto this interpreter without the network: skip ``azureml-*``, use what the base has.
+
+    Parameters
+    ----------
+    pip_reqs:
+        The pip requirement strings of the spec.
+    conda:
+        The conda package specs (mapped to pip names; conda-only packages such as ``cudatoolkit`` dropped).
+    """
     from packaging.requirements import InvalidRequirement, Requirement
 
-    found: dict[str, str] = {}
-    for text in requirements:
+    plan = Plan()
+    items: list[tuple[str, str]] = [(p, p) for p in pip_reqs]
+    conda_of: dict[str, str] = {}
+    for c in conda:
+        pip_form = conda_to_pip(c)
+        if pip_form is None:
+            continue
+        items.append((c, pip_form))
+        conda_of[pip_form] = c
+        if _spec_name(c) != _spec_name(pip_form):
+            plan.notes.append(f"conda package {c!r} is the pip package {pip_form!r}")
+    for given, text in items:
         try:
             req = Requirement(text)
         except InvalidRequirement:
-            return None
-        if req.url or req.extras or (req.marker is not None and not req.marker.evaluate()):
-            return None  # direct references and extras: let pip decide
+            plan.install.append(text)  # a URL or a path: pip reads it
+            continue
+        if provided_by_amlrun(req.name):
+            extra = ""
+            if req.name.lower().replace("_", "-") == "azureml-mlflow":
+                have = _base_version("mlflow")
+                extra = f" (it brings mlflow, which the base has: mlflow {have})" if have else " (it brings mlflow)"
+            plan.notes.append(f"Skipping {given!r}: provided by jupyter_amlrun{extra}")
+            continue
+        renamed = _PIP_RENAMED.get(req.name.lower())
+        if renamed is not None:
+            plan.notes.append(f"{req.name!r} is now {renamed!r} on PyPI (the old name only fails): using {renamed}")
+            req.name = renamed
+            text = str(req)
+        if req.marker is not None and not req.marker.evaluate():
+            plan.notes.append(f"Skipping {given!r}: its marker does not apply to this interpreter")
+            continue
+        have = _base_version(req.name)
+        if req.url is None and have is not None and (not req.specifier or req.specifier.contains(have, True)):
+            if req.extras:
+                plan.install.append(text)  # the extras' own packages may be missing: pip checks (base kept)
+                continue
+            plan.used[req.name] = have
+            plan.notes.append(f"Using {req.name} {have} from the base interpreter for {given!r}")
+            continue
+        plan.install.append(text)
+    plan.from_conda = {t: conda_of[t] for t in plan.install if t in conda_of}
+    for name in _GUARDED:
+        have = _base_version(name)
+        wanted_other = any(_spec_name(t) == name for t in plan.install)  # the spec pins another version: allowed
+        if have and not wanted_other and plan.install:
+            plan.constraints.append(f"{name}=={have.split('+', 1)[0]}")
+    return plan
+
+
+def _spec_name(text: str) -> str:
+    """The lower-case project name of a pip or conda spec (``channel::name=1`` -> ``name``)."""
+    m = re.match(r"^\s*([A-Za-z0-9_.\-]+)", text.split("::", 1)[-1])
+    return m.group(1).lower() if m else text.lower()
+
+
+@dataclass
+class Resolved:
+    """The install list after the pin policy: what pip installs, what the run is warned about."""
+
+    install: list[str]
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    substituted: dict[str, str] = field(default_factory=dict)  # install line -> the spec's pin it replaces
+    source_only: list[str] = field(default_factory=list)  # pins with no wheel for this Python (pip builds them)
+
+
+def pin_policy(definition: dict[str, Any]) -> str:
+    """The definition's pin policy, else ``$AMLRUN_ENV_PIN_POLICY``, else ``nearest``."""
+    value = str(definition.get("pin_policy") or os.environ.get(PIN_POLICY_ENV) or "nearest").lower()
+    if value not in PIN_POLICIES:
+        raise EnvironmentBuildError(
+            f"Unknown pin policy {value!r} (from the environment's pin_policy or ${PIN_POLICY_ENV}); use one of "
+            f"{', '.join(PIN_POLICIES)}."
+        )
+    return value
+
+
+def _pip(args: list[str], options: list[str], no_config: bool = False) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "pip", *args, "--disable-pip-version-check", "--no-input", *options]
+    env = dict(os.environ, PIP_CONFIG_FILE=os.devnull) if no_config else None
+    return subprocess.run(
+        cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False, timeout=600, env=env
+    )
+
+
+def _wheel_versions(req_text: str, options: list[str]) -> tuple[bool, list[str], str]:
+    """(installable as a wheel for this Python, versions that have one, pip's output) for one requirement."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    args = ["install", "--dry-run", "--no-deps", "--only-binary", ":all:", "--ignore-installed", req_text]
+    done = _pip(args, options)
+    out = (done.stdout or "") + (done.stderr or "")
+    if done.returncode == 0:
+        return True, [], out
+    # A pip config constraint on the same package (this machine caps torch/torchvision) makes pip report a conflict
+    # instead of the versions: ask again without the config files, then keep only what the constraint allows.
+    capped = re.findall(r"The user requested \(constraint\) [A-Za-z0-9_.\-\[\]]+?([<>=!~].*)", out)
+    if capped:
+        again = _pip(args, options, no_config=True)
+        out += (again.stdout or "") + (again.stderr or "")
+    m = re.search(r"\(from versions: ([^)]*)\)", out)
+    versions = [] if not m or m.group(1).strip() == "none" else [v.strip() for v in m.group(1).split(",")]
+    for cap in capped:
         try:
-            version = metadata.version(req.name)
-        except metadata.PackageNotFoundError:
-            return None
-        if req.specifier and not req.specifier.contains(version, prereleases=True):
-            return None
-        found[req.name] = version
-    return found
+            allowed = SpecifierSet(cap.strip())
+        except InvalidSpecifier:
+            continue
+        versions = [v for v in versions if allowed.contains(v, prereleases=True)]
+    return False, versions, out
+
+
+def _nearest(anchor: str, versions: list[str], allow_pre: bool) -> str | None:
+    """The lowest version at or above ``anchor``, else the highest below it."""
+    from packaging.version import InvalidVersion, Version
+
+    parsed = []
+    for v in versions:
+        try:
+            pv = Version(v)
+        except InvalidVersion:
+            continue
+        if pv.is_prerelease and not allow_pre:
+            continue
+        parsed.append(pv)
+    if not parsed:
+        return None
+    try:
+        target = Version(anchor)
+    except InvalidVersion:
+        return str(max(parsed))
+    above = [v for v in parsed if v >= target]
+    return str(min(above) if above else max(parsed))
+
+
+def resolve_pins(
+    install: list[str], options: list[str], policy: str, record: Log, from_conda: dict[str, str] | None = None
+) -> Resolved:
+    """Apply the pin policy to each pinned requirement that has no build for this Python (asks pip once each).
+
+    ``record`` gets pip's answers (for the build log).
+
+    Raises
+    ------
+    EnvironmentBuildError
+        A package does not exist on the index, or (``strict``) a pin has no build for this Python.
+    """
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    py = f"{sys.version_info.major}.{sys.version_info.minor}"
+    result = Resolved([])
+    for text in install:
+        try:
+            req = Requirement(text)
+        except InvalidRequirement:
+            result.install.append(text)
+            continue
+        if req.url is not None or not req.specifier:
+            result.install.append(text)
+            continue
+        ok, versions, out = _wheel_versions(text, options)
+        record(f"$ pip install --dry-run --no-deps --only-binary :all: {text!r}: " + ("ok" if ok else "no wheel"))
+        if ok:
+            result.install.append(text)
+            continue
+        if not versions:
+            listed = _pip(["index", "versions", req.name], options)
+            if listed.returncode != 0 or "No matching distribution" in (listed.stdout + listed.stderr):
+                record(out.strip())
+                conda_spec = (from_conda or {}).get(text)
+                if conda_spec is not None:
+                    raise EnvironmentBuildError(
+                        f"No pip package exists for the conda package(s) {[conda_spec]} (No matching distribution "
+                        f"found for {req.name}) and no conda is installed here: give the pip name in pip_packages, or "
+                        "remove it from conda_packages."
+                    )
+                raise EnvironmentBuildError(
+                    f"Package {req.name!r} (from {text!r}) was not found on the package index: No matching "
+                    f"distribution found for {req.name}. Check its pip name (conda names differ: pytorch is torch), "
+                    "or remove it from the environment; for a private index, add set_pip_option('--extra-index-url "
+                    "URL')."
+                )
+            result.notes.append(f"{text!r}: no wheel for Python {py}; pip will try to build it from source")
+            result.source_only.append(text)
+            result.install.append(text)
+            continue
+        anchors = [s.version for s in req.specifier if s.operator in ("==", "===", "~=", ">=", "<=")]
+        anchor = max(anchors, key=_version_key) if anchors else versions[-1]
+        allow_pre = any(_is_pre(a) for a in anchors)
+        have = _base_version(req.name)
+        if policy == "strict":
+            raise EnvironmentBuildError(
+                f"{text!r} cannot install on Python {py}: no version that satisfies it has a build for this Python "
+                f"(versions that have one: {', '.join(versions[-8:])}). Relax the pin, or use the pin policy "
+                f"'nearest' (env.pin_policy = 'nearest' or ${PIN_POLICY_ENV}=nearest) to install the closest one."
+            )
+        if have is not None:
+            warning = (
+                f"{text!r} cannot install on Python {py}; using the base interpreter's {req.name} {have} instead "
+                f"(pin policy 'nearest': old builds break against the base's libraries). Pin {req.name}=={have} "
+                "to silence this."
+            )
+            result.warnings.append(warning)
+            continue
+        chosen = _nearest(anchor, versions, allow_pre)
+        if chosen is None:
+            result.install.append(text)
+            continue
+        result.warnings.append(
+            f"{text!r} cannot install on Python {py}; installing {req.name}=={chosen}, the nearest version that can "
+            f"(pin policy 'nearest'). Pin {req.name}=={chosen} to silence this."
+        )
+        line = f"{req.name}{'[' + ','.join(sorted(req.extras)) + ']' if req.extras else ''}=={chosen}"
+        result.install.append(line)
+        result.substituted[line] = text
+    return result
+
+
+def _relaxed(resolved: Resolved) -> Resolved | None:
+    """The nearest versions left to pip (name only) after they conflicted with the rest (the base's torch, say)."""
+    if not resolved.substituted:
+        return None
+    from packaging.requirements import Requirement
+
+    out = Resolved([], list(resolved.warnings), list(resolved.notes))
+    py = f"{sys.version_info.major}.{sys.version_info.minor}"
+    for line in resolved.install:
+        if line in resolved.substituted:
+            req = Requirement(line)
+            loose = req.name + ("[" + ",".join(sorted(req.extras)) + "]" if req.extras else "")
+            out.install.append(loose)
+            out.warnings = [w for w in out.warnings if not w.startswith(repr(resolved.substituted[line]))]
+            out.warnings.append(
+                f"{resolved.substituted[line]!r} cannot install on Python {py}, and the nearest version conflicted "
+                f"with the base interpreter's packages; pip chose the {req.name} version that fits (pin policy "
+                f"'nearest'; the build log names it)."
+            )
+        else:
+            out.install.append(line)
+    return out
+
+
+def _version_key(v: str) -> Any:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return (1, Version(v))
+    except InvalidVersion:
+        return (0, v)
+
+
+def _is_pre(v: str) -> bool:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(v).is_prerelease
+    except InvalidVersion:
+        return False
 
 
 # ------------------------------------------------------------------------------------------------ prepare
@@ -150,7 +494,8 @@ def prepare_run_environment(
     Raises
     ------
     EnvironmentBuildError
-        The build failed (pip's output is in the run's build log and in the message) or the run was canceled.
+        The build failed (pip's output is in the run's build log and in the message) or the run was canceled;
+        its ``warnings`` are what Preparing warned about before.
     """
     name = (definition or {}).get("name", "default-environment")
     if not definition:
@@ -159,6 +504,22 @@ def prepare_run_environment(
     warnings = _runtime_warnings(definition)
     for w in warnings:
         log(f"Warning: {w}")
+    try:
+        return _prepare(workspace_dir, run_root, definition, log, cancel_requested, name, warnings)
+    except EnvironmentBuildError as exc:
+        exc.warnings = [*warnings, *exc.warnings]
+        raise
+
+
+def _prepare(
+    workspace_dir: Path,
+    run_root: Path,
+    definition: dict[str, Any],
+    log: Log,
+    cancel_requested: Callable[[], str | None],
+    name: str,
+    warnings: list[str],
+) -> Prepared:
     if definition.get("user_managed"):
         path = str(definition.get("interpreter_path") or "python")
         interpreter = sys.executable if path == "python" else path
@@ -170,25 +531,65 @@ def prepare_run_environment(
         log(f"Environment {name!r} lists no packages: using the current interpreter {sys.executable} (no build)")
         return Prepared(sys.executable, "current", warnings=warnings)
     from_conda = [p for p in (conda_to_pip(c) for c in conda) if p]
-    satisfied = _satisfied(pip_reqs + from_conda)
-    if satisfied is not None:
-        have = ", ".join(f"{k} {v}" for k, v in satisfied.items()) or "nothing to install"
-        log(f"Environment {name!r}: the base interpreter already has every package ({have}); using {sys.executable}")
-        return Prepared(sys.executable, "satisfied", warnings=warnings)
-    key = build_key(definition)
-    root = cache_root(workspace_dir)
     build_log = run_root / BUILD_LOG
     build_log.parent.mkdir(parents=True, exist_ok=True)
+    plan = plan_requirements(pip_reqs, conda)
+    _note(build_log, log, [f"Environment {name!r}: {n}" for n in plan.notes])
+    if not plan.install:
+        have = ", ".join(f"{k} {v}" for k, v in plan.used.items()) or "nothing to install"
+        log(f"Environment {name!r}: the base interpreter already has every package ({have}); using {sys.executable}")
+        return Prepared(sys.executable, "satisfied", warnings=warnings)
+    policy = pin_policy(definition)
+    key = build_key(definition)
+    root = cache_root(workspace_dir)
     link = root / key
+    plan_file = root / PLANS_DIR / f"{key}.json"
     _hold_use_lock(root, key)
     if _complete(link):
         return _reuse(link, key, name, build_log, log, warnings)
+    known = read_json(plan_file, default=None)
+    if isinstance(known, dict) and not known.get("install"):
+        return _satisfied_after_pins(name, known, build_log, log, warnings, replay=True)
     log(f"Environment {name!r}: building environment {key[:12]} (or waiting for the run that builds it)")
     with wait_lock(root / ".locks" / f"{key}.build", cancel_requested):
         if _complete(link):  # another run built it while this one waited for the lock
             return _reuse(link, key, name, build_log, log, warnings)
+        options = _options(definition)
+        try:
+            resolved = resolve_pins(
+                plan.install, options, policy, lambda text: _append(build_log, text), plan.from_conda
+            )
+        except EnvironmentBuildError as exc:
+            message = f"Building the environment {name!r} failed: {exc}"
+            _note(build_log, log, [message])
+            raise EnvironmentBuildError(message, exc.status) from None
+        _note(build_log, log, resolved.notes)
+        _note(build_log, log, [f"Warning: {w}" for w in resolved.warnings])
+        doc = {"install": resolved.install, "warnings": resolved.warnings, "constraints": plan.constraints}
+        if not resolved.install:
+            write_json_atomic(plan_file, doc)
+            return _satisfied_after_pins(name, doc, build_log, log, warnings, replay=False)
         started = time.time()
-        venv = _build(root, key, definition, from_conda, build_log, log, cancel_requested)
+        try:
+            venv = _build(
+                root, key, definition, resolved.install, plan.constraints, from_conda, build_log, log, cancel_requested
+            )
+        except EnvironmentBuildError as exc:
+            relaxed = _relaxed(resolved)
+            if exc.status == RunStatus.FAILED and resolved.source_only and relaxed is None:
+                py = f"{sys.version_info.major}.{sys.version_info.minor}"
+                raise EnvironmentBuildError(
+                    f"{', '.join(resolved.source_only)}: no wheel for Python {py} (only sources, which did not "
+                    f"build here); choose a version that has one, or remove it. {exc}",
+                    exc.status,
+                ) from None
+            if exc.status != RunStatus.FAILED or relaxed is None or "conflict" not in str(exc).lower():
+                raise
+            _note(build_log, log, ["The nearest versions conflict with the base's packages; letting pip choose them"])
+            resolved = relaxed
+            venv = _build(
+                root, key, definition, resolved.install, plan.constraints, from_conda, build_log, log, cancel_requested
+            )
         seconds = time.time() - started
         meta = {
             "key": key,
@@ -198,6 +599,9 @@ def prepare_run_environment(
             "pip": pip_reqs,
             "pip_options": list(definition.get("pip_options") or []),
             "conda": conda,
+            "installed": resolved.install,
+            "warnings": resolved.warnings,
+            "pin_policy": policy,
             "created": time.time(),
             "build_seconds": round(seconds, 3),
         }
@@ -210,18 +614,55 @@ def prepare_run_environment(
     log(f"Environment {name!r}: built {key[:12]} in {seconds:.1f} s; using {venv / 'bin' / 'python'}")
     with open(build_log, "a", encoding="utf-8") as fh:
         fh.write(f"Built environment {key} in {seconds:.1f} s at {venv}\n")
-    return Prepared(str(venv / "bin" / "python"), "built", key, warnings)
+    return Prepared(str(venv / "bin" / "python"), "built", key, [*warnings, *resolved.warnings])
+
+
+def _append(build_log: Path, text: str) -> None:
+    with open(build_log, "a", encoding="utf-8") as fh:
+        fh.write(text.rstrip("\n") + "\n")
+
+
+def _note(build_log: Path, log: Log, lines: list[str]) -> None:
+    """Lines for both the driver log and the run's build log (v1's image build log)."""
+    if not lines:
+        return
+    with open(build_log, "a", encoding="utf-8") as fh:
+        for line in lines:
+            fh.write(line + "\n")
+            log(line)
+
+
+def _satisfied_after_pins(
+    name: str, doc: dict[str, Any], build_log: Path, log: Log, warnings: list[str], replay: bool
+) -> Prepared:
+    """No venv: the pin policy settled every unmet pin on the base's own versions (said again on each run)."""
+    again = [str(w) for w in doc.get("warnings") or []]
+    if replay:
+        _note(build_log, log, [f"Warning: {w}" for w in again])
+    line = f"Environment {name!r}: nothing left to install after the pin policy; using {sys.executable}"
+    _note(build_log, log, [line])
+    return Prepared(sys.executable, "satisfied", warnings=[*warnings, *again])
+
+
+def _options(definition: dict[str, Any]) -> list[str]:
+    options: list[str] = []
+    for opt in definition.get("pip_options") or []:
+        options += shlex.split(str(opt))
+    return options
 
 
 def _runtime_warnings(definition: dict[str, Any]) -> list[str]:
     warnings = []
-    wanted = str(definition.get("python") or "")
+    wanted = str(definition.get("python") or "").strip().lstrip("=")
     have = f"{sys.version_info.major}.{sys.version_info.minor}"
-    if wanted and ".".join(wanted.split(".")[:2]) != have:
+    # Only the parts given count: python=3 is met by 3.11, python=3.6.2 is not.
+    parts = [p for p in re.split(r"[.*]", wanted)[:2] if p]
+    if parts and parts != have.split(".")[: len(parts)]:
         warnings.append(
             f"The environment asks for Python {wanted}; this machine runs it with Python {sys.version.split()[0]} "
-            "(the driver's interpreter). Remove python_version, or set it to "
-            f"{have}, to silence this."
+            "(the driver's interpreter), so packages are chosen for that Python. Remove python_version (or "
+            f"python= from the conda spec), or set it to {have}, to silence this; a container image gives the exact "
+            "Python."
         )
     if definition.get("use_gpu") and not gpu_visible():
         warnings.append(
@@ -257,7 +698,9 @@ def _reuse(link: Path, key: str, name: str, build_log: Path, log: Log, warnings:
         fh.write(line + "\n")
     _touch_used(link)
     log(f"Environment {name!r}: {line}")
-    return Prepared(str(link.resolve() / "bin" / "python"), "reused", key, warnings)
+    again = [str(w) for w in meta.get("warnings") or []]
+    _note(build_log, log, [f"Warning: {w}" for w in again])
+    return Prepared(str(link.resolve() / "bin" / "python"), "reused", key, [*warnings, *again])
 
 
 def _touch_used(link: Path) -> None:
@@ -287,6 +730,8 @@ def _build(
     root: Path,
     key: str,
     definition: dict[str, Any],
+    install: list[str],
+    constraints: list[str],
     from_conda: list[str],
     build_log: Path,
     log: Log,
@@ -298,10 +743,7 @@ def _build(
         if not (root / key).is_symlink() or (root / key).resolve() != stale.resolve():
             shutil.rmtree(stale, ignore_errors=True)
     venv = builds / f"{key}-{uuid.uuid4().hex[:8]}"
-    pip_reqs = list(definition.get("pip") or [])
-    options: list[str] = []
-    for opt in definition.get("pip_options") or []:
-        options += shlex.split(str(opt))
+    options = _options(definition)
     with open(build_log, "a", encoding="utf-8") as out:
         out.write(f"Building environment {key} for {definition.get('name')!r} in {venv}\n")
         if definition.get("conda"):
@@ -327,10 +769,16 @@ def _build(
                 lines = "".join(f"import site; site.addsitedir({d!r})\n" for d in extra)
                 (purelib / "_amlrun_base.pth").write_text(lines, encoding="utf-8")
                 out.write(f"Base interpreter's site-packages visible in the environment: {extra}\n")
-            cmd = _install_command(venv, options, pip_reqs + from_conda)
+            if constraints:
+                pinned = venv / "amlrun-constraints.txt"
+                pinned.write_text("".join(c + "\n" for c in constraints), encoding="utf-8")
+                out.write(f"Keeping the base's {', '.join(constraints)} (a constraint for pip)\n")
+                options = [*options, "-c", str(pinned)]
+            options = _torch_index(install, options, out)
+            cmd = _install_command(venv, options, install)
             out.write("$ " + shlex.join(cmd) + "\n")
             out.flush()
-            log(f"Installing {pip_reqs + from_conda} (output: {BUILD_LOG})")
+            log(f"Installing {install} (output: {BUILD_LOG})")
             code = _step(cmd, out, cancel_requested)
         except EnvironmentBuildError:
             shutil.rmtree(venv, ignore_errors=True)
@@ -352,7 +800,59 @@ def _build(
             f"Building the environment {definition.get('name')!r} failed: pip exited with code {code}. {hint}\n"
             f"Last lines of {BUILD_LOG}:\n{tail}"
         )
+    problem = _check_torch_family(venv, install, build_log)
+    if problem:
+        shutil.rmtree(venv, ignore_errors=True)
+        raise EnvironmentBuildError(f"Building the environment {definition.get('name')!r} failed: {problem}")
     return venv
+
+
+_TORCH_FAMILY = ("torchvision", "torchaudio")
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+
+
+def _torch_family(install: list[str]) -> list[str]:
+    return [n for n in (_spec_name(t) for t in install) if n in _TORCH_FAMILY]
+
+
+def _torch_index(install: list[str], options: list[str], out: Any) -> list[str]:
+    """PyPI's torchvision/torchaudio are built for PyPI's (CUDA) torch and do not load with a ``+cpu`` base torch:
+    their CPU builds come from PyTorch's CPU index, added when it answers."""
+    base = _base_version("torch") or ""
+    if "+cpu" not in base or not _torch_family(install) or any("download.pytorch.org" in o for o in options):
+        return options
+    try:
+        socket.create_connection(("download.pytorch.org", 443), timeout=3).close()
+    except OSError:
+        out.write(
+            f"Note: the base's torch is {base} (CPU build) and {TORCH_CPU_INDEX} cannot be reached: "
+            f"{', '.join(_torch_family(install))} come from the configured index instead\n"
+        )
+        return options
+    out.write(f"The base's torch is {base}: adding --extra-index-url {TORCH_CPU_INDEX} for the matching CPU builds\n")
+    return [*options, "--extra-index-url", TORCH_CPU_INDEX]
+
+
+def _check_torch_family(venv: Path, install: list[str], build_log: Path) -> str | None:
+    """Import what was installed of the torch family in the new environment: a build that cannot load fails here."""
+    names = _torch_family(install)
+    if not names:
+        return None
+    code = "; ".join(f"import {n}" for n in names)
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, timeout=300, check=False
+    )
+    if done.returncode == 0:
+        _append(build_log, f"Checked: {', '.join(names)} load with torch {_base_version('torch')}")
+        return None
+    last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+    _append(build_log, done.stderr)
+    return (
+        f"{', '.join(names)} installed but cannot load with the base's torch {_base_version('torch')} ({last}). "
+        f"PyPI's builds are for PyPI's CUDA torch; the CPU builds are on {TORCH_CPU_INDEX}: make it reachable or "
+        f"add set_pip_option('--extra-index-url {TORCH_CPU_INDEX}'), or pin torch to the version PyPI's "
+        f"{names[0]} wants (pip then installs that torch into the environment)."
+    )
 
 
 def _venv_purelib(venv: Path) -> Path:
@@ -413,7 +913,10 @@ def _unknown_packages(tail: str, conda: list[str], from_conda: list[str]) -> str
             f"No pip package exists for the conda package(s) {conda_names} and no conda is installed here: "
             "install micromamba/conda, or give the pip name in pip_packages."
         )
-    return f"No package found for {', '.join(names)}."
+    return (
+        f"No package found for {', '.join(names)}: it does not exist on the package index (or has no version for "
+        "this Python). Check the pip name (conda names differ: pytorch is torch) or remove it from the environment."
+    )
 
 
 # ------------------------------------------------------------------------------------------------ list / prune

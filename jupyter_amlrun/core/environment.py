@@ -100,11 +100,11 @@ class CondaDependencies:
             if not line.strip():
                 continue
             stripped = line.strip()
+            if stripped.startswith("- pip:"):  # before the section test: v1 files put it at column 0 too
+                section = "pip"
+                continue
             if not line.startswith(" ") and stripped.endswith(":"):
                 section = stripped[:-1]
-                continue
-            if stripped.startswith("- pip:"):
-                section = "pip"
                 continue
             item = stripped[1:].strip() if stripped.startswith("-") else stripped  # one list marker only
             if section == "channels":
@@ -367,7 +367,17 @@ class Environment:
     ----------
     name:
         The environment name (names starting with ``AzureML`` or ``Microsoft`` are reserved for curated ones).
+
+    Attributes
+    ----------
+    pin_policy:
+        What a build does with a pin that has no build for this Python (old v1 pins such as
+        ``scikit-learn==0.22.1``): ``"nearest"`` (the default, also from ``$AMLRUN_ENV_PIN_POLICY``) installs the
+        closest version that has one, or keeps the base interpreter's version, and warns; ``"strict"`` fails at
+        Preparing.
     """
+
+    pin_policy: str | None = None
 
     def __init__(self, name: str, **kwargs: Any) -> None:
         self.name = name
@@ -415,7 +425,7 @@ class Environment:
 
     # -------------------------------------------------------------- identity
     def _definition(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "name": self.name,
             "python": {
                 "interpreter_path": self.python.interpreter_path,
@@ -425,6 +435,9 @@ class Environment:
             "environment_variables": dict(self.environment_variables),
             "docker": self.docker.as_dict(),
         }
+        if self.pin_policy is not None:  # only when set: the hash of every other definition stays as it was
+            d["pin_policy"] = _pin_policy(self.pin_policy)
+        return d
 
     def content_hash(self) -> str:
         """sha256 of the definition (name and version excluded): a registered version's identity."""
@@ -445,6 +458,7 @@ class Environment:
             "channels": deps.conda_channels,
             "user_managed": bool(self.python.user_managed_dependencies),
             "interpreter_path": self.python.interpreter_path,
+            "pin_policy": _pin_policy(self.pin_policy),
         }
 
     @classmethod
@@ -457,6 +471,8 @@ class Environment:
         env.python.conda_dependencies = CondaDependencies._from_dict(py.get("conda_dependencies", {}))
         env.environment_variables = dict(d.get("environment_variables", {}))
         env.docker = DockerSection.from_dict(dict(d.get("docker", {})))
+        if d.get("pin_policy"):
+            env.pin_policy = str(d["pin_policy"])
         return env
 
     # -------------------------------------------------------------- registry
@@ -561,6 +577,26 @@ class Environment:
 
     def __repr__(self) -> str:
         return f"Environment(Name: {self.name},\nVersion: {self.version})"
+
+
+PIN_POLICY_ENV = "AMLRUN_ENV_PIN_POLICY"
+
+
+def _pin_policy(value: Any) -> str:
+    """``env.pin_policy``, else ``$AMLRUN_ENV_PIN_POLICY`` where the run is submitted, else ``nearest``.
+
+    ``nearest``: a pin with no build for this Python installs the closest version that has one (or the base's), with
+    a warning in the build log and the run's details; ``strict``: the run fails at Preparing, naming the pin.
+    """
+    import os
+
+    policy = str(value or os.environ.get(PIN_POLICY_ENV) or "nearest").lower()
+    if policy not in ("nearest", "strict"):
+        raise UserErrorException(
+            f"Unknown pin policy {policy!r} (env.pin_policy or ${PIN_POLICY_ENV}): use 'nearest' (install the "
+            "closest version that has a build for this Python) or 'strict' (fail)."
+        )
+    return policy
 
 
 class EnvironmentNotFoundException(UserErrorException, KeyError):

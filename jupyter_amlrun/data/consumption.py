@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -28,6 +29,21 @@ from jupyter_amlrun.data.errors import DatasetException, DatasetValidationError
 if TYPE_CHECKING:
     from jupyter_amlrun.core.workspace import Workspace
     from jupyter_amlrun.data.dataset import FileDataset, ResolvedFile
+
+
+# Objects a run's inputs give the script (TabularDataset in direct mode): JSON {name: {"loader", "doc"}}; the
+# loader ("module:Class.method") rebuilds the object in the script, read by Run.get_context().input_datasets.
+INPUT_OBJECTS_ENV = "AMLRUN_INPUT_OBJECTS"
+TABULAR_LOADER = "jupyter_amlrun.data.dataset:TabularDataset._from_input_doc"
+
+
+def run_input_objects() -> dict[str, dict[str, Any]]:
+    """The object inputs of the run this process belongs to (empty outside a run)."""
+    try:
+        value = json.loads(os.environ.get(INPUT_OBJECTS_ENV) or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _quiet(_message: str) -> None:
@@ -304,8 +320,17 @@ class DatasetMaterializer(InputMaterializer):
         out = MaterializedInputs()
         dataset_vars: list[str] = []
         views = workdir / ".amlrun_inputs"
+        objects: dict[str, dict[str, Any]] = {}
         for spec in inputs:
             name, mode = str(spec["name"]), str(spec.get("mode", "mount"))
+            if spec.get("tabular") is not None:
+                value = self._tabular(spec, log)
+                objects[name] = {"loader": TABULAR_LOADER, "doc": spec["tabular"]}
+                out.replacements[f"DatasetConsumptionConfig:{name}"] = value
+                out.env[name] = value
+                out.env[f"AZURE_ML_INPUT_{name}"] = value
+                dataset_vars.append(f"{name}:direct")
+                continue
             kind = spec.get("kind", "dataset")
             if kind == "datareference":
                 ref = DataReference(
@@ -359,7 +384,26 @@ class DatasetMaterializer(InputMaterializer):
                 dataset_vars.append(f"{name}:{mode}")
         if dataset_vars:
             out.env["AZUREML_DATASET_ENVIRONMENT_VARS"] = ",".join(dataset_vars)
+        if objects:
+            out.env[INPUT_OBJECTS_ENV] = json.dumps(objects)
         return out
+
+    def _tabular(self, spec: dict[str, Any], log: Log) -> str:
+        """A TabularDataset input (direct mode): its files are checked now, read by the script; returns its id."""
+        from jupyter_amlrun.data.dataset import resolve_definition
+
+        doc = spec["tabular"]
+        label = f"tabular dataset {doc.get('name')!r}" if doc.get("name") else "an unregistered tabular dataset"
+        files = resolve_definition(
+            self.workspace, doc["files"], validate=True, label=f"input '{spec['name']}' ({label})"
+        )
+        if not files:
+            raise DatasetValidationError(f"Input '{spec['name']}' ({label}) has no files.")
+        log(
+            f"Processing '{spec['name']}': {label}, direct mode ({len(files)} files, read by the script with "
+            f"Run.get_context().input_datasets['{spec['name']}'].to_pandas_dataframe()); argument value {doc['id']}"
+        )
+        return str(doc["id"])
 
     def release(self) -> None:
         """Unmount what :meth:`materialize` mounted (idempotent)."""

@@ -194,11 +194,17 @@ class Dataset:
         return FileDataset._from_doc(workspace, doc)
 
     @staticmethod
-    def get_by_id(workspace: Workspace, id: str, **kwargs: Any) -> FileDataset:
-        """A registered dataset version by its id."""
+    def get_by_id(workspace: Workspace, id: str, **kwargs: Any) -> Any:
+        """A registered dataset version by its id (in a run: also a TabularDataset input, by the id its argument
+        carries, as v1 scripts do with ``Dataset.get_by_id(ws, id=args.input_data)``)."""
         for doc in Dataset._all_docs(workspace):
             if doc.get("id") == id:
                 return FileDataset._from_doc(workspace, doc)
+        from jupyter_amlrun.data.consumption import run_input_objects
+
+        for item in run_input_objects().values():
+            if item.get("doc", {}).get("id") == id:
+                return TabularDataset._from_input_doc(workspace, item["doc"])
         raise DatasetException(f"No dataset with id {id!r} in workspace {workspace.name!r}.")
 
     @staticmethod
@@ -616,11 +622,34 @@ class TabularDataset:
             "Dataset.Tabular.from_delimited_files((datastore, path)) where it is used."
         )
 
-    def as_named_input(self, name: str) -> Any:
-        raise DatasetException(
-            "A TabularDataset cannot be passed to a run (runs receive files). Pass its files with "
-            "Dataset.File.from_files(...).as_named_input(name).as_download() and read them with pandas in the script."
-        )
+    def as_named_input(self, name: str) -> DatasetConsumptionConfig:
+        """This table as a run input (v1 direct mode): the script gets a TabularDataset from
+        ``Run.get_context().input_datasets[name]``; in the run's arguments it is the dataset's id."""
+        return DatasetConsumptionConfig(name, self, "direct")
+
+    def _input_doc(self) -> dict[str, Any]:
+        """What a run needs to rebuild this table in the script (JSON)."""
+        doc = {
+            "files": self._files.definition,
+            "reader": self._reader,
+            "options": self._options,
+            "ops": [[op, arg] for op, arg in self._ops],
+            "name": self.name,
+            "version": self.version,
+        }
+        given = getattr(self, "id", None)
+        digest = hashlib.sha256(json.dumps(doc, sort_keys=True, default=str).encode()).hexdigest()
+        doc["id"] = given or f"tabular-{digest[:32]}"
+        return json.loads(json.dumps(doc, default=str))
+
+    @classmethod
+    def _from_input_doc(cls, workspace: Workspace, doc: dict[str, Any]) -> TabularDataset:
+        ds = cls(FileDataset(doc["files"], workspace), str(doc["reader"]), dict(doc.get("options") or {}))
+        ds._ops = [(str(op), arg) for op, arg in doc.get("ops") or []]
+        ds.name = doc.get("name")
+        ds.version = doc.get("version")
+        ds.id = doc.get("id")  # type: ignore[attr-defined]
+        return ds
 
     def __repr__(self) -> str:
         body = {"source": self._files._sources(), "definition": [f"Read{self._reader.title()}"]}
@@ -809,12 +838,25 @@ class DatasetConsumptionConfig:
     """
 
     def __init__(
-        self, name: str | None, dataset: FileDataset, mode: str = "direct", path_on_compute: str | None = None
+        self,
+        name: str | None,
+        dataset: FileDataset | TabularDataset,
+        mode: str = "direct",
+        path_on_compute: str | None = None,
     ) -> None:
-        if not isinstance(dataset, FileDataset):
-            raise DatasetException(f"DatasetConsumptionConfig needs a FileDataset, got {type(dataset).__name__}.")
+        if not isinstance(dataset, FileDataset | TabularDataset):
+            raise DatasetException(
+                f"DatasetConsumptionConfig needs a FileDataset or TabularDataset, got {type(dataset).__name__}."
+            )
+        if isinstance(dataset, TabularDataset) and mode != "direct":
+            raise DatasetException(
+                "A TabularDataset is a run input in direct mode only (as in v1): pass "
+                f"tabular_ds.as_named_input({name!r}) and read Run.get_context().input_datasets[{name!r}]"
+                ".to_pandas_dataframe() in the script; to mount or download its files, use a FileDataset."
+            )
         if name is None:
-            name = "input__" + (dataset.id.replace("-", "")[:8] if dataset.id else uuid.uuid4().hex[:8])
+            given = getattr(dataset, "id", None)
+            name = "input__" + (given.replace("-", "")[:8] if given else uuid.uuid4().hex[:8])
         self.name = check_input_name(name)
         self.dataset = dataset
         if mode not in ("direct", "mount", "download"):
@@ -835,6 +877,18 @@ class DatasetConsumptionConfig:
         return _TEMPLATE.format(self.name)
 
     def _amlrun_input(self) -> tuple[str, dict[str, Any]]:
+        if isinstance(self.dataset, TabularDataset):
+            doc = self.dataset._input_doc()
+            tabular = {
+                "kind": "dataset",
+                "name": self.name,
+                "mode": "direct",
+                "tabular": doc,
+                "dataset_id": doc["id"],
+                "dataset_name": self.dataset.name,
+                "dataset_version": self.dataset.version,
+            }
+            return self.arg_val, tabular
         if self.mode == "direct":
             raise DatasetException(
                 f"Input {self.name!r} is in direct mode, which a script cannot read as a path: use "
@@ -857,7 +911,9 @@ class DatasetConsumptionConfig:
         return self.arg_val
 
     def __repr__(self) -> str:
-        return f"DatasetConsumptionConfig(name={self.name!r}, mode={self.mode!r}, dataset={self.dataset._label()})"
+        ds = self.dataset
+        label = ds._label() if isinstance(ds, FileDataset) else f"tabular dataset {ds.name!r}"
+        return f"DatasetConsumptionConfig(name={self.name!r}, mode={self.mode!r}, dataset={label})"
 
 
 __all__ = [

@@ -53,7 +53,9 @@ def test_tabular_refuses_what_it_cannot_do_with_a_way_out(iris_store) -> None:  
     from jupyter_amlrun.data import DatasetException
 
     table = Dataset.Tabular.from_delimited_files((iris_store, "x/iris.csv"))
-    with pytest.raises(DatasetException, match="Dataset.File.from_files"):
-        table.as_named_input("iris")
+    with pytest.raises(DatasetException, match="direct mode only"):
+        table.as_named_input("iris").as_mount()
+    with pytest.raises(DatasetException, match="direct mode only"):
+        table.as_named_input("iris").as_download()
     with pytest.raises(DatasetException, match="from_delimited_files"):
         Dataset.Tabular.from_sql_query("select 1")
