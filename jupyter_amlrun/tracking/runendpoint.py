@@ -141,6 +141,9 @@ class RunEndpoint:
 class _Handler(BaseHTTPRequestHandler):
     owner: RunEndpoint
     protocol_version = "HTTP/1.1"  # keep-alive: MLflow's client reuses one connection for every call
+    # Each answer is one small write: without TCP_NODELAY, Nagle's algorithm and the client's delayed ACK cost
+    # ~40 ms per call (measured: 51 ms per log_metric, against under 2 ms with it).
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the driver log is for the run, not for every request
@@ -181,8 +184,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        # Headers and body in one write (end_headers would send the headers on their own).
+        self._headers_buffer.append(b"\r\n" + data)  # type: ignore[attr-defined]
+        self.flush_headers()
 
 
 def _error_doc(exc: Exception) -> tuple[int, Any]:

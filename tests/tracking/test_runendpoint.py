@@ -202,3 +202,55 @@ def test_pytorch_model_logged_with_mlflow_is_the_runs_files(ws: Workspace, make_
     model = run.register_model(model_name="torch-mlflow", model_path="model")
     folder = Path(model.download(target_dir=str(tmp_path / "dl"), exist_ok=True))
     assert "pytorch" in (folder / "MLmodel").read_text()
+
+
+OLD_MLFLOW = "2.22.1"
+OLD_TRAIN = """
+    import mlflow
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    assert mlflow.__version__ == "VERSION", mlflow.__version__
+    X, y = load_iris(return_X_y=True)
+    with mlflow.start_run():
+        mlflow.log_param("alpha", 0.5)
+        for i in range(5):
+            mlflow.log_metric("loss", 1.0 / (i + 1), step=i)
+        mlflow.sklearn.log_model(LogisticRegression(max_iter=300).fit(X, y), "model")
+"""
+
+
+def test_a_run_environment_with_another_mlflow_logs_into_the_run(
+    ws: Workspace, make_source: Any, tmp_path: Path
+) -> None:
+    """mlflow-skinny 2.x in the run's environment: it could not open the workspace's store (3.x schema; here it does
+    not even import against SQLAlchemy 2.1), yet logs into the run through the driver's endpoint.
+
+    Needs the package registry (pip downloads mlflow-skinny 2.x): skipped when it cannot be reached. The environment
+    build takes ~20 s here.
+    """
+    import subprocess
+    import sys
+
+    pytest.importorskip("sklearn")
+    from jupyter_amlrun import CondaDependencies, Environment
+
+    wheels = tmp_path / "wheels"
+    got = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "-q", "--no-deps", f"mlflow-skinny=={OLD_MLFLOW}", "-d", str(wheels)],
+        capture_output=True,
+        timeout=300,
+    )
+    if got.returncode != 0:
+        pytest.skip(f"the package registry cannot be reached: {got.stderr.decode(errors='replace')[-300:]}")
+    env = Environment("old-mlflow")
+    deps = CondaDependencies.create(pip_packages=[f"mlflow-skinny=={OLD_MLFLOW}"])
+    deps.set_pip_option(f"--find-links {wheels}")
+    env.python.conda_dependencies = deps
+    src = make_source({"train.py": textwrap.dedent(OLD_TRAIN).replace("VERSION", OLD_MLFLOW)})
+    run = Experiment(ws, "old-mlflow").submit(ScriptRunConfig(source_directory=src, script="train.py", environment=env))
+    run.wait_for_completion()
+    assert run.get_metrics() == {"loss": [1.0 / (i + 1) for i in range(5)]}
+    stored = ws.store.get_run(run.id)
+    assert stored is not None and stored.params["alpha"] == "0.5"
+    assert {"model/MLmodel", "model/model.pkl"} <= set(run.get_file_names())
