@@ -306,18 +306,16 @@ class Driver(Supervisor):
                 "PYTHONUNBUFFERED": "1",
             }
         )
-        env.update(self.mlflow_env(ws.get_mlflow_tracking_uri()))
+        env.update(self.mlflow_env())
         env.update(spec.environment_variables)
         env.update(self.node_env(0))
         return [spec.interpreter, spec.script, *args], env
 
-    def mlflow_env(self, workspace_uri: str) -> dict[str, str]:
+    def mlflow_env(self) -> dict[str, str]:
         """Where the script's own MLflow logs: this run, through the endpoint this driver serves
         (:mod:`jupyter_amlrun.tracking.runendpoint`), never the workspace's store files (the run's environment may
-        hold another MLflow version); its metrics go to the journal, live in RunDetails and stored once."""
-        if not workspace_uri.startswith(("sqlite:", "file:")):
-            # A team server already speaks REST to any client version (its artifacts may be proxied by it).
-            return {"MLFLOW_TRACKING_URI": workspace_uri, "MLFLOW_REGISTRY_URI": workspace_uri}
+        hold another MLflow version; with a team server too, so that its metrics are live); its metrics go to the
+        journal, live in RunDetails and stored once."""
         if self.mlflow_endpoint is None:
             from jupyter_amlrun.tracking.runendpoint import RunEndpoint
 

@@ -32,6 +32,7 @@ import json
 import re
 import secrets
 import shutil
+import tempfile
 import threading
 import urllib.parse
 from collections.abc import Callable
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from jupyter_amlrun.tracking.store import TrackingStore
 
 API_PREFIX = "/api/2.0"
+ARTIFACTS_PREFIX = "/api/2.0/mlflow-artifacts/"
 Log = Callable[[str], None]
 
 
@@ -85,6 +87,7 @@ class RunEndpoint:
         self._api: _Api | None = None
         self._writer: JournalWriter | None = None
         self._journal_lock = threading.Lock()
+        self._closed = False
         self.requests = 0
 
     # ------------------------------------------------------------------ lifecycle
@@ -115,6 +118,7 @@ class RunEndpoint:
             self._server.server_close()
             self._server = None
         with self._journal_lock:
+            self._closed = True
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
@@ -129,6 +133,8 @@ class RunEndpoint:
     def journal(self, points: list[tuple[str, float, int, int]]) -> None:
         """Append ``(name, value, timestamp_ms, step)`` points to the run's journal, in one write."""
         with self._journal_lock:
+            if self._closed:  # the run's journal is being shipped for the last time: nothing joins it now
+                raise _Refused("INVALID_STATE", f"Run {self.run_id} has ended; its metrics are closed.")
             if self._writer is None:
                 self._writer = JournalWriter(self.run_dir / "journal.jsonl")
             self._writer.append_points(points)
@@ -160,6 +166,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._serve("DELETE")
 
+    def do_PUT(self) -> None:  # artifact uploads (mlflow-artifacts), passed on to a team server
+        self._serve("PUT")
+
     def _serve(self, method: str) -> None:
         owner = self.owner
         owner.requests += 1
@@ -171,6 +180,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(404, {"error_code": "ENDPOINT_NOT_FOUND", "message": "Not found."})
             return
         path = parsed.path[len(prefix) :]
+        if path.startswith(ARTIFACTS_PREFIX):
+            self._proxy(method, path, parsed.query, body)
+            return
         try:
             status, doc = owner.api().call(method, path, parsed.query, body)
         except _Refused as exc:
@@ -178,6 +190,22 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:
             status, doc = _error_doc(exc)
         self._answer(status, doc)
+
+    def _proxy(self, method: str, path: str, query: str, body: bytes) -> None:
+        """Artifact calls (``mlflow-artifacts:`` locations) go on to the team server that serves them."""
+        try:
+            status, content_type, data = self.owner.api().forward_artifacts(method, path, query, body)
+        except _Refused as exc:
+            self._answer(exc.status, {"error_code": exc.code, "message": exc.message})
+            return
+        except Exception as exc:
+            self._answer(*_error_doc(exc))
+            return
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self._headers_buffer.append(b"\r\n" + data)  # type: ignore[attr-defined]
+        self.flush_headers()
 
     def _answer(self, status: int, doc: Any) -> None:
         data = (doc if isinstance(doc, str) else json.dumps(doc)).encode("utf-8")
@@ -293,6 +321,27 @@ class _Api:
                 values = [v.lower() == "true" for v in values]  # type: ignore[misc]
             out[key] = list(values) if repeated else values[0]
         return out
+
+    def forward_artifacts(self, method: str, path: str, query: str, body: bytes) -> tuple[int, str, bytes]:
+        """Pass an ``mlflow-artifacts`` call to the workspace's tracking server (with the driver's credentials)."""
+        get_creds = getattr(self.tracking, "get_host_creds", None)
+        if get_creds is None:
+            raise _Refused(
+                "ENDPOINT_NOT_FOUND",
+                "This workspace's store keeps artifacts in local folders, not behind an MLflow server "
+                f"(mlflow-artifacts): {method} {path} has nowhere to go.",
+                404,
+            )
+        from mlflow.utils.rest_utils import http_request
+
+        response = http_request(
+            get_creds(),
+            endpoint=path + (f"?{query}" if query else ""),
+            method=method,
+            data=body or None,
+            raise_on_status=False,
+        )
+        return response.status_code, response.headers.get("Content-Type", "application/octet-stream"), response.content
 
     # ------------------------------------------------------------------ helpers
     def _mine(self, run_id: str) -> bool:
@@ -523,17 +572,24 @@ class _Api:
         """A finished LoggedModel of the submitted run becomes the run's files under its name (``model/...``)."""
         from jupyter_amlrun.tracking.store import file_uri_to_path
 
-        src = file_uri_to_path(model.artifact_location)
-        if src is None or not src.is_dir() or not model.name:
+        if not model.name:
             return
         if model.name in self._copied:
             # A later model of the same name replaces the earlier one (autolog's, then the script's own), instead
-            # of mixing their files in one folder.
+            # of mixing their files in one folder (where the run's files are local folders).
             run_root = file_uri_to_path(self.tracking.get_run(self.run_id).info.artifact_uri)
             target = None if run_root is None else run_root / model.name
             if target is not None and target.resolve().is_relative_to(run_root.resolve()):  # type: ignore[union-attr]
                 shutil.rmtree(target, ignore_errors=True)
-        self.store.log_artifacts(self.run_id, src, model.name)
+        src = file_uri_to_path(model.artifact_location)
+        if src is not None:
+            if not src.is_dir():
+                return
+            self.store.log_artifacts(self.run_id, src, model.name)
+        else:  # behind a tracking server: through this machine
+            with tempfile.TemporaryDirectory() as tmp:
+                got = self.store.download_uri(model.artifact_location, Path(tmp))
+                self.store.log_artifacts(self.run_id, got, model.name)
         self._copied.add(model.name)
         self.owner._log(f"MLflow model {model.name!r} ({model.model_id}) is also the run's files under {model.name}/")
 

@@ -19,8 +19,10 @@ from jupyter_amlrun import Experiment, ScriptRunConfig, Workspace
 from jupyter_amlrun.testing.helpers import wait_for
 from jupyter_amlrun.tracking.journal import read_all, ship_journal
 from jupyter_amlrun.tracking.runendpoint import RunEndpoint
+from tests.tracking import test_team_server as _team_server
 
 pytestmark = pytest.mark.integration
+mlflow_server = _team_server.mlflow_server  # the fixture that starts a real `mlflow server`
 
 
 @pytest.fixture
@@ -254,3 +256,41 @@ def test_a_run_environment_with_another_mlflow_logs_into_the_run(
     stored = ws.store.get_run(run.id)
     assert stored is not None and stored.params["alpha"] == "0.5"
     assert {"model/MLmodel", "model/model.pkl"} <= set(run.get_file_names())
+
+
+TEAM_TRAIN = """
+    import os
+    from pathlib import Path
+
+    import mlflow
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    assert os.environ["MLFLOW_TRACKING_URI"].startswith("http://127.0.0.1:"), os.environ["MLFLOW_TRACKING_URI"]
+    X, y = load_iris(return_X_y=True)
+    with mlflow.start_run():
+        for i in range(5):
+            mlflow.log_metric("loss", 1.0 / (i + 1), step=i)
+        Path("note.txt").write_text("hello")
+        mlflow.log_artifact("note.txt")  # an mlflow-artifacts: location: proxied to the team server
+        mlflow.sklearn.log_model(LogisticRegression(max_iter=300).fit(X, y), name="model")
+"""
+
+
+def test_mlflow_script_with_a_team_server_workspace(
+    amlrun_home: Path, tmp_path: Path, make_source: Any, mlflow_server: Any
+) -> None:
+    """A workspace on a team `mlflow server` (artifacts served by it): the script still talks to its driver's
+    endpoint (live metrics, once), which passes artifact transfers on to the server."""
+    pytest.importorskip("sklearn")
+    url = mlflow_server(f"sqlite:///{tmp_path / 'team.db'}")
+    ws = Workspace.create("team", path=tmp_path / "team-ws", tracking_uri=url)
+    src = make_source({"train.py": textwrap.dedent(TEAM_TRAIN)})
+    run = Experiment(ws, "team-mlflow").submit(ScriptRunConfig(source_directory=src, script="train.py"))
+    run.wait_for_completion()
+    assert run.get_metrics() == {"loss": [1.0 / (i + 1) for i in range(5)]}
+    names = set(run.get_file_names())
+    assert {"note.txt", "model/MLmodel", "model/model.skops"} <= names, names
+    model = run.register_model(model_name="team-mlflow", model_path="model")
+    folder = Path(model.download(target_dir=str(tmp_path / "dl"), exist_ok=True))
+    assert (folder / "model.skops").is_file()
