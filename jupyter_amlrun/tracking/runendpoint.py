@@ -22,7 +22,11 @@ A model logged with MLflow 3 (``mlflow.<flavor>.log_model(model, name="model")``
 the run's files; when its upload is finalised the endpoint copies its files into the run's artifacts under its name,
 so ``run.get_file_names()`` lists ``model/...`` and ``run.register_model(model_path="model")`` works as it did with
 azureml-mlflow. File artifacts (``mlflow.log_artifact``) are written by the script's client straight to the run's
-artifact location (a local folder), as with any MLflow server that does not proxy artifacts.
+artifact location when it is a local folder (as with any MLflow server that does not proxy artifacts); when the
+workspace is a team ``mlflow server`` that serves them (``mlflow-artifacts:``), the calls are passed on to it.
+
+Not covered: ranks of a distributed run that are on other machines (the endpoint listens on 127.0.0.1 of the
+driver's), and every rank's MLflow metrics are the run's (``run.log`` keeps rank 0's only).
 """
 
 from __future__ import annotations
