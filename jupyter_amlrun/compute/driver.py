@@ -32,6 +32,7 @@ from jupyter_amlrun.core.supervisor import Supervisor
 if TYPE_CHECKING:
     from jupyter_amlrun.compute.container import ContainerRun
     from jupyter_amlrun.core.workspace import Workspace
+    from jupyter_amlrun.tracking.runendpoint import RunEndpoint
     from jupyter_amlrun.tracking.store import TrackingStore
 
 GUARD_MODULE = "jupyter_amlrun.compute._guard"
@@ -62,6 +63,7 @@ class Driver(Supervisor):
         self._sync: threading.Thread | None = None
         self._folder_checked = 0.0  # when stop_reason last looked at the run folder
         self.container: ContainerRun | None = None  # set at Preparing when the run's environment asks for Docker
+        self.mlflow_endpoint: RunEndpoint | None = None  # the script's MLflow talks to it (see mlflow_env)
 
     def start_sync(self) -> None:
         # Started once the script runs (or once queued): importing mlflow here would slow the start of the script.
@@ -301,19 +303,36 @@ class Driver(Supervisor):
                 "AZUREML_ARM_WORKSPACE_NAME": ws.name,
                 "AZUREML_OUTPUT_DIRECTORY": "./outputs",
                 "AZUREML_TARGET_TYPE": self._target_type(),
-                # A script that uses mlflow directly logs into this same run.
-                "MLFLOW_TRACKING_URI": ws.get_mlflow_tracking_uri(),
                 "MLFLOW_RUN_ID": self.rf.run_id,
                 "MLFLOW_EXPERIMENT_ID": str(spec.experiment_id),
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        env.update(self.mlflow_env())
         env.update(spec.environment_variables)
         env.update(self.node_env(0))
         if spec.script.lower().endswith(".ipynb"):
             # A notebook entry script runs cell by cell in a kernel of the same interpreter (nbclient).
             return [spec.interpreter, "-m", "jupyter_amlrun.compute.notebook_entry", spec.script, *args], env
         return [spec.interpreter, spec.script, *args], env
+
+    def mlflow_env(self) -> dict[str, str]:
+        """Where the script's own MLflow logs: this run, through the endpoint this driver serves
+        (:mod:`jupyter_amlrun.tracking.runendpoint`), never the workspace's store files (the run's environment may
+        hold another MLflow version; with a team server too, so that its metrics are live); its metrics go to the
+        journal, live in RunDetails and stored once."""
+        if self.mlflow_endpoint is None:
+            from jupyter_amlrun.tracking.runendpoint import RunEndpoint
+
+            self.mlflow_endpoint = RunEndpoint(self._store, self.rf.run_id, self.rf.root, self.log)
+            self.mlflow_endpoint.start()
+        uri = self.mlflow_endpoint.uri
+        # The endpoint serves no UI: MLflow's "View run at <uri>" lines would point nowhere.
+        return {
+            "MLFLOW_TRACKING_URI": uri,
+            "MLFLOW_REGISTRY_URI": uri,
+            "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+        }
 
     def node_env(self, node: int) -> dict[str, str]:
         """What node ``node``'s processes get from the nodes held (their GPUs), said in the log once per node."""
@@ -379,6 +398,8 @@ class Driver(Supervisor):
             # The script is done: say so now, while the journal's tail is still being shipped.
             with contextlib.suppress(Exception):
                 self.set_status(RunStatus.FINALIZING)
+            if self.mlflow_endpoint is not None:  # the script is gone: nothing more joins the journal after this
+                self.mlflow_endpoint.close()
             self.stop_sync.set()
             self.wake.set()
             if self._sync is not None:

@@ -126,6 +126,17 @@ class JournalWriter:
             )
         self._write(data)
 
+    def append_points(self, points: list[tuple[str, float, int, int]]) -> None:
+        """Append scalar ``(name, value, timestamp_ms, step)`` points as they were logged elsewhere (MLflow's API),
+        keeping their own time and step, in one write."""
+        if not points:
+            return
+        lines = [
+            json.dumps({"t": ts, "k": SCALAR, "n": name, "v": value, "s": step}, separators=(",", ":"), allow_nan=True)
+            for name, value, ts, step in points
+        ]
+        self._write(("\n".join(lines) + "\n").encode("utf-8"))
+
     # ------------------------------------------------------------------ a disk that refuses writes
     def _write(self, data: bytes) -> None:
         if self._pending and not self._flush_pending():

@@ -310,9 +310,16 @@ class TrackingStore:
         """Return every artifact file under ``path`` as ``(relative path, size)``, recursively."""
         out: list[tuple[str, int]] = []
         pending = [path]
+        try:
+            # The run's own artifact folder: MLflow 3's client.list_artifacts also lists the run's logged models
+            # (resolved through a client on the process's default tracking URI, not this store's).
+            repo = _retry(lambda: self.client._tracking_client._get_artifact_repo(run_id))
+            list_dir: Callable[[str | None], Any] = repo.list_artifacts
+        except AttributeError:  # another MLflow layout: the public API
+            list_dir = lambda c: self.client.list_artifacts(run_id, c)  # noqa: E731
         while pending:
             current = pending.pop()
-            for info in _retry(lambda c=current: self.client.list_artifacts(run_id, c)):  # type: ignore[misc]
+            for info in _retry(lambda c=current: list_dir(c)):  # type: ignore[misc]
                 if info.is_dir:
                     pending.append(info.path)
                 else:
