@@ -186,9 +186,7 @@ class RayBackend(ComputeBackend):
             raise ComputeTargetException(
                 f"The Ray head at {self.address} refused the job for run {rf.run_id}: {_first_line(exc)}"
             ) from exc
-        handle = LaunchHandle(self.kind, self.name, {"submission_id": sid, "address": self.address})
-        rf.update_state(handle=handle.to_dict())
-        return handle
+        return LaunchHandle(self.kind, self.name, {"submission_id": sid, "address": self.address})
 
     def status(self, rf: RunFolder) -> str:
         state = rf.read_state()

@@ -277,7 +277,9 @@ def _launch(
         )
         rf.write_spec(spec)
         rf.create()
-        checked.backend.launch(rf)
+        handle = checked.backend.launch(rf)
+        # The caller keeps the handle (the contract): readers pick the run's backend from it (core/reader.py).
+        rf.update_state(handle=handle.to_dict())
     except Exception as exc:
         # Leave nothing half-made behind.
         with contextlib.suppress(Exception):

@@ -21,7 +21,7 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 
 from jupyter_amlrun.core.errors import AmlRunError, UserErrorException
 from jupyter_amlrun.core.runview import command_line, duration_text, main_log
-from jupyter_amlrun.core.watch import RunWatcher
+from jupyter_amlrun.core.reader import RunReader
 from jupyter_amlrun.notebook.widget import RunDetails
 
 __all__ = ["AmlRunMagics", "load_ipython_extension", "unload_ipython_extension"]
@@ -562,7 +562,7 @@ class AmlRunMagics(Magics):
         rows = []
         for exp in experiments:
             for run in exp.get_runs():
-                rec = run._record
+                rec = run.record
                 rows.append((rec.start_time or 0, exp.name, run))
         rows.sort(key=lambda r: -r[0])
         table = []
@@ -603,9 +603,9 @@ class AmlRunMagics(Magics):
 
     def _amlrun_logs(self, ws: Any, args: Any) -> None:
         run = self._run(ws, args.target)
-        # The widget's reader: the run folder's logs, or the uploaded ones of a run whose folder is gone.
-        with contextlib.closing(RunWatcher(run)) as watcher:
-            names = sorted(watcher.log_paths())
+        # The one reader of a run: the run folder's logs, or the uploaded ones of a run whose folder is gone.
+        with contextlib.closing(RunReader(ws, run.id, record=run.record)) as reader:
+            names = reader.log_names()
             if not names:
                 print(f"Run {run.id} has no logs yet.")
                 return
@@ -615,7 +615,8 @@ class AmlRunMagics(Magics):
                 if len(matches) != 1:
                     raise UsageError(f"No log {name!r} for run {run.id}. Logs: {', '.join(names)}.")
                 name = matches[0]
-            text = watcher.read_log(name)
+            got = reader.read_log(name)
+            text = got.text if got is not None else ""
         print(f"{name} ({', '.join(names)})\n{'=' * (len(name) + 10)}")
         print(text, end="" if text.endswith("\n") else "\n")
 

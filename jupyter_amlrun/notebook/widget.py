@@ -107,7 +107,7 @@ class RunDetails(anywidget.AnyWidget):
     children = traitlets.Dict().tag(sync=True)
 
     def __init__(self, run_instance: Run, *, interval: float = 1.0, max_interval: float = 10.0, **kwargs: Any) -> None:
-        if not hasattr(run_instance, "_folder") or not hasattr(run_instance, "get_status"):
+        if not hasattr(run_instance, "reader") or not hasattr(run_instance, "get_status"):
             raise TypeError(f"RunDetails needs a Run, got {type(run_instance).__name__}.")
         super().__init__(run_id=run_instance.id, **kwargs)
         self.run = run_instance
@@ -381,9 +381,12 @@ class RunDetails(anywidget.AnyWidget):
         if not name:
             return ""
         try:
-            text = self.watcher.read_log(name)
-        except (KeyError, OSError):
+            got = self.watcher.reader.read_log(name)
+        except OSError:
             return ""
+        if got is None:
+            return ""
+        text = got.text
         lines = text.splitlines()
         tail = lines[-SUMMARY_LOG_LINES:]
         note = f"last {len(tail)} of {len(lines)} lines" if len(tail) < len(lines) else f"{len(lines)} lines"
