@@ -20,8 +20,8 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 
 from jupyter_amlrun.core.errors import AmlRunError, UserErrorException
-from jupyter_amlrun.core.runview import command_line, duration_text, main_log
 from jupyter_amlrun.core.reader import RunReader
+from jupyter_amlrun.core.runview import command_line, duration_text, main_log
 from jupyter_amlrun.notebook.widget import RunDetails
 
 __all__ = ["AmlRunMagics", "load_ipython_extension", "unload_ipython_extension"]

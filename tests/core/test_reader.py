@@ -18,7 +18,6 @@ from jupyter_amlrun.core.reader import MetricCursor, RunReader, whole_chars
 from jupyter_amlrun.core.runfolder import RunFolder
 from jupyter_amlrun.core.status import is_terminal
 from jupyter_amlrun.core.watch import RunWatcher
-from tests.conftest import wait_for
 
 SCRIPT = """\
 from jupyter_amlrun import Run
