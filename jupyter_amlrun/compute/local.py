@@ -67,8 +67,8 @@ class LocalBackend(ComputeBackend):
     def log_sources(self, rf: RunFolder) -> dict[str, Path]:
         return rf.log_files()
 
-    def cancel(self, rf: RunFolder) -> None:
-        request_cancel(self.workspace.store, rf)
+    def cancel(self, rf: RunFolder, reason: str = "Canceled by user") -> None:
+        request_cancel(self.workspace.store, rf, reason)
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -27,10 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jupyter_amlrun._util.fileio import read_range, whole_chars
 from jupyter_amlrun.core import tags as T
 from jupyter_amlrun.core.contracts import LaunchHandle
 from jupyter_amlrun.core.errors import ComputeTargetException
-from jupyter_amlrun.core.runfolder import RunFolder, RunState, log_files_under
+from jupyter_amlrun.core.runfolder import RunFolder, log_files_under
 from jupyter_amlrun.core.status import FROM_MLFLOW_STATUS, RunStatus, is_terminal
 from jupyter_amlrun.tracking import journal as _journal
 from jupyter_amlrun.tracking import metrics as _metrics
@@ -50,6 +51,7 @@ __all__ = [
     "float_tag",
     "iso_time",
     "status_of",
+    "whole_chars",
 ]
 
 DEFAULT_ERROR = "Detailed error not set on the Run. Please check the logs for details."
@@ -89,18 +91,6 @@ def status_of(rec: RunRecord) -> str:
     return rec.tags.get(T.STATUS) or FROM_MLFLOW_STATUS.get(rec.mlflow_status, RunStatus.RUNNING).value
 
 
-def whole_chars(data: bytes) -> bytes:
-    """``data`` without a UTF-8 character cut at its end (the next read starts at that character)."""
-    for back in range(1, min(4, len(data)) + 1):
-        byte = data[-back]
-        if byte < 0x80:
-            return data  # ASCII: nothing cut
-        if byte >= 0xC0:  # a lead byte: is its sequence whole?
-            need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
-            return data if back >= need else data[:-back]
-    return data
-
-
 # ---------------------------------------------------------------------------------------------------- results
 @dataclass(frozen=True)
 class Details:
@@ -132,10 +122,6 @@ class Details:
     error: str | None = None  # the message v1 shows under ``error`` (Failed, or Canceled with a reason)
     warnings: tuple[str, ...] = ()
 
-    @property
-    def terminal(self) -> bool:
-        return is_terminal(self.status)
-
     def to_v1(self) -> dict[str, Any]:
         """v1's ``Run.get_details()`` dict: runId, target, status, startTimeUtc, endTimeUtc, properties, ..."""
         out: dict[str, Any] = {
@@ -161,7 +147,7 @@ class Details:
             "logFiles": dict(self.log_files),
             "submittedBy": self.submitted_by,
         }
-        if self.terminal:
+        if is_terminal(self.status):
             out["endTimeUtc"] = iso_time(self.end) if self.end else None
         if self.exit_code is not None:
             out["exitCode"] = self.exit_code
@@ -300,10 +286,6 @@ class RunReader:
             return known.status
         return status
 
-    def state(self) -> RunState:
-        """The run folder's state (an empty state when there is no folder on this machine)."""
-        return self.folder.read_state()
-
     def details(self) -> Details:
         """The run's details (status first, then the record, so an ended run's data is complete)."""
         status = self.status()
@@ -392,13 +374,13 @@ class RunReader:
         """
         path = (self.log_paths() if paths is None else paths).get(name)
         if path is not None:
-            return _read_range(name, path, start, max_bytes)
+            return _log_range(name, read_range(path, start, max_bytes))
         if self.folder.exists() or name not in self.stored_log_names():
             return None
         # A run not ended here but with uploaded logs: this one as it is now.
         with tempfile.TemporaryDirectory() as tmp:
             got = self.workspace.store.download_artifacts(self.run_id, name, Path(tmp))
-            return _read_range(name, got, start, max_bytes)
+            return _log_range(name, read_range(got, start, max_bytes))
 
     def log_line_start(self, name: str, offset: int, tail: int, paths: Mapping[str, Path] | None = None) -> int:
         """Where to start showing the ``tail`` bytes of log ``name`` that end at ``offset``: a line start."""
@@ -499,15 +481,8 @@ class RunReader:
         return RunReader(self.workspace, record.run_id, record=record)
 
 
-def _read_range(name: str, path: Path, start: int, max_bytes: int | None) -> LogRange | None:
-    try:
-        with open(path, "rb") as fh:
-            size = fh.seek(0, 2)
-            begin = min(max(0, start), size)
-            fh.seek(begin)
-            data = fh.read() if max_bytes is None else fh.read(max_bytes)
-    except FileNotFoundError:
+def _log_range(name: str, got: tuple[bytes, int, int] | None) -> LogRange | None:
+    if got is None:
         return None
-    if max_bytes is not None:
-        data = whole_chars(data)  # the caller goes on from ``end``: a cut character comes whole next time
+    data, begin, size = got
     return LogRange(name, data, begin, begin + len(data), size)

@@ -33,12 +33,12 @@ from jupyter_amlrun.core.errors import (
     UserErrorException,
 )
 from jupyter_amlrun.core.lifecycle import finalize, mirror_status
-from jupyter_amlrun.core.reader import DEFAULT_ERROR, RunReader
-from jupyter_amlrun.core.reader import status_of as _status_of
+from jupyter_amlrun.core.reader import DEFAULT_ERROR, RunReader, status_of
 from jupyter_amlrun.core.runfolder import HEARTBEAT_SECONDS, RunFolder
 from jupyter_amlrun.core.status import RunStatus, is_terminal
 from jupyter_amlrun.tracking import journal as _journal
 from jupyter_amlrun.tracking import metrics as _metrics
+from jupyter_amlrun.tracking.shapes import v1_metrics
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.contracts import ComputeBackend
@@ -162,7 +162,7 @@ class Run:
                 continue
             if type is not None and rec.tags.get(T.RUN_TYPE) != type:
                 continue
-            if status is not None and _status_of(rec) != status:
+            if status is not None and status_of(rec) != status:
                 continue
             if tags is not None and not match_tags(T.user_tags(rec.tags), tags):
                 continue
@@ -251,7 +251,9 @@ class Run:
 
     def get_status(self) -> str:
         """The v1 status string; a live run whose supervisor died is found and marked Failed here."""
-        return self.reader.status()
+        status = self.reader.status()
+        self._record = self.reader.record  # a run without its folder here was read anew from the store
+        return status
 
     def get_detailed_status(self) -> dict[str, Any]:
         status = self.get_status()
@@ -499,8 +501,7 @@ class Run:
                 if m:
                     out[run.id] = m
             return out
-        series, others = _split_records(self.reader.metrics().records)
-        metrics = shape_metrics(series, others)
+        metrics = v1_metrics(self.reader.metrics().records)
         if name is not None:
             return {name: metrics[name]} if name in metrics else {}
         return metrics
@@ -651,7 +652,7 @@ class Run:
         """Child runs (and their children with ``recursive=True``)."""
         out = []
         for rec in self.reader.children():  # oldest first, like the order they were made
-            if status is not None and _status_of(rec) != status:
+            if status is not None and status_of(rec) != status:
                 continue
             if tags is not None and not match_tags(T.user_tags(rec.tags), tags):
                 continue
@@ -723,11 +724,8 @@ class Run:
     def get_details_with_logs(self) -> dict[str, Any]:
         """:meth:`get_details` plus ``logFiles`` mapping each log name to its text (v1 shape)."""
         details = self.get_details()
-        logs: dict[str, str] = {}
-        for name, path in self.get_log_files().items():
-            with contextlib.suppress(OSError):
-                logs[name] = Path(path).read_text(encoding="utf-8", errors="replace")
-        details["logFiles"] = logs
+        reader = self.reader
+        details["logFiles"] = {n: got.text for n in reader.log_names() if (got := reader.read_log(n)) is not None}
         return details
 
     def get_snapshot_id(self) -> str | None:
@@ -805,13 +803,13 @@ class Run:
         ``AMLRUN_PORTAL_URL`` environment variable (a lab URL) wins. Outside Jupyter it is the URL of a default
         ``jupyter lab`` (port 8888), and ``wait_for_completion``'s "Web View" line says how to open it.
         """
-        from jupyter_amlrun.core.portal import run_link
+        from jupyter_amlrun._util.portal import run_link
 
         return run_link(self.id, near=[self._ws.path]).url
 
     def _web_view(self) -> str:
         """The "Web View" line: the portal URL, and how to open it when no Jupyter server was found."""
-        from jupyter_amlrun.core.portal import run_link
+        from jupyter_amlrun._util.portal import run_link
 
         return run_link(self.id, near=[self._ws.path]).text()
 
@@ -933,46 +931,6 @@ def _check_log_image(name: Any, path: str | None, plot: Any) -> None:
 def _check_artifact_name(name: Any) -> None:
     if not isinstance(name, str) or not name or name.startswith("/") or ".." in Path(name).parts:
         raise UserErrorException(f"Invalid run file name {name!r}: use a relative path like 'outputs/model.pkl'.")
-
-
-def _split_records(records: builtins.list[dict[str, Any]]) -> tuple[dict[str, list[Any]], list[dict[str, Any]]]:
-    series: dict[str, list[tuple[int, int, Any]]] = {}
-    others = []
-    for rec in records:
-        if rec.get("k") == _journal.SCALAR:
-            series.setdefault(rec["n"], []).append((rec.get("s", 0), rec["t"], rec["v"]))
-        else:
-            others.append(rec)
-    return {k: [v for _s, _t, v in sorted(pts, key=lambda p: (p[0], p[1]))] for k, pts in series.items()}, others
-
-
-def shape_metrics(series: dict[str, list[Any]], others: builtins.list[dict[str, Any]]) -> dict[str, Any]:
-    """v1 shapes: one value -> the value, several -> a list; rows/tables -> ``{column: value or list}``."""
-    out: dict[str, Any] = {}
-    for name, values in series.items():
-        out[name] = values[0] if len(values) == 1 else list(values)
-    lists: dict[str, list[Any]] = {}
-    rows: dict[str, list[dict[str, Any]]] = {}
-    for rec in sorted(others, key=lambda r: r.get("t", 0)):
-        kind, name, value = rec.get("k"), str(rec.get("n")), rec.get("v")
-        if kind == _journal.LIST:
-            lists.setdefault(name, []).append(value)
-        elif kind == _journal.ROW:
-            rows.setdefault(name, []).append(dict(value or {}))
-        elif kind == _journal.TABLE or kind == _journal.IMAGE:
-            out[name] = value
-    for name, logged in lists.items():
-        out[name] = logged[0] if len(logged) == 1 else logged
-    for name, table_rows in rows.items():
-        columns: dict[str, list[Any]] = {}
-        for i, row in enumerate(table_rows):
-            for col, v in row.items():
-                columns.setdefault(col, [None] * i).append(v)
-            for col in columns:
-                if len(columns[col]) < i + 1:
-                    columns[col].append(None)
-        out[name] = {c: (v[0] if len(table_rows) == 1 else v) for c, v in columns.items()}
-    return out
 
 
 def current_user() -> str:

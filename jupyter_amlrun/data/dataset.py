@@ -834,7 +834,7 @@ class DatasetConsumptionConfig:
     def arg_val(self) -> str:
         return _TEMPLATE.format(self.name)
 
-    def _amlrun_input(self) -> tuple[str, dict[str, Any]]:
+    def __amlrun_input__(self) -> tuple[str, dict[str, Any]]:
         if self.mode == "direct":
             raise DatasetException(
                 f"Input {self.name!r} is in direct mode, which a script cannot read as a path: use "

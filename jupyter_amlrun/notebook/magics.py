@@ -21,8 +21,8 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 
 from jupyter_amlrun.core.errors import AmlRunError, UserErrorException
 from jupyter_amlrun.core.reader import RunReader
-from jupyter_amlrun.core.runview import command_line, duration_text, main_log
 from jupyter_amlrun.notebook.widget import RunDetails
+from jupyter_amlrun.view.model import duration_text, header_view, main_log
 
 __all__ = ["AmlRunMagics", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -153,7 +153,7 @@ def local_time(value: Any) -> str:
     """An ISO timestamp (``2026-12-02T14:55:09.123456+00:00``) as local ``YYYY-MM-DD HH:MM:SS``; "" when unknown."""
     import datetime as _dt
 
-    from jupyter_amlrun.core.runview import parse_iso
+    from jupyter_amlrun.view.model import parse_iso
 
     seconds = float(value) if isinstance(value, int | float) else parse_iso(value)
     if seconds is None:
@@ -586,19 +586,13 @@ class AmlRunMagics(Magics):
         return Run.get(ws, run_id)
 
     def _amlrun_details(self, ws: Any, args: Any) -> None:
-        d = self._run(ws, args.target).get_details()
-        definition = d.get("runDefinition", {})
-        rows = [
-            ["Run", d["runId"]],
-            ["Status", d["status"]],
-            ["Target", d.get("target")],
-            ["Script", command_line(definition)],
-            ["Started", local_time(d.get("startTimeUtc"))],
-            ["Ended", local_time(d.get("endTimeUtc"))],
-            ["Duration", duration_text(d)],
-        ]
-        if "error" in d:
-            rows.append(["Error", d["error"]["error"]["message"]])
+        run = self._run(ws, args.target)
+        details = {**run.get_details(), "experiment": run.experiment.name}
+        # The widget's header: the same fields, texts and rules (view/model.py).
+        header = header_view(run.id, details["status"], details)
+        rows = [[f["label"], f["text"]] for f in header["fields"]]
+        if header["error"]:
+            rows.append(["Error", header["error"]])
         _show_table(["Field", "Value"], rows)
 
     def _amlrun_logs(self, ws: Any, args: Any) -> None:
@@ -626,7 +620,7 @@ class AmlRunMagics(Magics):
         print(f"Cancel requested for run {run.id}; status now {run.get_status()}.")
 
     def _amlrun_tensorboard(self, ws: Any, args: Any) -> None:
-        from jupyter_amlrun.core.tensorboard import Tensorboard
+        from jupyter_amlrun.notebook.tensorboard import Tensorboard
 
         previous = getattr(self, "_tensorboard", None)
         if previous is not None:

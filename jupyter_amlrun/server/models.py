@@ -1,6 +1,6 @@
 """The REST contract's answers (``docs/rest-api.md``) as TypedDicts: the Python side of ``labextension/src/api.ts``.
 
-:mod:`jupyter_amlrun.core.browse` builds these dicts; ``tests/server`` checks that every answer has exactly these
+:mod:`jupyter_amlrun.server.service` builds these dicts; ``tests/server`` checks that every answer has exactly these
 keys, so the contract, the handlers and the TypeScript types cannot drift apart silently.
 """
 

@@ -17,7 +17,7 @@ from jupyter_amlrun.core import computetarget, registry
 from jupyter_amlrun.core.reader import MetricCursor, RunReader, whole_chars
 from jupyter_amlrun.core.runfolder import RunFolder
 from jupyter_amlrun.core.status import is_terminal
-from jupyter_amlrun.core.watch import RunWatcher
+from jupyter_amlrun.view.watch import RunWatcher
 
 SCRIPT = """\
 from jupyter_amlrun import Run

@@ -12,8 +12,8 @@ from typing import Any, get_type_hints
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from jupyter_amlrun.core import browse
 from jupyter_amlrun.server import models
+from jupyter_amlrun.server import service as browse
 from tests.server.conftest import MANY_FILES, World
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ cost is proportional to the new data, not to the run's history:
 - child runs: queried every ``children_interval`` seconds and at the end, reported only when they changed.
 
 :class:`Follower` runs ticks on a background thread with a back-off (:class:`Backoff`) and stops at a terminal status.
-What to show for a delta (texts, labels, tables) is :mod:`jupyter_amlrun.core.runview`'s business.
+What to show for a delta (texts, labels, tables) is :mod:`jupyter_amlrun.view.model`'s business.
 
 Reading a run's logs lives here only: the widget tails them (:meth:`RunWatcher.tick`), ``%amlrun logs`` reads one
 whole (:meth:`RunWatcher.log_paths`, :meth:`RunWatcher.read_log`); both find them the same way (the run folder, or
@@ -29,11 +29,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from jupyter_amlrun._util.portal import run_link
 from jupyter_amlrun.core import tags as T
-from jupyter_amlrun.core.portal import run_link
 from jupyter_amlrun.core.reader import JOURNAL, STORE, MetricCursor, RunReader
 from jupyter_amlrun.core.status import is_terminal
 from jupyter_amlrun.tracking import journal as _journal
+from jupyter_amlrun.view.sections import section_for
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.run import Run
@@ -43,57 +44,6 @@ __all__ = ["Backoff", "Follower", "LogChunk", "RunDelta", "RunWatcher"]
 LOG_TAIL_BYTES = 64 * 1024
 LOG_MAX_BYTES_PER_TICK = 512 * 1024
 JOURNAL_MAX_BYTES_PER_TICK = 64 * 1024 * 1024
-# A sweep parent (its run type tag) and what its children carry: the sampled values, a policy's cancel reason.
-SWEEP_RUN_TYPE = "hyperdrive"
-SWEEP_PARAMETERS_TAG = "hyperparameters"
-EARLY_TERMINATION = "early termination by"
-
-
-class _SweepSection:
-    """What a sweep parent's view adds to each child: sampled values, primary metric, early termination."""
-
-    def __init__(self, metric: str) -> None:
-        self.metric = metric
-
-    def child_fields(self, child: RunReader) -> dict[str, Any]:
-        """A sweep child's sampled parameters, its primary metric in logged order, and whether a policy ended it."""
-        import json
-
-        tags = child.record.tags
-        try:
-            params = json.loads(tags.get(SWEEP_PARAMETERS_TAG) or "{}")
-        except ValueError:
-            params = {}
-        error = tags.get(T.ERROR) or ""
-        if child.has_journal():
-            error = child.state().error or error
-        values: list[float] = []
-        with contextlib.suppress(Exception):
-            values = [v for _s, v in child.scalar_series(self.metric).get(self.metric, [])]
-        return {
-            "parameters": params if isinstance(params, dict) else {},
-            "primary": values,
-            "terminated": error.startswith(EARLY_TERMINATION),
-        }
-
-
-def section_for(tags: dict[str, str]) -> _SweepSection | None:
-    metric = sweep_primary_metric(tags)
-    return _SweepSection(metric) if metric is not None else None
-
-
-def sweep_primary_metric(tags: dict[str, str]) -> str | None:
-    """The primary metric's name when ``tags`` are a sweep parent's, else ``None``."""
-    import json
-
-    if tags.get(T.RUN_TYPE) != SWEEP_RUN_TYPE:
-        return None
-    try:
-        doc = json.loads(tags.get(T.PROP_PREFIX + "primary_metric_config") or "{}")
-    except ValueError:
-        return None
-    name = doc.get("name") if isinstance(doc, dict) else None
-    return str(name) if name else None
 
 
 @dataclass
@@ -432,7 +382,7 @@ class RunWatcher:
             records = self.reader.children()
         except Exception:
             return self._children or []
-        section = section_for(self.reader.record.tags)
+        section = section_for(T.properties(self.reader.record.tags))
         out = []
         for rec in records:
             child = self._child_readers.get(rec.run_id)

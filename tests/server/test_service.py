@@ -1,4 +1,4 @@
-"""core/browse.py without a server: paging, filters, path checks, secrets, and the answers built from a real
+"""server/service.py without a server: paging, filters, path checks, secrets, and the answers built from a real
 workspace (folder datastore, datasets, models, runs, logs, metric series)."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from jupyter_amlrun.core import browse
-from jupyter_amlrun.core.browse import ConflictException, NotFoundException, PageQuery
 from jupyter_amlrun.core.errors import UserErrorException
+from jupyter_amlrun.server import service as browse
+from jupyter_amlrun.server.service import ConflictException, NotFoundException, PageQuery
 
 
 # ---------------------------------------------------------------------------------------------------- paging
@@ -135,7 +135,7 @@ def test_datasets_from_the_real_registry(ws: Any, store_root: Path) -> None:
     Dataset.File.from_files((store, "d1/**")).register(ws, "alpha", description="first", tags={"a": "1"})
     Dataset.File.from_files((store, "z.txt")).register(ws, "alpha", create_new_version=True)
     Dataset.File.from_files([(store, "z.txt"), "https://h/x.csv?sig=SECRET"]).register(ws, "beta")
-    answer = browse.datasets(
+    answer = browse.dataset_page(
         Dataset.get_all(ws), lambda n: [d.version for d in Dataset.list_versions(ws, n)], PageQuery()
     )
     alpha, beta = answer["items"]
@@ -145,7 +145,7 @@ def test_datasets_from_the_real_registry(ws: Any, store_root: Path) -> None:
     )
     assert beta["sources"][1] == "https://h/x.csv?sig=***"
     asked: list[str] = []
-    filtered = browse.datasets(Dataset.get_all(ws), lambda n: asked.append(n) or [1], PageQuery(filter="BET"))
+    filtered = browse.dataset_page(Dataset.get_all(ws), lambda n: asked.append(n) or [1], PageQuery(filter="BET"))
     assert [d["name"] for d in filtered["items"]] == ["beta"] and asked == ["beta"]
 
 

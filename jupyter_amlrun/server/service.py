@@ -6,8 +6,7 @@ the REST contract of ``docs/rest-api.md``; ``jupyter_amlrun.server.models`` type
 without a server. Errors are core's :class:`UserErrorException` family; :class:`NotFoundException` (404) and
 :class:`ConflictException` (409) say which answer the server gives.
 
-Datasets live in the data layer, which core may not import: :func:`datasets` takes the registered datasets (duck
-typed: ``name``, ``version``, ``description``, ``tags``, ``definition``) and a ``versions_of`` callable from the caller.
+Runs are read through :class:`~jupyter_amlrun.core.reader.RunReader`, as the widget and ``Run`` read them.
 """
 
 from __future__ import annotations
@@ -35,8 +34,8 @@ from jupyter_amlrun.core.reader import RunReader, status_of
 from jupyter_amlrun.core.reader import float_tag as _float
 from jupyter_amlrun.core.reader import iso_time as _iso
 from jupyter_amlrun.core.run import Run
-from jupyter_amlrun.core.runview import main_log
 from jupyter_amlrun.core.status import RunStatus, is_terminal
+from jupyter_amlrun.view.model import main_log
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.contracts import DatastoreBackend
@@ -275,7 +274,19 @@ def _source_text(item: Mapping[str, Any]) -> str:
     return redact_url(str(item.get("url", "")))
 
 
-def datasets(latest: Mapping[str, Any], versions_of: Callable[[str], list[int]], query: PageQuery) -> dict[str, Any]:
+def datasets(ws: Workspace, query: PageQuery) -> dict[str, Any]:
+    """A page of the workspace's registered datasets (see :func:`dataset_page`)."""
+    from jupyter_amlrun.data.dataset import Dataset
+
+    def versions_of(name: str) -> list[int]:
+        return [int(d.version) for d in Dataset.list_versions(ws, name) if d.version is not None]
+
+    return dataset_page(Dataset.get_all(ws), versions_of, query)
+
+
+def dataset_page(
+    latest: Mapping[str, Any], versions_of: Callable[[str], list[int]], query: PageQuery
+) -> dict[str, Any]:
     """A page of ``{"name", "latest_version", "description", "tags", "sources", "versions", "snippet"}``.
 
     Parameters
