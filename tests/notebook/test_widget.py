@@ -92,7 +92,9 @@ def shown_widget(shell: Any, code: str, cell_id: str) -> RunDetails:
 
 
 @pytest.mark.integration
-def test_finished_run_shows_its_view_and_carries_the_summary(shell: Any, ws: Any, make_source: Any, tmp_path: Path) -> None:
+def test_finished_run_shows_its_view_and_carries_the_summary(
+    shell: Any, ws: Any, make_source: Any, tmp_path: Path
+) -> None:
     run, _gate = submit(ws, make_source, tmp_path, "done", open_gate=True)
     run.wait_for_completion()
     shell.user_ns["run"] = run
