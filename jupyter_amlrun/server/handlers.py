@@ -188,6 +188,15 @@ class RunLogsHandler(AmlrunHandler):
         self.reply(await self.call(service.read_log, run_id, name, offset))
 
 
+class RunViewHandler(AmlrunHandler):
+    """GET runs/{id}/view?cursor=: the run's view model (a snapshot, then what is new after each cursor)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        self.reply(await self.call(service.run_view, run_id, self.get_argument("cursor", None)))
+
+
 class RunCancelHandler(AmlrunHandler):
     """POST runs/{id}/cancel: cancel a live run."""
 
@@ -228,6 +237,7 @@ def routes() -> list[tuple[str, type[AmlrunHandler]]]:
         (f"{API}/runs", RunsHandler),
         (f"{API}/runs/{_SEG}", RunHandler),
         (f"{API}/runs/{_SEG}/logs", RunLogsHandler),
+        (f"{API}/runs/{_SEG}/view", RunViewHandler),
         (f"{API}/runs/{_SEG}/cancel", RunCancelHandler),
         (f"{API}/metrics", MetricsHandler),
     ]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
+from jupyter_amlrun.view.model import HeaderView, ImageView, LogsView, SweepView, TableView
+
 
 class ErrorAnswer(TypedDict):
     """Every error: what was wrong and how to fix it, and the HTTP status again."""
@@ -132,3 +134,47 @@ class CancelAnswer(TypedDict):
 
 class MetricsAnswer(TypedDict):
     runs: dict[str, dict[str, list[list[float]]]]  # run id -> metric -> [[step, value], ...]
+
+
+class ChartPart(TypedDict):
+    """Points for one chart (view/model.py ``ChartUpdate``); the comm sends them as float64 buffers, REST as lists
+    (a value JSON cannot hold, NaN or +-inf, is ``null``)."""
+
+    name: str
+    kind: str
+    xs: list[float | None]
+    ys: list[float | None]
+    label: str
+    replace: bool
+    reindex: bool
+
+
+class LogChunkPart(TypedDict):
+    """Bytes ``[start, end)`` of a log, decoded (view/watch.py ``LogChunk``; the comm's ``LogChunkMsg``)."""
+
+    name: str
+    text: str
+    start: int
+    end: int
+    head: int
+    reset: bool
+
+
+class RunViewAnswer(TypedDict):
+    """GET runs/{id}/view: what changed in the run's view since ``cursor`` (everything, ``reset``, without one),
+    as the widget gets it over its comm: the same view model (view/model.py) and its TypedDicts."""
+
+    cursor: str
+    reset: bool
+    terminal: bool
+    status: str | None
+    header: HeaderView | None
+    duration: str | None
+    logs: LogsView | None
+    children: TableView | None
+    sweep: SweepView | None
+    charts: list[ChartPart]
+    tables: list[TableView]
+    images: list[ImageView]
+    log_chunks: list[LogChunkPart]
+    has_metrics: bool

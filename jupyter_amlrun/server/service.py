@@ -11,13 +11,17 @@ Runs are read through :class:`~jupyter_amlrun.core.reader.RunReader`, as the wid
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tempfile
+import threading
 import time
 import urllib.parse
+import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,7 +39,8 @@ from jupyter_amlrun.core.reader import float_tag as _float
 from jupyter_amlrun.core.reader import iso_time as _iso
 from jupyter_amlrun.core.run import Run
 from jupyter_amlrun.core.status import RunStatus, is_terminal
-from jupyter_amlrun.view.model import main_log
+from jupyter_amlrun.view.model import RunView, main_log
+from jupyter_amlrun.view.watch import RunWatcher
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.contracts import DatastoreBackend
@@ -545,3 +550,103 @@ def metric_series(ws: Workspace, run_ids: Sequence[str], name: str | None = None
         series = open_reader(ws, run_id).scalar_series(name)
         out[run_id] = {k: [[s, v] for s, v in points] for k, points in series.items()}
     return {"runs": out}
+
+
+# ---------------------------------------------------------------------------------------------------- run view
+VIEW_SESSIONS = 32  # followed views kept at once (the oldest goes first)
+VIEW_SESSION_SECONDS = 600.0  # a view not asked for this long is forgotten (its next call gets a snapshot)
+
+
+@dataclass
+class _ViewSession:
+    """One follower of a run's view: the watcher's read positions and the view model's state between calls."""
+
+    run_id: str
+    watcher: RunWatcher
+    view: RunView
+    seq: int = 0
+    used: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_sessions: OrderedDict[str, _ViewSession] = OrderedDict()
+_sessions_lock = threading.Lock()
+
+
+def _take_session(run_id: str, cursor: str | None) -> _ViewSession | None:
+    sid, _, seq = (cursor or "").partition(".")
+    now = time.monotonic()
+    with _sessions_lock:
+        for key in [k for k, s in _sessions.items() if now - s.used > VIEW_SESSION_SECONDS]:
+            _sessions.pop(key).watcher.close()
+        session = _sessions.get(sid)
+        if session is None or session.run_id != run_id or str(session.seq) != seq:
+            return None  # unknown, expired, another run's, or a repeated call: start over with a snapshot
+        _sessions.move_to_end(sid)
+        session.used = now
+        session.seq += 1  # claimed: a second call with the same cursor gets a snapshot, not a share of this delta
+        return session
+
+
+def _new_session(session: _ViewSession) -> str:
+    with _sessions_lock:
+        sid = uuid.uuid4().hex
+        _sessions[sid] = session
+        while len(_sessions) > VIEW_SESSIONS:
+            _sessions.popitem(last=False)[1].watcher.close()
+        session.seq, session.used = 1, time.monotonic()
+        return sid
+
+
+def run_view(ws: Workspace, run_id: str, cursor: str | None = None) -> dict[str, Any]:
+    """What changed in run ``run_id``'s view since ``cursor``: the widget's view model (view/model.py) over REST.
+
+    Without a cursor (or with one that expired) the answer is a ``reset`` snapshot; the answer's ``cursor`` asks for
+    what is new after it, as the widget's comm sends deltas after its snapshot. :class:`NotFoundException` when the
+    workspace has no such run.
+    """
+    session = _take_session(run_id, cursor)
+    if session is None:
+        reader = open_reader(ws, run_id)
+        session = _ViewSession(run_id, RunWatcher(reader), RunView(run_id, load_image=reader.read_file))
+        sid = _new_session(session)
+        with session.lock:
+            upd = session.view.apply(session.watcher.snapshot())
+    else:
+        sid = cursor.partition(".")[0] if cursor else ""
+        with session.lock:
+            upd = session.view.apply(session.watcher.tick())
+    return {
+        "cursor": f"{sid}.{session.seq}",
+        "reset": upd.reset,
+        "terminal": session.watcher.terminal,
+        "status": upd.status,
+        "header": upd.header,
+        "duration": upd.duration,
+        "logs": upd.logs,
+        "children": upd.children,
+        "sweep": upd.sweep,
+        "charts": [
+            {
+                "name": c.name,
+                "kind": c.kind,
+                "xs": [_finite(x) for x in c.xs],
+                "ys": [_finite(y) for y in c.ys],
+                "label": c.label,
+                "replace": c.replace,
+                "reindex": c.reindex,
+            }
+            for c in upd.charts
+        ],
+        "tables": upd.tables,
+        "images": upd.images,
+        "log_chunks": [
+            {"name": c.name, "text": c.text, "start": c.start, "end": c.end, "head": c.head, "reset": c.reset}
+            for c in upd.log_chunks
+        ],
+        "has_metrics": upd.has_metrics,
+    }
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None

@@ -271,3 +271,25 @@ def test_run_summary_durations() -> None:
         browse.run_summary(RunRecord("i", "1", "n", "FINISHED", None, None, ""), "e", "Completed")["duration_seconds"]
         is None
     )
+
+
+def test_run_view_sends_only_what_is_new_after_a_cursor(ws: Any) -> None:
+    from jupyter_amlrun import Experiment
+
+    run = Experiment(ws, "view").start_logging(snapshot_directory=None)
+    for step in range(3):
+        run.log("loss", 1.0 / (step + 1), step=step)
+    run.log("edge", float("inf"))
+    run.log("edge", 1.0)
+    first = browse.run_view(ws, run.id)
+    assert first["reset"] and not first["terminal"] and first["status"] == "Running"
+    charts = {c["name"]: c for c in first["charts"]}
+    assert charts["loss"]["ys"] == [1.0, 0.5, pytest.approx(1 / 3)]
+    assert charts["edge"]["ys"] == [None, 1.0]  # JSON holds no inf: null, as the TypedDict says
+    run.log("loss", 0.25, step=3)
+    nxt = browse.run_view(ws, run.id, first["cursor"])
+    assert not nxt["reset"] and [c["ys"] for c in nxt["charts"] if c["name"] == "loss"] == [[0.25]]
+    assert nxt["header"] is None  # unchanged: not sent again
+    run.complete()
+    last = browse.run_view(ws, run.id, nxt["cursor"])
+    assert last["terminal"] and last["status"] == "Completed" and last["header"] is not None
