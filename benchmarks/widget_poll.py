@@ -60,15 +60,15 @@ def main() -> None:
     os.environ["AMLRUN_HOME"] = str(tmp / "home")
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     from jupyter_amlrun import Experiment, Workspace
-    from jupyter_amlrun.core.watch import RunWatcher
     from jupyter_amlrun.notebook.widget import RunDetails
     from jupyter_amlrun.tracking.journal import SCALAR, JournalWriter
+    from jupyter_amlrun.view.watch import RunWatcher
 
     run = None
     try:
         ws = Workspace.create("bench", path=tmp / "ws")
         run = Experiment(ws, "widget-poll").start_logging(snapshot_directory=None)
-        journal = run._folder.journal_path
+        journal = run.folder.journal_path
         total = args.metrics * args.points
         t0 = time.perf_counter()
         fill_journal(journal, args.metrics, args.points)
@@ -148,7 +148,7 @@ def main() -> None:
     finally:
         if run is not None:
             # Drop the synthetic journal first: finishing the run would ship a million points to MLflow.
-            run._folder.journal_path.write_text("")
+            run.folder.journal_path.write_text("")
             try:
                 run.complete()
             except Exception:

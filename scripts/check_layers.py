@@ -3,14 +3,18 @@
 Layers, lowest first; a module may import its own layer's package and any lower layer, never a higher one, and
 packages that share a layer stay independent of each other:
 
-    _util  <-  tracking  <-  core  <-  compute | data | train  <-  notebook | server | testing  <-  jupyter_amlrun (public)
+    _util  <-  tracking  <-  core  <-  view  <-  compute | data | train  <-  notebook | server | testing  <-  jupyter_amlrun (public)
+
+``view`` (what to show of a run) sits above core and below train, so a run type's package (train/hyperdrive) can
+provide its own view section; notebook and server draw from it.
 
 Every import counts for the layers: module level, function-local, and ``if TYPE_CHECKING:`` ones (a type-only
 import still ties the layers together). Cycles: the layers already forbid any cycle between packages, function-local
 imports included; inside a package no cycle of module-level imports is allowed (the import-order hazard). Inside one
 package, the v1 facade classes that name each other (Workspace.get_run -> Run, Run.experiment -> Experiment) may close a
 loop through a function-local import; ``--graph`` lists those loops so they stay visible.
-A private name (``_x``, module or attribute) may only be imported from inside the package that holds it.
+A private name (``_x``, module or attribute) may only be imported from inside the package that holds it, and a private
+attribute (``obj._x``, ``_x`` defined only in other packages) may only be used inside the packages that define it.
 
 ``python scripts/check_layers.py --graph`` prints the import graph between packages (and the cycles, if any).
 """
@@ -28,6 +32,7 @@ LAYERS: list[list[str]] = [
     ["_util"],
     ["tracking"],
     ["core"],
+    ["view"],
     ["compute", "data", "train"],
     ["notebook", "server", "testing"],
 ]
@@ -127,6 +132,41 @@ def _pkg(mod: str) -> str:
     return mod.rpartition(".")[0]
 
 
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def private_names_defined(tree: ast.AST) -> set[str]:
+    """Private names a module defines: ``self._x =`` / ``cls._x =``, private functions, methods, classes and
+    module-level variables."""
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) and _private(node.name):
+            out.add(node.name)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store) and _private(node.attr):
+            if isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
+                out.add(node.attr)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            out.update(t.id for t in targets if isinstance(t, ast.Name) and _private(t.id))
+    return out
+
+
+def private_attribute_uses(tree: ast.AST) -> list[tuple[int, str]]:
+    """``obj._x`` where ``obj`` is not ``self``, ``cls`` or ``super()``: (line, ``_x``)."""
+    out: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Attribute) and _private(node.attr)):
+            continue
+        value = node.value
+        if isinstance(value, ast.Name) and value.id in ("self", "cls"):
+            continue
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "super":
+            continue
+        out.append((node.lineno, node.attr))
+    return out
+
+
 def check(root: Path = ROOT) -> tuple[list[str], dict[str, set[str]], list[list[str]]]:
     """Return (problems, package graph, function-local loops inside packages)."""
     files = sorted((root / PACKAGE).rglob("*.py"))
@@ -165,9 +205,32 @@ def check(root: Path = ROOT) -> tuple[list[str], dict[str, set[str]], list[list[
                 runtime[mod].add(dep)
                 if not imp.local:
                     module_level[mod].add(dep)
+    problems.extend(private_attribute_problems(files, root))
     for comp in strongly_connected(module_level):
         problems.append("module-level import cycle among: " + ", ".join(comp))
     return problems, pkg_graph, strongly_connected(runtime)
+
+
+def private_attribute_problems(files: list[Path], root: Path = ROOT) -> list[str]:
+    """``obj._x`` used in one package where ``_x`` is defined only in other packages: a private attribute of another
+    package's object (``run._folder`` in notebook/). Give it a public read-only accessor, or move the code."""
+    trees = {f: ast.parse(f.read_text(encoding="utf-8"), str(f)) for f in files}
+    defined: dict[str, set[str]] = defaultdict(set)  # private name -> packages defining it
+    for f, tree in trees.items():
+        sub = top_package(module_name(f, root)) or PACKAGE
+        for name in private_names_defined(tree):
+            defined[name].add(sub)
+    problems = []
+    for f, tree in trees.items():
+        sub = top_package(module_name(f, root)) or PACKAGE
+        for line, name in private_attribute_uses(tree):
+            owners = defined.get(name, set())
+            if owners and sub not in owners:
+                problems.append(
+                    f"{f.relative_to(root)}:{line}: {name} is private to {', '.join(sorted(owners))}; "
+                    f"{sub} must use a public accessor"
+                )
+    return problems
 
 
 def strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:

@@ -87,3 +87,35 @@ def test_siblings_private_names_and_cycles_are_caught(tmp_path: Path) -> None:
     assert "module-level import cycle among: jupyter_amlrun.core.p, jupyter_amlrun.core.q" in text
     assert "core.p imports the private" not in text  # inside its own package a private module is fine
     assert len(problems) == 3
+
+
+def test_private_attributes_of_another_packages_objects_are_caught(tmp_path: Path) -> None:
+    root = _tree(
+        tmp_path,
+        {
+            "jupyter_amlrun/core/run.py": """
+                class Run:
+                    def __init__(self):
+                        self._folder = 1
+                    @property
+                    def folder(self):
+                        return self._folder
+                def helper(run):
+                    return run._folder  # the package that defines _folder may use it
+            """,
+            "jupyter_amlrun/notebook/w.py": """
+                def show(run, other):
+                    other._mine = 2
+                    return run._folder, run.folder, other._mine, super().__init__
+            """,
+            "jupyter_amlrun/notebook/x.py": """
+                class W:
+                    def __init__(self):
+                        self._mine = 1
+            """,
+        },
+    )
+    problems, _graph, _loops = _checker().check(root)
+    assert problems == [
+        "jupyter_amlrun/notebook/w.py:4: _folder is private to core; notebook must use a public accessor"
+    ]

@@ -1,5 +1,5 @@
 // RunDetails front end (anywidget ESM). It only draws: what to show, and every text and number shown, comes from the
-// kernel's view model (jupyter_amlrun/core/runview.py). This file keeps the chart points it was sent (the kernel sends
+// kernel's view model (jupyter_amlrun/view/model.py). This file keeps the chart points it was sent (the kernel sends
 // only what is new) and hands them to uPlot. The wire is jupyter_amlrun/notebook/protocol.py; the names and typedefs
 // below mirror it and tests/notebook/test_protocol.py checks that they do.
 import uPlot from "uplot";

@@ -80,3 +80,29 @@ def copy_to_named_file(src: Path, name: str) -> tuple[Path, Path]:
     dst = tmp / name
     shutil.copyfile(src, dst)
     return tmp, dst
+
+
+def whole_chars(data: bytes) -> bytes:
+    """``data`` without a UTF-8 character cut at its end (the next read starts at that character)."""
+    for back in range(1, min(4, len(data)) + 1):
+        byte = data[-back]
+        if byte < 0x80:
+            return data  # ASCII: nothing cut
+        if byte >= 0xC0:  # a lead byte: is its sequence whole?
+            need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return data if back >= need else data[:-back]
+    return data
+
+
+def read_range(path: Path, start: int, max_bytes: int | None) -> tuple[bytes, int, int] | None:
+    """``(data, start, size)``: bytes of ``path`` from ``start`` (clamped to the file), at most ``max_bytes``; then
+    cut after the last whole UTF-8 character (the caller goes on from ``start + len(data)``). ``None``: no file."""
+    try:
+        with open(path, "rb") as fh:
+            size = fh.seek(0, 2)
+            begin = min(max(0, start), size)
+            fh.seek(begin)
+            data = fh.read() if max_bytes is None else fh.read(max_bytes)
+    except FileNotFoundError:
+        return None
+    return (whole_chars(data) if max_bytes is not None else data), begin, size

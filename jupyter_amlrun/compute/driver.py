@@ -458,18 +458,14 @@ class Driver(Supervisor):
 
     def end_orphaned_children(self) -> None:
         """Child runs the script started but never completed end with it (as Failed, their data kept)."""
-        from jupyter_amlrun.core import tags
-        from jupyter_amlrun.core.lifecycle import live_status
+        from jupyter_amlrun.core.reader import RunReader
 
         try:
-            store = self._store()
-            children = store.search_runs(
-                [str(self.spec.experiment_id)], filter_string=f"tags.`{tags.PARENT_RUN_ID}` = '{self.rf.run_id}'"
-            )
-            for child in children:
-                folder = RunFolder(self.ws_dir, child.run_id)
-                if folder.exists():
-                    live_status(store, folder)
+            parent = RunReader(self._workspace(), self.rf.run_id)
+            for record in parent.children():
+                child = parent.child(record)
+                if child.folder.exists():
+                    child.status()  # through the child's backend: a child whose owner is gone ends here
         except Exception as exc:
             self.log(f"Warning: could not check child runs: {exc}")
 

@@ -57,9 +57,8 @@ class LocalBackend(ComputeBackend):
             write_json_atomic(ticket, {"pid": proc.pid, "run_id": rf.run_id})
         # The launcher owns the run until the driver claims it, so a driver that dies at start-up is noticed.
         rf.claim(proc.pid)
-        handle = LaunchHandle(self.kind, self.name, {"pid": proc.pid})
-        rf.update_state(driver=True, handle=handle.to_dict())
-        return handle
+        rf.update_state(driver=True)
+        return LaunchHandle(self.kind, self.name, {"pid": proc.pid})
 
     def status(self, rf: RunFolder) -> str:
         reap()
@@ -68,8 +67,8 @@ class LocalBackend(ComputeBackend):
     def log_sources(self, rf: RunFolder) -> dict[str, Path]:
         return rf.log_files()
 
-    def cancel(self, rf: RunFolder) -> None:
-        request_cancel(self.workspace.store, rf)
+    def cancel(self, rf: RunFolder, reason: str = "Canceled by user") -> None:
+        request_cancel(self.workspace.store, rf, reason)
 
     def describe(self) -> dict[str, Any]:
         return {

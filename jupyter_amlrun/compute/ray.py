@@ -186,9 +186,7 @@ class RayBackend(ComputeBackend):
             raise ComputeTargetException(
                 f"The Ray head at {self.address} refused the job for run {rf.run_id}: {_first_line(exc)}"
             ) from exc
-        handle = LaunchHandle(self.kind, self.name, {"submission_id": sid, "address": self.address})
-        rf.update_state(handle=handle.to_dict())
-        return handle
+        return LaunchHandle(self.kind, self.name, {"submission_id": sid, "address": self.address})
 
     def status(self, rf: RunFolder) -> str:
         state = rf.read_state()
@@ -216,13 +214,13 @@ class RayBackend(ComputeBackend):
             files = rf.log_files()
         return files
 
-    def cancel(self, rf: RunFolder) -> None:
+    def cancel(self, rf: RunFolder, reason: str = "Canceled by user") -> None:
         state = rf.read_state()
         if state.terminal:
             return
         if not state.driver:
             # No driver to end the tree yet: stop the job; a driver that starts meanwhile finds the cancel request.
-            rf.request_cancel("Canceled by user")
+            rf.request_cancel(reason)
             self._stop_job(rf)
             deadline = time.monotonic() + 10.0
             while time.monotonic() < deadline and not rf.read_state().driver:
@@ -234,7 +232,7 @@ class RayBackend(ComputeBackend):
             return
         # The driver's own cancel path ends the script's whole tree and finalises Canceled; the job then ends by
         # itself. stop_job is the fallback for a driver that does not answer.
-        request_cancel(self.workspace.store, rf)
+        request_cancel(self.workspace.store, rf, reason)
         deadline = time.monotonic() + CANCEL_GRACE_SECONDS
         while time.monotonic() < deadline:
             if rf.read_state().terminal:

@@ -33,13 +33,13 @@ if TYPE_CHECKING:
 def normalize_arguments(arguments: list[Any]) -> tuple[list[str], list[dict[str, Any]]]:
     """Turn arguments into strings; dataset/datastore references become placeholders plus an input spec.
 
-    A reference is any object with ``_amlrun_input() -> (placeholder, spec)``; the driver swaps the placeholder for
+    A reference is any object with ``__amlrun_input__() -> (placeholder, spec)``; the driver swaps the placeholder for
     the real path on the target.
     """
     out: list[str] = []
     inputs: dict[str, dict[str, Any]] = {}
     for i, arg in enumerate(arguments):
-        hook = getattr(arg, "_amlrun_input", None)
+        hook = getattr(arg, "__amlrun_input__", None)
         if callable(hook):
             placeholder, spec = hook()
             name = spec.get("name")
@@ -173,7 +173,7 @@ def _validate(experiment: Experiment, config: ScriptRunConfig, tags: dict[str, s
             )
     # v1: inputs given in run_config.data (not only in arguments) are materialised too; so are outputs there.
     for ref in (rc.data or {}).values():
-        hook = getattr(ref, "_amlrun_input", None)
+        hook = getattr(ref, "__amlrun_input__", None)
         if not callable(hook):
             raise UserErrorException(
                 f"run_config.data values must be dataset inputs (dataset.as_named_input('x').as_mount()), got "
@@ -279,7 +279,9 @@ def _launch(
         )
         rf.write_spec(spec)
         rf.create()
-        checked.backend.launch(rf)
+        handle = checked.backend.launch(rf)
+        # The caller keeps the handle (the contract): readers pick the run's backend from it (core/reader.py).
+        rf.update_state(handle=handle.to_dict())
     except Exception as exc:
         # Leave nothing half-made behind.
         with contextlib.suppress(Exception):

@@ -110,8 +110,9 @@ class ComputeBackend(abc.ABC):
         """Log files readable while the run is live, by run file name (``logs/...``)."""
 
     @abc.abstractmethod
-    def cancel(self, rf: RunFolder) -> None:
-        """Ask the run to stop; its whole process tree must end and the run read Canceled."""
+    def cancel(self, rf: RunFolder, reason: str = "Canceled by user") -> None:
+        """Ask the run to stop; its whole process tree must end and the run read Canceled with ``reason`` as its
+        error (a sweep's policy gives its own reason; the default is a user's cancel)."""
 
     @abc.abstractmethod
     def describe(self) -> dict[str, Any]:

@@ -171,7 +171,7 @@ class Experiment:
     def get_portal_url(self) -> str:
         """The URL that opens this experiment's runs in the AML sidebar of this kernel's Jupyter server (see
         :meth:`Run.get_portal_url`)."""
-        from jupyter_amlrun.core.portal import experiment_link
+        from jupyter_amlrun._util.portal import experiment_link
 
         return experiment_link(self._name, near=[self._workspace.path]).url
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import builtins
 import contextlib
-import datetime as _dt
 import getpass
 import html
 import importlib
@@ -34,10 +33,12 @@ from jupyter_amlrun.core.errors import (
     UserErrorException,
 )
 from jupyter_amlrun.core.lifecycle import finalize, mirror_status
+from jupyter_amlrun.core.reader import DEFAULT_ERROR, RunReader, status_of
 from jupyter_amlrun.core.runfolder import HEARTBEAT_SECONDS, RunFolder
-from jupyter_amlrun.core.status import FROM_MLFLOW_STATUS, RunStatus, is_terminal
+from jupyter_amlrun.core.status import RunStatus, is_terminal
 from jupyter_amlrun.tracking import journal as _journal
 from jupyter_amlrun.tracking import metrics as _metrics
+from jupyter_amlrun.tracking.shapes import v1_metrics
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.contracts import ComputeBackend
@@ -46,17 +47,9 @@ if TYPE_CHECKING:
     from jupyter_amlrun.core.workspace import Workspace
     from jupyter_amlrun.tracking.store import RunRecord
 
-DEFAULT_ERROR = "Detailed error not set on the Run. Please check the logs for details."
 # Run types whose handle is a Run subclass, by ``amlrun.run_type`` tag -> "module:Class" (imported on first use, so
 # core does not import the packages above it).
 RUN_TYPES: dict[str, str] = {"hyperdrive": "jupyter_amlrun.train.hyperdrive.run:HyperDriveRun"}
-
-
-def _iso(ts: float | int | None, ms: bool = False) -> str | None:
-    if ts is None:
-        return None
-    seconds = float(ts) / (1000.0 if ms else 1.0)
-    return _dt.datetime.fromtimestamp(seconds, tz=_dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 class _Owner:
@@ -169,7 +162,7 @@ class Run:
                 continue
             if type is not None and rec.tags.get(T.RUN_TYPE) != type:
                 continue
-            if status is not None and _status_of(rec) != status:
+            if status is not None and status_of(rec) != status:
                 continue
             if tags is not None and not match_tags(T.user_tags(rec.tags), tags):
                 continue
@@ -224,28 +217,42 @@ class Run:
     def properties(self) -> dict[str, str]:
         return self.get_properties()
 
+    @property
+    def reader(self) -> RunReader:
+        """The run's :class:`~jupyter_amlrun.core.reader.RunReader` (made once): what reads status, logs, metrics."""
+        reader: RunReader | None = self.__dict__.get("_reader")
+        if reader is None:
+            reader = self.__dict__["_reader"] = RunReader(self._ws, self.id, record=self._record)
+        return reader
+
+    @property
+    def workspace(self) -> Workspace:
+        """The run's workspace."""
+        return self._ws
+
+    @property
+    def folder(self) -> RunFolder:
+        """The run's folder on this machine (it may not exist: a run made elsewhere, or cleaned)."""
+        return self._folder
+
+    @property
+    def record(self) -> RunRecord:
+        """The run's tracking record as last read."""
+        return self._record
+
     def _refresh(self) -> RunRecord:
-        rec = self._ws.store.get_run(self.id)
-        if rec is not None:
-            self._record = rec
+        self._record = self.reader.refresh()
         return self._record
 
     # ------------------------------------------------------------------ status
     def _backend(self) -> ComputeBackend:
-        """The compute backend of the run's target: live status, logs and cancel go through its contract."""
-        from jupyter_amlrun.core.computetarget import resolve_backend
-
-        return resolve_backend(self._ws, self._record.tags.get(T.TARGET, "local"))
+        """The compute backend of the run: live status, logs and cancel go through its contract (resolved once)."""
+        return self.reader.backend()
 
     def get_status(self) -> str:
         """The v1 status string; a live run whose supervisor died is found and marked Failed here."""
-        if self._folder.exists():
-            return self._backend().status(self._folder)
-        status = _status_of(self._refresh())
-        known = self._folder.last_known()
-        if known is not None and not is_terminal(status) and not known.terminal:
-            # The folder went under a live run and the store lags behind it: never step back (to NotStarted).
-            return known.status
+        status = self.reader.status()
+        self._record = self.reader.record  # a run without its folder here was read anew from the store
         return status
 
     def get_detailed_status(self) -> dict[str, Any]:
@@ -255,56 +262,13 @@ class Run:
 
     def get_details(self) -> dict[str, Any]:
         """Details with v1 keys: runId, target, status, startTimeUtc, endTimeUtc, properties, runDefinition, ..."""
-        status = self.get_status()
-        rec = self._refresh()
-        state = self._folder.read_state()
-        tags = rec.tags
-        start = state.start_time or _float(tags.get(T.START_TIME))
-        end = state.end_time or _float(tags.get(T.END_TIME))
-        details: dict[str, Any] = {
-            "runId": self.id,
-            "displayName": rec.run_name,
-            "target": tags.get(T.TARGET, "local"),
-            "status": status,
-            "startTimeUtc": _iso(start) if start else None,
-            "properties": self.get_properties(),
-            "tags": T.user_tags(tags),
-            "inputDatasets": _json_tag(tags.get(T.INPUTS), []),
-            "outputDatasets": _json_tag(tags.get(T.OUTPUTS), []),
-            "runDefinition": {
-                "script": tags.get(T.SCRIPT),
-                "arguments": _json_tag(tags.get(T.ARGUMENTS), []),
-                "target": tags.get(T.TARGET, "local"),
-                "environment": {
-                    "name": tags.get(T.ENVIRONMENT),
-                    "hash": tags.get(T.ENVIRONMENT_HASH),
-                },
-                "nodeCount": int(tags.get(T.NODE_COUNT, 1)),
-                "maxRunDurationSeconds": _float(tags.get(T.MAX_RUN_DURATION_SECONDS)),
-                "snapshotId": tags.get(T.SNAPSHOT_ID),
-                "sourceDirectory": tags.get(T.SOURCE_DIRECTORY),
-            },
-            "logFiles": {name: str(path) for name, path in self.get_log_files().items()},
-            "submittedBy": tags.get(T.USER, ""),
-        }
-        if is_terminal(status):
-            details["endTimeUtc"] = _iso(end) if end else _iso(rec.end_time, ms=True)
-        exit_code = state.exit_code if state.exit_code is not None else tags.get(T.EXIT_CODE)
-        if exit_code is not None:
-            details["exitCode"] = int(exit_code)
-        error = state.error or tags.get(T.ERROR)
-        if status in (RunStatus.FAILED, RunStatus.CANCELED) and (error or status == RunStatus.FAILED):
-            details["error"] = {"error": {"code": "UserError", "message": error or DEFAULT_ERROR}}
-        warnings = state.warnings
-        if warnings:
-            details["warnings"] = [{"message": w} for w in warnings]
-        return details
+        details = self.reader.details()
+        self._record = self.reader.record
+        return details.to_v1()
 
     def get_log_files(self) -> dict[str, Path]:
         """Log files of the run readable on this machine, by name (``logs/...``); live while the run runs."""
-        if not self._folder.exists():
-            return {}
-        return self._backend().log_sources(self._folder)
+        return self.reader.live_logs()
 
     def wait_for_completion(
         self, show_output: bool = False, wait_post_processing: bool = False, raise_on_error: bool = True
@@ -339,38 +303,37 @@ class Run:
         return details
 
     def _stream_until_done(self, out: Any) -> None:
-        log_path = self._folder.user_log
+        reader = self.reader
+        name: str | None = None
         offset = 0
-        announced = False
         delay = 0.1
         while True:
-            status = self.get_status()
-            if log_path.exists():
-                if not announced:
-                    header = f"Streaming logs/user_logs/{log_path.name}"  # rank 0's log for distributed runs
-                    out.write(f"{header}\n{'=' * (len(header) + 10)}\n\n")
-                    announced = True
-                with open(log_path, "rb") as fh:
-                    fh.seek(offset)
-                    chunk = fh.read()
-                if chunk:
-                    offset += len(chunk)
-                    out.write(chunk.decode("utf-8", errors="replace"))
+            status = reader.status()
+            if name is None and self._folder.user_log.exists():
+                # rank 0's log for distributed runs
+                name = "logs/" + self._folder.user_log.relative_to(self._folder.logs_dir).as_posix()
+                header = f"Streaming {name}"
+                out.write(f"{header}\n{'=' * (len(header) + 10)}\n\n")
+            if name is not None:
+                chunk = reader.read_log(name, offset, 1 << 20)
+                if chunk is not None and chunk.data:
+                    offset = chunk.end
+                    out.write(chunk.text)
                     out.flush()
                     delay = 0.1
+                    continue
             if is_terminal(status):
                 break
             time.sleep(delay)
             delay = min(delay * 1.5, 1.0)
-        if not announced:
+        if name is None:
             # Not a local run folder: print the uploaded log at the end.
             with contextlib.suppress(Exception):
-                names = self.get_file_names()
-                for name in ("logs/user_logs/std_log.txt", "logs/user_logs/std_log_process_0.txt"):
-                    if name in names:
-                        with tempfile.TemporaryDirectory() as tmp:
-                            p = self._ws.store.download_artifacts(self.id, name, Path(tmp))
-                            out.write(p.read_text(encoding="utf-8", errors="replace"))
+                names = reader.log_names()
+                for candidate in ("logs/user_logs/std_log.txt", "logs/user_logs/std_log_process_0.txt"):
+                    if candidate in names:
+                        whole = reader.read_log(candidate)
+                        out.write(whole.text if whole is not None else "")
                         break
 
     def cancel(self) -> None:
@@ -538,36 +501,10 @@ class Run:
                 if m:
                     out[run.id] = m
             return out
-        status = self.get_status()
-        if self._folder.journal_path.exists() and not is_terminal(status):
-            records = _journal.read_all(self._folder.journal_path)
-            series, others = _split_records(records)
-        else:
-            series, others = self._metrics_from_store()
-        metrics = shape_metrics(series, others)
+        metrics = v1_metrics(self.reader.metrics().records)
         if name is not None:
             return {name: metrics[name]} if name in metrics else {}
         return metrics
-
-    def _metrics_from_store(self) -> tuple[dict[str, builtins.list[Any]], builtins.list[dict[str, Any]]]:
-        store = self._ws.store
-        rec = self._refresh()
-        points: dict[str, builtins.list[tuple[int, int, Any]]] = {}
-        for key in rec.metrics:
-            points[key] = [(s, t, _metrics.from_stored(v)) for s, t, v in store.metric_history(self.id, key)]
-        others: builtins.list[dict[str, Any]] = []
-        names = {p for p, _ in store.list_artifacts(self.id, ".amlrun")}
-        if _journal.NONSCALAR_ARTIFACT in names:
-            with tempfile.TemporaryDirectory() as tmp:
-                path = store.download_artifacts(self.id, _journal.NONSCALAR_ARTIFACT, Path(tmp))
-                others = _journal.read_all(path)
-        # Scalars a metric cannot hold as logged (strings, big ints, huge steps) travel with the non-scalars; they
-        # take their place in the series by step and time, as in the journal.
-        for rec_ in others:
-            if rec_.get("k") == _journal.SCALAR:
-                points.setdefault(rec_["n"], []).append((rec_.get("s", 0), rec_.get("t", 0), rec_.get("v")))
-        series = {k: [v for _s, _t, v in sorted(pts, key=lambda p: (p[0], p[1]))] for k, pts in points.items()}
-        return series, [r for r in others if r.get("k") != _journal.SCALAR]
 
     # ------------------------------------------------------------------ files
     def get_file_names(self) -> builtins.list[str]:
@@ -713,11 +650,9 @@ class Run:
         _rehydrate_runs: bool = True,
     ) -> builtins.list[Run]:
         """Child runs (and their children with ``recursive=True``)."""
-        store = self._ws.store
-        records = store.search_runs([self._experiment.id], filter_string=f"tags.`{T.PARENT_RUN_ID}` = '{self.id}'")
         out = []
-        for rec in reversed(records):  # oldest first, like the order they were made
-            if status is not None and _status_of(rec) != status:
+        for rec in self.reader.children():  # oldest first, like the order they were made
+            if status is not None and status_of(rec) != status:
                 continue
             if tags is not None and not match_tags(T.user_tags(rec.tags), tags):
                 continue
@@ -789,11 +724,8 @@ class Run:
     def get_details_with_logs(self) -> dict[str, Any]:
         """:meth:`get_details` plus ``logFiles`` mapping each log name to its text (v1 shape)."""
         details = self.get_details()
-        logs: dict[str, str] = {}
-        for name, path in self.get_log_files().items():
-            with contextlib.suppress(OSError):
-                logs[name] = Path(path).read_text(encoding="utf-8", errors="replace")
-        details["logFiles"] = logs
+        reader = self.reader
+        details["logFiles"] = {n: got.text for n in reader.log_names() if (got := reader.read_log(n)) is not None}
         return details
 
     def get_snapshot_id(self) -> str | None:
@@ -871,13 +803,13 @@ class Run:
         ``AMLRUN_PORTAL_URL`` environment variable (a lab URL) wins. Outside Jupyter it is the URL of a default
         ``jupyter lab`` (port 8888), and ``wait_for_completion``'s "Web View" line says how to open it.
         """
-        from jupyter_amlrun.core.portal import run_link
+        from jupyter_amlrun._util.portal import run_link
 
         return run_link(self.id, near=[self._ws.path]).url
 
     def _web_view(self) -> str:
         """The "Web View" line: the portal URL, and how to open it when no Jupyter server was found."""
-        from jupyter_amlrun.core.portal import run_link
+        from jupyter_amlrun._util.portal import run_link
 
         return run_link(self.id, near=[self._ws.path]).text()
 
@@ -999,66 +931,6 @@ def _check_log_image(name: Any, path: str | None, plot: Any) -> None:
 def _check_artifact_name(name: Any) -> None:
     if not isinstance(name, str) or not name or name.startswith("/") or ".." in Path(name).parts:
         raise UserErrorException(f"Invalid run file name {name!r}: use a relative path like 'outputs/model.pkl'.")
-
-
-def _float(v: Any) -> float | None:
-    try:
-        return float(v) if v not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def _json_tag(v: str | None, default: Any) -> Any:
-    if not v:
-        return default
-    try:
-        return json.loads(v)
-    except ValueError:
-        return default
-
-
-def _status_of(rec: RunRecord) -> str:
-    return rec.tags.get(T.STATUS) or FROM_MLFLOW_STATUS.get(rec.mlflow_status, RunStatus.RUNNING).value
-
-
-def _split_records(records: builtins.list[dict[str, Any]]) -> tuple[dict[str, list[Any]], list[dict[str, Any]]]:
-    series: dict[str, list[tuple[int, int, Any]]] = {}
-    others = []
-    for rec in records:
-        if rec.get("k") == _journal.SCALAR:
-            series.setdefault(rec["n"], []).append((rec.get("s", 0), rec["t"], rec["v"]))
-        else:
-            others.append(rec)
-    return {k: [v for _s, _t, v in sorted(pts, key=lambda p: (p[0], p[1]))] for k, pts in series.items()}, others
-
-
-def shape_metrics(series: dict[str, list[Any]], others: builtins.list[dict[str, Any]]) -> dict[str, Any]:
-    """v1 shapes: one value -> the value, several -> a list; rows/tables -> ``{column: value or list}``."""
-    out: dict[str, Any] = {}
-    for name, values in series.items():
-        out[name] = values[0] if len(values) == 1 else list(values)
-    lists: dict[str, list[Any]] = {}
-    rows: dict[str, list[dict[str, Any]]] = {}
-    for rec in sorted(others, key=lambda r: r.get("t", 0)):
-        kind, name, value = rec.get("k"), str(rec.get("n")), rec.get("v")
-        if kind == _journal.LIST:
-            lists.setdefault(name, []).append(value)
-        elif kind == _journal.ROW:
-            rows.setdefault(name, []).append(dict(value or {}))
-        elif kind == _journal.TABLE or kind == _journal.IMAGE:
-            out[name] = value
-    for name, logged in lists.items():
-        out[name] = logged[0] if len(logged) == 1 else logged
-    for name, table_rows in rows.items():
-        columns: dict[str, list[Any]] = {}
-        for i, row in enumerate(table_rows):
-            for col, v in row.items():
-                columns.setdefault(col, [None] * i).append(v)
-            for col in columns:
-                if len(columns[col]) < i + 1:
-                    columns[col].append(None)
-        out[name] = {c: (v[0] if len(table_rows) == 1 else v) for c, v in columns.items()}
-    return out
 
 
 def current_user() -> str:

@@ -876,7 +876,7 @@ class DatasetConsumptionConfig:
     def arg_val(self) -> str:
         return _TEMPLATE.format(self.name)
 
-    def _amlrun_input(self) -> tuple[str, dict[str, Any]]:
+    def __amlrun_input__(self) -> tuple[str, dict[str, Any]]:
         if isinstance(self.dataset, TabularDataset):
             doc = self.dataset._input_doc()
             tabular = {

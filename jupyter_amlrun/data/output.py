@@ -232,7 +232,7 @@ class OutputFileDatasetConfig:
     def arg_val(self) -> str:
         return _TEMPLATE.format(self.name)
 
-    def _amlrun_input(self) -> tuple[str, dict[str, Any]]:
+    def __amlrun_input__(self) -> tuple[str, dict[str, Any]]:
         spec = {
             "kind": "output",
             "name": self.name,

@@ -135,7 +135,7 @@ class DataReference:
             "overwrite": self.overwrite,
         }
 
-    def _amlrun_input(self) -> tuple[str, dict[str, Any]]:
+    def __amlrun_input__(self) -> tuple[str, dict[str, Any]]:
         return str(self), self.to_config()
 
     def __str__(self) -> str:

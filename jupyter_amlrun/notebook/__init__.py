@@ -1,7 +1,7 @@
 """Notebook adapters: the ``%%submit`` / ``%submit`` / ``%amlrun`` magics and the ``RunDetails`` widget.
 
 Nothing here holds business logic: the magics build a ``ScriptRunConfig`` and submit it through core, and the widget
-draws what :mod:`jupyter_amlrun.core.watch` reads.
+draws what :mod:`jupyter_amlrun.view.watch` reads.
 """
 
 from __future__ import annotations

@@ -20,9 +20,9 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 
 from jupyter_amlrun.core.errors import AmlRunError, UserErrorException
-from jupyter_amlrun.core.runview import command_line, duration_text, main_log
-from jupyter_amlrun.core.watch import RunWatcher
+from jupyter_amlrun.core.reader import RunReader
 from jupyter_amlrun.notebook.widget import RunDetails
+from jupyter_amlrun.view.model import duration_text, header_view, main_log
 
 __all__ = ["AmlRunMagics", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -154,7 +154,7 @@ def local_time(value: Any) -> str:
     """An ISO timestamp (``2026-12-02T14:55:09.123456+00:00``) as local ``YYYY-MM-DD HH:MM:SS``; "" when unknown."""
     import datetime as _dt
 
-    from jupyter_amlrun.core.runview import parse_iso
+    from jupyter_amlrun.view.model import parse_iso
 
     seconds = float(value) if isinstance(value, int | float) else parse_iso(value)
     if seconds is None:
@@ -580,7 +580,7 @@ class AmlRunMagics(Magics):
         rows = []
         for exp in experiments:
             for run in exp.get_runs():
-                rec = run._record
+                rec = run.record
                 rows.append((rec.start_time or 0, exp.name, run))
         rows.sort(key=lambda r: -r[0])
         table = []
@@ -604,26 +604,20 @@ class AmlRunMagics(Magics):
         return Run.get(ws, run_id)
 
     def _amlrun_details(self, ws: Any, args: Any) -> None:
-        d = self._run(ws, args.target).get_details()
-        definition = d.get("runDefinition", {})
-        rows = [
-            ["Run", d["runId"]],
-            ["Status", d["status"]],
-            ["Target", d.get("target")],
-            ["Script", command_line(definition)],
-            ["Started", local_time(d.get("startTimeUtc"))],
-            ["Ended", local_time(d.get("endTimeUtc"))],
-            ["Duration", duration_text(d)],
-        ]
-        if "error" in d:
-            rows.append(["Error", d["error"]["error"]["message"]])
+        run = self._run(ws, args.target)
+        details = {**run.get_details(), "experiment": run.experiment.name}
+        # The widget's header: the same fields, texts and rules (view/model.py).
+        header = header_view(run.id, details["status"], details)
+        rows = [[f["label"], f["text"]] for f in header["fields"]]
+        if header["error"]:
+            rows.append(["Error", header["error"]])
         _show_table(["Field", "Value"], rows)
 
     def _amlrun_logs(self, ws: Any, args: Any) -> None:
         run = self._run(ws, args.target)
-        # The widget's reader: the run folder's logs, or the uploaded ones of a run whose folder is gone.
-        with contextlib.closing(RunWatcher(run)) as watcher:
-            names = sorted(watcher.log_paths())
+        # The one reader of a run: the run folder's logs, or the uploaded ones of a run whose folder is gone.
+        with contextlib.closing(RunReader(ws, run.id, record=run.record)) as reader:
+            names = reader.log_names()
             if not names:
                 print(f"Run {run.id} has no logs yet.")
                 return
@@ -633,7 +627,8 @@ class AmlRunMagics(Magics):
                 if len(matches) != 1:
                     raise UsageError(f"No log {name!r} for run {run.id}. Logs: {', '.join(names)}.")
                 name = matches[0]
-            text = watcher.read_log(name)
+            got = reader.read_log(name)
+            text = got.text if got is not None else ""
         print(f"{name} ({', '.join(names)})\n{'=' * (len(name) + 10)}")
         print(text, end="" if text.endswith("\n") else "\n")
 
@@ -643,7 +638,7 @@ class AmlRunMagics(Magics):
         print(f"Cancel requested for run {run.id}; status now {run.get_status()}.")
 
     def _amlrun_tensorboard(self, ws: Any, args: Any) -> None:
-        from jupyter_amlrun.core.tensorboard import Tensorboard
+        from jupyter_amlrun.notebook.tensorboard import Tensorboard
 
         previous = getattr(self, "_tensorboard", None)
         if previous is not None:

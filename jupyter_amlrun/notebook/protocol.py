@@ -1,7 +1,7 @@
 """The wire between ``RunDetails`` in the kernel and its front end (``js/src/index.js``), each message named once.
 
 Synced state (traitlets, kept in the saved notebook's widget state): ``STATE_*`` below, each holding a view of
-:mod:`jupyter_amlrun.core.runview` (``header``: :class:`HeaderView`, ``logs``: :class:`LogsView`, ``children``:
+:mod:`jupyter_amlrun.view.model` (``header``: :class:`HeaderView`, ``logs``: :class:`LogsView`, ``children``:
 :class:`TableView`, ``duration``: the duration text, ``status``: the v1 status string).
 
 Custom messages (only what is new, never saved): ``MSG_*`` below, one TypedDict each. Chart points travel as binary
@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Final, Literal, TypedDict
 
 # The views inside the state and the deltas are defined with the view model in core; re-exported as part of the wire.
-from jupyter_amlrun.core.runview import (
+from jupyter_amlrun.view.model import (
     CancelView,
     FieldView,
     HeaderView,
@@ -116,7 +116,7 @@ class SeriesPart(TypedDict):
 
 
 class LogChunkMsg(TypedDict):
-    """Bytes ``[start, end)`` of a log file, decoded (see :class:`~jupyter_amlrun.core.watch.LogChunk`)."""
+    """Bytes ``[start, end)`` of a log file, decoded (see :class:`~jupyter_amlrun.view.watch.LogChunk`)."""
 
     name: str
     text: str

@@ -1,6 +1,6 @@
-"""``RunDetails``: the live run widget (anywidget + uPlot), a thin adapter over :mod:`jupyter_amlrun.core.watch`.
+"""``RunDetails``: the live run widget (anywidget + uPlot), a thin adapter over :mod:`jupyter_amlrun.view.watch`.
 
-What to show is decided once, in Python, by the view model (:class:`~jupyter_amlrun.core.runview.RunView`): the
+What to show is decided once, in Python, by the view model (:class:`~jupyter_amlrun.view.model.RunView`): the
 status badge, the header texts, the main log, chart labels, tables as formatted cells. ``index.js`` only draws it,
 and the static summary prints the same view, so the live and the saved view show the same numbers.
 
@@ -11,53 +11,41 @@ buffers). A view that attaches (first render, page reload, re-render) says ``hel
 it says ``bye`` when removed. The kernel thread ends at a terminal status, when the last view has been gone for a few
 seconds, when the cell that showed the widget runs again or is deleted, or on :meth:`RunDetails.close`.
 
-Saved notebooks: while the run is live the output is the widget view, a marker with the run's id (``P.RUN_MIME``;
-JupyterLab and Notebook 7 with this package's extension then show the run from the workspace, live, when the widget's
-model is gone: a notebook saved mid-run and reopened on a fresh kernel, or a kernel restart) and ``text/html`` for
-readers without a kernel.
-When the run ends, the whole output is replaced (``update_display``) by a static summary without the widget: status,
-final metrics, a matplotlib PNG of the charts, tables, images and the tail of the main log. So a saved notebook
-reopened with a fresh kernel, in JupyterLab, Notebook 7, VS Code or nbviewer, shows the summary, never the widget
-manager's "model not found" (the widget's model lives only as long as its kernel). A run that has already ended when
-``show()`` is called shows the summary at once.
+Saved notebooks: the output is the widget view, a marker with the run's id (``P.RUN_MIME``; JupyterLab and Notebook 7
+with this package's extension show the run from the workspace when the widget's model is gone: a notebook reopened on a
+fresh kernel, or a kernel restart) and ``text/html`` for readers without the extension. While the run is live that
+HTML says so; when the run ends it becomes the static summary (:mod:`jupyter_amlrun.view.summary`: status, final
+metrics, a matplotlib PNG of the charts, tables, images and the tail of the main log), published with
+``update_display``. The interactive view (zoomable charts, the log panel, "load earlier output") stays while the
+kernel lives; GitHub, nbviewer and other readers of the saved notebook show the summary.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import functools
 import html
-import io
-import math
 import threading
 import uuid
 import weakref
 from array import array
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anywidget
 import traitlets
 
-from jupyter_amlrun.core.runview import (
-    CHART_MIN_POINTS,
+from jupyter_amlrun.core.status import is_terminal
+from jupyter_amlrun.notebook import protocol as P
+from jupyter_amlrun.view.model import (
     ChartUpdate,
-    HeaderView,
-    ImageView,
     RunView,
-    StatusView,
-    SweepView,
-    TableView,
     ViewUpdate,
-    chart_xs,
     main_log,
     status_view,
 )
-from jupyter_amlrun.core.status import is_terminal
-from jupyter_amlrun.core.watch import Backoff, Follower, LogChunk, RunDelta, RunWatcher
-from jupyter_amlrun.notebook import protocol as P
+from jupyter_amlrun.view.summary import badge, summary_html
+from jupyter_amlrun.view.watch import Backoff, Follower, LogChunk, RunDelta, RunWatcher
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.run import Run
@@ -98,7 +86,7 @@ class RunDetails(anywidget.AnyWidget):
     _esm = STATIC / "run_details.js"
     _css = STATIC / "run_details.css"
 
-    # Synced state: the names are protocol.STATE_*; the values are views of core.runview.
+    # Synced state: the names are protocol.STATE_*; the values are views of view.model.
     run_id = traitlets.Unicode("").tag(sync=True)
     status = traitlets.Unicode("").tag(sync=True)
     header = traitlets.Dict().tag(sync=True)
@@ -107,7 +95,7 @@ class RunDetails(anywidget.AnyWidget):
     children = traitlets.Dict().tag(sync=True)
 
     def __init__(self, run_instance: Run, *, interval: float = 1.0, max_interval: float = 10.0, **kwargs: Any) -> None:
-        if not hasattr(run_instance, "_folder") or not hasattr(run_instance, "get_status"):
+        if not hasattr(run_instance, "reader") or not hasattr(run_instance, "get_status"):
             raise TypeError(f"RunDetails needs a Run, got {type(run_instance).__name__}.")
         super().__init__(run_id=run_instance.id, **kwargs)
         self.run = run_instance
@@ -144,9 +132,8 @@ class RunDetails(anywidget.AnyWidget):
 
     # ------------------------------------------------------------------ public API
     def show(self, render_lib: Any = None, widget_settings: dict[str, Any] | None = None) -> None:
-        """Display the live view under the cell and follow the run; when it ends, its static summary replaces the view.
-
-        A run that has already ended shows its summary at once (it needs no kernel once the notebook is saved).
+        """Display the live view under the cell and follow the run; when it ends, the view stays (while the kernel
+        lives) and the output's HTML for readers without a kernel becomes the static summary.
         """
         from IPython.display import display
 
@@ -277,22 +264,21 @@ class RunDetails(anywidget.AnyWidget):
 
     def _bundle(self) -> dict[str, Any]:
         plain = f"RunDetails(run_id={self.run.id!r}, status={self.status!r})"
-        if self._summary_html is not None:
-            # The run ended: no widget in the output, so nothing depends on this kernel once the notebook is saved.
-            return {"text/plain": plain, "text/html": self._summary_html}
         marker: P.RunMarker = {"run_id": self.run.id, "experiment": self.run.experiment.name}
         return {
+            # The interactive view, while this kernel lives (also after the run ended).
             WIDGET_MIME: {"version_major": 2, "version_minor": 1, "model_id": self.model_id},
             # JupyterLab with our extension shows the run from the server when the widget's model is gone.
             P.RUN_MIME: dict(marker),
             "text/plain": plain,
-            "text/html": self._live_html(),
+            # Readers without the extension: the static summary once the run ended.
+            "text/html": self._summary_html if self._summary_html is not None else self._live_html(),
         }
 
     def _live_html(self) -> str:
         return (
             '<div class="amlrun-summary"><b>RunDetails</b> for run '
-            f"<code>{html.escape(self.run.id)}</code>: {_badge(status_view(self.status))}. "
+            f"<code>{html.escape(self.run.id)}</code>: {badge(status_view(self.status))}. "
             "The live view needs a running kernel; a summary replaces this text when the run ends.</div>"
         )
 
@@ -342,56 +328,8 @@ class RunDetails(anywidget.AnyWidget):
 
     # ------------------------------------------------------------------ static summary
     def _build_summary(self) -> str:
-        """The static HTML of the finished run: the same view model as the live view, drawn as plain HTML."""
-        snap = self.watcher.snapshot()
-        view = RunView(self.run.id, load_image=self._load_image)
-        upd = view.apply(snap)
-        header = upd.header or view.header()
-        parts = [
-            '<div class="amlrun-summary">',
-            "<b>Run details</b> (static summary; re-run with a kernel for the live view)",
-            _header_html(header),
-        ]
-        if header["error"]:
-            color = header["status"]["color"]
-            parts.append(f'<pre style="color:{color};white-space:pre-wrap">{html.escape(header["error"])}</pre>')
-        metrics = view.metrics_table()
-        if metrics["rows"]:
-            parts.append(_table_html(metrics))
-            series = {name: (chart_xs(steps), values) for name, (steps, values) in snap.scalars.items()}
-            x_labels = {}
-            for name, values in view.list_values().items():
-                series.setdefault(name, ([float(i) for i in range(len(values))], values))
-                x_labels[name] = "index"
-            png = _chart_png(series, x_labels=x_labels)
-            if png:
-                parts.append(f'<img alt="metric charts" src="data:image/png;base64,{png}"/>')
-        parts.extend(_table_html(t) for t in view.tables())
-        parts.extend(_image_html(i) for i in view.images())
-        if upd.sweep is not None and upd.sweep["children"]:
-            parts.append(_sweep_html(upd.sweep))
-        elif upd.children is not None and upd.children["rows"]:
-            parts.append(f"<b>{html.escape(upd.children['title'])}</b>{_table_html(upd.children, caption=False)}")
-        parts.append(self._log_tail_html(view.main_log()))
-        parts.append("</div>")
-        return "".join(parts)
-
-    def _log_tail_html(self, name: str | None) -> str:
-        """The last lines of the main log, folded (the whole log: ``%amlrun logs`` or ``run.get_details_with_logs``)."""
-        if not name:
-            return ""
-        try:
-            text = self.watcher.read_log(name)
-        except (KeyError, OSError):
-            return ""
-        lines = text.splitlines()
-        tail = lines[-SUMMARY_LOG_LINES:]
-        note = f"last {len(tail)} of {len(lines)} lines" if len(tail) < len(lines) else f"{len(lines)} lines"
-        return (
-            f'<details class="amlrun-summary-log"><summary>{html.escape(name)} ({note})</summary>'
-            f'<pre style="max-height:24em;overflow:auto;white-space:pre-wrap">{html.escape(chr(10).join(tail))}</pre>'
-            "</details>"
-        )
+        """The static HTML of the finished run, from the live view's model (:mod:`jupyter_amlrun.view.summary`)."""
+        return summary_html(self.watcher, load_image=self._load_image)
 
 
 # ---------------------------------------------------------------------- IPython hooks
@@ -478,139 +416,3 @@ def _batches(charts: list[ChartUpdate]) -> list[tuple[list[P.SeriesPart], list[P
 
 def _chunk_msg(c: LogChunk) -> P.LogChunkMsg:
     return {"name": c.name, "text": c.text, "start": c.start, "end": c.end, "head": c.head, "reset": c.reset}
-
-
-def _badge(status: StatusView) -> str:
-    return (
-        f'<span class="amlrun-status" style="background:{status["color"]};color:#fff;padding:1px 8px;'
-        'border-radius:10px;font-weight:600">'
-        f"{html.escape(status['label'])}</span>"
-    )
-
-
-def _cell_html(cell: str | StatusView) -> str:
-    return html.escape(cell) if isinstance(cell, str) else _badge(cell)
-
-
-def _header_html(header: HeaderView) -> str:
-    rows = []
-    for f in header["fields"]:
-        value = _badge(header["status"]) if f["kind"] == "status" else html.escape(f["text"])
-        rows.append(
-            f'<tr><th style="text-align:left;padding-right:12px">{html.escape(f["label"])}</th><td>{value}</td></tr>'
-        )
-    return f"<table>{''.join(rows)}</table>"
-
-
-def _table_html(table: TableView, caption: bool = True) -> str:
-    title = html.escape(table["title"]) + (f" {html.escape(table['note'])}" if table["note"] else "")
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in table["columns"])
-    body = "".join("<tr>" + "".join(f"<td>{_cell_html(c)}</td>" for c in row) + "</tr>" for row in table["rows"])
-    cap = f"<caption>{title}</caption>" if caption and title else ""
-    return f"<table>{cap}<tr>{head}</tr>{body}</table>"
-
-
-def _sweep_html(sweep: SweepView) -> str:
-    """A sweep's children in the static summary: the table (best first) and the two charts as one PNG."""
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in sweep["columns"])
-    body = "".join(
-        "<tr>" + "".join(f"<td>{_cell_html(c)}</td>" for c in kid["cells"]) + "</tr>" for kid in sweep["children"]
-    )
-    out = f"<b>{html.escape(sweep['title'])}</b><table><tr>{head}</tr>{body}</table>"
-    png = _sweep_png(sweep)
-    if png:
-        out += f'<img alt="sweep charts" src="data:image/png;base64,{png}"/>'
-    return out
-
-
-def _sweep_png(sweep: SweepView) -> str | None:
-    """The primary metric per child over its intervals (ended early: dashed, x) and the parallel coordinates."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-        from matplotlib.ticker import MaxNLocator
-    except ImportError:
-        return None
-    fig = Figure(figsize=(10, 3.2), dpi=80)
-    FigureCanvasAgg(fig)
-    lines, par = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
-    colors = [f"C{i % 10}" for i in range(len(sweep["children"]))]
-    for kid, color in zip(sweep["children"], colors, strict=True):
-        values = kid["values"]
-        if not values:
-            continue
-        style = "--" if kid["terminated"] else "-"
-        lines.plot(range(1, len(values) + 1), values, style, color=color, linewidth=1.2)
-        if kid["terminated"]:
-            lines.plot([len(values)], [values[-1]], "x", color=color)
-        coords = [(i, c) for i, c in enumerate(kid["coords"]) if c is not None]
-        if len(coords) >= 2:
-            par.plot(
-                [i for i, _ in coords],
-                [c for _, c in coords],
-                style,
-                color=color,
-                alpha=0.5 if kid["terminated"] else 0.9,
-            )
-    lines.set_title(f"{sweep['metric']} per child (dashed, x: ended early)", fontsize=9)
-    lines.set_xlabel("interval", fontsize=8)
-    lines.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes = sweep["axes"]
-    par.set_xticks(range(len(axes)), [a["name"] for a in axes], fontsize=8)
-    par.set_yticks([])
-    for i, axis in enumerate(axes):
-        par.axvline(i, color="#999", linewidth=0.8)
-        for pos, label in axis["ticks"]:
-            par.annotate(str(label), (i, float(pos)), fontsize=7, xytext=(3, 0), textcoords="offset points")
-    par.set_title(f"Parameters vs {sweep['metric']}", fontsize=9)
-    for ax in (lines, par):
-        ax.tick_params(labelsize=7)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return base64.b64encode(buf.getvalue()).decode()
-
-
-def _image_html(image: ImageView) -> str:
-    name = html.escape(image["name"])
-    inner = (
-        f'<img alt="{name}" src="{image["src"]}" style="max-width:360px"/>' if image["src"] else "(image not available)"
-    )
-    return f"<figure>{inner}<figcaption>{name}</figcaption></figure>"
-
-
-def _chart_png(
-    series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
-    max_charts: int = 12,
-    x_labels: Mapping[str, str] | None = None,
-) -> str | None:
-    """A PNG (base64) of one small line chart per metric with 2+ points (x values by :func:`chart_xs`)."""
-    x_labels = x_labels or {}
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-        from matplotlib.ticker import MaxNLocator
-    except ImportError:
-        return None
-    # one point is a value (the metrics table has it), not a chart
-    names = [n for n, (_xs, values) in series.items() if len(values) >= CHART_MIN_POINTS][:max_charts]
-    if not names:
-        return None
-    cols = min(3, len(names))
-    rows = math.ceil(len(names) / cols)
-    fig = Figure(figsize=(3.4 * cols, 2.3 * rows), dpi=80)
-    FigureCanvasAgg(fig)
-    for i, name in enumerate(names):
-        xs, values = series[name]
-        stride = max(1, len(values) // 2000)  # a summary image needs no more points than pixels
-        ax = fig.add_subplot(rows, cols, i + 1)
-        ax.plot(xs[::stride], values[::stride], color="#1f77b4", linewidth=1.2)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps and indexes are whole numbers
-        ax.set_xlabel(x_labels.get(name, "step"), fontsize=7)
-        ax.set_title(name, fontsize=9)
-        ax.tick_params(labelsize=7)
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return base64.b64encode(buf.getvalue()).decode()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from tornado.web import HTTPError
 
-from jupyter_amlrun.core.browse import ConflictException
 from jupyter_amlrun.core.errors import (
     DatastoreAuthenticationError,
     DatastoreConnectionError,
@@ -26,6 +25,7 @@ from jupyter_amlrun.core.errors import (
     UserErrorException,
 )
 from jupyter_amlrun.server.models import ErrorAnswer
+from jupyter_amlrun.server.service import ConflictException
 
 
 def status_for(exc: BaseException) -> int:

@@ -1,4 +1,4 @@
-"""The REST handlers: each parses its request, calls one function of :mod:`jupyter_amlrun.core.browse` in a worker
+"""The REST handlers: each parses its request, calls one function of :mod:`jupyter_amlrun.server.service` in a worker
 thread (core blocks on files and the tracking store) and writes its answer as JSON.
 
 Every method is ``@tornado.web.authenticated`` and ``@authorized`` on the resource ``amlrun`` (GET reads, POST
@@ -19,10 +19,9 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado.ioloop import IOLoop
 
-from jupyter_amlrun.core import browse
 from jupyter_amlrun.core.errors import UserErrorException
 from jupyter_amlrun.core.workspace import Workspace
-from jupyter_amlrun.server import errors
+from jupyter_amlrun.server import errors, service
 from jupyter_amlrun.server.app import AmlrunExtension
 
 AUTH_RESOURCE = "amlrun"  # what an Authorizer sees: is_authorized(handler, user, "read"|"write", "amlrun")
@@ -50,8 +49,8 @@ class AmlrunHandler(ExtensionHandlerMixin, APIHandler):
     def root_dir(self) -> Path:
         return self.app.root_dir
 
-    def page_query(self) -> browse.PageQuery:
-        return browse.PageQuery.parse(
+    def page_query(self) -> service.PageQuery:
+        return service.PageQuery.parse(
             self.get_argument("offset", None), self.get_argument("limit", None), self.get_argument("filter", None)
         )
 
@@ -90,7 +89,7 @@ class WorkspaceHandler(AmlrunHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
-        self.reply(await self.call(browse.workspace_info))
+        self.reply(await self.call(service.workspace_info))
 
 
 class DatastoresHandler(AmlrunHandler):
@@ -99,7 +98,7 @@ class DatastoresHandler(AmlrunHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
-        self.reply(await self.call(browse.datastores, self.page_query()))
+        self.reply(await self.call(service.datastores, self.page_query()))
 
 
 class DatastoreFilesHandler(AmlrunHandler):
@@ -109,14 +108,14 @@ class DatastoreFilesHandler(AmlrunHandler):
     @authorized
     async def get(self, name: str) -> None:
         path = self.path_argument("path")
-        self.reply(await self.call(browse.list_folder, name, path, self.page_query()))
+        self.reply(await self.call(service.list_folder, name, path, self.page_query()))
 
     @tornado.web.authenticated
     @authorized
     async def post(self, name: str) -> None:
         path = self.path_argument("path")
         overwrite = _flag("overwrite", self.get_argument("overwrite", "0"))
-        self.reply(await self.call(browse.upload_file, name, path, self.request.body, overwrite))
+        self.reply(await self.call(service.upload_file, name, path, self.request.body, overwrite))
 
 
 class DatasetsHandler(AmlrunHandler):
@@ -125,7 +124,7 @@ class DatasetsHandler(AmlrunHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
-        self.reply(await self.call(_datasets, self.page_query()))
+        self.reply(await self.call(service.datasets, self.page_query()))
 
 
 class ModelsHandler(AmlrunHandler):
@@ -134,7 +133,7 @@ class ModelsHandler(AmlrunHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
-        self.reply(await self.call(browse.models, self.page_query()))
+        self.reply(await self.call(service.models, self.page_query()))
 
 
 class ModelDownloadHandler(AmlrunHandler):
@@ -146,7 +145,7 @@ class ModelDownloadHandler(AmlrunHandler):
         body = self.get_json_body() or {}
         if not isinstance(body, dict):
             raise UserErrorException('The body must be a JSON object: {"target": "<folder>"}.')
-        self.reply(await self.call(browse.download_model, name, version, body.get("target"), self.root_dir))
+        self.reply(await self.call(service.download_model, name, version, body.get("target"), self.root_dir))
 
 
 class ExperimentsHandler(AmlrunHandler):
@@ -155,7 +154,7 @@ class ExperimentsHandler(AmlrunHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
-        self.reply(await self.call(browse.experiments, self.page_query()))
+        self.reply(await self.call(service.experiments, self.page_query()))
 
 
 class RunsHandler(AmlrunHandler):
@@ -166,7 +165,7 @@ class RunsHandler(AmlrunHandler):
     async def get(self) -> None:
         experiment = self.get_argument("experiment", None)
         status = self.get_argument("status", None)
-        self.reply(await self.call(browse.runs, self.page_query(), experiment, status))
+        self.reply(await self.call(service.runs, self.page_query(), experiment, status))
 
 
 class RunHandler(AmlrunHandler):
@@ -175,7 +174,7 @@ class RunHandler(AmlrunHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
-        self.reply(await self.call(browse.run_detail, run_id))
+        self.reply(await self.call(service.run_detail, run_id))
 
 
 class RunLogsHandler(AmlrunHandler):
@@ -186,7 +185,16 @@ class RunLogsHandler(AmlrunHandler):
     async def get(self, run_id: str) -> None:
         name = self.get_argument("name", None)
         offset = self.get_argument("offset", None)
-        self.reply(await self.call(browse.read_log, run_id, name, offset))
+        self.reply(await self.call(service.read_log, run_id, name, offset))
+
+
+class RunViewHandler(AmlrunHandler):
+    """GET runs/{id}/view?cursor=: the run's view model (a snapshot, then what is new after each cursor)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        self.reply(await self.call(service.run_view, run_id, self.get_argument("cursor", None)))
 
 
 class RunCancelHandler(AmlrunHandler):
@@ -195,7 +203,7 @@ class RunCancelHandler(AmlrunHandler):
     @tornado.web.authenticated
     @authorized
     async def post(self, run_id: str) -> None:
-        self.reply(await self.call(browse.cancel_run, run_id))
+        self.reply(await self.call(service.cancel_run, run_id))
 
 
 class MetricsHandler(AmlrunHandler):
@@ -205,7 +213,7 @@ class MetricsHandler(AmlrunHandler):
     @authorized
     async def get(self) -> None:
         ids = [i.strip() for i in self.get_argument("runs", "").split(",")]
-        self.reply(await self.call(browse.metric_series, ids, self.get_argument("name", None)))
+        self.reply(await self.call(service.metric_series, ids, self.get_argument("name", None)))
 
 
 def _flag(name: str, value: str) -> bool:
@@ -214,15 +222,6 @@ def _flag(name: str, value: str) -> bool:
     if value.lower() in ("", "0", "false", "no"):
         return False
     raise UserErrorException(f"{name}={value!r} is not valid: use {name}=1 or {name}=0.")
-
-
-def _datasets(ws: Workspace, query: browse.PageQuery) -> dict[str, Any]:
-    from jupyter_amlrun.data.dataset import Dataset
-
-    def versions_of(name: str) -> list[int]:
-        return [int(d.version) for d in Dataset.list_versions(ws, name) if d.version is not None]
-
-    return browse.datasets(Dataset.get_all(ws), versions_of, query)
 
 
 def routes() -> list[tuple[str, type[AmlrunHandler]]]:
@@ -238,6 +237,7 @@ def routes() -> list[tuple[str, type[AmlrunHandler]]]:
         (f"{API}/runs", RunsHandler),
         (f"{API}/runs/{_SEG}", RunHandler),
         (f"{API}/runs/{_SEG}/logs", RunLogsHandler),
+        (f"{API}/runs/{_SEG}/view", RunViewHandler),
         (f"{API}/runs/{_SEG}/cancel", RunCancelHandler),
         (f"{API}/metrics", MetricsHandler),
     ]

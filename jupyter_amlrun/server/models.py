@@ -1,12 +1,14 @@
 """The REST contract's answers (``docs/rest-api.md``) as TypedDicts: the Python side of ``labextension/src/api.ts``.
 
-:mod:`jupyter_amlrun.core.browse` builds these dicts; ``tests/server`` checks that every answer has exactly these
+:mod:`jupyter_amlrun.server.service` builds these dicts; ``tests/server`` checks that every answer has exactly these
 keys, so the contract, the handlers and the TypeScript types cannot drift apart silently.
 """
 
 from __future__ import annotations
 
 from typing import Any, TypedDict
+
+from jupyter_amlrun.view.model import HeaderView, ImageView, LogsView, SweepView, TableView
 
 
 class ErrorAnswer(TypedDict):
@@ -132,3 +134,47 @@ class CancelAnswer(TypedDict):
 
 class MetricsAnswer(TypedDict):
     runs: dict[str, dict[str, list[list[float]]]]  # run id -> metric -> [[step, value], ...]
+
+
+class ChartPart(TypedDict):
+    """Points for one chart (view/model.py ``ChartUpdate``); the comm sends them as float64 buffers, REST as lists
+    (a value JSON cannot hold, NaN or +-inf, is ``null``)."""
+
+    name: str
+    kind: str
+    xs: list[float | None]
+    ys: list[float | None]
+    label: str
+    replace: bool
+    reindex: bool
+
+
+class LogChunkPart(TypedDict):
+    """Bytes ``[start, end)`` of a log, decoded (view/watch.py ``LogChunk``; the comm's ``LogChunkMsg``)."""
+
+    name: str
+    text: str
+    start: int
+    end: int
+    head: int
+    reset: bool
+
+
+class RunViewAnswer(TypedDict):
+    """GET runs/{id}/view: what changed in the run's view since ``cursor`` (everything, ``reset``, without one),
+    as the widget gets it over its comm: the same view model (view/model.py) and its TypedDicts."""
+
+    cursor: str
+    reset: bool
+    terminal: bool
+    status: str | None
+    header: HeaderView | None
+    duration: str | None
+    logs: LogsView | None
+    children: TableView | None
+    sweep: SweepView | None
+    charts: list[ChartPart]
+    tables: list[TableView]
+    images: list[ImageView]
+    log_chunks: list[LogChunkPart]
+    has_metrics: bool

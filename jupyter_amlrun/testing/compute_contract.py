@@ -89,6 +89,14 @@ class ComputeBackendContract:
         assert wait_for(lambda: not any(process_alive(p) for p in pids), timeout=10)
         assert run.get_details()["error"]["error"]["message"] == "Canceled by user"
 
+    def test_cancel_keeps_its_reason(self, ws: Any, make_source: Any, target: str, backend: Any) -> None:
+        run = self._submit(ws, make_source, target, LONG_SCRIPT)
+        rf = RunFolder(ws.path, run.id)
+        assert wait_for(lambda: rf.read_state().status == "Running", timeout=60)
+        backend.cancel(rf, "early termination by a test policy")
+        assert wait_for(lambda: backend.status(rf) == "Canceled", timeout=30)
+        assert run.get_details()["error"]["error"]["message"] == "early termination by a test policy"
+
     def test_failure_reports_exit_code(self, ws: Any, make_source: Any, target: str, backend: Any) -> None:
         run = self._submit(ws, make_source, target, "import sys\nprint('about to fail')\nsys.exit(3)\n")
         details = run.wait_for_completion(raise_on_error=False)

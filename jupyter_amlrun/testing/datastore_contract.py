@@ -153,7 +153,7 @@ class ListingContract(_SampleTree):
         assert str(ref).startswith("$AZUREML_DATAREFERENCE_") and ref.mode == "download"
         root = store.as_mount()
         assert str(root) == f"$AZUREML_DATAREFERENCE_{store.name}"
-        placeholder, spec = ref._amlrun_input()
+        placeholder, spec = ref.__amlrun_input__()
         assert placeholder == str(ref) and spec["datastore"] == store.name and spec["path_on_datastore"] == "datasets/x"
 
 

@@ -114,11 +114,11 @@ def test_mount_folder_in_place_and_as_view(store, tmp_path: Path) -> None:  # ty
 def test_as_named_input_specs(store) -> None:  # type: ignore[no-untyped-def]
     ds = Dataset.File.from_files((store, "datasets/sample"))
     cfg = ds.as_named_input("training").as_mount()
-    placeholder, spec = cfg._amlrun_input()
+    placeholder, spec = cfg.__amlrun_input__()
     assert placeholder == "DatasetConsumptionConfig:training" and spec["mode"] == "mount"
-    assert ds.as_download()._amlrun_input()[1]["name"].startswith("input__")
+    assert ds.as_download().__amlrun_input__()[1]["name"].startswith("input__")
     with pytest.raises(DatasetException, match='Invalid input name "1bad"'):
         ds.as_named_input("1bad")
     with pytest.raises(DatasetException, match="direct mode"):
-        ds.as_named_input("x")._amlrun_input()
+        ds.as_named_input("x").__amlrun_input__()
     assert os.environ.get("AZUREML_DATASET_ENVIRONMENT_VARS") is None

@@ -79,7 +79,7 @@ def test_config_defaults_modes_and_placeholder(ws) -> None:  # type: ignore[no-u
     up = out.as_upload(overwrite=True, source_globs="*.csv").register_on_complete("ds", "desc", {"k": 1})
     assert out.mode == "mount" and not out.overwrite and out._register is None  # each call returns a new config
     assert str(up) == up.arg_val == "DatasetOutputConfig:prepared"
-    placeholder, spec = up._amlrun_input()
+    placeholder, spec = up.__amlrun_input__()
     assert placeholder == "DatasetOutputConfig:prepared"
     assert spec == {
         "kind": "output",
@@ -92,8 +92,10 @@ def test_config_defaults_modes_and_placeholder(ws) -> None:  # type: ignore[no-u
         "source_globs": ["*.csv"],
         "register": {"name": "ds", "description": "desc", "tags": {"k": "1"}},
     }
-    assert up.as_mount()._amlrun_input()[1]["mode"] == "mount"
-    assert OutputFileDatasetConfig("x")._amlrun_input()[1]["datastore"] is None  # the default, resolved on the target
+    assert up.as_mount().__amlrun_input__()[1]["mode"] == "mount"
+    assert (
+        OutputFileDatasetConfig("x").__amlrun_input__()[1]["datastore"] is None
+    )  # the default, resolved on the target
 
 
 @pytest.mark.unit

@@ -82,7 +82,7 @@ def test_the_drift_check_notices_a_missing_property() -> None:
 
 @pytest.mark.unit
 def test_chart_rule_is_the_view_models() -> None:
-    from jupyter_amlrun.core.runview import CHART_MIN_POINTS
+    from jupyter_amlrun.view.model import CHART_MIN_POINTS
 
     assert f"const CHART_MIN_POINTS = {CHART_MIN_POINTS};" in _js()
 

@@ -92,15 +92,18 @@ def shown_widget(shell: Any, code: str, cell_id: str) -> RunDetails:
 
 
 @pytest.mark.integration
-def test_finished_run_shows_summary_at_once(shell: Any, ws: Any, make_source: Any, tmp_path: Path) -> None:
+def test_finished_run_shows_its_view_and_carries_the_summary(
+    shell: Any, ws: Any, make_source: Any, tmp_path: Path
+) -> None:
     run, _gate = submit(ws, make_source, tmp_path, "done", open_gate=True)
     run.wait_for_completion()
     shell.user_ns["run"] = run
     w = shown_widget(shell, "from jupyter_amlrun import RunDetails\nRunDetails(run).show()", "c-done")
     assert w.status == "Completed" and not w.follower.alive
     bundle = w._bundle()
-    # An ended run shows its summary only: nothing in the saved output needs this kernel's widget model.
-    assert "application/vnd.jupyter.widget-view+json" not in bundle
+    # An ended run shows its interactive view while the kernel lives; readers without it get the summary.
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == w.model_id
+    assert bundle["application/vnd.amlrun.rundetails+json"]["run_id"] == run.id
     summary = bundle["text/html"]
     assert "static summary" in summary and "Completed" in summary and "data:image/png;base64," in summary
     assert "<td>loss</td><td>0.1</td><td>0.1</td><td>1</td><td>5</td>" in summary  # last, min, max, points
@@ -164,8 +167,14 @@ def test_live_widget_sends_deltas_and_ends_with_the_run(shell: Any, ws: Any, mak
     assert ["note", "done"] in [row for c in later for t in c["tables"] if t["name"] == "values" for row in t["rows"]]
     assert "finished" in spy.log_text("logs/user_logs/std_log.txt")
     assert w._summary_html is not None and "static summary" in w._summary_html
-    # Ended: the output is replaced by the summary alone (a saved notebook reopens without "model not found").
-    assert set(w._bundle()) == {"text/plain", "text/html"}
+    # Ended: the interactive view stays while the kernel lives; the HTML for readers without it is the summary.
+    ended = w._bundle()
+    assert ended["application/vnd.jupyter.widget-view+json"]["model_id"] == w.model_id
+    assert ended["text/html"] == w._summary_html
+    # A view that attaches after the end (the output re-rendered) still gets everything, and older log lines.
+    spy_after = Spy(w)
+    from_view(w, {"type": "hello"})
+    assert spy_after.messages[0][0]["reset"] is True and spy_after.points("loss") == [1.0, 0.5, 1.0 / 3, 0.25, 0.1]
     # The next cell publishes the summary from the main thread too (front ends listening to that cell only).
     shell.run_cell("1 + 1", cell_id="c-next")
     assert w._published_final
@@ -236,20 +245,3 @@ def test_cancel_and_load_earlier_messages(shell: Any, ws: Any, make_source: Any,
 def test_rejects_what_is_not_a_run() -> None:
     with pytest.raises(TypeError, match="RunDetails needs a Run"):
         RunDetails("abc")  # type: ignore[arg-type]
-
-
-@pytest.mark.unit
-def test_single_values_are_not_charts_in_the_summary_png() -> None:
-    from jupyter_amlrun.notebook.widget import _chart_png
-
-    # lr and the final accuracy were logged once: values (in the metrics table), no empty charts
-    assert _chart_png({"lr": ([0.0], [0.01]), "final_acc": ([0.0], [0.9])}) is None
-    one_chart = _chart_png({"lr": ([0.0], [0.01]), "loss": ([0.0, 1.0], [1.0, 0.5])})
-    two_charts = _chart_png({"acc": ([0.0, 1.0], [0.5, 0.7]), "loss": ([0.0, 1.0], [1.0, 0.5])})
-    assert one_chart and two_charts
-    from base64 import b64decode
-
-    def width(png: str) -> int:
-        return int.from_bytes(b64decode(png)[16:20], "big")  # the PNG header's width field
-
-    assert width(one_chart) < width(two_charts)  # one panel, not two

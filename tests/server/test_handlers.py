@@ -12,8 +12,8 @@ from typing import Any, get_type_hints
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from jupyter_amlrun.core import browse
 from jupyter_amlrun.server import models
+from jupyter_amlrun.server import service as browse
 from tests.server.conftest import MANY_FILES, World
 
 pytestmark = pytest.mark.integration
@@ -204,3 +204,31 @@ async def test_cancel_live_run_then_ended_run_is_409(jp_fetch: Any, world: World
     assert code == 409 and "Canceled" in message
     code, _ = await error(jp_fetch, f"runs/{world.run_id}/cancel", "POST", b"")
     assert code == 409
+
+
+async def test_run_view_answers_the_widgets_view_model_by_cursor(jp_fetch: Any, world: World) -> None:
+    from jupyter_amlrun.core.reader import RunReader
+    from jupyter_amlrun.view.model import RunView
+    from jupyter_amlrun.view.watch import RunWatcher
+
+    first = await get(jp_fetch, f"runs/{world.run_id}/view")
+    assert set(first) == keys_of(models.RunViewAnswer) and first["reset"] and first["terminal"]
+    assert set(first["charts"][0]) == keys_of(models.ChartPart)
+    assert set(first["log_chunks"][0]) == keys_of(models.LogChunkPart)
+    charts = {c["name"]: c for c in first["charts"]}
+    assert charts["loss"]["ys"] == [pytest.approx(1.0 / (i + 1)) for i in range(5)]
+    assert any("hello from the run" in c["text"] for c in first["log_chunks"])
+    # The same view model the widget draws: the header, logs and texts come from view/model.py, not re-made here.
+    widget_view = RunView(world.run_id).apply(RunWatcher(RunReader(world.ws, world.run_id)).snapshot())
+    assert first["header"] is not None and widget_view.header is not None
+    assert first["header"]["fields"] == widget_view.header["fields"]
+    assert first["logs"] == widget_view.logs and first["status"] == "Completed"
+    # After the cursor: only what is new (nothing, the run ended).
+    nxt = await get(jp_fetch, f"runs/{world.run_id}/view", cursor=first["cursor"])
+    assert not nxt["reset"] and nxt["charts"] == [] and nxt["log_chunks"] == [] and nxt["cursor"] != first["cursor"]
+    # A cursor used twice, or unknown, starts over with a snapshot (nothing is shared between two readers).
+    again = await get(jp_fetch, f"runs/{world.run_id}/view", cursor=first["cursor"])
+    assert again["reset"] and again["charts"]
+    assert (await get(jp_fetch, f"runs/{world.run_id}/view", cursor="nonsense"))["reset"]
+    code, message = await error(jp_fetch, "runs/no-such-run/view")
+    assert code == 404 and "no-such-run" in message

@@ -364,14 +364,7 @@ class SweepController(Supervisor):
         self.log(f"Child {child.number} ({child.run.id}) ended {child.outcome}; best {self.metric}: {best}")
 
     def cancel_child(self, child: _Child, reason: str) -> None:
-        from jupyter_amlrun.core.lifecycle import request_cancel
-
-        if child.backend.kind == "local":
-            request_cancel(self.ws.store, child.folder, reason)
-        else:
-            # The contract's cancel takes no reason: ask it, then leave the reason for the run's driver.
-            child.backend.cancel(child.folder)
-            child.folder.request_cancel(reason)
+        child.backend.cancel(child.folder, reason)
 
     def cancel_live(self, reason: str) -> None:
         for child in self.running():

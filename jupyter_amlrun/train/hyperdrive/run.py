@@ -14,7 +14,6 @@ from jupyter_amlrun.train.hyperdrive.config import PrimaryMetricGoal
 from jupyter_amlrun.train.hyperdrive.parameters import HYPERPARAMETERS_TAG
 
 if TYPE_CHECKING:
-    from jupyter_amlrun.core.contracts import ComputeBackend
     from jupyter_amlrun.core.experiment import Experiment
 
 __all__ = ["HyperDriveRun"]
@@ -62,12 +61,6 @@ class HyperDriveRun(Run):
         return self.get_primary_metric_goal() == PrimaryMetricGoal.MAXIMIZE
 
     # ------------------------------------------------------------------ status and cancel
-    def _backend(self) -> ComputeBackend:
-        # The controller is a process on this machine whatever the children's target is.
-        from jupyter_amlrun.core.computetarget import resolve_backend
-
-        return resolve_backend(self._ws, "local")
-
     def get_status(self) -> str:
         """The sweep's status; once it has ended, children it left live (a dead controller) are canceled."""
         status = super().get_status()
@@ -77,14 +70,12 @@ class HyperDriveRun(Run):
         return status
 
     def _end_live_children(self, reason: str) -> None:
-        from jupyter_amlrun.core.lifecycle import request_cancel
-        from jupyter_amlrun.core.runfolder import RunFolder
-
+        # Through each child's backend (a queued Ray child without a driver gets its job stopped too).
         for child in self.get_children():
             with contextlib.suppress(Exception):
-                folder = RunFolder(self._ws.path, child.id)
-                if folder.exists() and not is_terminal(child.get_status()):
-                    request_cancel(self._ws.store, folder, reason)
+                reader = child.reader
+                if reader.folder.exists() and not is_terminal(reader.status()):
+                    reader.backend().cancel(reader.folder, reason)
 
     def cancel(self) -> None:
         """Cancel the sweep: every live child is canceled, then the parent reads Canceled."""
@@ -104,7 +95,7 @@ class HyperDriveRun(Run):
         """``{child run id: {parameter: value}}`` for every child (values as the script received them)."""
         out: dict[str, dict[str, Any]] = {}
         for child in self.get_children():
-            raw = child._record.tags.get(HYPERPARAMETERS_TAG)
+            raw = child.record.tags.get(HYPERPARAMETERS_TAG)
             out[child.id] = json.loads(raw) if raw else {}
         return out
 

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from jupyter_amlrun.core import runview as rv
-from jupyter_amlrun.core.runview import RunView
-from jupyter_amlrun.core.watch import LogChunk, RunDelta
+from jupyter_amlrun.view import model as rv
+from jupyter_amlrun.view.model import RunView
+from jupyter_amlrun.view.watch import LogChunk, RunDelta
 
 pytestmark = pytest.mark.unit
 
@@ -275,55 +275,9 @@ def test_run_view_header_logs_children_and_duration() -> None:
     assert RunView("r2").duration() == rv.MISSING
 
 
-def test_sweep_view_sorts_best_first_and_places_parallel_axes() -> None:
-    kids = [
-        {
-            "runId": "a",
-            "name": "HD_0",
-            "status": "Completed",
-            "parameters": {"--lr": 0.1, "--opt": "sgd"},
-            "primary": [0.5, 0.9],
-            "terminated": False,
-        },
-        {
-            "runId": "b",
-            "name": "HD_1",
-            "status": "Canceled",
-            "parameters": {"--lr": 0.8, "--opt": "adam"},
-            "primary": [0.2],
-            "terminated": True,
-        },
-        {
-            "runId": "c",
-            "name": "HD_2",
-            "status": "Running",
-            "parameters": {"--lr": 0.4, "--opt": "sgd"},
-            "primary": [],
-            "terminated": False,
-        },
-    ]
-    sw = rv.sweep_view(kids, "accuracy", "maximize")
-    assert [c["run_id"] for c in sw["children"]] == ["a", "b", "c"]  # best first, no metric last
-    assert sw["columns"] == ["Run", "Status", "--lr", "--opt", "accuracy (max)"]
-    assert sw["children"][0]["cells"][-1] == "0.9" and sw["children"][2]["cells"][-1] == rv.MISSING
-    assert sw["title"] == "Child runs (3), 1 ended early by the policy"
-    assert [a["name"] for a in sw["axes"]] == ["--lr", "--opt", "accuracy"]
-    assert sw["children"][0]["coords"] == [0.0, 0.0, 1.0] and sw["children"][1]["coords"] == [1.0, 1.0, 0.0]
-    assert sw["children"][2]["coords"][-1] is None
-    low = rv.sweep_view(kids, "loss", "minimize")
-    assert [c["run_id"] for c in low["children"]] == ["b", "a", "c"]
-    # a sweep parent's view carries it; any other run's does not
-    props = {"azureml.runsource": "hyperdrive", "primary_metric_config": json.dumps({"name": "accuracy"})}
-    view = RunView("p")
-    upd = view.apply(_delta(status="Running", details={**DETAILS, "properties": props}, children=kids))
-    assert upd.sweep is not None and upd.sweep["metric"] == "accuracy"
-    plain = RunView("q").apply(_delta(status="Running", details=DETAILS, children=kids))
-    assert plain.sweep is None and plain.children is not None
-
-
 def test_core_view_model_imports_without_jupyter() -> None:
     code = (
-        "import sys, jupyter_amlrun.core.runview, jupyter_amlrun.core.watch;"
+        "import sys, jupyter_amlrun.view.model, jupyter_amlrun.view.watch;"
         "bad = [m for m in ('IPython', 'ipywidgets', 'anywidget', 'traitlets') if m in sys.modules];"
         "assert not bad, bad"
     )

@@ -11,7 +11,7 @@ cost is proportional to the new data, not to the run's history:
 - child runs: queried every ``children_interval`` seconds and at the end, reported only when they changed.
 
 :class:`Follower` runs ticks on a background thread with a back-off (:class:`Backoff`) and stops at a terminal status.
-What to show for a delta (texts, labels, tables) is :mod:`jupyter_amlrun.core.runview`'s business.
+What to show for a delta (texts, labels, tables) is :mod:`jupyter_amlrun.view.model`'s business.
 
 Reading a run's logs lives here only: the widget tails them (:meth:`RunWatcher.tick`), ``%amlrun logs`` reads one
 whole (:meth:`RunWatcher.log_paths`, :meth:`RunWatcher.read_log`); both find them the same way (the run folder, or
@@ -20,24 +20,21 @@ the uploaded logs of a finished run opened without it).
 
 from __future__ import annotations
 
-import codecs
 import contextlib
 import contextvars
 import math
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jupyter_amlrun._util.portal import run_link
 from jupyter_amlrun.core import tags as T
-from jupyter_amlrun.core.runfolder import log_files_under
+from jupyter_amlrun.core.reader import JOURNAL, STORE, MetricCursor, RunReader
 from jupyter_amlrun.core.status import is_terminal
 from jupyter_amlrun.tracking import journal as _journal
-from jupyter_amlrun.tracking import metrics as _metrics
+from jupyter_amlrun.view.sections import section_for
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.run import Run
@@ -47,24 +44,6 @@ __all__ = ["Backoff", "Follower", "LogChunk", "RunDelta", "RunWatcher"]
 LOG_TAIL_BYTES = 64 * 1024
 LOG_MAX_BYTES_PER_TICK = 512 * 1024
 JOURNAL_MAX_BYTES_PER_TICK = 64 * 1024 * 1024
-# A sweep parent (its run type tag) and what its children carry: the sampled values, a policy's cancel reason.
-SWEEP_RUN_TYPE = "hyperdrive"
-SWEEP_PARAMETERS_TAG = "hyperparameters"
-EARLY_TERMINATION = "early termination by"
-
-
-def sweep_primary_metric(tags: dict[str, str]) -> str | None:
-    """The primary metric's name when ``tags`` are a sweep parent's, else ``None``."""
-    import json
-
-    if tags.get(T.RUN_TYPE) != SWEEP_RUN_TYPE:
-        return None
-    try:
-        doc = json.loads(tags.get(T.PROP_PREFIX + "primary_metric_config") or "{}")
-    except ValueError:
-        return None
-    name = doc.get("name") if isinstance(doc, dict) else None
-    return str(name) if name else None
 
 
 @dataclass
@@ -155,13 +134,12 @@ class Backoff:
 
 
 class _LogState:
-    __slots__ = ("decoder", "head", "ino", "offset")
+    __slots__ = ("head", "ino", "offset")
 
     def __init__(self, offset: int, head: int, ino: int) -> None:
         self.offset = offset
         self.head = head
         self.ino = ino
-        self.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
 
 def _add_point(scalars: dict[str, tuple[list[float], list[float]]], name: str, step: Any, value: float) -> None:
@@ -182,25 +160,14 @@ def _split(records: list[dict[str, Any]]) -> tuple[dict[str, tuple[list[float], 
     return scalars, others
 
 
-def _tail_start(path: Path, size: int, tail: int) -> int:
-    """Where to start showing a log of ``size`` bytes: its last ``tail`` bytes, from a line start."""
-    if size <= tail:
-        return 0
-    start = size - tail
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        chunk = fh.read(min(tail, 4096))
-    nl = chunk.find(b"\n")
-    return start + nl + 1 if nl >= 0 else start
-
-
 class RunWatcher:
-    """Incremental reader of one run (status, metrics, logs, children).
+    """Incremental reader of one run (status, metrics, logs, children), over a :class:`RunReader`.
 
     Parameters
     ----------
     run:
-        The :class:`~jupyter_amlrun.core.run.Run` to watch (live or finished, local or opened by id).
+        The :class:`~jupyter_amlrun.core.run.Run` to watch (live or finished, local or opened by id), or a
+        :class:`~jupyter_amlrun.core.reader.RunReader` of it.
     log_tail_bytes:
         A log first seen larger than this starts at its tail; earlier bytes come from :meth:`read_log_before`.
     log_max_bytes_per_tick:
@@ -211,30 +178,34 @@ class RunWatcher:
 
     def __init__(
         self,
-        run: Run,
+        run: Run | RunReader,
         *,
         log_tail_bytes: int = LOG_TAIL_BYTES,
         log_max_bytes_per_tick: int = LOG_MAX_BYTES_PER_TICK,
         children_interval: float = 5.0,
     ) -> None:
-        self.run = run
+        if isinstance(run, RunReader):
+            self.run: Run | None = None
+            self.reader = run
+        else:
+            self.run = run
+            # A reader of its own: the watcher ticks on a thread while the notebook uses the Run.
+            self.reader = RunReader(run.workspace, run.id, record=run.record)
         self.log_tail_bytes = log_tail_bytes
         self.log_max_bytes_per_tick = log_max_bytes_per_tick
         self.children_interval = children_interval
         self._lock = threading.RLock()
         self._status: str | None = None
         self._terminal = False
-        self._local = run._folder.exists()
-        self._journal = _journal.JournalReader(run._folder.journal_path)
-        # Finished runs without a local folder: the MLflow history, read once and kept for snapshots.
-        self._store_loaded = False
+        self._cursor: MetricCursor | None = None
+        # Metrics read from the store (a run without its journal here), kept for snapshots.
         self._store_scalars: dict[str, tuple[list[float], list[float]]] = {}
         self._store_records: list[dict[str, Any]] = []
-        self._store_logs_dir: Path | None = None
         self._logs: dict[str, _LogState] = {}
         self._log_files: list[str] | None = None
         self._children: list[dict[str, Any]] | None = None
         self._children_due = 0.0
+        self._child_readers: dict[str, RunReader] = {}
         self._probed_size = -1
         self.ticks = 0
 
@@ -256,7 +227,7 @@ class RunWatcher:
             delta = RunDelta()
             # Status first: a terminal status is written after the journal and logs are complete, so reading the
             # data after it leaves nothing behind.
-            status = self.run.get_status()
+            status = self.reader.status()
             if status != self._status:
                 self._status = status
                 delta.status = status
@@ -267,7 +238,7 @@ class RunWatcher:
             now = time.monotonic()
             if terminal or now >= self._children_due or delta.status is not None:
                 self._children_due = now + self.children_interval
-                children = self._read_children()
+                children = self._child_views()
                 if children != self._children:
                     self._children = children
                     delta.children = children
@@ -283,13 +254,11 @@ class RunWatcher:
         the back-off has grown is then shown at once instead of after the current wait. A size reported once is not
         reported again (a partial last line waiting for its newline does not wake the follower over and over).
         """
-        if not self._local:
+        if self._cursor is not None and self._cursor.source != JOURNAL:
             return False
-        try:
-            size = self._journal.path.stat().st_size
-        except OSError:
-            return False
-        if size <= self._journal.offset or size == self._probed_size:
+        size = self.reader.journal_size()
+        offset = self._cursor.offset if self._cursor is not None else 0
+        if size <= offset or size == self._probed_size:
             return False
         self._probed_size = size
         return True
@@ -304,23 +273,24 @@ class RunWatcher:
                 self.tick()
             delta = RunDelta(reset=True, status=self._status, terminal=self._terminal)
             delta.details = self._details()
-            if self._local:
-                reader = _journal.JournalReader(self._journal.path)
-                records = reader.read_new(max_bytes=self._journal.offset) if self._journal.offset else []
-                delta.scalars, delta.records = _split(records)
+            cursor = self._cursor
+            if cursor is not None and cursor.source == JOURNAL:
+                if cursor.offset:
+                    batch = self.reader.metrics(MetricCursor(JOURNAL, 0), max_bytes=cursor.offset)
+                    delta.scalars, delta.records = _split(batch.records)
             else:
                 delta.scalars = {k: (list(s), list(v)) for k, (s, v) in self._store_scalars.items()}
                 delta.records = list(self._store_records)
             delta.log_files = list(self._log_files or [])
-            paths = self._log_paths()
+            paths = self.reader.log_paths()
             for name, st in self._logs.items():
-                path = paths.get(name)
-                if path is None:
+                if name not in paths:
                     continue
                 start = st.head
                 if st.offset - start > self.log_tail_bytes:
-                    start = _tail_start(path, st.offset, self.log_tail_bytes)
-                text = self._read_range(path, start, st.offset)
+                    start = self.reader.log_line_start(name, st.offset, self.log_tail_bytes, paths)
+                got = self.reader.read_log(name, start, st.offset - start, paths)
+                text = got.text if got is not None else ""
                 delta.logs.append(LogChunk(name, text, start, st.offset, head=start, reset=True))
             delta.children = self._children
             return delta
@@ -328,191 +298,111 @@ class RunWatcher:
     def read_log_before(self, name: str, before: int, size: int | None = None) -> LogChunk | None:
         """Up to ``size`` bytes of log ``name`` that end at byte ``before`` (for "load earlier output")."""
         with self._lock:
-            path = self._log_paths().get(name)
-            if path is None or before <= 0:
+            paths = self.reader.log_paths()
+            if name not in paths or before <= 0:
                 return None
             size = size or self.log_tail_bytes
             start = max(0, before - size)
             if start > 0:
-                start = _tail_start(path, before, before - start)
-            text = self._read_range(path, start, before)
+                start = self.reader.log_line_start(name, before, before - start, paths)
+            got = self.reader.read_log(name, start, before - start, paths)
             st = self._logs.get(name)
             if st is not None and start < st.head:
                 st.head = start
-            return LogChunk(name, text, start, before, head=start)
-
-    def log_paths(self) -> dict[str, Path]:
-        """The run's log files readable here, by name (``logs/...``).
-
-        The run folder's files while it exists; for a finished run opened without its folder, its uploaded logs,
-        downloaded once into a temporary folder (removed by :meth:`close`).
-        """
-        with self._lock:
-            return self._log_paths()
-
-    def read_log(self, name: str) -> str:
-        """The whole text of log ``name`` (one of :meth:`log_paths`)."""
-        path = self.log_paths()[name]
-        return self._read_range(path, 0, path.stat().st_size)
+            return LogChunk(name, got.text if got is not None else "", start, before, head=start)
 
     def close(self) -> None:
         """Remove the temporary copy of a finished run's logs, if one was made."""
         with self._lock:
-            if self._store_logs_dir is not None:
-                shutil.rmtree(self._store_logs_dir, ignore_errors=True)
-                self._store_logs_dir = None
-                self._logs.clear()
+            self.reader.close()
 
     def load_image(self, path: str) -> bytes | None:
         """The bytes of an image logged with ``log_image`` (a run file such as ``images/plot_1.png``)."""
-        store = self.run._ws.store
-        with tempfile.TemporaryDirectory() as tmp:
-            try:
-                local = store.download_artifacts(self.run.id, path, Path(tmp))
-                return Path(local).read_bytes()
-            except Exception:
-                return None
+        return self.reader.read_file(path)
 
     # ------------------------------------------------------------------ parts
     def _details(self) -> dict[str, Any]:
+        reader = self.reader
         try:
-            details = self.run.get_details()
+            details = reader.details().to_v1()
         except Exception as exc:  # a store hiccup must not end the watch
-            details = {"runId": self.run.id, "status": self._status, "detailsError": str(exc)}
-        details["experiment"] = self.run.experiment.name
-        details["portalUrl"] = self.run.get_portal_url()
+            details = {"runId": reader.run_id, "status": self._status, "detailsError": str(exc)}
+        details["experiment"] = reader.experiment_name()
+        details["portalUrl"] = run_link(reader.run_id, near=[reader.workspace.path]).url
         details.pop("logFiles", None)  # the log list travels on its own
         return details
 
     def _read_metrics(self, delta: RunDelta) -> None:
-        if self._local:
-            records = self._journal.read_new(max_bytes=JOURNAL_MAX_BYTES_PER_TICK)
-            if records:
-                delta.scalars, delta.records = _split(records)
+        cursor = self._cursor
+        if cursor is not None and cursor.source == STORE and cursor.complete:
             return
-        if not self._store_loaded and is_terminal(self._status or ""):
-            self._store_loaded = True
-            self._load_from_store()
+        # A run without its journal here: its metrics are read from the store once, when it ended.
+        if not self.reader.has_journal() and not is_terminal(self._status or ""):
+            return
+        batch = self.reader.metrics(cursor, max_bytes=JOURNAL_MAX_BYTES_PER_TICK)
+        self._cursor = batch.cursor
+        if batch.cursor.source == STORE:
+            self._store_scalars, self._store_records = _split(batch.records)
             delta.scalars = {k: (list(s), list(v)) for k, (s, v) in self._store_scalars.items()}
             delta.records = list(self._store_records)
-
-    def _load_from_store(self) -> None:
-        store = self.run._ws.store
-        rec = self.run._refresh()
-        for key in sorted(rec.metrics):
-            for step, _ts, value in store.metric_history(self.run.id, key):
-                # the store holds +-inf as +-max float; the live journal path has the real inf
-                _add_point(self._store_scalars, key, step, _metrics.from_stored(float(value)))
-        names = {p for p, _ in store.list_artifacts(self.run.id, ".amlrun")}
-        if _journal.NONSCALAR_ARTIFACT in names:
-            with tempfile.TemporaryDirectory() as tmp:
-                path = store.download_artifacts(self.run.id, _journal.NONSCALAR_ARTIFACT, Path(tmp))
-                self._store_records = _journal.read_all(path)
-
-    def _log_paths(self) -> dict[str, Path]:
-        if self._local:
-            return self.run.get_log_files()
-        if self._store_logs_dir is None:
-            # Uploaded logs are complete once the run ended (before a tick, ask the run for its status).
-            if not is_terminal(self._status or self.run.get_status()):
-                return {}
-            # A finished run opened without its folder: its logs are run files, fetched once.
-            self._store_logs_dir = Path(tempfile.mkdtemp(prefix="amlrun-logs-"))
-            with contextlib.suppress(Exception):
-                self.run._ws.store.download_artifacts(self.run.id, "logs", self._store_logs_dir)
-        return log_files_under(self._store_logs_dir / "logs")
+        elif batch.records:
+            delta.scalars, delta.records = _split(batch.records)
 
     def _read_logs(self, delta: RunDelta) -> None:
-        paths = self._log_paths()
+        paths = self.reader.log_paths()
         names = sorted(paths)
         if names != self._log_files:
             self._log_files = names
             delta.log_files = list(names)
         for name in names:
-            path = paths[name]
             try:
-                st_ = path.stat()
+                st_ = paths[name].stat()
             except FileNotFoundError:
                 continue
             state = self._logs.get(name)
             reset = False
             if state is None or st_.st_ino != state.ino or st_.st_size < state.offset:
                 reset = state is not None
-                start = _tail_start(path, st_.st_size, self.log_tail_bytes)
+                start = self.reader.log_line_start(name, st_.st_size, self.log_tail_bytes, paths)
                 state = self._logs[name] = _LogState(start, start, st_.st_ino)
                 if start == st_.st_size and not reset:
                     # An empty (or exactly consumed) new file: still announce where it starts.
                     continue
             if st_.st_size <= state.offset and not reset:
                 continue
-            end = min(st_.st_size, state.offset + self.log_max_bytes_per_tick)
-            with open(path, "rb") as fh:
-                fh.seek(state.offset)
-                data = fh.read(end - state.offset)
+            got = self.reader.read_log(name, state.offset, self.log_max_bytes_per_tick, paths)
+            if got is None:
+                continue
             start = state.offset
-            state.offset += len(data)
-            text = state.decoder.decode(data)
-            delta.logs.append(LogChunk(name, text, start, state.offset, head=state.head, reset=reset))
+            state.offset = got.end
+            delta.logs.append(LogChunk(name, got.text, start, state.offset, head=state.head, reset=reset))
 
-    @staticmethod
-    def _read_range(path: Path, start: int, end: int) -> str:
-        if end <= start:
-            return ""
-        with open(path, "rb") as fh:
-            fh.seek(start)
-            return fh.read(end - start).decode("utf-8", errors="replace")
-
-    def _read_children(self) -> list[dict[str, Any]]:
+    def _child_views(self) -> list[dict[str, Any]]:
         try:
-            kids = self.run.get_children()
+            records = self.reader.children()
         except Exception:
             return self._children or []
-        primary = sweep_primary_metric(self.run._record.tags)
+        section = section_for(T.properties(self.reader.record.tags))
         out = []
-        for child in kids:
-            rec = child._record
+        for rec in records:
+            child = self._child_readers.get(rec.run_id)
+            if child is None:
+                child = self._child_readers[rec.run_id] = self.reader.child(rec)
+            child.record = rec  # the record just read (one search for all children)
             tags = rec.tags
             metrics = {k: (v if math.isfinite(v) else str(v)) for k, v in sorted(rec.metrics.items())}
             kid: dict[str, Any] = {
-                "runId": child.id,
+                "runId": rec.run_id,
                 "name": rec.run_name,
-                "status": tags.get(T.STATUS) or child.get_status(),
+                "status": tags.get(T.STATUS) or child.status(),
                 "startTime": rec.start_time,
                 "endTime": rec.end_time,
                 "metrics": metrics,
             }
-            if primary is not None:
-                kid.update(self._sweep_child(child, primary))
+            if section is not None:
+                kid.update(section.child_fields(child))
             out.append(kid)
         return out
-
-    def _sweep_child(self, child: Run, metric: str) -> dict[str, Any]:
-        """A sweep child's sampled parameters, its primary metric in logged order, and whether a policy ended it."""
-        import json
-
-        tags = child._record.tags
-        try:
-            params = json.loads(tags.get(SWEEP_PARAMETERS_TAG) or "{}")
-        except ValueError:
-            params = {}
-        folder = child._folder
-        values: list[float] = []
-        error = tags.get(T.ERROR) or ""
-        if folder.journal_path.exists():
-            error = folder.read_state().error or error
-            for rec in _journal.read_all(folder.journal_path):
-                v = rec.get("v")
-                if rec.get("k") == _journal.SCALAR and rec.get("n") == metric and isinstance(v, int | float):
-                    values.append(float(v))
-        else:
-            with contextlib.suppress(Exception):
-                history = self.run._ws.store.metric_history(child.id, metric)
-                values = [_metrics.from_stored(float(v)) for _s, _t, v in history]
-        return {
-            "parameters": params if isinstance(params, dict) else {},
-            "primary": values,
-            "terminated": error.startswith(EARLY_TERMINATION),
-        }
 
 
 class Follower:

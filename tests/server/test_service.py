@@ -1,4 +1,4 @@
-"""core/browse.py without a server: paging, filters, path checks, secrets, and the answers built from a real
+"""server/service.py without a server: paging, filters, path checks, secrets, and the answers built from a real
 workspace (folder datastore, datasets, models, runs, logs, metric series)."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from jupyter_amlrun.core import browse
-from jupyter_amlrun.core.browse import ConflictException, NotFoundException, PageQuery
 from jupyter_amlrun.core.errors import UserErrorException
+from jupyter_amlrun.server import service as browse
+from jupyter_amlrun.server.service import ConflictException, NotFoundException, PageQuery
 
 
 # ---------------------------------------------------------------------------------------------------- paging
@@ -135,7 +135,7 @@ def test_datasets_from_the_real_registry(ws: Any, store_root: Path) -> None:
     Dataset.File.from_files((store, "d1/**")).register(ws, "alpha", description="first", tags={"a": "1"})
     Dataset.File.from_files((store, "z.txt")).register(ws, "alpha", create_new_version=True)
     Dataset.File.from_files([(store, "z.txt"), "https://h/x.csv?sig=SECRET"]).register(ws, "beta")
-    answer = browse.datasets(
+    answer = browse.dataset_page(
         Dataset.get_all(ws), lambda n: [d.version for d in Dataset.list_versions(ws, n)], PageQuery()
     )
     alpha, beta = answer["items"]
@@ -145,7 +145,7 @@ def test_datasets_from_the_real_registry(ws: Any, store_root: Path) -> None:
     )
     assert beta["sources"][1] == "https://h/x.csv?sig=***"
     asked: list[str] = []
-    filtered = browse.datasets(Dataset.get_all(ws), lambda n: asked.append(n) or [1], PageQuery(filter="BET"))
+    filtered = browse.dataset_page(Dataset.get_all(ws), lambda n: asked.append(n) or [1], PageQuery(filter="BET"))
     assert [d["name"] for d in filtered["items"]] == ["beta"] and asked == ["beta"]
 
 
@@ -271,3 +271,25 @@ def test_run_summary_durations() -> None:
         browse.run_summary(RunRecord("i", "1", "n", "FINISHED", None, None, ""), "e", "Completed")["duration_seconds"]
         is None
     )
+
+
+def test_run_view_sends_only_what_is_new_after_a_cursor(ws: Any) -> None:
+    from jupyter_amlrun import Experiment
+
+    run = Experiment(ws, "view").start_logging(snapshot_directory=None)
+    for step in range(3):
+        run.log("loss", 1.0 / (step + 1), step=step)
+    run.log("edge", float("inf"))
+    run.log("edge", 1.0)
+    first = browse.run_view(ws, run.id)
+    assert first["reset"] and not first["terminal"] and first["status"] == "Running"
+    charts = {c["name"]: c for c in first["charts"]}
+    assert charts["loss"]["ys"] == [1.0, 0.5, pytest.approx(1 / 3)]
+    assert charts["edge"]["ys"] == [None, 1.0]  # JSON holds no inf: null, as the TypedDict says
+    run.log("loss", 0.25, step=3)
+    nxt = browse.run_view(ws, run.id, first["cursor"])
+    assert not nxt["reset"] and [c["ys"] for c in nxt["charts"] if c["name"] == "loss"] == [[0.25]]
+    assert nxt["header"] is None  # unchanged: not sent again
+    run.complete()
+    last = browse.run_view(ws, run.id, nxt["cursor"])
+    assert last["terminal"] and last["status"] == "Completed" and last["header"] is not None

@@ -1,6 +1,6 @@
 """The RunDetails view model: what to show for a run, decided and formatted once, in Python.
 
-:class:`~jupyter_amlrun.core.watch.RunWatcher` says what is new in a run; :class:`RunView` turns that into what the
+:class:`~jupyter_amlrun.view.watch.RunWatcher` says what is new in a run; :class:`RunView` turns that into what the
 widget's front end draws (``js/src/index.js`` only draws it) and what the static summary left in a saved notebook
 prints. Both read the same :class:`RunView`, so both show the same texts and numbers:
 
@@ -34,7 +34,7 @@ from jupyter_amlrun.core.status import RunStatus, is_terminal
 from jupyter_amlrun.tracking import journal as _journal
 
 if TYPE_CHECKING:
-    from jupyter_amlrun.core.watch import LogChunk, RunDelta
+    from jupyter_amlrun.view.watch import LogChunk, RunDelta
 
 __all__ = [
     "CHART_MIN_POINTS",
@@ -68,7 +68,6 @@ __all__ = [
     "main_log",
     "parse_iso",
     "status_view",
-    "sweep_view",
 ]
 
 # The newest rows of a table that a view shows: a table is not a log.
@@ -431,110 +430,6 @@ def children_table(children: Sequence[Mapping[str, Any]] | None, now: float | No
     return _table("children", title, ["Run", "Status", "Duration", *names], rows)
 
 
-def _sweep_goal(details: Mapping[str, Any]) -> tuple[str, str] | None:
-    """(metric, goal) of a sweep parent from its details' properties (``None``: not a sweep)."""
-    props = details.get("properties") or {}
-    if props.get("azureml.runsource") != "hyperdrive":
-        return None
-    try:
-        doc = json.loads(props.get("primary_metric_config") or "{}")
-    except ValueError:
-        return None
-    if not isinstance(doc, dict) or not doc.get("name"):
-        return None
-    return str(doc["name"]), str(doc.get("goal") or "maximize").lower()
-
-
-def _axis(name: str, values: list[Any]) -> tuple[SweepAxisView, Callable[[Any], float | None]]:
-    """A parallel-coordinates axis over ``values``: numbers spread min..max, anything else by category."""
-    nums = [float(v) for v in values if isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)]
-    if nums and len(nums) == len([v for v in values if v is not None]):
-        lo, hi = min(nums), max(nums)
-        span = hi - lo
-
-        def place(v: Any) -> float | None:
-            if not isinstance(v, numbers.Real) or isinstance(v, bool) or not math.isfinite(v):
-                return None
-            return 0.5 if span == 0 else (float(v) - lo) / span
-
-        ticks = [[0.0, format_value(lo)], [1.0, format_value(hi)]] if span else [[0.5, format_value(lo)]]
-        return {"name": name, "ticks": ticks}, place
-    cats: list[str] = []
-    for v in values:
-        if v is not None and json.dumps(v) not in cats:
-            cats.append(json.dumps(v))
-
-    def place_cat(v: Any) -> float | None:
-        if v is None:
-            return None
-        i = cats.index(json.dumps(v))
-        return 0.5 if len(cats) == 1 else i / (len(cats) - 1)
-
-    ticks = [[0.5 if len(cats) == 1 else i / (len(cats) - 1), c.strip('"')] for i, c in enumerate(cats)]
-    return {"name": name, "ticks": ticks}, place_cat
-
-
-def sweep_view(children: Sequence[Mapping[str, Any]], metric: str, goal: str) -> SweepView:
-    """The view of a sweep's children (the dicts :class:`~jupyter_amlrun.core.watch.RunWatcher` reads), best first.
-
-    The best value of a child is its maximum (goal ``maximize``) or minimum primary metric; children without one
-    come last, in submit order.
-    """
-    maximize = goal != "minimize"
-    params: list[str] = []
-    for kid in children:
-        for p in kid.get("parameters") or {}:
-            if p not in params:
-                params.append(p)
-    rows: list[tuple[Mapping[str, Any], list[float], float | None]] = []
-    for kid in children:
-        values = [float(v) for v in kid.get("primary") or [] if isinstance(v, int | float) and math.isfinite(v)]
-        best = (max(values) if maximize else min(values)) if values else None
-        rows.append((kid, values, best))
-    sign = -1.0 if maximize else 1.0
-    scored = sorted((r for r in rows if r[2] is not None), key=lambda r: sign * float(r[2] or 0.0))
-    ordered = scored + [r for r in rows if r[2] is None]
-    axes_fns = [_axis(p, [(k.get("parameters") or {}).get(p) for k, _v, _b in ordered]) for p in params]
-    axes_fns.append(_axis(metric, [b for _k, _v, b in ordered]))
-    out: list[SweepChildView] = []
-    for kid, values, best in ordered:
-        ps = kid.get("parameters") or {}
-        status = str(kid.get("status") or "")
-        label = str(kid.get("name") or kid.get("runId") or "")
-        cells: list[Cell] = [label, status_view(status), *(format_value(ps.get(p)) for p in params)]
-        cells.append(format_value(best) if best is not None else MISSING)
-        sort: list[float | str | None] = [label, status]
-        for p in params:
-            v = ps.get(p)
-            sort.append(float(v) if isinstance(v, int | float) and not isinstance(v, bool) else json.dumps(v))
-        sort.append(best)
-        coords = [fn(ps.get(p)) for (_ax, fn), p in zip(axes_fns[:-1], params, strict=True)]
-        coords.append(axes_fns[-1][1](best))
-        out.append(
-            {
-                "run_id": str(kid.get("runId") or ""),
-                "name": label,
-                "status": status_view(status),
-                "terminated": bool(kid.get("terminated")),
-                "values": values,
-                "best": best,
-                "cells": cells,
-                "sort": sort,
-                "coords": coords,
-            }
-        )
-    ended = sum(1 for r in out if r["terminated"])
-    title = f"Child runs ({len(out)})" + (f", {ended} ended early by the policy" if ended else "")
-    return {
-        "metric": metric,
-        "goal": "minimize" if not maximize else "maximize",
-        "title": title,
-        "columns": ["Run", "Status", *params, f"{metric} ({'max' if maximize else 'min'})"],
-        "children": out,
-        "axes": [ax for ax, _fn in axes_fns],
-    }
-
-
 # ---------------------------------------------------------------------- charts
 def _decreases(previous: float | None, steps: Sequence[float]) -> bool:
     if previous is not None and steps and steps[0] < previous:
@@ -609,7 +504,7 @@ def _as_float(value: Any) -> float:
 # ---------------------------------------------------------------------- the view model
 @dataclass
 class ViewUpdate:
-    """What changed in the view after one :class:`~jupyter_amlrun.core.watch.RunDelta`.
+    """What changed in the view after one :class:`~jupyter_amlrun.view.watch.RunDelta`.
 
     ``None`` fields are unchanged. ``reset``: the receiver drops everything it holds first (a snapshot).
     """
@@ -629,7 +524,7 @@ class ViewUpdate:
 
 
 class RunView:
-    """The view of one run, fed with the deltas of a :class:`~jupyter_amlrun.core.watch.RunWatcher`.
+    """The view of one run, fed with the deltas of a :class:`~jupyter_amlrun.view.watch.RunWatcher`.
 
     It holds what a view needs to draw and format the next delta (per chart: point count, last value and step; per
     table: its rows), never the points themselves.
@@ -813,10 +708,10 @@ class RunView:
 
     def sweep(self) -> SweepView | None:
         """The sweep view of a sweep parent's children (``None`` for any other run)."""
-        goal = _sweep_goal(self.details)
-        if goal is None:
-            return None
-        return sweep_view(self.children, *goal)
+        from jupyter_amlrun.view.sections import section_for  # sections build on this module
+
+        section = section_for(self.details.get("properties") or {})
+        return section.children_view(self.children) if section is not None else None
 
     def list_values(self) -> dict[str, list[float]]:
         """The values of each ``log_list`` metric (what its chart draws)."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_amlrun.core import portal
+from jupyter_amlrun._util import portal
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,7 +49,7 @@ SERVER = textwrap.dedent(
            "root_dir": root, "pid": os.getpid()}
     with open(os.path.join(runtime, f"jpserver-{os.getpid()}.json"), "w") as fh:
         json.dump(doc, fh)
-    kernel = "from jupyter_amlrun.core.portal import run_link; l = run_link('r123'); print(l.url, l.found)"
+    kernel = "from jupyter_amlrun._util.portal import run_link; l = run_link('r123'); print(l.url, l.found)"
     sys.exit(subprocess.run([sys.executable, "-c", kernel], cwd=os.path.expanduser("~")).returncode)
     """
 )
@@ -137,9 +137,9 @@ def test_run_and_experiment_portal_urls(runtime: Path, ws) -> None:  # type: ign
         run.complete()
 
 
-def test_core_browse_and_portal_import_no_jupyter_server() -> None:
+def test_portal_and_the_server_service_import_no_jupyter_server() -> None:
     code = (
-        "import sys, jupyter_amlrun.core.portal, jupyter_amlrun.core.browse, jupyter_amlrun.core.run; "
+        "import sys, jupyter_amlrun._util.portal, jupyter_amlrun.server.service, jupyter_amlrun.core.run; "
         "bad = [m for m in sys.modules if m.split('.')[0] in ('jupyter_server', 'tornado', 'IPython')]; "
         "print(bad); sys.exit(1 if bad else 0)"
     )

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from jupyter_amlrun import Experiment, Run, ScriptRunConfig
-from jupyter_amlrun.core.watch import Backoff, Follower, LogChunk, RunDelta, RunWatcher
+from jupyter_amlrun.view.watch import Backoff, Follower, LogChunk, RunDelta, RunWatcher
 from tests.conftest import wait_for
 
 # The script logs in two batches and waits between them for a gate file the test creates: no timing assumptions.

@@ -6,19 +6,22 @@ the REST contract of ``docs/rest-api.md``; ``jupyter_amlrun.server.models`` type
 without a server. Errors are core's :class:`UserErrorException` family; :class:`NotFoundException` (404) and
 :class:`ConflictException` (409) say which answer the server gives.
 
-Datasets live in the data layer, which core may not import: :func:`datasets` takes the registered datasets (duck
-typed: ``name``, ``version``, ``description``, ``tags``, ``definition``) and a ``versions_of`` callable from the caller.
+Runs are read through :class:`~jupyter_amlrun.core.reader.RunReader`, as the widget and ``Run`` read them.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tempfile
+import threading
 import time
 import urllib.parse
+import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,13 +33,14 @@ from jupyter_amlrun.core.errors import (
     RunNotFoundException,
     UserErrorException,
 )
-from jupyter_amlrun.core.experiment import Experiment
 from jupyter_amlrun.core.model import Model
-from jupyter_amlrun.core.run import Run, _float, _iso, _status_of  # one definition of a run's status and times
-from jupyter_amlrun.core.runfolder import RunFolder
-from jupyter_amlrun.core.runview import main_log
+from jupyter_amlrun.core.reader import RunReader, status_of
+from jupyter_amlrun.core.reader import float_tag as _float
+from jupyter_amlrun.core.reader import iso_time as _iso
+from jupyter_amlrun.core.run import Run
 from jupyter_amlrun.core.status import RunStatus, is_terminal
-from jupyter_amlrun.tracking import journal as _journal
+from jupyter_amlrun.view.model import RunView, main_log
+from jupyter_amlrun.view.watch import RunWatcher
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.contracts import DatastoreBackend
@@ -275,7 +279,19 @@ def _source_text(item: Mapping[str, Any]) -> str:
     return redact_url(str(item.get("url", "")))
 
 
-def datasets(latest: Mapping[str, Any], versions_of: Callable[[str], list[int]], query: PageQuery) -> dict[str, Any]:
+def datasets(ws: Workspace, query: PageQuery) -> dict[str, Any]:
+    """A page of the workspace's registered datasets (see :func:`dataset_page`)."""
+    from jupyter_amlrun.data.dataset import Dataset
+
+    def versions_of(name: str) -> list[int]:
+        return [int(d.version) for d in Dataset.list_versions(ws, name) if d.version is not None]
+
+    return dataset_page(Dataset.get_all(ws), versions_of, query)
+
+
+def dataset_page(
+    latest: Mapping[str, Any], versions_of: Callable[[str], list[int]], query: PageQuery
+) -> dict[str, Any]:
     """A page of ``{"name", "latest_version", "description", "tags", "sources", "versions", "snippet"}``.
 
     Parameters
@@ -371,15 +387,10 @@ def _all_records(ws: Workspace) -> tuple[dict[str, str], list[RunRecord]]:
 
 def _live_status(ws: Workspace, rec: RunRecord, experiment: str) -> str:
     """The stored status; for a run not ended, the live one (a dead supervisor is found and the run ends here)."""
-    status = _status_of(rec)
+    status = status_of(rec)
     if is_terminal(status):
         return status
-    return _open_run(ws, rec, experiment).get_status()
-
-
-def _open_run(ws: Workspace, rec: RunRecord, experiment: str) -> Run:
-
-    return Run(Experiment(ws, experiment, _skip_name_validation=True), rec.run_id, _record=rec)
+    return RunReader(ws, rec.run_id, record=rec).status()
 
 
 def run_summary(rec: RunRecord, experiment: str, status: str, now: float | None = None) -> dict[str, Any]:
@@ -464,31 +475,23 @@ def get_run(ws: Workspace, run_id: str) -> Run:
         raise NotFoundException(str(exc)) from None
 
 
-def _stored_logs(ws: Workspace, run_id: str) -> list[str]:
-    """The log files uploaded with the run (after it ended and its folder went)."""
-    return sorted(p for p, _size in ws.store.list_artifacts(run_id, "logs"))
-
-
-def log_names(ws: Workspace, run: Run) -> list[str]:
-    """The run's log files: the live ones on this machine, else those uploaded with the run."""
-    live = run.get_log_files()
-    if live:
-        return sorted(live)
-    return _stored_logs(ws, run.id)
+def open_reader(ws: Workspace, run_id: str) -> RunReader:
+    """A reader of run ``run_id``; :class:`NotFoundException` when the workspace has none."""
+    try:
+        return RunReader(ws, run_id)
+    except RunNotFoundException as exc:
+        raise NotFoundException(str(exc)) from None
 
 
 def run_detail(ws: Workspace, run_id: str) -> dict[str, Any]:
     """:func:`run_summary` plus ``"details"`` (v1 ``get_details()``), ``"log_files"`` and ``"snippet"``."""
-    run = get_run(ws, run_id)
-    details = run.get_details()
+    reader = open_reader(ws, run_id)
+    details = reader.details().to_v1()
     details.pop("logFiles", None)  # local paths of this machine; log_files lists the names
-    rec = ws.store.get_run(run.id)
-    if rec is None:  # deleted between the two reads
-        raise NotFoundException(f"Run {run.id} is no longer in workspace {ws.name!r}.")
-    out = run_summary(rec, run.experiment.name, str(details["status"]))
+    out = run_summary(reader.record, reader.experiment_name(), str(details["status"]))
     out["details"] = details
-    out["log_files"] = log_names(ws, run)
-    out["snippet"] = f"RunDetails(Run.get(ws, {run.id!r})).show()"
+    out["log_files"] = reader.log_names()
+    out["snippet"] = f"RunDetails(Run.get(ws, {run_id!r})).show()"
     return out
 
 
@@ -498,45 +501,22 @@ def read_log(ws: Workspace, run_id: str, name: str | None, offset: str | int | N
     ``offset`` in the answer is where the next call goes on; ``complete`` is true once the run ended and the whole
     file was read. A cut inside a UTF-8 character waits for the next call.
     """
-    run = get_run(ws, run_id)
+    reader = open_reader(ws, run_id)
     start = _int_arg("offset", None if offset is None else str(offset), 0, 0, None)
-    status = run.get_status()
-    live = run.get_log_files()
-    names = sorted(live) if live else _stored_logs(ws, run.id)
+    status = reader.status()
+    names = reader.log_names()
     chosen = name or main_log(names)
-    if chosen is None or chosen not in names:
+    got = reader.read_log(chosen, start, MAX_LOG_BYTES) if chosen in names and chosen is not None else None
+    if got is None:
         if not is_terminal(status):  # a live run's logs appear as it goes: nothing yet, not an error
             return {"name": chosen or "", "text": "", "offset": start, "complete": False}
-        raise NotFoundException(f"Run {run.id} has no log file {name!r}; its log files: {names}.")
-    if chosen in live:
-        data, size = _read_range(live[chosen], start)
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            data, size = _read_range(ws.store.download_artifacts(run.id, chosen, Path(tmp)), start)
-    if len(data) == MAX_LOG_BYTES or start + len(data) < size:
-        data = _whole_chars(data)
-    text = data.decode("utf-8", errors="replace")
-    end = start + len(data)
-    return {"name": chosen, "text": text, "offset": end, "complete": is_terminal(status) and end >= size}
-
-
-def _read_range(path: Path, start: int) -> tuple[bytes, int]:
-    with open(path, "rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
-        fh.seek(min(start, size))
-        return fh.read(MAX_LOG_BYTES), size
-
-
-def _whole_chars(data: bytes) -> bytes:
-    """``data`` without a UTF-8 character cut at its end (the next read starts at that character)."""
-    for back in range(1, min(4, len(data)) + 1):
-        byte = data[-back]
-        if byte < 0x80:
-            return data  # ASCII: nothing cut
-        if byte >= 0xC0:  # a lead byte: is its sequence whole?
-            need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
-            return data if back >= need else data[:-back]
-    return data
+        raise NotFoundException(f"Run {run_id} has no log file {name!r}; its log files: {names}.")
+    return {
+        "name": chosen,
+        "text": got.text,
+        "offset": got.end,
+        "complete": is_terminal(status) and got.end >= got.size,
+    }
 
 
 def cancel_run(ws: Workspace, run_id: str) -> dict[str, Any]:
@@ -557,7 +537,8 @@ def cancel_run(ws: Workspace, run_id: str) -> dict[str, Any]:
 def metric_series(ws: Workspace, run_ids: Sequence[str], name: str | None = None) -> dict[str, Any]:
     """Scalar series by run: ``{"runs": {id: {metric: [[step, value], ...]}}}`` (at most 20 runs).
 
-    A live run's points come from its journal (what the widget shows), an ended run's from the tracking store.
+    Read as every view reads metrics (:meth:`RunReader.metrics`): the journal while the run folder holds one, the
+    tracking store after.
     """
     ids = [i for i in dict.fromkeys(run_ids) if i]
     if not ids:
@@ -566,24 +547,106 @@ def metric_series(ws: Workspace, run_ids: Sequence[str], name: str | None = None
         raise UserErrorException(f"{len(ids)} runs asked for; compare at most {MAX_METRIC_RUNS} at a time.")
     out: dict[str, dict[str, list[list[float]]]] = {}
     for run_id in ids:
-        run = get_run(ws, run_id)
-        folder = RunFolder(ws.path, run.id)
-        if folder.journal_path.exists() and not is_terminal(run.get_status()):
-            out[run.id] = _journal_series(folder.journal_path, name)
-        else:
-            rec = ws.store.get_run(run.id)
-            keys = [k for k in (rec.metrics if rec else {}) if name is None or k == name]
-            out[run.id] = {k: [[s, v] for s, _t, v in ws.store.metric_history(run.id, k)] for k in sorted(keys)}
+        series = open_reader(ws, run_id).scalar_series(name)
+        out[run_id] = {k: [[s, v] for s, v in points] for k, points in series.items()}
     return {"runs": out}
 
 
-def _journal_series(path: Path, name: str | None) -> dict[str, list[list[float]]]:
-    points: dict[str, list[tuple[float, float, float]]] = {}
-    for rec in _journal.read_all(path):
-        if rec.get("k") != _journal.SCALAR or (name is not None and rec.get("n") != name):
-            continue
-        value = rec.get("v")
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            continue  # scalar series only (strings are not charted)
-        points.setdefault(str(rec["n"]), []).append((rec.get("s", 0), rec.get("t", 0), float(value)))
-    return {k: [[s, v] for s, _t, v in sorted(pts)] for k, pts in sorted(points.items())}
+# ---------------------------------------------------------------------------------------------------- run view
+VIEW_SESSIONS = 32  # followed views kept at once (the oldest goes first)
+VIEW_SESSION_SECONDS = 600.0  # a view not asked for this long is forgotten (its next call gets a snapshot)
+
+
+@dataclass
+class _ViewSession:
+    """One follower of a run's view: the watcher's read positions and the view model's state between calls."""
+
+    run_id: str
+    watcher: RunWatcher
+    view: RunView
+    seq: int = 0
+    used: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_sessions: OrderedDict[str, _ViewSession] = OrderedDict()
+_sessions_lock = threading.Lock()
+
+
+def _take_session(run_id: str, cursor: str | None) -> _ViewSession | None:
+    sid, _, seq = (cursor or "").partition(".")
+    now = time.monotonic()
+    with _sessions_lock:
+        for key in [k for k, s in _sessions.items() if now - s.used > VIEW_SESSION_SECONDS]:
+            _sessions.pop(key).watcher.close()
+        session = _sessions.get(sid)
+        if session is None or session.run_id != run_id or str(session.seq) != seq:
+            return None  # unknown, expired, another run's, or a repeated call: start over with a snapshot
+        _sessions.move_to_end(sid)
+        session.used = now
+        session.seq += 1  # claimed: a second call with the same cursor gets a snapshot, not a share of this delta
+        return session
+
+
+def _new_session(session: _ViewSession) -> str:
+    with _sessions_lock:
+        sid = uuid.uuid4().hex
+        _sessions[sid] = session
+        while len(_sessions) > VIEW_SESSIONS:
+            _sessions.popitem(last=False)[1].watcher.close()
+        session.seq, session.used = 1, time.monotonic()
+        return sid
+
+
+def run_view(ws: Workspace, run_id: str, cursor: str | None = None) -> dict[str, Any]:
+    """What changed in run ``run_id``'s view since ``cursor``: the widget's view model (view/model.py) over REST.
+
+    Without a cursor (or with one that expired) the answer is a ``reset`` snapshot; the answer's ``cursor`` asks for
+    what is new after it, as the widget's comm sends deltas after its snapshot. :class:`NotFoundException` when the
+    workspace has no such run.
+    """
+    session = _take_session(run_id, cursor)
+    if session is None:
+        reader = open_reader(ws, run_id)
+        session = _ViewSession(run_id, RunWatcher(reader), RunView(run_id, load_image=reader.read_file))
+        sid = _new_session(session)
+        with session.lock:
+            upd = session.view.apply(session.watcher.snapshot())
+    else:
+        sid = cursor.partition(".")[0] if cursor else ""
+        with session.lock:
+            upd = session.view.apply(session.watcher.tick())
+    return {
+        "cursor": f"{sid}.{session.seq}",
+        "reset": upd.reset,
+        "terminal": session.watcher.terminal,
+        "status": upd.status,
+        "header": upd.header,
+        "duration": upd.duration,
+        "logs": upd.logs,
+        "children": upd.children,
+        "sweep": upd.sweep,
+        "charts": [
+            {
+                "name": c.name,
+                "kind": c.kind,
+                "xs": [_finite(x) for x in c.xs],
+                "ys": [_finite(y) for y in c.ys],
+                "label": c.label,
+                "replace": c.replace,
+                "reindex": c.reindex,
+            }
+            for c in upd.charts
+        ],
+        "tables": upd.tables,
+        "images": upd.images,
+        "log_chunks": [
+            {"name": c.name, "text": c.text, "start": c.start, "end": c.end, "head": c.head, "reset": c.reset}
+            for c in upd.log_chunks
+        ],
+        "has_metrics": upd.has_metrics,
+    }
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
