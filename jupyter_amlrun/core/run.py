@@ -35,6 +35,7 @@ from jupyter_amlrun.core.errors import (
 )
 from jupyter_amlrun.core.lifecycle import finalize, mirror_status
 from jupyter_amlrun.core.runfolder import HEARTBEAT_SECONDS, RunFolder
+from jupyter_amlrun.core.run_v1 import RunV1Mixin
 from jupyter_amlrun.core.status import FROM_MLFLOW_STATUS, RunStatus, is_terminal
 from jupyter_amlrun.tracking import journal as _journal
 from jupyter_amlrun.tracking import metrics as _metrics
@@ -105,7 +106,7 @@ _owner = _Owner()
 atexit.register(_owner.flush_all)
 
 
-class Run:
+class Run(RunV1Mixin):
     """A tracked run.
 
     Parameters
