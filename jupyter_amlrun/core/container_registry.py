@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from jupyter_amlrun.core.runconfig_sections import ContainerRegistry, _Section
+from jupyter_amlrun.core.runconfig_sections import ContainerRegistry, Record
 
 
-class RegistryIdentity(_Section):
+class RegistryIdentity(Record):
     """A managed identity for pulling images (Azure only): kept as given; local pulls use the engine's login."""
 
     _FIELDS = ("resource_id", "client_id")

@@ -17,11 +17,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
-from jupyter_amlrun.core.environment_v1 import (
+from jupyter_amlrun.core.environment_v1 import (  # noqa: F401 - the value classes: v1's azureml.core.environment path
     CondaDependenciesV1Mixin,
+    DockerBuildContext,
+    DockerImageDetails,
+    DockerImagePlatform,
     DockerSectionV1Mixin,
+    EnvironmentReference,
     EnvironmentV1Mixin,
+    ImageBuildDetails,
     PythonSectionV1Mixin,
+    RCranPackage,
+    RGitHubPackage,
+    RSection,
+    SparkPackage,
+    SparkSection,
 )
 from jupyter_amlrun.core.errors import UserErrorException
 
@@ -672,3 +682,4 @@ def curated_environment(name: str) -> Environment | None:
 # v1's other names for the same classes (azureml.core.environment).
 PythonEnvironment = PythonSection
 DockerEnvironment = DockerSection
+SparkEnvironment = SparkSection

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun.core.errors import UserErrorException, refuse_members
-from jupyter_amlrun.core.runconfig_sections import _Section
+from jupyter_amlrun.core.runconfig_sections import Record
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.environment import Environment
@@ -250,7 +250,7 @@ class PythonSectionV1Mixin:
     conda_dependencies_file: str | None = None
 
 
-class DockerBuildContext(_Section):
+class DockerBuildContext(Record):
     """A Docker build context (a local folder and the Dockerfile in it)."""
 
     _FIELDS = ("location_type", "location", "dockerfile_path")
@@ -263,7 +263,7 @@ class DockerBuildContext(_Section):
         return DockerBuildContext("local", str(Path(path).resolve()), dockerfile_path)
 
 
-class EnvironmentReference(_Section):
+class EnvironmentReference(Record):
     """A registered environment by name and version (v1)."""
 
     _FIELDS = ("name", "version")
@@ -273,7 +273,7 @@ class EnvironmentReference(_Section):
         return _env_class().get(workspace, self.name, self.version)
 
 
-class DockerImagePlatform(_Section):
+class DockerImagePlatform(Record):
     """The OS/architecture of a Docker image (v1): kept as given."""
 
     _FIELDS = ("os", "architecture")
@@ -297,27 +297,27 @@ ImageBuildDetails = refuse_members(
 )(type("ImageBuildDetails", (), {"__doc__": "v1's image build handle: no images are built here.", "__module__": __name__}))
 
 
-class SparkPackage(_Section):
+class SparkPackage(Record):
     """A Spark (Maven) package of a v1 environment: kept as given, no effect (Spark is not run here)."""
 
     _FIELDS = ("group", "artifact", "version")
 
 
-class SparkSection(_Section):
+class SparkSection(Record):
     """The Spark section of a v1 environment: kept as given, no effect."""
 
 
-class RSection(_Section):
+class RSection(Record):
     """The R section of a v1 environment: R environments are not built here (kept as given)."""
 
 
-class RCranPackage(_Section):
+class RCranPackage(Record):
     """A CRAN package of a v1 R section: kept as given."""
 
     _FIELDS = ("name", "version", "repository")
 
 
-class RGitHubPackage(_Section):
+class RGitHubPackage(Record):
     """A GitHub R package of a v1 R section: kept as given."""
 
     _FIELDS = ("repository", "auth_token")

@@ -32,6 +32,7 @@ class RunV1Mixin:
     EXPERIMENT_ID_PATH = "experiments/{experiment_id}"
     RUN_PATH = "runs/{run_id}"
     TID_FMT = "{run_id}"
+    RUN_TYPE = "azureml.scriptrun"  # v1's run type of a submitted script (ScriptRun)
 
     @classmethod
     def add_type_provider(cls, runtype: str, run_factory: Callable[..., Any]) -> None:
@@ -102,6 +103,13 @@ class RunV1Mixin:
             return str(store.take(tmp).id)
 
 
+def get_run(experiment: Any, run_id: str, rehydrate: bool = True, clean_up: bool = True) -> Run:
+    """The run ``run_id`` of ``experiment`` (v1's module function; same as ``Run(experiment, run_id)``)."""
+    from jupyter_amlrun.core.run import Run
+
+    return Run(experiment, run_id)
+
+
 class InputDatasets(dict):  # type: ignore[type-arg]
     """The named input datasets of a run (v1 type of ``run.input_datasets``): name -> dataset or path."""
 
@@ -125,5 +133,13 @@ class LinkOutput:
         self.workspace = workspace
         self.name = name
 
+    def link(self, *args: Any, **kwargs: Any) -> Any:
+        """Pipelines' link outputs are not provided here."""
+        from jupyter_amlrun.core.errors import not_supported
 
-__all__: builtins.list[str] = ["InputDatasets", "LinkOutput", "OutputDatasets", "RunV1Mixin", "TYPE_PROVIDERS"]
+        raise not_supported(
+            "LinkOutput.link", "Pipelines are not provided; pass an OutputFileDatasetConfig to the run instead."
+        )
+
+
+__all__: builtins.list[str] = ["InputDatasets", "LinkOutput", "OutputDatasets", "RunV1Mixin", "TYPE_PROVIDERS", "get_run"]

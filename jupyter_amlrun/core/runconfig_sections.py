@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 
-class _Section:
+class Record:
     """A record whose fields are its constructor's parameters; ``to_dict`` gives them back."""
 
     _FIELDS: tuple[str, ...] = ()
@@ -29,7 +29,7 @@ class _Section:
         out = {}
         for name, value in vars(self).items():
             if not name.startswith("_"):
-                out[name] = value.to_dict() if isinstance(value, _Section) else value
+                out[name] = value.to_dict() if isinstance(value, Record) else value
         return out
 
     @classmethod
@@ -46,7 +46,7 @@ class _Section:
         return f"{type(self).__name__}({self.to_dict()!r})"
 
 
-class HistoryConfiguration(_Section):
+class HistoryConfiguration(Record):
     """Run history settings (v1): ``output_collection``, ``snapshot_project``, ``directories_to_watch``.
 
     Runs here always collect ``outputs/`` and snapshot the source folder; the values are kept as given.
@@ -59,33 +59,33 @@ class HistoryConfiguration(_Section):
         self.directories_to_watch = list(kwargs.get("directories_to_watch", ["logs"]))
 
 
-class SparkConfiguration(_Section):
+class SparkConfiguration(Record):
     """Spark settings of a v1 run (Azure Spark only): kept as given, no effect locally."""
 
 
-class HdiConfiguration(_Section):
+class HdiConfiguration(Record):
     """HDInsight settings (Azure only): kept as given, no effect locally."""
 
 
-class AmlComputeConfiguration(_Section):
+class AmlComputeConfiguration(Record):
     """v1's run-scoped (ephemeral) cluster settings: kept as given; a local run uses its named target's pool."""
 
 
-class KubernetesComputeConfiguration(_Section):
+class KubernetesComputeConfiguration(Record):
     """Kubernetes settings (Azure Arc only): kept as given, no effect locally."""
 
 
-class ParallelTaskConfiguration(_Section):
+class ParallelTaskConfiguration(Record):
     """ParallelRunStep settings (pipelines, not provided): kept as given, no effect locally."""
 
 
-class ApplicationEndpointConfiguration(_Section):
+class ApplicationEndpointConfiguration(Record):
     """An endpoint (Jupyter, SSH, ...) v1 could open on the compute: kept as given, nothing is opened locally."""
 
     _FIELDS = ("type", "port", "properties")
 
 
-class ContainerRegistry(_Section):
+class ContainerRegistry(Record):
     """A container registry (address, username, password) for Docker images; the password is not written by
     ``RunConfiguration.save``."""
 
@@ -101,31 +101,31 @@ class AzureContainerRegistry(ContainerRegistry):
     """v1's Azure Container Registry record (same fields as :class:`ContainerRegistry`)."""
 
 
-class DataPath(_Section):
+class DataPath(Record):
     """A path on a datastore, by datastore name (v1 run configuration form)."""
 
     _FIELDS = ("datastore_name", "relative_path")
 
 
-class Uri(_Section):
+class Uri(Record):
     """A URI as a run input (v1)."""
 
     _FIELDS = ("path", "is_file")
 
 
-class Dataset(_Section):
+class Dataset(Record):
     """A dataset by id/name/version inside a run configuration (v1); use ``Dataset.get_by_name`` for data."""
 
     _FIELDS = ("dataset_id", "dataset_name", "dataset_version")
 
 
-class DataLocation(_Section):
+class DataLocation(Record):
     """Where a run input comes from: a dataset, a datastore path or a URI (v1)."""
 
     _FIELDS = ("dataset", "data_path", "uri")
 
 
-class Data(_Section):
+class Data(Record):
     """A run input as v1 writes it into ``run_config.data`` (``Data.create(dataset.as_named_input('x'))``)."""
 
     _FIELDS = (
@@ -152,13 +152,13 @@ class Data(_Section):
         )
 
 
-class DataReferenceConfiguration(_Section):
+class DataReferenceConfiguration(Record):
     """A datastore reference as a run input (v1); ``datastore.path(...).as_mount()`` makes one that runs."""
 
     _FIELDS = ("datastore_name", "mode", "path_on_datastore", "path_on_compute", "overwrite")
 
 
-class DatacacheConfiguration(_Section):
+class DatacacheConfiguration(Record):
     """A datacache input (v1 preview): kept as given, no effect locally."""
 
     _FIELDS = ("dataset_id", "datacache_store", "datacache_id", "mode", "path_on_compute", "replica", "failure_fallback")
@@ -168,43 +168,43 @@ class DatacacheConfiguration(_Section):
         return DatacacheConfiguration(dataset_id=getattr(data, "id", None))
 
 
-class GlobsOptions(_Section):
+class GlobsOptions(Record):
     """Which files of an output to upload (v1)."""
 
     _FIELDS = ("patterns",)
 
 
-class UploadOptions(_Section):
+class UploadOptions(Record):
     """Upload settings of an output (v1): ``overwrite``, ``source_globs``."""
 
     _FIELDS = ("overwrite", "source_globs")
 
 
-class MountOptions(_Section):
+class MountOptions(Record):
     """Mount settings of an output (v1)."""
 
     _FIELDS = ("disable_metadata_cache",)
 
 
-class DatasetRegistrationOptions(_Section):
+class DatasetRegistrationOptions(Record):
     """Transformations applied when an output is registered (v1)."""
 
     _FIELDS = ("additional_transformations",)
 
 
-class RegistrationOptions(_Section):
+class RegistrationOptions(Record):
     """How an output is registered as a dataset (v1): ``name``, ``description``, ``tags``."""
 
     _FIELDS = ("name", "description", "tags", "dataset_registration_options")
 
 
-class OutputOptions(_Section):
+class OutputOptions(Record):
     """Options of a run output (v1)."""
 
     _FIELDS = ("path_on_compute", "registration_options", "upload_options", "mount_options")
 
 
-class OutputData(_Section):
+class OutputData(Record):
     """A run output as v1 writes it into ``run_config.output_data`` (``OutputFileDatasetConfig`` makes it here)."""
 
     _FIELDS = ("output_location", "mechanism", "additional_options")

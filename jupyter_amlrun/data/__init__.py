@@ -10,6 +10,8 @@ from jupyter_amlrun.data.dataset import (
     TabularDataset,
     TabularDatasetFactory,
 )
+from jupyter_amlrun.data.datacache import DatacacheStore
+from jupyter_amlrun.data.dataset_factory import DataType
 from jupyter_amlrun.data.datastore import Datastore, FileEntry
 from jupyter_amlrun.data.errors import (
     DatasetException,
@@ -19,10 +21,20 @@ from jupyter_amlrun.data.errors import (
     DatastoreException,
 )
 from jupyter_amlrun.data.output import OutputFileDatasetConfig
+from jupyter_amlrun.data.output_dataset_config import (
+    HDFSOutputDatasetConfig,
+    LinkFileOutputDatasetConfig,
+    LinkTabularOutputDatasetConfig,
+)
 from jupyter_amlrun.data.reference import DataPath, DataReference
 
 __all__ = [
     "DataPath",
+    "DataType",
+    "DatacacheStore",
+    "HDFSOutputDatasetConfig",
+    "LinkFileOutputDatasetConfig",
+    "LinkTabularOutputDatasetConfig",
     "DataReference",
     "Dataset",
     "DatasetConsumptionConfig",

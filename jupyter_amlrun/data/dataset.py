@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
+from jupyter_amlrun.data.dataset_v1 import DatasetV1Mixin, FileDatasetV1Mixin, TabularDatasetV1Mixin
 from jupyter_amlrun.data.datastore import Datastore, FileEntry, normalize_path
 from jupyter_amlrun.data.errors import DatasetException, DatasetValidationError, DatastoreException
 from jupyter_amlrun.data.reference import DataPath, DataReference, check_input_name, check_path_on_compute
@@ -148,7 +149,7 @@ def _url_entry(url: str) -> FileEntry:
 
 
 # ====================================================================== the dataset
-class Dataset:
+class Dataset(DatasetV1Mixin):
     """v1's entry point: ``Dataset.File.from_files(...)``, ``Dataset.get_by_name(ws, name)``."""
 
     File: Any = None  # set below to FileDatasetFactory (as v1's Dataset.File)
@@ -227,7 +228,7 @@ class Dataset:
         return [Dataset.get_by_name(workspace, name, v) for v in Dataset._versions(workspace, name)]
 
 
-class FileDataset(Dataset):
+class FileDataset(FileDatasetV1Mixin, Dataset):
     """A list of files. Build with ``Dataset.File.from_files``; consume with ``as_named_input(name).as_mount()``."""
 
     def __init__(self, definition: dict[str, Any], workspace: Workspace | None = None) -> None:
@@ -522,7 +523,7 @@ Dataset.File = FileDatasetFactory
 _TABULAR_READERS = ("delimited", "parquet", "json_lines")
 
 
-class TabularDataset:
+class TabularDataset(TabularDatasetV1Mixin):
     """Rows read from delimited, Parquet or JSON-lines files (v1 ``TabularDataset``), built by ``Dataset.Tabular``.
 
     The files are a :class:`FileDataset`; :meth:`to_pandas_dataframe` downloads them (folder datastores are read in
@@ -582,6 +583,8 @@ class TabularDataset:
                 df = df[arg]
             elif op == "drop":
                 df = df.drop(columns=arg)
+            elif op == "apply":  # row filters of dataset_v1 (time ranges, samples): a function of the frame
+                df = arg(df)
         return df.reset_index(drop=True)
 
     def take(self, count: int) -> TabularDataset:
@@ -724,6 +727,8 @@ class TabularDatasetFactory:
 
 
 Dataset.Tabular = TabularDatasetFactory
+TabularDataset.File = FileDatasetFactory
+TabularDataset.Tabular = TabularDatasetFactory
 
 
 def resolve_definition(
