@@ -17,7 +17,7 @@ Modules: :mod:`.parameters` (the distributions), :mod:`.sampling`, :mod:`.policy
 :mod:`.controller` (the detached process that runs a sweep) and :mod:`.run` (:class:`HyperDriveRun`).
 """
 
-from jupyter_amlrun.train.hyperdrive.config import HyperDriveConfig, PrimaryMetricGoal
+from jupyter_amlrun.train.hyperdrive.config import HyperDriveConfig, HyperDriveRunConfig, PrimaryMetricGoal
 from jupyter_amlrun.train.hyperdrive.parameters import (
     choice,
     lognormal,
@@ -51,6 +51,7 @@ __all__ = [
     "EarlyTerminationPolicy",
     "GridParameterSampling",
     "HyperDriveConfig",
+    "HyperDriveRunConfig",
     "HyperDriveRun",
     "HyperParameterSampling",
     "MedianStoppingPolicy",
