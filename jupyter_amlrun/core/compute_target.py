@@ -9,7 +9,9 @@ from typing import Any
 
 from jupyter_amlrun.core.errors import refused
 
-_LEGACY = "Use ComputeTarget.create(ws, name, AmlCompute.provisioning_configuration(max_nodes=N)) or compute_target='local'."
+_LEGACY = (
+    "Use ComputeTarget.create(ws, name, AmlCompute.provisioning_configuration(max_nodes=N)) or compute_target='local'."
+)
 
 
 class AbstractComputeTarget:

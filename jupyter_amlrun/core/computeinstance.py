@@ -27,8 +27,13 @@ class ComputeInstanceProvisioningConfiguration(AmlComputeProvisioningConfigurati
     """What ``ComputeInstance.provisioning_configuration`` returns: a one-node pool."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(vm_size=kwargs.get("vm_size"), min_nodes=0, max_nodes=1, tags=kwargs.get("tags"),
-                         description=kwargs.get("description"))
+        super().__init__(
+            vm_size=kwargs.get("vm_size"),
+            min_nodes=0,
+            max_nodes=1,
+            tags=kwargs.get("tags"),
+            description=kwargs.get("description"),
+        )
 
     def validate_configuration(self) -> None:
         super().validate_configuration()
@@ -107,7 +112,9 @@ class ComputeInstance(AmlCompute):
 
     def _say(self, what: str, show_output: bool) -> None:
         if show_output:
-            print(f"{what}: {self.name} is a local pool of one node; there is no VM to {what.lower()}. Nothing changed.")
+            print(
+                f"{what}: {self.name} is a local pool of one node; there is no VM to {what.lower()}. Nothing changed."
+            )
 
     def start(self, wait_for_completion: bool = True, show_output: bool = False) -> None:
         """Nothing to start: the pool takes runs whenever it exists."""
@@ -121,7 +128,7 @@ class ComputeInstance(AmlCompute):
         """Nothing to restart."""
         self._say("Restart", show_output)
 
-    def delete(self, wait_for_completion: bool = False, show_output: bool = False) -> None:  # type: ignore[override]
+    def delete(self, wait_for_completion: bool = False, show_output: bool = False) -> None:
         """Delete the instance (refused while it runs something)."""
         super().delete()
 

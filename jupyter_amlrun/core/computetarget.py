@@ -137,7 +137,9 @@ class AmlComputeStatus:
             "max_nodes": scale.get("maxNodeCount"),
             "idle_seconds_before_scaledown": str(scale.get("nodeIdleTimeBeforeScaleDown", "PT0S"))[2:-1] or 0,
         }
-        status = AmlComputeStatus(doc, int(counts.get("runningNodeCount") or 0), int(object_dict.get("queuedRunCount") or 0))
+        status = AmlComputeStatus(
+            doc, int(counts.get("runningNodeCount") or 0), int(object_dict.get("queuedRunCount") or 0)
+        )
         status.current_node_count = int(object_dict.get("currentNodeCount") or 0)
         status.target_node_count = int(object_dict.get("targetNodeCount") or 0)
         status.node_state_counts = dict(counts) or status.node_state_counts

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["Dataset"]
+__all__ = ["Dataset"]  # noqa: F822 - resolved lazily by __getattr__
 
 
 def __getattr__(name: str) -> Any:

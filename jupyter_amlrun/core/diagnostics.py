@@ -65,7 +65,7 @@ def get_telemetry_log_handler(
     return logging.NullHandler()
 
 
-class diagnostic_log:  # noqa: N801 - v1's name
+class diagnostic_log:
     """Capture jupyter_amlrun's log records (DEBUG and up) into a file while active (v1 ``diagnostic_log``).
 
     Parameters

@@ -120,11 +120,13 @@ class EnvironmentV1Mixin:
     def from_docker_build_context(name: str, docker_build_context: DockerBuildContext) -> Environment:
         """An environment from a local build context folder (its Dockerfile is read)."""
         if not isinstance(docker_build_context, DockerBuildContext):
-            raise UserErrorException("docker_build_context must come from DockerBuildContext.from_local_directory(...).")
+            raise UserErrorException(
+                "docker_build_context must come from DockerBuildContext.from_local_directory(...)."
+            )
         env = _env_class()(name)
-        env.docker.base_dockerfile = (Path(docker_build_context.location) / docker_build_context.dockerfile_path).read_text(
-            encoding="utf-8"
-        )
+        env.docker.base_dockerfile = (
+            Path(docker_build_context.location) / docker_build_context.dockerfile_path
+        ).read_text(encoding="utf-8")
         env.docker.build_context = docker_build_context
         return env
 
@@ -254,6 +256,9 @@ class DockerBuildContext(Record):
     """A Docker build context (a local folder and the Dockerfile in it)."""
 
     _FIELDS = ("location_type", "location", "dockerfile_path")
+    location_type: str
+    location: str
+    dockerfile_path: str
 
     @staticmethod
     def from_local_directory(workspace: Any, path: str, dockerfile_path: str = "Dockerfile") -> DockerBuildContext:
@@ -267,6 +272,8 @@ class EnvironmentReference(Record):
     """A registered environment by name and version (v1)."""
 
     _FIELDS = ("name", "version")
+    name: str
+    version: str | None
 
     def get_environment(self, workspace: Workspace) -> Environment:
         """The registered environment this reference names."""
@@ -279,7 +286,7 @@ class DockerImagePlatform(Record):
     _FIELDS = ("os", "architecture")
 
 
-class DockerImageDetails(dict):  # type: ignore[type-arg]
+class DockerImageDetails(dict[str, Any]):
     """v1's image details (a dict): image, registry, dockerfile ..."""
 
     dockerfile = property(lambda self: self.get("dockerfile"))
@@ -294,7 +301,13 @@ class DockerImageDetails(dict):  # type: ignore[type-arg]
 ImageBuildDetails = refuse_members(
     methods={"get_log": _BUILT_AT_RUN, "wait_for_completion": _BUILT_AT_RUN},
     properties={"status": _BUILT_AT_RUN},
-)(type("ImageBuildDetails", (), {"__doc__": "v1's image build handle: no images are built here.", "__module__": __name__}))
+)(
+    type(
+        "ImageBuildDetails",
+        (),
+        {"__doc__": "v1's image build handle: no images are built here.", "__module__": __name__},
+    )
+)
 
 
 class SparkPackage(Record):
@@ -326,4 +339,3 @@ class RGitHubPackage(Record):
         out = super().to_dict()
         out.pop("auth_token", None)  # never written anywhere
         return out
-

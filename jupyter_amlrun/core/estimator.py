@@ -91,7 +91,7 @@ class Estimator:
     _VERSIONS: tuple[str, ...] = ()
     FRAMEWORK_NAME: str | None = None  # v1: the framework's name on the framework estimators
     # class-level defaults of what each instance sets (v1 code may read them on the class)
-    source_directory: str | None = None
+    source_directory: str = ""
     framework_version: str | None = None
 
     def __init__(

@@ -42,9 +42,9 @@ def new_run_name(experiment_name: str) -> str:
 class ViewType:
     """Which experiments ``Experiment.list`` shows (v1); archiving is not supported, so every view is all of them."""
 
-    ACTIVE_ONLY = "ActiveOnly"
-    ARCHIVED_ONLY = "ArchivedOnly"
-    ALL = "All"
+    ActiveOnly = "ActiveOnly"
+    ArchivedOnly = "ArchivedOnly"
+    All = "All"
 
 
 class Experiment:

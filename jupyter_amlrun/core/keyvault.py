@@ -93,7 +93,8 @@ class Keyvault:
         if entry is None:
             raise UserErrorException(
                 f"Secret {name!r} is not in the workspace's keyvault ({self._path}). Set it with "
-                f"ws.get_default_keyvault().set_secret({name!r}, value) or the environment variable {env_var_name(name)}."
+                f"ws.get_default_keyvault().set_secret({name!r}, value) or the environment variable "
+                f"{env_var_name(name)}."
             )
         return str(entry["value"])
 

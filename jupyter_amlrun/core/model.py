@@ -40,7 +40,8 @@ _SERVE = "Serve the model locally: `mlflow models serve -m <model.download() fol
         "deploy": _SERVE,
         "package": _SERVE,
         "profile": "Profile the model yourself by calling it in a run; deployment sizing is Azure-only.",
-        "get_sas_urls": "Models are local files: model.download(target_dir) copies them; Model.get_model_path() finds them.",
+        "get_sas_urls": "Models are local files: model.download(target_dir) copies them; Model.get_model_path() finds "
+        "them.",
     }
 )
 class Model:

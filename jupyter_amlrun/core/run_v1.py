@@ -110,7 +110,7 @@ def get_run(experiment: Any, run_id: str, rehydrate: bool = True, clean_up: bool
     return Run(experiment, run_id)
 
 
-class InputDatasets(dict):  # type: ignore[type-arg]
+class InputDatasets(dict[str, Any]):
     """The named input datasets of a run (v1 type of ``run.input_datasets``): name -> dataset or path."""
 
     def __init__(self, workspace: Any = None, *args: Any, **kwargs: Any) -> None:
@@ -118,7 +118,7 @@ class InputDatasets(dict):  # type: ignore[type-arg]
         self.workspace = workspace
 
 
-class OutputDatasets(dict):  # type: ignore[type-arg]
+class OutputDatasets(dict[str, Any]):
     """The named output datasets of a run (v1 type of ``run.output_datasets``): name -> local folder."""
 
     def __init__(self, workspace: Any = None, *args: Any, **kwargs: Any) -> None:
@@ -142,4 +142,11 @@ class LinkOutput:
         )
 
 
-__all__: builtins.list[str] = ["InputDatasets", "LinkOutput", "OutputDatasets", "RunV1Mixin", "TYPE_PROVIDERS", "get_run"]
+__all__: builtins.list[str] = [
+    "TYPE_PROVIDERS",
+    "InputDatasets",
+    "LinkOutput",
+    "OutputDatasets",
+    "RunV1Mixin",
+    "get_run",
+]

@@ -13,28 +13,11 @@ from jupyter_amlrun.core.environment import Environment
 from jupyter_amlrun.core.errors import RunConfigurationException, UserErrorException
 from jupyter_amlrun.core.runconfig_sections import (
     AmlComputeConfiguration,
-    ApplicationEndpointConfiguration,
-    AzureContainerRegistry,
-    ContainerRegistry,
-    Data,
-    DatacacheConfiguration,
-    DataLocation,
-    DataPath,
-    DataReferenceConfiguration,
-    Dataset,
-    DatasetRegistrationOptions,
-    GlobsOptions,
     HdiConfiguration,
     HistoryConfiguration,
     KubernetesComputeConfiguration,
-    MountOptions,
-    OutputData,
-    OutputOptions,
     ParallelTaskConfiguration,
-    RegistrationOptions,
     SparkConfiguration,
-    UploadOptions,
-    Uri,
 )
 
 if TYPE_CHECKING:
@@ -271,7 +254,9 @@ class RunConfiguration:
             "distributed": None if dist is None else {"kind": type(dist).__name__, **_plain(vars(dist))},
             "history": self.history.to_dict(),
             "sourceDirectoryDataStore": self.source_directory_data_store,
-            "dataReferences": {k: _plain(getattr(v, "to_dict", lambda v=v: v)()) for k, v in self.data_references.items()},
+            "dataReferences": {
+                k: _plain(getattr(v, "to_dict", lambda v=v: v)()) for k, v in self.data_references.items()
+            },
             "data": {k: _plain(getattr(v, "to_dict", lambda v=v: str(v))()) for k, v in self.data.items()},
         }
 
@@ -300,7 +285,10 @@ class RunConfiguration:
         return base / RUNCONFIG_DIRS[0] / f"{name}.runconfig"
 
     def save(
-        self, path: str | os.PathLike[str] | None = None, name: str | None = None, separate_environment_yaml: bool = False
+        self,
+        path: str | os.PathLike[str] | None = None,
+        name: str | None = None,
+        separate_environment_yaml: bool = False,
     ) -> None:
         """Write this configuration as YAML: ``<path>/.azureml/<name>.runconfig`` (v1's place), or to the file
         ``path`` when no name is given. ``separate_environment_yaml`` also writes the conda file next to it

@@ -38,9 +38,9 @@ class Record:
         return cls(**dict(d or {}))
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self.to_dict() == other.to_dict()  # type: ignore[attr-defined]
+        return isinstance(other, Record) and type(other) is type(self) and self.to_dict() == other.to_dict()
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__ = None  # type: ignore[assignment]  # records are mutable: unhashable, like dicts
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.to_dict()!r})"
@@ -143,7 +143,9 @@ class Data(Record):
         """The record of a ``DatasetConsumptionConfig`` (name, mode, path on compute)."""
         name = getattr(data, "name", None)
         return Data(
-            data_location=DataLocation(dataset=Dataset(dataset_name=getattr(getattr(data, "dataset", None), "name", None))),
+            data_location=DataLocation(
+                dataset=Dataset(dataset_name=getattr(getattr(data, "dataset", None), "name", None))
+            ),
             create_output_directories=False,
             mechanism=getattr(data, "mode", "direct"),
             environment_variable_name=name,
@@ -161,7 +163,15 @@ class DataReferenceConfiguration(Record):
 class DatacacheConfiguration(Record):
     """A datacache input (v1 preview): kept as given, no effect locally."""
 
-    _FIELDS = ("dataset_id", "datacache_store", "datacache_id", "mode", "path_on_compute", "replica", "failure_fallback")
+    _FIELDS = (
+        "dataset_id",
+        "datacache_store",
+        "datacache_id",
+        "mode",
+        "path_on_compute",
+        "replica",
+        "failure_fallback",
+    )
 
     @staticmethod
     def create(data: Any) -> DatacacheConfiguration:

@@ -80,14 +80,17 @@ _NO_CONNECTIONS = "Keep connection secrets in ws.get_default_keyvault().set_secr
 @refuse_members(
     methods={
         "delete": "To remove a local workspace, stop its runs and delete its folder (ws.path).",
-        "update": "Local workspaces have no cloud settings; set the tracking URI with Workspace.create(tracking_uri=...).",
+        "update": "Local workspaces have no cloud settings; set the tracking URI with "
+        "Workspace.create(tracking_uri=...).",
         "sync_keys": _NO_KEYS,
         "list_keys": _NO_KEYS,
         "add_private_endpoint": _FOLDER_ONLY,
         "delete_private_endpoint_connection": _FOLDER_ONLY,
         "setup": "Use Workspace.create(name) to make a local workspace.",
-        "diagnose_workspace": "Nothing to diagnose on Azure; ws.get_details() shows the local workspace's folder and store.",
-        "update_dependencies": "A local workspace has no dependent Azure resources (storage, ACR, Key Vault, insights).",
+        "diagnose_workspace": "Nothing to diagnose on Azure; ws.get_details() shows the local workspace's folder "
+        "and store.",
+        "update_dependencies": "A local workspace has no dependent Azure resources (storage, ACR, Key Vault, "
+        "insights).",
         "get_connection": _NO_CONNECTIONS,
         "set_connection": _NO_CONNECTIONS,
         "list_connections": _NO_CONNECTIONS,
@@ -95,7 +98,8 @@ _NO_CONNECTIONS = "Keep connection secrets in ws.get_default_keyvault().set_secr
     },
     properties={
         "service_context": "Use ws.get_mlflow_tracking_uri() or ws.path to reach the workspace's store.",
-        "images": "Register models with Model.register() and serve them yourself, e.g. `mlflow models serve -m <folder>`.",
+        "images": "Register models with Model.register() and serve them yourself, e.g. "
+        "`mlflow models serve -m <folder>`.",
         "webservices": "Serve a registered model locally, e.g. `mlflow models serve -m <model.download() folder>`.",
         "linked_services": "Register a datastore for the data instead.",
         "private_endpoints": _FOLDER_ONLY,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from jupyter_amlrun.data.datacache import DatacacheStore
 from jupyter_amlrun.data.dataset import (
     Dataset,
     DatasetConsumptionConfig,
@@ -10,7 +11,6 @@ from jupyter_amlrun.data.dataset import (
     TabularDataset,
     TabularDatasetFactory,
 )
-from jupyter_amlrun.data.datacache import DatacacheStore
 from jupyter_amlrun.data.dataset_factory import DataType
 from jupyter_amlrun.data.datastore import Datastore, FileEntry
 from jupyter_amlrun.data.errors import (
@@ -30,12 +30,9 @@ from jupyter_amlrun.data.reference import DataPath, DataReference
 
 __all__ = [
     "DataPath",
+    "DataReference",
     "DataType",
     "DatacacheStore",
-    "HDFSOutputDatasetConfig",
-    "LinkFileOutputDatasetConfig",
-    "LinkTabularOutputDatasetConfig",
-    "DataReference",
     "Dataset",
     "DatasetConsumptionConfig",
     "DatasetException",
@@ -47,6 +44,9 @@ __all__ = [
     "FileDataset",
     "FileDatasetFactory",
     "FileEntry",
+    "HDFSOutputDatasetConfig",
+    "LinkFileOutputDatasetConfig",
+    "LinkTabularOutputDatasetConfig",
     "OutputFileDatasetConfig",
     "TabularDataset",
     "TabularDatasetFactory",

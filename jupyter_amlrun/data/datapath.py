@@ -59,7 +59,9 @@ class DataPath(_DataPath):
     @staticmethod
     def create_from_data_reference(data_reference: DataReference) -> DataPath:
         """The DataPath of an existing DataReference."""
-        return DataPath(data_reference.datastore, data_reference.path_on_datastore or "", data_reference.data_reference_name)
+        return DataPath(
+            data_reference.datastore, data_reference.path_on_datastore or "", data_reference.data_reference_name
+        )
 
 
 __all__ = ["DataPath", "DataPathComputeBinding"]

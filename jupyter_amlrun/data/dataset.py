@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
+from jupyter_amlrun.core.errors import refused
 from jupyter_amlrun.data.dataset_v1 import DatasetV1Mixin, FileDatasetV1Mixin, TabularDatasetV1Mixin
 from jupyter_amlrun.data.datastore import Datastore, FileEntry, normalize_path
 from jupyter_amlrun.data.errors import DatasetException, DatasetValidationError, DatastoreException
@@ -634,6 +635,16 @@ class TabularDataset(TabularDatasetV1Mixin):
 class TabularDatasetFactory:
     """``Dataset.Tabular``: builds TabularDatasets from files in datastores (or http(s) URLs)."""
 
+    register_dask_dataframe = staticmethod(
+        refused("TabularDatasetFactory.register_dask_dataframe", "Use register_pandas_dataframe(ddf.compute(), ...).")
+    )
+    register_spark_dataframe = staticmethod(
+        refused(
+            "TabularDatasetFactory.register_spark_dataframe",
+            "Spark is not provided; use register_pandas_dataframe(sdf.toPandas(), ...).",
+        )
+    )
+
     @staticmethod
     def from_delimited_files(
         path: Any,
@@ -812,6 +823,9 @@ class DatasetConsumptionConfig:
     path_on_compute:
         Where the data appears on the target (default: a folder of the run).
     """
+
+    name: str = ""  # class-level default; set per instance
+    as_hdfs = refused("DatasetConsumptionConfig.as_hdfs", "HDFS is not provided; use as_mount() or as_download().")
 
     def __init__(
         self, name: str | None, dataset: FileDataset, mode: str = "direct", path_on_compute: str | None = None

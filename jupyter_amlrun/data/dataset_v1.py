@@ -22,8 +22,12 @@ if TYPE_CHECKING:
 
 _PANDAS = "Read the data with ds.to_pandas_dataframe() and use pandas ({what})."
 _PROFILE = _PANDAS.format(what="df.describe(), df.compare(other)")
-_NO_LIFECYCLE = "Dataset lifecycle states are not kept; versions are immutable and ds.unregister_all_versions() removes them."
-_NO_SNAPSHOT = "Registered versions are immutable snapshots already: register a new version with create_new_version=True."
+_NO_LIFECYCLE = (
+    "Dataset lifecycle states are not kept; versions are immutable and ds.unregister_all_versions() removes them."
+)
+_NO_SNAPSHOT = (
+    "Registered versions are immutable snapshots already: register a new version with create_new_version=True."
+)
 _NEW_API = "Use Dataset.Tabular.{0}(...) or Dataset.File.from_files(...) (v1's current API)."
 _NO_STREAMS = "Stream columns are not supported; keep files in a FileDataset and use its download()/mount()."
 _NO_SPARK = "Spark is not provided; read with ds.to_pandas_dataframe() (or pyspark's spark.createDataFrame(df))."
@@ -63,6 +67,11 @@ _FILTER = "Filter rows with pandas: ds.to_pandas_dataframe().query('col > 5')."
         "to_pandas_dataframe": "A FileDataset holds files; use Dataset.Tabular.from_delimited_files(...) for rows.",
         "to_spark_dataframe": _NO_SPARK,
         "update": "Use ds.add_tags(...) / ds.update(description=...) on a registered FileDataset.",
+        "add_tags": "Tag a registered FileDataset: Dataset.get_by_name(ws, name).add_tags({...}).",
+        "remove_tags": "Untag a registered FileDataset: Dataset.get_by_name(ws, name).remove_tags([...]).",
+        "unregister_all_versions": "Call it on a registered FileDataset: Dataset.get_by_name(ws, name).",
+        "as_named_input": "Use a FileDataset: Dataset.File.from_files(...).as_named_input(name).",
+        "get_partition_key_values": _NO_PARTITIONS,
     }
 )
 class DatasetV1Mixin:
@@ -79,6 +88,8 @@ class DatasetV1Mixin:
     workspace: Any = None
     state = "active"  # no lifecycle states here (archive/deprecate are refused)
     is_visible = True
+    data_changed_time: Any = None  # not tracked here
+    partition_keys: builtins.list[str] = []
 
     @staticmethod
     def get(workspace: Workspace, name: str | None = None, id: str | None = None) -> Any:
@@ -87,7 +98,7 @@ class DatasetV1Mixin:
 
         if (name is None) == (id is None):
             raise DatasetException("Dataset.get takes name= or id= (one of them).")
-        return Dataset.get_by_name(workspace, name) if name is not None else Dataset.get_by_id(workspace, id)
+        return Dataset.get_by_name(workspace, name) if name is not None else Dataset.get_by_id(workspace, str(id))
 
     @staticmethod
     def list(workspace: Workspace) -> builtins.list[Any]:
@@ -138,7 +149,7 @@ class DatasetV1Mixin:
 class FileDatasetV1Mixin:
     """v1 ``FileDataset`` members: tags and description of a registered version (stored in its document)."""
 
-    partition_keys: builtins.list[str] = []  # noqa: RUF012 - read-only: partitions are not supported
+    partition_keys: builtins.list[str] = []
     data_changed_time: Any = None  # not tracked here
 
     def _update_doc(self: Any, change: Any) -> None:
@@ -249,8 +260,8 @@ class TabularDatasetV1Mixin:
     Tabular: Any = None
     id: str | None = None
     description: str | None = None
-    tags: dict[str, str] = {}  # noqa: RUF012 - read-only: a TabularDataset is not registered here
-    partition_keys: builtins.list[str] = []  # noqa: RUF012 - read-only: partitions are not supported
+    tags: dict[str, str] = {}
+    partition_keys: builtins.list[str] = []
     data_changed_time: Any = None
 
     # ----------------------------------------------------------------- lookups (v1: static on every dataset)
@@ -291,7 +302,9 @@ class TabularDatasetV1Mixin:
         """A copy whose time filters use the column ``timestamp`` (and ``partition_timestamp``, v1's coarse column);
         ``None`` for both clears them. ``validate=True`` reads the data and checks the columns exist."""
         timestamp = timestamp if timestamp is not None else kwargs.get("fine_grain_timestamp")
-        partition_timestamp = partition_timestamp if partition_timestamp is not None else kwargs.get("coarse_grain_timestamp")
+        partition_timestamp = (
+            partition_timestamp if partition_timestamp is not None else kwargs.get("coarse_grain_timestamp")
+        )
         if timestamp is None and partition_timestamp is not None:
             raise DatasetException("partition_timestamp needs timestamp too (v1's rule).")
         if timestamp is not None and timestamp == partition_timestamp:
@@ -370,9 +383,11 @@ class TabularDatasetV1Mixin:
 
 def _sample_mask(fraction: float, seed: int | None) -> Any:
     """A function n -> boolean mask of n rows, each True with ``fraction``; fixed once made (seeded or not)."""
+    import secrets
+
     import numpy as np
 
-    seed = int(np.random.SeedSequence().entropy % 2**32) if seed is None else int(seed)
+    seed = secrets.randbits(32) if seed is None else int(seed)
 
     def mask(n: int) -> Any:
         return np.random.default_rng(seed).random(n) < fraction

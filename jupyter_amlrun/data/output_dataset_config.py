@@ -2,7 +2,7 @@
 refused with what to use instead."""
 
 from jupyter_amlrun.core.errors import refused_class
-from jupyter_amlrun.core.runconfig_sections import MountOptions, UploadOptions, Record
+from jupyter_amlrun.core.runconfig_sections import MountOptions, Record, UploadOptions
 from jupyter_amlrun.data.output import OutputFileDatasetConfig
 
 _PIPELINES = (

@@ -3,5 +3,10 @@
 from jupyter_amlrun.core.compute.configs import AmlComputeNodeStateCounts, ScaleSettings
 from jupyter_amlrun.core.computetarget import AmlCompute, AmlComputeProvisioningConfiguration, AmlComputeStatus
 
-__all__ = ["AmlCompute", "AmlComputeNodeStateCounts", "AmlComputeProvisioningConfiguration", "AmlComputeStatus",
-           "ScaleSettings"]
+__all__ = [
+    "AmlCompute",
+    "AmlComputeNodeStateCounts",
+    "AmlComputeProvisioningConfiguration",
+    "AmlComputeStatus",
+    "ScaleSettings",
+]

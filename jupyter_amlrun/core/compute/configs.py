@@ -38,7 +38,9 @@ class ComputeTargetUpdateConfiguration(ComputeTargetProvisioningConfiguration):
 class ScaleSettings:
     """A pool's scale settings (v1 ``ScaleSettings``)."""
 
-    def __init__(self, minimum_node_count: int = 0, maximum_node_count: int = 1, node_idle_time_before_scale_down: int = 1800) -> None:
+    def __init__(
+        self, minimum_node_count: int = 0, maximum_node_count: int = 1, node_idle_time_before_scale_down: int = 1800
+    ) -> None:
         self.minimum_node_count = minimum_node_count
         self.maximum_node_count = maximum_node_count
         self.node_idle_time_before_scale_down = node_idle_time_before_scale_down
@@ -65,8 +67,15 @@ class AmlComputeNodeStateCounts:
 
     _FIELDS = ("idle", "leaving", "preempted", "preparing", "running", "unusable")
 
-    def __init__(self, idle_node_count: int = 0, leaving_node_count: int = 0, preempted_node_count: int = 0,
-                 preparing_node_count: int = 0, running_node_count: int = 0, unusable_node_count: int = 0) -> None:
+    def __init__(
+        self,
+        idle_node_count: int = 0,
+        leaving_node_count: int = 0,
+        preempted_node_count: int = 0,
+        preparing_node_count: int = 0,
+        running_node_count: int = 0,
+        unusable_node_count: int = 0,
+    ) -> None:
         self.idle_node_count = idle_node_count
         self.leaving_node_count = leaving_node_count
         self.preempted_node_count = preempted_node_count

@@ -13,7 +13,9 @@ _POOL = (
     "Create a local pool: ComputeTarget.create(ws, name, AmlCompute.provisioning_configuration(max_nodes=N)), or "
     "attach a Ray cluster with RayCompute.attach_configuration(address)."
 )
-_ATTACH = "Run on this machine with an AmlCompute pool, or attach a Ray cluster: RayCompute.attach_configuration(address)."
+_ATTACH = (
+    "Run on this machine with an AmlCompute pool, or attach a Ray cluster: RayCompute.attach_configuration(address)."
+)
 
 # v1 name -> what to use instead (written once; docs/v1-surface.md lists them from this table)
 KINDS: dict[str, str] = {
@@ -22,7 +24,9 @@ KINDS: dict[str, str] = {
     "AdlaCompute": "Data Lake Analytics is Azure-only; process data in the run with pandas/Spark on a pool. " + _POOL,
     "BatchCompute": _POOL,
     "DataFactoryCompute": "Data Factory is Azure-only; copy data with a Datastore (upload/download) in a run.",
-    "DatabricksCompute": "Databricks is Azure-only; run Spark code locally (pyspark) on " + _ATTACH[0].lower() + _ATTACH[1:],
+    "DatabricksCompute": "Databricks is Azure-only; run Spark code locally (pyspark) on "
+    + _ATTACH[0].lower()
+    + _ATTACH[1:],
     "DsvmCompute": _POOL,
     "HDInsightCompute": "HDInsight is Azure-only; run Spark locally (pyspark) on an AmlCompute pool.",
     "KustoCompute": "Kusto is Azure-only; read the data into a TabularDataset instead.",

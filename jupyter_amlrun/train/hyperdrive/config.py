@@ -181,7 +181,6 @@ class HyperDriveConfig:
 
     # v1 read-only attributes
     @property
-
     @property
     def estimator(self) -> Any:
         """The Estimator the sweep was built from (``None`` when given ``run_config``)."""

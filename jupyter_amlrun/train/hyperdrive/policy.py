@@ -75,7 +75,6 @@ class EarlyTerminationPolicy:
     evaluation_interval = 1  # class-level defaults of what each instance sets
     delay_evaluation = 0
 
-
     def __init__(self, name: str, evaluation_interval: int = 1, delay_evaluation: int = 0) -> None:
         owner = type(self).__name__
         self.name = name
@@ -115,7 +114,6 @@ class NoTerminationPolicy(EarlyTerminationPolicy):
 
     POLICY_NAME = "Default"
 
-
     def __init__(self) -> None:
         super().__init__("DEFAULT")
 
@@ -137,7 +135,6 @@ class BanditPolicy(EarlyTerminationPolicy):
 
     POLICY_NAME = "Bandit"
     slack_factor: float | None = None
-
 
     def __init__(
         self,
@@ -194,7 +191,6 @@ class MedianStoppingPolicy(EarlyTerminationPolicy):
 
     POLICY_NAME = "MedianStopping"
 
-
     def __init__(self, evaluation_interval: int = 1, delay_evaluation: int = 0) -> None:
         super().__init__("MEDIANSTOPPING", evaluation_interval, delay_evaluation)
 
@@ -227,7 +223,6 @@ class TruncationSelectionPolicy(EarlyTerminationPolicy):
 
     POLICY_NAME = "TruncationSelection"
     truncation_percentage = 0
-
 
     def __init__(
         self,
