@@ -34,7 +34,7 @@ class AbstractComputeTarget:
     def deserialize_from_dict(compute_target_name: str, compute_target_dict: dict[str, Any]) -> AbstractComputeTarget:
         """A legacy target from its dict; only ``local`` exists here."""
         if str(compute_target_dict.get("type", "local")).lower() != "local":
-            return refused("AbstractComputeTarget.deserialize_from_dict", _LEGACY)()
+            _legacy_target(compute_target_dict.get("type"))
         return LocalTarget(compute_target_name)
 
     def __str__(self) -> str:
@@ -50,6 +50,7 @@ class LocalTarget(AbstractComputeTarget):
         super().__init__(name)
 
 
+_legacy_target = refused("legacy compute targets", _LEGACY)
 attach_legacy_compute_target = refused("attach_legacy_compute_target", _LEGACY)
 remove_legacy_compute_target = refused("remove_legacy_compute_target", _LEGACY)
 prepare_compute_target = refused(

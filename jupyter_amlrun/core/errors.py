@@ -169,7 +169,7 @@ REFUSED_MARK = "__amlrun_refused__"
 
 
 #: Every refused v1 name defined so far (filled as modules define them): v1 name -> what to use instead.
-#: docs/v1-surface.md's refused list is generated from it (``python -m jupyter_amlrun.core.v1names``).
+#: docs/v1-surface.md's refused list is generated from it (``python -m jupyter_amlrun.v1names``).
 REFUSED: dict[str, str] = {}
 
 

@@ -11,13 +11,30 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun.core.environment import Environment
 from jupyter_amlrun.core.errors import RunConfigurationException, UserErrorException
-from jupyter_amlrun.core.runconfig_sections import (
+from jupyter_amlrun.core.runconfig_sections import (  # noqa: F401 - the value classes: v1's azureml.core.runconfig path
     AmlComputeConfiguration,
+    ApplicationEndpointConfiguration,
+    AzureContainerRegistry,
+    ContainerRegistry,
+    Data,
+    DatacacheConfiguration,
+    DataLocation,
+    DataPath,
+    DataReferenceConfiguration,
+    Dataset,
+    DatasetRegistrationOptions,
+    GlobsOptions,
     HdiConfiguration,
     HistoryConfiguration,
     KubernetesComputeConfiguration,
+    MountOptions,
+    OutputData,
+    OutputOptions,
     ParallelTaskConfiguration,
+    RegistrationOptions,
     SparkConfiguration,
+    UploadOptions,
+    Uri,
 )
 
 if TYPE_CHECKING:
