@@ -18,10 +18,9 @@ END = "<!-- refused:end -->"
 
 def load_all() -> dict[str, str]:
     """Import every public module of the package; returns the refused v1 names -> what to use instead."""
-    import jupyter_amlrun
     from jupyter_amlrun.core.errors import REFUSED
 
-    for info in pkgutil.walk_packages(jupyter_amlrun.__path__, "jupyter_amlrun."):
+    for info in pkgutil.walk_packages([str(Path(__file__).resolve().parent)], "jupyter_amlrun."):
         if any(part.startswith("_") for part in info.name.split(".")[1:]):
             continue
         if info.name.startswith(("jupyter_amlrun.server", "jupyter_amlrun.testing")):
