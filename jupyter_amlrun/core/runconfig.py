@@ -165,7 +165,6 @@ class RunConfiguration:
         v1's fields; the Azure-only sections are kept as given and have no effect locally.
     """
 
-    target: str = "local"  # class-level defaults too, so v1 code reading RunConfiguration.target works
     auto_prepare_environment = True  # v1 deprecated switch: environments are always prepared when a run starts
 
     def __init__(
@@ -224,6 +223,21 @@ class RunConfiguration:
         if _path is not None and _name is not None:
             loaded = RunConfiguration.load(_path, _name)
             self.__dict__.update(loaded.__dict__)
+
+    @property
+    def target(self) -> str:
+        """The compute target's name (``"local"``: this machine)."""
+        return self._target
+
+    @target.setter
+    def target(self, value: Any) -> None:
+        # v1 code assigns the ComputeTarget object itself (run_config.target = cpu_cluster): keep its name.
+        name = getattr(value, "name", value)
+        if not isinstance(name, str) or not name:
+            raise RunConfigurationException(
+                f"target must be a ComputeTarget or its name (or 'local'), got {type(value).__name__}."
+            )
+        self._target = name
 
     @property
     def environment_variables(self) -> dict[str, str]:

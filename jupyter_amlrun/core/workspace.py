@@ -132,9 +132,13 @@ class Workspace:
         subscription_id: str | None = None,
         resource_group: str | None = None,
         workspace_name: str | None = None,
+        auth: Any = None,
         *,
         path: str | os.PathLike[str] | None = None,
+        **kwargs: Any,
     ) -> None:
+        # auth (an authentication object) and v1's other keywords (sku, tags, _location, ...) are accepted: a local
+        # workspace has nothing to log in to and no cloud settings.
         if path is None:
             if workspace_name is None:
                 raise WorkspaceException(

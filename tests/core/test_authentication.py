@@ -28,6 +28,7 @@ def test_every_auth_class_is_accepted_by_workspace_and_noted_once(
     config = ws.write_config(path=str(ws.path))
     for a in made:
         assert Workspace.from_config(path=str(config), auth=a).name == ws.name
+        assert Workspace("sub", "rg", path=ws.path, auth=a).name == ws.name
         assert a.get_authentication_header() == {}
         assert "s3cret-password" not in repr(vars(a)) and "arm-token" not in repr(vars(a))
     assert auth.Audience.ARM == "ARM"

@@ -76,6 +76,21 @@ def test_bad_input_says_what_to_do(tmp_path: Path) -> None:
 
 
 @pytest.mark.unit
+def test_target_takes_a_compute_target_object(ws) -> None:  # type: ignore[no-untyped-def]
+    from jupyter_amlrun import AmlCompute, ComputeTarget
+    from jupyter_amlrun.core.compute_target import LocalTarget
+
+    pool = ComputeTarget.create(ws, "cpu-pool", AmlCompute.provisioning_configuration(max_nodes=1))
+    rc = RunConfiguration()
+    rc.target = pool  # v1 notebooks assign the object
+    assert rc.target == "cpu-pool"
+    rc.target = LocalTarget()
+    assert rc.target == "local"
+    with pytest.raises(RunConfigurationException, match="ComputeTarget or its name"):
+        rc.target = 3
+
+
+@pytest.mark.unit
 def test_secrets_are_not_written(tmp_path: Path) -> None:
     from jupyter_amlrun.core.runconfig import ContainerRegistry
 
