@@ -275,6 +275,6 @@ def refused_class(name: str, instead: str, module: str, base: type = object) -> 
 
 def refusal_of(obj: object) -> str | None:
     """What to use instead of ``obj`` when it is a refused v1 callable (see :func:`refused`), else None."""
-    target = getattr(obj, "__func__", obj)
+    target = obj.fget if isinstance(obj, property) else getattr(obj, "__func__", obj)  # refused_property too
     value = getattr(target, REFUSED_MARK, None)
     return value if isinstance(value, str) else None

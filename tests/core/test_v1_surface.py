@@ -267,6 +267,8 @@ def test_refused_classes_refuse_to_be_made_and_every_member_refuses(ws: Workspac
         with pytest.raises(NotSupportedLocallyError, match="Instead: "):
             cls.attach_configuration(resource_id="x")
     assert issubclass(AksCompute, ComputeTarget)
+    assert refusal_of(AksCompute) and refusal_of(Workspace.images)  # classes and properties are marked too
+    assert refusal_of(Workspace.get_default_keyvault) is None  # implemented names are not
     assert not hasattr(AksCompute, "_private_thing")  # private names still raise AttributeError
 
 
