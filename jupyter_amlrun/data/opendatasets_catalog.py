@@ -191,7 +191,8 @@ class OpenDataset:
     @classmethod
     def source(cls) -> str:
         """Where the data is read from now: the setting's value, else the public location."""
-        assert cls._SOURCE is not None
+        if cls._SOURCE is None:
+            return ""
         return os.environ.get(cls._SOURCE.setting) or cls._SOURCE.url
 
     # ------------------------------------------------------------------ reading
@@ -377,6 +378,10 @@ def _s(name: str, url: str, fmt: str = "parquet", time: str | None = None, parts
 # --------------------------------------------------------------------- bases (v1 names)
 class NoParameterOpenDatasetBase(OpenDataset):
     """v1 base of datasets without a time range (``cols`` and ``limit`` still apply)."""
+
+    def __init__(self, cols: list[str] | bool | None = None, enable_telemetry: bool = True, limit: int = -1) -> None:
+        # v1's signatures: (cols, enable_telemetry) or just (enable_telemetry); a bool first is the latter.
+        super().__init__(cols=None if isinstance(cols, bool) else cols, limit=limit)
 
 
 class NycTaxiBase(OpenDataset):

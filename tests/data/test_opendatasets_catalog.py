@@ -26,6 +26,7 @@ def test_every_class_answers_and_names_its_setting() -> None:
             assert source.setting == f"AMLRUN_{name.upper()}_URL"
             assert cls().time_column_name == source.time_column
     assert od.PublicHolidays(country_or_region="Norway").country_or_region == "Norway"
+    assert od.EcdcCOVIDCases(["cases"]).cols == ["cases"] and od.UsLaborCPI(True).cols is None  # v1 signatures
 
 
 @pytest.fixture
