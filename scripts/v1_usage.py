@@ -20,7 +20,10 @@ import sys
 def sources(git_dir: str) -> list[tuple[str, str]]:
     """(path, python source) of every notebook and script at HEAD; notebook magics and shell lines are dropped."""
     names = subprocess.run(
-        ["git", "--git-dir", git_dir, "ls-tree", "-r", "--name-only", "HEAD"], capture_output=True, text=True, check=True
+        ["git", "--git-dir", git_dir, "ls-tree", "-r", "--name-only", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     out = []
     for path in names:
@@ -39,7 +42,9 @@ def sources(git_dir: str) -> list[tuple[str, str]]:
                 if cell.get("cell_type") == "code":
                     src = cell.get("source", "")
                     src = "".join(src) if isinstance(src, list) else src
-                    code.append("\n".join(line for line in src.splitlines() if not line.lstrip().startswith(("%", "!"))))
+                    code.append(
+                        "\n".join(line for line in src.splitlines() if not line.lstrip().startswith(("%", "!")))
+                    )
             text = "\n".join(code)
         out.append((path, text))
     return out
@@ -48,7 +53,8 @@ def sources(git_dir: str) -> list[tuple[str, str]]:
 def main() -> None:
     git_dir, inv_path = sys.argv[1], sys.argv[2]
     top = int(sys.argv[sys.argv.index("--top") + 1]) if "--top" in sys.argv else 10**6
-    inv = json.load(open(inv_path))
+    with open(inv_path) as fh:
+        inv = json.load(fh)
     by_short: dict[str, set[str]] = collections.defaultdict(set)  # short name -> v1 keys
     for key in inv:
         by_short[key.rsplit(".", 1)[1]].add(key)
