@@ -55,6 +55,10 @@ _EXPORTS: dict[str, str] = {
     "remove_legacy_compute_target": "jupyter_amlrun.core.compute_target",
     "prepare_compute_target": "jupyter_amlrun.core.compute_target",
     "is_compute_target_prepared": "jupyter_amlrun.core.compute_target",
+    # out of scope (deployment, Synapse), importable so a port gets to the line that uses them and a clear refusal
+    "Webservice": "jupyter_amlrun.core.webservice",
+    "LinkedService": "jupyter_amlrun.core.linked_service",
+    "SynapseWorkspaceLinkedServiceConfiguration": "jupyter_amlrun.core.linked_service",
 }
 
 __all__ = [*_EXPORTS, "VERSION", "__version__", "load_ipython_extension", "unload_ipython_extension"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jupyter_amlrun.core.errors import refused
+from jupyter_amlrun.core.errors import ComputeTargetException, refused
 
 _LEGACY = (
     "Use ComputeTarget.create(ws, name, AmlCompute.provisioning_configuration(max_nodes=N)) or compute_target='local'."
@@ -59,3 +59,13 @@ prepare_compute_target = refused(
 is_compute_target_prepared = refused(
     "is_compute_target_prepared", "Environments are built when a run starts (and cached); nothing to prepare ahead."
 )
+
+__all__ = [
+    "AbstractComputeTarget",
+    "ComputeTargetException",  # v1 notebooks import it from here
+    "LocalTarget",
+    "attach_legacy_compute_target",
+    "is_compute_target_prepared",
+    "prepare_compute_target",
+    "remove_legacy_compute_target",
+]

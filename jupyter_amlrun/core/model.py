@@ -355,3 +355,13 @@ def _find(
 #: v1 deployment classes (azureml.core.model): importable; any use says what to do instead.
 InferenceConfig = refused_class("InferenceConfig", _SERVE, __name__)
 ModelPackage = refused_class("ModelPackage", _SERVE, __name__)
+
+
+def __getattr__(name: str) -> Any:
+    """v1's ``azureml.core.model`` also exports ``Dataset`` (for ``sample_input_dataset=``); it lives in the data
+    layer, above the core, so it is forwarded lazily for ported imports and never used by the core itself."""
+    if name == "Dataset":
+        import importlib
+
+        return importlib.import_module("jupyter_amlrun.data.dataset").Dataset
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

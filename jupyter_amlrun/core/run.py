@@ -34,7 +34,7 @@ from jupyter_amlrun.core.errors import (
     UserErrorException,
 )
 from jupyter_amlrun.core.lifecycle import finalize, mirror_status
-from jupyter_amlrun.core.run_v1 import InputDatasets, LinkOutput, OutputDatasets, RunV1Mixin, get_run  # noqa: F401 - v1 path
+from jupyter_amlrun.core.run_v1 import InputDatasets, LinkOutput, OutputDatasets, RunV1Mixin, _OfflineRun, get_run  # noqa: F401 - v1 path
 from jupyter_amlrun.core.runfolder import HEARTBEAT_SECONDS, RunFolder
 from jupyter_amlrun.core.status import FROM_MLFLOW_STATUS, RunStatus, is_terminal
 from jupyter_amlrun.tracking import journal as _journal

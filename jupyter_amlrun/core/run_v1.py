@@ -110,6 +110,18 @@ def get_run(experiment: Any, run_id: str, rehydrate: bool = True, clean_up: bool
     return Run(experiment, run_id)
 
 
+class _OfflineRunMeta(type):
+    def __instancecheck__(cls, obj: object) -> bool:
+        from jupyter_amlrun.core.context import _OfflineRun as offline  # lazy: context imports run
+
+        return isinstance(obj, offline)
+
+
+class _OfflineRun(metaclass=_OfflineRunMeta):
+    """v1's (private) class of the offline run: ``isinstance(Run.get_context(), _OfflineRun)`` is true outside a
+    submitted run, as v1 scripts test it."""
+
+
 class InputDatasets(dict[str, Any]):
     """The named input datasets of a run (v1 type of ``run.input_datasets``): name -> dataset or path."""
 

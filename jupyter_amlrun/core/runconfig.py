@@ -9,7 +9,12 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun.core.environment import Environment
+from jupyter_amlrun.core.environment import (  # noqa: F401 - v1 notebooks import these from runconfig
+    DEFAULT_CPU_IMAGE,
+    DEFAULT_GPU_IMAGE,
+    CondaDependencies,
+    Environment,
+)
 from jupyter_amlrun.core.errors import RunConfigurationException, UserErrorException
 from jupyter_amlrun.core.runconfig_sections import (  # noqa: F401 - the value classes: v1's azureml.core.runconfig path
     AmlComputeConfiguration,
@@ -26,11 +31,15 @@ from jupyter_amlrun.core.runconfig_sections import (  # noqa: F401 - the value c
     GlobsOptions,
     HdiConfiguration,
     HistoryConfiguration,
+    JarLibrary,
     KubernetesComputeConfiguration,
+    MavenLibrary,
     MountOptions,
     OutputData,
     OutputOptions,
     ParallelTaskConfiguration,
+    PyPiLibrary,
+    RCranLibrary,
     RegistrationOptions,
     SparkConfiguration,
     UploadOptions,
@@ -343,8 +352,6 @@ class RunConfiguration:
         """Read a configuration written by :meth:`save` (or by v1: same keys) from ``<path>/.azureml/<name>.runconfig``,
         ``<path>/aml_config/<name>.runconfig`` or the file ``path``."""
         import yaml
-
-        from jupyter_amlrun.core.environment import CondaDependencies
 
         source = RunConfiguration._file(path, name, for_write=False)
         if not source.is_file():

@@ -63,6 +63,30 @@ class SparkConfiguration(Record):
     """Spark settings of a v1 run (Azure Spark only): kept as given, no effect locally."""
 
 
+class JarLibrary(Record):
+    """A Spark JAR library (v1 Spark runs): kept as given, no effect locally."""
+
+    _FIELDS = ("library",)
+
+
+class MavenLibrary(Record):
+    """A Spark Maven library (v1 Spark runs): kept as given, no effect locally."""
+
+    _FIELDS = ("coordinates", "repo", "exclusions")
+
+
+class PyPiLibrary(Record):
+    """A Spark PyPI library (v1 Spark runs): add it with CondaDependencies.add_pip_package for local runs."""
+
+    _FIELDS = ("package", "repo")
+
+
+class RCranLibrary(Record):
+    """A Spark CRAN library (v1 Spark runs): kept as given, no effect locally."""
+
+    _FIELDS = ("package", "repo")
+
+
 class HdiConfiguration(Record):
     """HDInsight settings (Azure only): kept as given, no effect locally."""
 
