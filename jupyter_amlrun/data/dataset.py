@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
 from jupyter_amlrun.core.errors import refused
-from jupyter_amlrun.data.dataset_v1 import DatasetV1Mixin, FileDatasetV1Mixin, TabularDatasetV1Mixin
+from jupyter_amlrun.data.dataset_v1 import ROW_OPS, DatasetV1Mixin, FileDatasetV1Mixin, TabularDatasetV1Mixin
 from jupyter_amlrun.data.datastore import Datastore, FileEntry, normalize_path
 from jupyter_amlrun.data.errors import DatasetException, DatasetValidationError, DatastoreException
 from jupyter_amlrun.data.reference import DataPath, DataReference, check_input_name, check_path_on_compute
@@ -584,8 +584,8 @@ class TabularDataset(TabularDatasetV1Mixin):
                 df = df[arg]
             elif op == "drop":
                 df = df.drop(columns=arg)
-            elif op == "apply":  # row filters of dataset_v1 (time ranges, samples): a function of the frame
-                df = arg(df)
+            elif op in ROW_OPS:  # row filters of dataset_v1 (time ranges, samples), JSON arguments
+                df = ROW_OPS[op](df, arg)
         return df.reset_index(drop=True)
 
     def take(self, count: int) -> TabularDataset:

@@ -326,14 +326,14 @@ class TabularDatasetV1Mixin:
                 "This TabularDataset has no timestamp column; set one first: "
                 "ds.with_timestamp_columns(timestamp='<column>')."
             )
-
-        def apply(df: Any) -> Any:
-            for column in (fine, coarse):
-                if column is not None and column not in df.columns:
-                    raise DatasetException(f"Timestamp column {column!r} is not in the data ({list(df.columns)}).")
-            return df[_time_mask(df[fine], start, end, include_boundary)]
-
-        out = self._with("apply", apply)
+        # JSON-safe arguments: a dataset passed to a run is rebuilt there from its operations
+        arg = {
+            "columns": [c for c in (fine, coarse) if c is not None],
+            "start": None if start is None else start.isoformat(),
+            "end": None if end is None else end.isoformat(),
+            "include_boundary": bool(include_boundary),
+        }
+        out = self._with("time", arg)
         if validate:
             out.take(1).to_pandas_dataframe()
         return out
@@ -370,26 +370,41 @@ class TabularDatasetV1Mixin:
         same way every time)."""
         if not 0.0 < float(percentage) < 1.0:
             raise DatasetException(f"percentage must be between 0 and 1 (exclusive), got {percentage!r}.")
-        chosen = _sample_mask(float(percentage), seed)
-        return self._with("apply", lambda df: df[chosen(len(df))]), self._with("apply", lambda df: df[~chosen(len(df))])
+        arg = {"fraction": float(percentage), "seed": _seed(seed)}
+        return self._with("sample", {**arg, "keep": True}), self._with("sample", {**arg, "keep": False})
 
     def take_sample(self: Any, probability: float, seed: int | None = None) -> Any:
         """Each row kept with ``probability`` (the same ``seed`` keeps the same rows)."""
         if not 0.0 <= float(probability) <= 1.0:
             raise DatasetException(f"probability must be between 0 and 1, got {probability!r}.")
-        chosen = _sample_mask(float(probability), seed)
-        return self._with("apply", lambda df: df[chosen(len(df))])
+        return self._with("sample", {"fraction": float(probability), "seed": _seed(seed), "keep": True})
 
 
-def _sample_mask(fraction: float, seed: int | None) -> Any:
-    """A function n -> boolean mask of n rows, each True with ``fraction``; fixed once made (seeded or not)."""
+def _seed(seed: int | None) -> int:
+    """The seed a sample keeps (drawn now when none is given, so the same rows come back on every read)."""
     import secrets
 
+    return secrets.randbits(32) if seed is None else int(seed)
+
+
+def _apply_time(df: Any, arg: dict[str, Any]) -> Any:
+    import pandas as pd
+
+    for column in arg["columns"]:
+        if column not in df.columns:
+            raise DatasetException(f"Timestamp column {column!r} is not in the data ({list(df.columns)}).")
+    start = None if arg.get("start") is None else pd.Timestamp(arg["start"])
+    end = None if arg.get("end") is None else pd.Timestamp(arg["end"])
+    return df[_time_mask(df[arg["columns"][0]], start, end, bool(arg.get("include_boundary", True)))]
+
+
+def _apply_sample(df: Any, arg: dict[str, Any]) -> Any:
     import numpy as np
 
-    seed = secrets.randbits(32) if seed is None else int(seed)
+    chosen = np.random.default_rng(int(arg["seed"])).random(len(df)) < float(arg["fraction"])
+    return df[chosen if arg.get("keep", True) else ~chosen]
 
-    def mask(n: int) -> Any:
-        return np.random.default_rng(seed).random(n) < fraction
 
-    return mask
+#: Row operations of dataset_v1 that ``TabularDataset.to_pandas_dataframe`` applies: op name -> function(frame, arg).
+#: Their arguments are JSON (a dataset given to a run is rebuilt from its operations there).
+ROW_OPS: dict[str, Any] = {"time": _apply_time, "sample": _apply_sample}

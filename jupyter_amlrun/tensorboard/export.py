@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from jupyter_amlrun.core.tensorboard import TensorboardException
+from jupyter_amlrun.tensorboard import TensorboardException  # the package shim: one place names its home
 
 __all__ = ["export_to_tensorboard"]
 

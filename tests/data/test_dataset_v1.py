@@ -4,6 +4,7 @@ FileDataset tags stored on the registered version, lookups through every dataset
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,8 @@ def test_time_filters_keep_the_rows_in_range(sensor: TabularDataset) -> None:
     # time_recent: data from 2024 is older than any recent window; a window reaching back to it keeps all
     assert ds.time_recent(dt.timedelta(days=1)).to_pandas_dataframe().empty
     assert len(ds.time_recent(dt.timedelta(days=365 * 100)).to_pandas_dataframe()) == ROWS
+    # the operations are JSON (a dataset given to a run is rebuilt from them in the script's process)
+    json.dumps(ds.time_between(dt.datetime(2024, 3, 1), dt.datetime(2024, 3, 2)).random_split(0.5)[0]._ops)
 
 
 @pytest.mark.unit

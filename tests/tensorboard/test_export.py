@@ -39,7 +39,7 @@ def test_metrics_of_a_run_and_its_children_become_scalar_series(ws: Workspace, t
 
 @pytest.mark.unit
 def test_bad_input_is_named() -> None:
-    from jupyter_amlrun.core.tensorboard import TensorboardException
+    from jupyter_amlrun.tensorboard import TensorboardException
     from jupyter_amlrun.tensorboard.export import export_to_tensorboard
 
     with pytest.raises(TensorboardException, match="takes runs"):
