@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
 from jupyter_amlrun.core.errors import refused
-from jupyter_amlrun.data.dataset_v1 import ROW_OPS, DatasetV1Mixin, FileDatasetV1Mixin, TabularDatasetV1Mixin
+from jupyter_amlrun.data.dataset_v1 import (
+    ROW_OPS,
+    TABULAR_KEY,
+    DatasetV1Mixin,
+    FileDatasetV1Mixin,
+    TabularDatasetV1Mixin,
+    tabular_from_doc,
+)
 from jupyter_amlrun.data.datastore import Datastore, FileEntry, normalize_path
 from jupyter_amlrun.data.errors import DatasetException, DatasetValidationError, DatastoreException
 from jupyter_amlrun.data.reference import DataPath, DataReference, check_input_name, check_path_on_compute
@@ -243,7 +250,9 @@ class FileDataset(FileDatasetV1Mixin, Dataset):
         self.created_time: float | None = None
 
     @classmethod
-    def _from_doc(cls, workspace: Workspace, doc: dict[str, Any]) -> FileDataset:
+    def _from_doc(cls, workspace: Workspace, doc: dict[str, Any]) -> Any:
+        if TABULAR_KEY in doc["definition"]:  # a registered TabularDataset (dataset_v1): the table, not its files
+            return tabular_from_doc(workspace, doc)
         ds = cls(doc["definition"], workspace)
         ds.id = doc.get("id")
         ds.name = doc.get("name")
@@ -612,13 +621,6 @@ class TabularDataset(TabularDatasetV1Mixin):
                 "ds.to_pandas_dataframe().to_csv(...) and upload it for anything else."
             )
         return self._files
-
-    def register(self, *args: Any, **kwargs: Any) -> Any:
-        raise DatasetException(
-            "Registering a TabularDataset is not supported here. Register its files instead "
-            "(Dataset.File.from_files(...).register(ws, name)) and rebuild the table with "
-            "Dataset.Tabular.from_delimited_files((datastore, path)) where it is used."
-        )
 
     def as_named_input(self, name: str) -> Any:
         raise DatasetException(

@@ -35,9 +35,8 @@ _NO_DASK = "Use dask.dataframe.from_pandas(ds.to_pandas_dataframe(), npartitions
 _NO_PARTITIONS = "Partitioned datasets are not supported; filter rows with pandas after to_pandas_dataframe()."
 _NO_HDFS = "HDFS is not provided; use as_mount() or as_download()."
 _NO_CACHE = "Datacache is not provided; use as_download() (files are cached per run folder)."
-_NO_TABULAR_META = (
-    "A TabularDataset is not registered here, so it has no stored tags; register its files (FileDataset) and tag those."
-)
+#: The key of a registered TabularDataset's reading recipe in its stored definition (beside the files' paths).
+TABULAR_KEY = "tabular"
 _FILTER = "Filter rows with pandas: ds.to_pandas_dataframe().query('col > 5')."
 
 
@@ -245,10 +244,6 @@ def _time_mask(series: Any, start: Any, end: Any, include_boundary: bool) -> Any
         "to_dask_dataframe": _NO_DASK,
         "to_spark_dataframe": _NO_SPARK,
         "to_parquet_files": "Write it yourself: ds.to_pandas_dataframe().to_parquet(path), then upload the folder.",
-        "add_tags": _NO_TABULAR_META,
-        "remove_tags": _NO_TABULAR_META,
-        "update": _NO_TABULAR_META,
-        "unregister_all_versions": _NO_TABULAR_META,
     }
 )
 class TabularDatasetV1Mixin:
@@ -285,6 +280,59 @@ class TabularDatasetV1Mixin:
         from jupyter_amlrun.data.dataset import Dataset
 
         return Dataset.get_all(workspace)
+
+    # ----------------------------------------------------------------- registration
+    def register(
+        self: Any,
+        workspace: Workspace,
+        name: str,
+        description: str | None = None,
+        tags: dict[str, str] | None = None,
+        create_new_version: bool = False,
+    ) -> Any:
+        """Register this table as ``name`` (immutable versions 1, 2, ...; the same definition returns its version):
+        its files, how they are read and every operation (filters, columns, samples). ``Dataset.get_by_name(ws,
+        name)`` then returns a TabularDataset."""
+        import json
+
+        from jupyter_amlrun.data.dataset import FileDataset
+
+        recipe = {"reader": self._reader, "options": self._options, "ops": [[op, arg] for op, arg in self._ops]}
+        try:
+            recipe = json.loads(json.dumps(recipe))
+        except (TypeError, ValueError) as exc:
+            raise DatasetException(f"This TabularDataset cannot be stored (its options are not JSON: {exc}).") from None
+        definition = {**self._files.definition, TABULAR_KEY: recipe}
+        return FileDataset(definition, workspace).register(workspace, name, description, tags, create_new_version)
+
+    def _registered_handle(self: Any) -> Any:
+        from jupyter_amlrun.data.dataset import FileDataset
+
+        if not self.name or self.version is None:
+            raise DatasetException("This TabularDataset is not registered; register it first: ds.register(ws, name).")
+        handle = FileDataset(self._files.definition, self._files.workspace)
+        handle.name, handle.version = self.name, self.version
+        return handle
+
+    def _after(self: Any, handle: Any) -> Any:
+        self.tags, self.description = dict(handle.tags), handle.description
+        return self
+
+    def add_tags(self: Any, tags: dict[str, Any]) -> Any:
+        """Add or replace tags of this registered version (stored); returns the dataset."""
+        return self._after(self._registered_handle().add_tags(tags))
+
+    def remove_tags(self: Any, tags: builtins.list[str]) -> Any:
+        """Remove tags by name from this registered version (stored); returns the dataset."""
+        return self._after(self._registered_handle().remove_tags(tags))
+
+    def update(self: Any, description: str | None = None, tags: dict[str, Any] | None = None) -> Any:
+        """Replace the description and/or tags of this registered version (stored); returns the dataset."""
+        return self._after(self._registered_handle().update(description=description, tags=tags))
+
+    def unregister_all_versions(self: Any) -> None:
+        """Remove every version of this registered dataset (the files stay in their datastores)."""
+        self._registered_handle().unregister_all_versions()
 
     # ----------------------------------------------------------------- time series
     @property
@@ -408,3 +456,19 @@ def _apply_sample(df: Any, arg: dict[str, Any]) -> Any:
 #: Row operations of dataset_v1 that ``TabularDataset.to_pandas_dataframe`` applies: op name -> function(frame, arg).
 #: Their arguments are JSON (a dataset given to a run is rebuilt from its operations there).
 ROW_OPS: dict[str, Any] = {"time": _apply_time, "sample": _apply_sample}
+
+
+def tabular_from_doc(workspace: Workspace, doc: dict[str, Any]) -> Any:
+    """The TabularDataset a registered document holds (its files, reader, options and operations)."""
+    from jupyter_amlrun.data.dataset import FileDataset, TabularDataset
+
+    definition = dict(doc["definition"])
+    recipe = definition.pop(TABULAR_KEY)
+    ds = TabularDataset(FileDataset(definition, workspace), str(recipe["reader"]), dict(recipe.get("options") or {}))
+    ds._ops = [(str(op), arg) for op, arg in recipe.get("ops") or []]
+    ds.id = doc.get("id")
+    ds.name = doc.get("name")
+    ds.version = doc.get("version")
+    ds.description = doc.get("description")
+    ds.tags = dict(doc.get("tags") or {})
+    return ds

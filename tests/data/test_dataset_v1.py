@@ -109,3 +109,26 @@ def test_what_has_no_local_meaning_refuses_with_an_instead(sensor: TabularDatase
     for call in (sensor.to_spark_dataframe, sensor.get_profile, sensor.to_dask_dataframe, sensor.partition_by):
         with pytest.raises(NotSupportedLocallyError, match="Instead: "):
             call()
+
+
+@pytest.mark.unit
+def test_a_registered_tabular_dataset_comes_back_as_the_same_table(ws: Workspace, sensor: TabularDataset) -> None:
+    table = sensor.with_timestamp_columns("ts").time_after(dt.datetime(2024, 3, 2, 12)).keep_columns(["ts", "value"])
+    reg = table.register(ws, "sensor-table", description="afternoon", tags={"kind": "tabular"})
+    assert isinstance(reg, TabularDataset) and (reg.name, reg.version) == ("sensor-table", 1)
+    assert table.register(ws, "sensor-table").version == 1  # the same definition: the same version
+    back = Dataset.get_by_name(ws, "sensor-table")
+    assert isinstance(back, TabularDataset) and back.timestamp_columns == ("ts", None)
+    df = back.to_pandas_dataframe()
+    assert list(df.columns) == ["ts", "value"] and list(df["value"]) == list(range(36, ROWS))
+    assert Dataset.get_by_id(ws, back.id).description == "afternoon"
+    back.add_tags({"stage": "clean"})
+    assert Dataset.get_by_name(ws, "sensor-table").tags == {"kind": "tabular", "stage": "clean"}
+    with pytest.raises(DatasetException, match="create_new_version=True"):
+        sensor.register(ws, "sensor-table")
+    assert sensor.register(ws, "sensor-table", create_new_version=True).version == 2
+    assert len(Dataset.get_by_name(ws, "sensor-table", version=2).to_pandas_dataframe()) == ROWS
+    with pytest.raises(DatasetException, match="not registered"):
+        sensor.add_tags({"x": "y"})
+    back.unregister_all_versions()
+    assert "sensor-table" not in Dataset.get_all(ws)
