@@ -50,7 +50,7 @@ class LocalTarget(AbstractComputeTarget):
         super().__init__(name)
 
 
-_legacy_target = refused("legacy compute targets", _LEGACY)
+_legacy_target = refused("AbstractComputeTarget.deserialize_from_dict", _LEGACY)
 attach_legacy_compute_target = refused("attach_legacy_compute_target", _LEGACY)
 remove_legacy_compute_target = refused("remove_legacy_compute_target", _LEGACY)
 prepare_compute_target = refused(

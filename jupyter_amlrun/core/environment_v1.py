@@ -52,7 +52,8 @@ def _with_specs(env: Environment, conda_specification: str | None, pip_requireme
         "build_local": _BUILT_AT_RUN,
         "get_image_details": "No image registry here; a Docker run's image is the environment's docker.base_image.",
         "label": "Environment labels are not kept; use Environment.get(ws, name, version=N).",
-    }
+    },
+    owner="Environment",
 )
 class EnvironmentV1Mixin:
     """v1 members of ``Environment`` that need no access to its internals."""
@@ -174,7 +175,8 @@ class EnvironmentV1Mixin:
 @refuse_members(
     methods={
         "add_cntk_package": "CNTK is discontinued and has no build for this Python; use PyTorch or TensorFlow.",
-    }
+    },
+    owner="CondaDependencies",
 )
 class CondaDependenciesV1Mixin:
     """v1 members of ``CondaDependencies`` written with its public API."""

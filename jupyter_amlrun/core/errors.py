@@ -211,10 +211,13 @@ _C = TypeVar("_C", bound=type)
 
 
 def refuse_members(
-    methods: Mapping[str, str] | None = None, properties: Mapping[str, str] | None = None
+    methods: Mapping[str, str] | None = None,
+    properties: Mapping[str, str] | None = None,
+    owner: str | None = None,
 ) -> Callable[[_C], _C]:
     """Class decorator: add the refused v1 members of a class from one table (member name -> what to use instead).
 
+    ``owner`` is the v1 class name the messages use (default: the decorated class's; a mixin gives its host's).
     A name the class already defines is a mistake in the table (it would hide real code), so it raises.
     """
 
@@ -223,7 +226,7 @@ def refuse_members(
             for member, instead in table.items():
                 if member in cls.__dict__:
                     raise TypeError(f"{cls.__name__}.{member} is implemented; remove it from the refusal table")
-                setattr(cls, member, make(f"{cls.__name__}.{member}", instead))
+                setattr(cls, member, make(f"{owner or cls.__name__}.{member}", instead))
         return cls
 
     return apply

@@ -71,7 +71,8 @@ _FILTER = "Filter rows with pandas: ds.to_pandas_dataframe().query('col > 5')."
         "unregister_all_versions": "Call it on a registered FileDataset: Dataset.get_by_name(ws, name).",
         "as_named_input": "Use a FileDataset: Dataset.File.from_files(...).as_named_input(name).",
         "get_partition_key_values": _NO_PARTITIONS,
-    }
+    },
+    owner="Dataset",
 )
 class DatasetV1Mixin:
     """v1's ``Dataset`` class members: lookups that delegate to the current API, metadata defaults, refusals."""
@@ -143,7 +144,8 @@ class DatasetV1Mixin:
         "get_partition_key_values": _NO_PARTITIONS,
         "random_split": "Split the file list in Python: ds.to_path(), then two Dataset.File.from_files(...) calls.",
         "take_sample": "Sample the file list in Python: ds.to_path(), then Dataset.File.from_files(...).",
-    }
+    },
+    owner="FileDataset",
 )
 class FileDatasetV1Mixin:
     """v1 ``FileDataset`` members: tags and description of a registered version (stored in its document)."""
@@ -244,7 +246,8 @@ def _time_mask(series: Any, start: Any, end: Any, include_boundary: bool) -> Any
         "to_dask_dataframe": _NO_DASK,
         "to_spark_dataframe": _NO_SPARK,
         "to_parquet_files": "Write it yourself: ds.to_pandas_dataframe().to_parquet(path), then upload the folder.",
-    }
+    },
+    owner="TabularDataset",
 )
 class TabularDatasetV1Mixin:
     """v1 ``TabularDataset`` members: lookups, metadata defaults, time-series filters and random sampling."""
