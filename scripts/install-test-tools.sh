@@ -67,3 +67,27 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     echo "install-test-tools: PostgreSQL is missing; as root: apt-get install -y postgresql" >&2
   fi
 fi
+
+# --- Containers (owner: compute/container.py): podman + runc + debootstrap, and the test base image ---
+# Installs only as root with apt (a CI box like this one); a workstation that has podman or docker keeps its setup.
+# The containers.conf is written only as root, when none exists, on a hybrid cgroup v1/v2 layout (these machines:
+# crun refuses it, runc works, and their default ulimits cannot be raised); a normal workstation needs neither.
+if ! command -v podman >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc debootstrap >/dev/null 2>&1 \
+      || { apt-get update -qq >/dev/null 2>&1 \
+           && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq podman runc debootstrap >/dev/null 2>&1; }) \
+      || echo "install-test-tools: podman not installed; the container tests will skip" >&2
+  else
+    echo "install-test-tools: podman is missing; as root: apt-get install -y podman runc debootstrap" >&2
+  fi
+fi
+if command -v podman >/dev/null && [ "$(id -u)" = 0 ] && [ ! -e /etc/containers/containers.conf ] \
+    && [ -d /sys/fs/cgroup/unified ] && command -v runc >/dev/null; then
+  mkdir -p /etc/containers
+  printf '[containers]\ndefault_ulimits = []\n\n[engine]\nruntime = "runc"\n' > /etc/containers/containers.conf
+fi
+# The test image (Debian bookworm with python3), built once and cached by the engine: skipped when it exists.
+if command -v podman >/dev/null; then
+  bash scripts/build-test-image.sh || echo "install-test-tools: test image not built; the container tests will skip" >&2
+fi

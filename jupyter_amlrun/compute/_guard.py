@@ -68,6 +68,19 @@ def _prepare() -> None:
         _prepared[0].start()
 
 
+def _remove_containers(rf: RunFolder) -> None:
+    """Remove the run's containers (found by their run-id label) when the run ran in one; said in the driver log."""
+    with contextlib.suppress(Exception):
+        spec = rf.read_spec()
+        if spec is None or not spec.extra.get("docker"):
+            return
+        from jupyter_amlrun._util.engine import detect, remove_run_containers
+
+        engine = detect()
+        if engine is not None and (ids := remove_run_containers(engine, rf.run_id)):
+            _log(rf, f"removed the run's container(s) {', '.join(i[:12] for i in ids)}.")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if len(argv) != 5:
@@ -86,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     mark = (RUN_MARK_ENV, run_id)
     if what == "ended":
         kill_tree(None, [], grace=1.0, mark=mark)  # daemons the script left that escaped the driver's sweep
+        _remove_containers(rf)
         return 0
     from jupyter_amlrun.core.lifecycle import recover_dead_run, recovery_lock
 
@@ -94,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         fate = end_dead_owner(rf, state) if mine else "ended"
         _log(rf, f"the run's driver (pid {pid}) {fate.rstrip(',')}; ending the run's processes.")
         kill_tree(state.script_pgid, state.script_pids, grace=1.0, mark=mark)
+        _remove_containers(rf)  # the engine's client is gone, its container is not
         # Every process of the run is gone: the slots may go now, before the slower recording of the end.
         for slot_fd in slot_fds:
             with contextlib.suppress(OSError):

@@ -30,6 +30,7 @@ from jupyter_amlrun.core.status import RunStatus
 from jupyter_amlrun.core.supervisor import Supervisor
 
 if TYPE_CHECKING:
+    from jupyter_amlrun.compute.container import ContainerRun
     from jupyter_amlrun.core.workspace import Workspace
     from jupyter_amlrun.tracking.store import TrackingStore
 
@@ -60,6 +61,7 @@ class Driver(Supervisor):
         self._ws: Workspace | None = None
         self._sync: threading.Thread | None = None
         self._folder_checked = 0.0  # when stop_reason last looked at the run folder
+        self.container: ContainerRun | None = None  # set at Preparing when the run's environment asks for Docker
 
     def start_sync(self) -> None:
         # Started once the script runs (or once queued): importing mlflow here would slow the start of the script.
@@ -362,6 +364,8 @@ class Driver(Supervisor):
             error = f"The run's driver failed: {exc}"
             self.log("Driver error:\n" + traceback.format_exc())
         finally:
+            if self.container is not None:
+                self.container.remove()  # no container outlives its run (a killed engine client leaves it running)
             if self.lost or self.check_folder():
                 status, error = RunStatus.FAILED, self.lost
             else:
@@ -453,11 +457,23 @@ class Driver(Supervisor):
         count = SnapshotStore(self.ws_dir).restore(spec.snapshot_id, rf.workdir)
         (rf.workdir / "outputs").mkdir(exist_ok=True)
         self.log(f"Materialized snapshot {spec.snapshot_id[:12]} ({count} files) in {rf.workdir}")
-        from jupyter_amlrun.core.envcache import EnvironmentBuildError, prepare_run_environment
+        if spec.extra.get("docker"):  # the image is the run's environment (compute/container.py): no venv here
+            from jupyter_amlrun.compute.container import ContainerError, prepare_container
+
+            try:
+                self.container = prepare_container(self)
+            except ContainerError as exc:
+                self.log(f"Error: {exc}")
+                return exc.status, str(exc), None
+        from jupyter_amlrun.core.envcache import EnvironmentBuildError, Prepared, prepare_run_environment
 
         try:
-            prepared = prepare_run_environment(
-                self.ws_dir, rf.root, spec.environment_definition, self.log, rf.cancel_requested
+            prepared = (
+                Prepared(self.container.interpreter, "container")
+                if self.container is not None
+                else prepare_run_environment(
+                    self.ws_dir, rf.root, spec.environment_definition, self.log, rf.cancel_requested
+                )
             )
         except EnvironmentBuildError as exc:
             return exc.status, str(exc), None
@@ -499,6 +515,8 @@ class Driver(Supervisor):
                 return run_distributed(self, topo, cmd, env, launcher=run_on_ray)
             return run_distributed(self, topo, cmd, env)
         rf.user_log.parent.mkdir(parents=True, exist_ok=True)
+        if self.container is not None:
+            cmd, env = self.container.command(cmd, env)
         with open(rf.user_log, "ab") as out:
             self.proc = subprocess.Popen(
                 cmd,

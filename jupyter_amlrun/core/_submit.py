@@ -7,6 +7,7 @@ behind.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import numbers
 import shutil
@@ -274,6 +275,7 @@ def _launch(
             node_count=rc.node_count,
             distributed=_dist_spec(rc.distributed_job_config),
             max_run_duration_seconds=rc.max_run_duration_seconds,
+            extra={"docker": docker} if (docker := _docker_spec(config)) else {},
         )
         rf.write_spec(spec)
         rf.create()
@@ -287,46 +289,101 @@ def _launch(
 
 
 def docker_engine() -> str | None:
-    """The Docker or Podman CLI whose engine answers here, or None (checked once per process)."""
-    global _ENGINE
-    if _ENGINE is None:
-        _ENGINE = ""
-        for cli in ("docker", "podman"):
-            path = shutil.which(cli)
-            if not path:
-                continue
-            try:
-                ok = subprocess.run([path, "info"], capture_output=True, timeout=10, check=False).returncode == 0
-            except (OSError, subprocess.SubprocessError):
-                ok = False
-            if ok:
-                _ENGINE = path
-                break
-    return _ENGINE or None
+    """The Docker or Podman CLI whose engine answers here, or None (probed once per process)."""
+    from jupyter_amlrun._util.engine import detect
+
+    engine = detect()
+    return engine.cli if engine is not None else None
 
 
-_ENGINE: str | None = None
+def _docker_spec(config: ScriptRunConfig) -> dict[str, Any] | None:
+    """What the run's container needs (the run's ``spec.json`` ``extra["docker"]``), or None for a run without one.
+
+    v1's switches: ``DockerConfiguration(use_docker=True)`` (``run_config.docker``) or the older
+    ``env.docker.enabled``; an estimator's ``custom_docker_image`` sets the latter. The run's DockerConfiguration gives
+    ``shm_size`` and ``arguments`` when it asks for Docker itself, else the environment's docker section does.
+    """
+    rc = config.run_config
+    env = rc.environment
+    from_rc = bool(rc.docker.use_docker)
+    if not from_rc and not (env is not None and env.docker.enabled):
+        return None
+    section = env.docker if env is not None else None
+    source: Any = rc.docker if from_rc else section
+    from jupyter_amlrun._util.engine import detect
+
+    engine = detect()  # probed once per process: the driver takes it from here instead of probing again
+    dockerfile = section.base_dockerfile if section is not None else None
+    if dockerfile and "\n" not in dockerfile and Path(dockerfile).expanduser().is_file():
+        dockerfile = Path(dockerfile).expanduser().read_text(encoding="utf-8")  # v1: the text or a file's path
+    return {
+        "image": section.base_image if section is not None else None,
+        "base_dockerfile": dockerfile,
+        "shm_size": getattr(source, "shm_size", None),
+        "arguments": [str(a) for a in getattr(source, "arguments", None) or []],
+        "engine": [engine.cli, engine.name, engine.version] if engine is not None else None,
+    }
+
+
+_logged_in: set[tuple[str, str, str]] = set()
+
+
+def _registry_login(engine: Any, registry: Any) -> None:
+    """Hand a private registry's password to the engine's own login (its credential store keeps it, never ours)."""
+    key = (str(registry.address), str(registry.username or ""), hashlib.sha256(registry.password.encode()).hexdigest())
+    if key in _logged_in:
+        return
+    if not registry.username:
+        raise UserErrorException(
+            f"env.docker.base_image_registry for {registry.address!r} has a password but no username: set username."
+        )
+    try:
+        out = subprocess.run(
+            [engine.cli, "login", "--username", str(registry.username), "--password-stdin", str(registry.address)],
+            input=registry.password,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise UserErrorException(f"Logging in to the registry {registry.address!r} failed: {exc}") from None
+    if out.returncode != 0:
+        said = (out.stderr or out.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise UserErrorException(
+            f"Logging in to the registry {registry.address!r} as {registry.username!r} failed ({engine.name} login: "
+            f"{said[0]}). Check env.docker.base_image_registry's address, username and password."
+        )
+    _logged_in.add(key)
 
 
 def _check_docker(config: ScriptRunConfig) -> None:
-    """A run that asks for Docker needs an engine; this version runs no container yet, so it is refused clearly."""
-    rc = config.run_config
-    env = rc.environment
-    wanted = bool(rc.docker.use_docker) or bool(env is not None and env.docker.enabled)
-    if not wanted:
+    """A run that asks for Docker needs an engine that answers and an image to start from; refused here otherwise.
+
+    Whether the image is on this machine (or can be pulled) is the driver's first step at Preparing: a pull may take
+    minutes, and its failure ends the run Failed there with the engine's words.
+    """
+    docker = _docker_spec(config)
+    if docker is None:
         return
-    image = env.docker.base_image if env is not None else None
-    engine = docker_engine()
-    where = (
-        f"a container engine answers here ({engine}) but running scripts in containers is not supported yet"
-        if engine
-        else "no Docker or Podman engine answers on this machine (`docker info` fails)"
-    )
-    raise UserErrorException(
-        f"The run asks for Docker (image {image!r}) but {where}. Run without Docker: "
-        "ScriptRunConfig(..., docker_runtime_config=DockerConfiguration(use_docker=False)) and "
-        "env.docker.enabled = False; the environment's packages are then installed in a cached virtualenv."
-    )
+    from jupyter_amlrun._util.engine import EngineError, require
+
+    try:
+        engine = require(docker["image"])
+    except EngineError as exc:
+        raise UserErrorException(str(exc)) from None
+    env = config.run_config.environment
+    registry = getattr(env.docker, "base_image_registry", None) if env is not None else None
+    if registry is not None and registry.address and registry.password:
+        _registry_login(engine, registry)
+    if not docker["image"] and not docker["base_dockerfile"]:
+        raise UserErrorException(
+            "The run asks for Docker but its environment names no image: set env.docker.base_image "
+            "(e.g. 'python:3.11-slim' or an image listed by `podman images`)."
+        )
+    for arg in docker["arguments"]:
+        if "\x00" in arg:
+            raise UserErrorException("DockerConfiguration(arguments=...) cannot hold a NUL byte.")
 
 
 def _dist_spec(dist: Any) -> dict[str, Any] | None:

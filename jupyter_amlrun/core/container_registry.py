@@ -1,10 +1,16 @@
-"""v1's ``azureml.core.container_registry``: registry records for Docker base images (used by a local engine)."""
+"""v1's ``azureml.core.container_registry``: a registry for a private Docker base image
+(``env.docker.base_image_registry``; the password goes to the container engine's login, never to a document)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from jupyter_amlrun.core.runconfig_sections import ContainerRegistry, Record
+from jupyter_amlrun.core.environment import ContainerRegistry
+from jupyter_amlrun.core.runconfig_sections import Record
+
+
+class AzureContainerRegistry(ContainerRegistry):
+    """v1's Azure Container Registry record: the same fields as :class:`ContainerRegistry`."""
 
 
 class RegistryIdentity(Record):
@@ -16,4 +22,4 @@ class RegistryIdentity(Record):
         super().__init__(*args, **kwargs)
 
 
-__all__ = ["ContainerRegistry", "RegistryIdentity"]
+__all__ = ["AzureContainerRegistry", "ContainerRegistry", "RegistryIdentity"]

@@ -433,7 +433,9 @@ def list_cache(workspace_dir: Path) -> list[dict[str, Any]]:
         meta["size_mb"] = round(sum(f.stat().st_size for f in real.rglob("*") if f.is_file()) / 2**20, 2)
         meta["in_use"] = _in_use(root, link.name)
         out.append(meta)
-    return out
+    from jupyter_amlrun._util.engine import list_images
+
+    return out + list_images(root)  # a Docker environment's derived images (compute/container.py)
 
 
 def _in_use(root: Path, key: str) -> bool:
@@ -461,6 +463,8 @@ def prune_cache(workspace_dir: Path, older_than_days: float | None = None, keys:
     removed = []
     now = time.time()
     for entry in list_cache(workspace_dir):
+        if entry.get("kind") == "image":
+            continue  # pruned below, by the engine
         key = str(entry["key"])
         if keys is not None and key not in keys and not any(key.startswith(k) for k in keys):
             continue
@@ -483,7 +487,9 @@ def prune_cache(workspace_dir: Path, older_than_days: float | None = None, keys:
                 continue
             with contextlib.suppress(BlockingIOError), _try_lock(root / ".locks" / f"{key}.build"):
                 shutil.rmtree(stale, ignore_errors=True)
-    return removed
+    from jupyter_amlrun._util.engine import prune_images
+
+    return removed + prune_images(root, older_than_days, keys)
 
 
 @contextlib.contextmanager

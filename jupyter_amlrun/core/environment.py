@@ -289,8 +289,31 @@ class PythonSection(PythonSectionV1Mixin):
         self.conda_dependencies_file: str | None = None
 
 
+class ContainerRegistry:
+    """v1's ``environment.docker.base_image_registry``: where a private base image is pulled from.
+
+    The password is never stored with the environment (not in its documents, its hash or its repr): at submit it is
+    handed to the container engine's own login (``podman login`` / ``docker login``), whose credential store keeps it.
+    """
+
+    def __init__(self, address: str | None = None, username: str | None = None, password: str | None = None) -> None:
+        self.address = address
+        self.username = username
+        self.password = password
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"address": self.address, "username": self.username}
+
+    def __repr__(self) -> str:
+        secret = "********" if self.password else None
+        return f"ContainerRegistry(address={self.address!r}, username={self.username!r}, password={secret!r})"
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ContainerRegistry:
+        return ContainerRegistry(self.address, self.username, self.password)
+
+
 class DockerSection(DockerSectionV1Mixin):
-    """v1's ``environment.docker``: the image a run would use. Runs refuse Docker where no engine answers."""
+    """v1's ``environment.docker``: the image a run uses when it runs in a container (compute/container.py)."""
 
     def __init__(self) -> None:
         self.enabled = False  # deprecated in v1 (DockerConfiguration(use_docker=...)); still honoured
@@ -299,6 +322,7 @@ class DockerSection(DockerSectionV1Mixin):
         self.shm_size = "2g"
         self.shared_volumes = True
         self.arguments: builtins.list[str] = []
+        self.base_image_registry = ContainerRegistry()
 
     @property
     def base_image(self) -> str | None:
@@ -328,6 +352,8 @@ class DockerSection(DockerSectionV1Mixin):
             "shm_size": self.shm_size,
             "shared_volumes": self.shared_volumes,
             "arguments": list(self.arguments),
+            # only when set: the hash of every environment without a registry stays what it was
+            **({"base_image_registry": self.base_image_registry.as_dict()} if self.base_image_registry.address else {}),
         }
 
     @classmethod
@@ -339,6 +365,8 @@ class DockerSection(DockerSectionV1Mixin):
         sec.shm_size = d.get("shm_size", "2g")
         sec.shared_volumes = bool(d.get("shared_volumes", True))
         sec.arguments = list(d.get("arguments", []))
+        registry = dict(d.get("base_image_registry") or {})
+        sec.base_image_registry = ContainerRegistry(registry.get("address"), registry.get("username"))
         return sec
 
     def __getitem__(self, key: str) -> Any:  # older code read environment.docker as a dict

@@ -104,7 +104,8 @@ class EnvironmentV1Mixin:
         """An environment on the Docker ``image`` (a run uses it with DockerConfiguration(use_docker=True))."""
         env = _env_class()(name)
         env.docker.base_image = image
-        env.docker.base_image_registry = container_registry
+        if container_registry is not None:
+            env.docker.base_image_registry = container_registry
         return _with_specs(env, conda_specification, pip_requirements)
 
     @staticmethod

@@ -9,18 +9,18 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jupyter_amlrun.core.container_registry import AzureContainerRegistry  # noqa: F401 - v1's runconfig path
 from jupyter_amlrun.core.environment import (  # noqa: F401 - v1 notebooks import these from runconfig
     DEFAULT_CPU_IMAGE,
     DEFAULT_GPU_IMAGE,
     CondaDependencies,
+    ContainerRegistry,
     Environment,
 )
 from jupyter_amlrun.core.errors import RunConfigurationException, UserErrorException
 from jupyter_amlrun.core.runconfig_sections import (  # noqa: F401 - the value classes: v1's azureml.core.runconfig path
     AmlComputeConfiguration,
     ApplicationEndpointConfiguration,
-    AzureContainerRegistry,
-    ContainerRegistry,
     Data,
     DatacacheConfiguration,
     DataLocation,

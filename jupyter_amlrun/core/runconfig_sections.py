@@ -109,22 +109,6 @@ class ApplicationEndpointConfiguration(Record):
     _FIELDS = ("type", "port", "properties")
 
 
-class ContainerRegistry(Record):
-    """A container registry (address, username, password) for Docker images; the password is not written by
-    ``RunConfiguration.save``."""
-
-    _FIELDS = ("address", "username", "password")
-
-    def to_dict(self) -> dict[str, Any]:
-        out = super().to_dict()
-        out.pop("password", None)  # never write a secret into a saved run configuration
-        return out
-
-
-class AzureContainerRegistry(ContainerRegistry):
-    """v1's Azure Container Registry record (same fields as :class:`ContainerRegistry`)."""
-
-
 class DataPath(Record):
     """A path on a datastore, by datastore name (v1 run configuration form)."""
 

@@ -40,6 +40,7 @@ AMLRUN_ACTIONS = (
     "envs",
     "tensorboard",
     "workspace",
+    "port",
 )
 
 
@@ -532,10 +533,15 @@ class AmlRunMagics(Magics):
             %amlrun tensorboard RUN_ID[,RUN_ID...]   TensorBoard over the runs' logs/ (live while running)
             %amlrun tensorboard stop       stop it
             %amlrun workspace              the workspace in use
+            %amlrun port PATH... [--out FOLDER] [--no-backup] [--dry-run]
+                                           port v1 notebooks/scripts (azureml imports -> jupyter_amlrun), report
         """
         argv, rest = split_line(line)
         if rest is not None:
             raise UsageError("%amlrun takes no `--` arguments.")
+        if argv[:1] == ["port"]:
+            self._amlrun_port(argv[1:])
+            return
         args = self.amlrun.parser.parse_args(argv)
         if args.action not in AMLRUN_ACTIONS:
             raise UsageError(f"Unknown action {args.action!r}. Use one of: {', '.join(AMLRUN_ACTIONS)}.")
@@ -547,6 +553,18 @@ class AmlRunMagics(Magics):
             getattr(self, f"_amlrun_{args.action}")(ws, args)
         except UserErrorException as exc:
             raise UsageError(str(exc)) from None
+
+    def _amlrun_port(self, argv: list[str]) -> None:
+        """``%amlrun port``: the same as ``jupyter amlrun port`` (needs no workspace); prints the report."""
+        from jupyter_amlrun.core.port import run_port
+
+        try:
+            text, _code = run_port(argv, prog="%amlrun port")
+        except SystemExit as exc:  # argparse already printed the usage and the problem
+            raise UsageError("%amlrun port: see the usage above.") from exc
+        except UserErrorException as exc:
+            raise UsageError(str(exc)) from None
+        print(text)
 
     def _amlrun_runs(self, ws: Any, args: Any) -> None:
         from jupyter_amlrun.core.experiment import Experiment

@@ -95,4 +95,4 @@ def test_secrets_are_not_written(tmp_path: Path) -> None:
     from jupyter_amlrun.core.runconfig import ContainerRegistry
 
     reg = ContainerRegistry(address="myacr.azurecr.io", username="u", password="p4ss")
-    assert "p4ss" not in repr(reg.to_dict())
+    assert "p4ss" not in repr(reg) and "p4ss" not in repr(reg.as_dict())
