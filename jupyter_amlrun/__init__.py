@@ -45,6 +45,20 @@ _EXPORTS: dict[str, str] = {
     "Dataset": "jupyter_amlrun.data.dataset",
     "OutputFileDatasetConfig": "jupyter_amlrun.data.output",
     "RunDetails": "jupyter_amlrun.notebook.widget",
+    # the rest of v1's azureml.core names, so `from azureml.core import X` ports to `from jupyter_amlrun import X`
+    "ScriptRun": "jupyter_amlrun.core.script_run",
+    "Keyvault": "jupyter_amlrun.core.keyvault",
+    "ContainerRegistry": "jupyter_amlrun.core.container_registry",
+    "diagnostic_log": "jupyter_amlrun.core.diagnostics",
+    "get_run": "jupyter_amlrun.core.run_v1",
+    "attach_legacy_compute_target": "jupyter_amlrun.core.compute_target",
+    "remove_legacy_compute_target": "jupyter_amlrun.core.compute_target",
+    "prepare_compute_target": "jupyter_amlrun.core.compute_target",
+    "is_compute_target_prepared": "jupyter_amlrun.core.compute_target",
+    # out of scope (deployment, Synapse), importable so a port gets to the line that uses them and a clear refusal
+    "Webservice": "jupyter_amlrun.core.webservice",
+    "LinkedService": "jupyter_amlrun.core.linked_service",
+    "SynapseWorkspaceLinkedServiceConfiguration": "jupyter_amlrun.core.linked_service",
 }
 
 __all__ = [*_EXPORTS, "VERSION", "__version__", "load_ipython_extension", "unload_ipython_extension"]

@@ -1,5 +1,74 @@
-"""``from jupyter_amlrun.opendatasets import MNIST, Diabetes`` (v1: ``azureml.opendatasets``)."""
+"""``from jupyter_amlrun.opendatasets import ...`` (v1: ``azureml.opendatasets``): every v1 open dataset class.
+
+MNIST and Diabetes keep their files in the default datastore; the others read their public Azure Open Datasets
+source, or the mirror named by ``AMLRUN_<NAME>_URL`` (see jupyter_amlrun.data.opendatasets_catalog).
+"""
 
 from jupyter_amlrun.data.opendatasets import MNIST, Diabetes
+from jupyter_amlrun.data.opendatasets_catalog import (
+    BingCOVID19Data,
+    BostonSafety,
+    ChicagoSafety,
+    CitySafety,
+    COVID19OpenResearch,
+    COVIDTrackingProject,
+    EcdcCOVIDCases,
+    NoaaGfsWeather,
+    NoaaIsdWeather,
+    NoParameterOpenDatasetBase,
+    NycSafety,
+    NycTaxiBase,
+    NycTlcFhv,
+    NycTlcGreen,
+    NycTlcYellow,
+    OjSalesSimulated,
+    PublicHolidays,
+    PublicHolidaysOffline,
+    SampleDatasetBase,
+    SanFranciscoSafety,
+    SeattleSafety,
+    UsLaborCPI,
+    UsLaborEHENational,
+    UsLaborEHEState,
+    UsLaborLAUS,
+    UsLaborLFS,
+    UsLaborPPICommodity,
+    UsLaborPPIIndustry,
+    UsPopulationCounty,
+    UsPopulationZip,
+)
 
-__all__ = ["MNIST", "Diabetes"]
+__all__ = [
+    "MNIST",
+    "BingCOVID19Data",
+    "BostonSafety",
+    "COVID19OpenResearch",
+    "COVIDTrackingProject",
+    "ChicagoSafety",
+    "CitySafety",
+    "Diabetes",
+    "EcdcCOVIDCases",
+    "NoParameterOpenDatasetBase",
+    "NoaaGfsWeather",
+    "NoaaIsdWeather",
+    "NycSafety",
+    "NycTaxiBase",
+    "NycTlcFhv",
+    "NycTlcGreen",
+    "NycTlcYellow",
+    "OjSalesSimulated",
+    "PublicHolidays",
+    "PublicHolidaysOffline",
+    "SampleDatasetBase",
+    "SanFranciscoSafety",
+    "SeattleSafety",
+    "UsLaborCPI",
+    "UsLaborEHENational",
+    "UsLaborEHEState",
+    "UsLaborLAUS",
+    "UsLaborLFS",
+    "UsLaborPPICommodity",
+    "UsLaborPPIIndustry",
+    "UsPopulationCounty",
+    "UsPopulationZip",
+]

@@ -14,7 +14,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
-from jupyter_amlrun.core.errors import ComputeTargetException
+from jupyter_amlrun.core.errors import ComputeTargetException, refused
 from jupyter_amlrun.core.registry import UnknownKindError, compute_backends
 
 if TYPE_CHECKING:
@@ -123,6 +123,28 @@ class AmlComputeStatus:
             "queuedRunCount": self.queued_run_count,
         }
 
+    @staticmethod
+    def deserialize(object_dict: dict[str, Any]) -> AmlComputeStatus:
+        """Rebuild a status from :meth:`serialize`'s dict."""
+        scale = object_dict.get("scaleSettings") or {}
+        counts = object_dict.get("nodeStateCounts") or {}
+        doc = {
+            "vm_size": object_dict.get("vmSize"),
+            "vm_priority": object_dict.get("vmPriority"),
+            "created": object_dict.get("creationTime"),
+            "modified": object_dict.get("modifiedTime"),
+            "min_nodes": scale.get("minNodeCount", 0),
+            "max_nodes": scale.get("maxNodeCount"),
+            "idle_seconds_before_scaledown": str(scale.get("nodeIdleTimeBeforeScaleDown", "PT0S"))[2:-1] or 0,
+        }
+        status = AmlComputeStatus(
+            doc, int(counts.get("runningNodeCount") or 0), int(object_dict.get("queuedRunCount") or 0)
+        )
+        status.current_node_count = int(object_dict.get("currentNodeCount") or 0)
+        status.target_node_count = int(object_dict.get("targetNodeCount") or 0)
+        status.node_state_counts = dict(counts) or status.node_state_counts
+        return status
+
     def __repr__(self) -> str:
         return f"AmlComputeStatus({self.serialize()!r})"
 
@@ -140,7 +162,7 @@ class ComputeTarget:
                 f"Known targets: {sorted(_list_names(workspace)) or 'none'}; create one with ComputeTarget.create(ws, "
                 f"{name!r}, AmlCompute.provisioning_configuration(max_nodes=2))."
             )
-        kind = _KINDS.get(doc.get("type", ""), ComputeTarget)
+        kind = _kind_of(doc)
         obj = object.__new__(kind)
         obj._init(workspace, name, doc)
         return obj
@@ -230,6 +252,14 @@ class ComputeTarget:
 
     def serialize(self) -> dict[str, Any]:
         return {"name": self.name, "type": self.type, "properties": dict(self._doc)}
+
+    @staticmethod
+    def deserialize(workspace: Workspace, object_dict: dict[str, Any]) -> ComputeTarget:
+        """The target a :meth:`serialize` dict names (read again from the workspace)."""
+        name = object_dict.get("name") if isinstance(object_dict, dict) else None
+        if not isinstance(name, str):
+            raise ComputeTargetException("deserialize needs a dict from ComputeTarget.serialize() (with a 'name').")
+        return ComputeTarget(workspace, name)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(workspace={self.workspace.name!r}, name={self.name!r}, type={self.type!r})"
@@ -342,6 +372,19 @@ class AmlCompute(ComputeTarget):
         import os
 
         return [{"name": "LOCAL", "vCPUs": os.cpu_count() or 1, "gpus": 0}]
+
+    def get(self) -> dict[str, Any]:
+        """The pool's document as v1's REST form (``serialize()``), read again from the workspace."""
+        self.refresh_state()
+        return self.serialize()
+
+    _QUOTA = "A local pool's limit is its max_nodes: use compute.update(max_nodes=N)."
+    _IDENTITY = "A local pool runs as your user; give runs credentials through environment variables or the keyvault."
+    list_quotas = staticmethod(refused("AmlCompute.list_quotas", _QUOTA))
+    list_usages = staticmethod(refused("AmlCompute.list_usages", _QUOTA))
+    update_quotas = staticmethod(refused("AmlCompute.update_quotas", _QUOTA))
+    add_identity = refused("AmlCompute.add_identity", _IDENTITY)
+    remove_identity = refused("AmlCompute.remove_identity", _IDENTITY)
 
 
 def _check_name(name: Any) -> None:
@@ -508,6 +551,15 @@ class RayCompute(ComputeTarget):
 
 
 _KINDS: dict[str, type[ComputeTarget]] = {"AmlCompute": AmlCompute, RAY_TYPE: RayCompute}
+
+
+def _kind_of(doc: dict[str, Any]) -> type[ComputeTarget]:
+    """The class of a target document: its v1 ``kind`` (a ComputeInstance is a one-node AmlCompute pool), else type."""
+    if doc.get("kind") == "ComputeInstance":
+        from jupyter_amlrun.core.computeinstance import ComputeInstance
+
+        return ComputeInstance
+    return _KINDS.get(doc.get("type", ""), ComputeTarget)
 
 
 def _list_names(workspace: Workspace) -> builtins.list[str]:

@@ -17,6 +17,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
+from jupyter_amlrun.core.environment_v1 import (  # noqa: F401 - the value classes: v1's azureml.core.environment path
+    CondaDependenciesV1Mixin,
+    DockerBuildContext,
+    DockerImageDetails,
+    DockerImagePlatform,
+    DockerSectionV1Mixin,
+    EnvironmentReference,
+    EnvironmentV1Mixin,
+    ImageBuildDetails,
+    PythonSectionV1Mixin,
+    RCranPackage,
+    RGitHubPackage,
+    RSection,
+    SparkPackage,
+    SparkSection,
+)
 from jupyter_amlrun.core.errors import UserErrorException
 
 DEFAULT_CPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:20251130.v1"
@@ -79,7 +95,7 @@ if TYPE_CHECKING:
     from jupyter_amlrun.core.workspace import Workspace
 
 
-class CondaDependencies:
+class CondaDependencies(CondaDependenciesV1Mixin):
     """Conda and pip package lists of an environment (v1 API subset)."""
 
     def __init__(self, conda_dependencies_file_path: str | None = None) -> None:
@@ -253,7 +269,7 @@ class CondaDependencies:
         return cd
 
 
-class PythonSection:
+class PythonSection(PythonSectionV1Mixin):
     """How the run's Python is provided.
 
     Attributes
@@ -296,7 +312,7 @@ class ContainerRegistry:
         return ContainerRegistry(self.address, self.username, self.password)
 
 
-class DockerSection:
+class DockerSection(DockerSectionV1Mixin):
     """v1's ``environment.docker``: the image a run uses when it runs in a container (compute/container.py)."""
 
     def __init__(self) -> None:
@@ -360,7 +376,7 @@ class DockerSection:
         return self.as_dict().get(key, default)
 
 
-class Environment:
+class Environment(EnvironmentV1Mixin):
     """A named, versioned description of a run's Python environment.
 
     Parameters
@@ -725,3 +741,9 @@ def curated_environment(name: str) -> Environment | None:
         notice += f"; {note}"
     print(notice + ".")
     return env
+
+
+# v1's other names for the same classes (azureml.core.environment).
+PythonEnvironment = PythonSection
+DockerEnvironment = DockerSection
+SparkEnvironment = SparkSection

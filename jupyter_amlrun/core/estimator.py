@@ -20,7 +20,26 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class Mpi:
+class _DistributedTraining:
+    """v1's base of the ``distributed_training=`` values; ``validate`` checks the framework takes this backend."""
+
+    _ALLOWED_BY: dict[str, tuple[str, ...]] = {
+        "Python": ("mpi",),
+        "Chainer": ("mpi",),
+        "PyTorch": ("mpi", "gloo", "nccl"),
+        "TensorFlow": ("mpi", "ps"),
+    }
+
+    def validate(self, framework_name: str) -> None:
+        """Raise when ``framework_name``'s estimator cannot use this backend (v1's rule)."""
+        allowed = self._ALLOWED_BY.get(framework_name, ("mpi",))
+        if str(self) not in allowed:
+            raise UserErrorException(
+                f"{framework_name} does not support distributed backend {str(self)!r}; supported: {list(allowed)}."
+            )
+
+
+class Mpi(_DistributedTraining):
     """``distributed_training=Mpi(process_count_per_node)``."""
 
     def __init__(self, process_count_per_node: int = 1) -> None:
@@ -30,17 +49,17 @@ class Mpi:
         return "mpi"
 
 
-class Gloo:
+class Gloo(_DistributedTraining):
     def __str__(self) -> str:
         return "gloo"
 
 
-class Nccl:
+class Nccl(_DistributedTraining):
     def __str__(self) -> str:
         return "nccl"
 
 
-class ParameterServer:
+class ParameterServer(_DistributedTraining):
     def __init__(self, worker_count: int = 1, parameter_server_count: int = 1) -> None:
         self.worker_count = worker_count
         self.parameter_server_count = parameter_server_count
@@ -70,6 +89,10 @@ class Estimator:
     _FRAMEWORK = "Python"
     DEFAULT_VERSION: str | None = None
     _VERSIONS: tuple[str, ...] = ()
+    FRAMEWORK_NAME: str | None = None  # v1: the framework's name on the framework estimators
+    # class-level defaults of what each instance sets (v1 code may read them on the class)
+    source_directory: str = ""
+    framework_version: str | None = None
 
     def __init__(
         self,
@@ -238,6 +261,7 @@ class Estimator:
 class PyTorch(Estimator):
     _SUPPORTED_BACKENDS = ("mpi", "gloo", "nccl")
     _FRAMEWORK = "PyTorch"
+    FRAMEWORK_NAME = "PyTorch"
     DEFAULT_VERSION = "1.4"
     _VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6")
 
@@ -245,6 +269,7 @@ class PyTorch(Estimator):
 class Chainer(Estimator):
     _SUPPORTED_BACKENDS = ("mpi",)
     _FRAMEWORK = "Chainer"
+    FRAMEWORK_NAME = "Chainer"
     DEFAULT_VERSION = "5.1.0"
     _VERSIONS = ("5.1.0", "7.0.0")
 
@@ -252,6 +277,7 @@ class Chainer(Estimator):
 class TensorFlow(Estimator):
     _SUPPORTED_BACKENDS = ("mpi", "ps")
     _FRAMEWORK = "TensorFlow"
+    FRAMEWORK_NAME = "TensorFlow"
     DEFAULT_VERSION = "1.13"
     _VERSIONS = ("1.10", "1.12", "1.13", "2.0", "2.1", "2.2", "2.3")
 
@@ -261,6 +287,7 @@ class SKLearn(Estimator):
 
     _SUPPORTED_BACKENDS = ()
     _FRAMEWORK = "Python"
+    FRAMEWORK_NAME = "SKLearn"
     DEFAULT_VERSION = "0.20.3"
     _VERSIONS = ("0.20.3",)
 
@@ -276,3 +303,7 @@ class SKLearn(Estimator):
                 raise UserErrorException(f"SKLearn does not take {banned}: it runs on a single node.")
             kwargs.pop(banned, None)
         super().__init__(source_directory, **kwargs)
+
+
+#: v1's internal base names, kept so ``isinstance``/imports of them port.
+MMLBaseEstimator = Estimator

@@ -39,6 +39,14 @@ def new_run_name(experiment_name: str) -> str:
     return f"{experiment_name}_{int(time.time())}_{uuid.uuid4().hex[:8]}"
 
 
+class ViewType:
+    """Which experiments ``Experiment.list`` shows (v1); archiving is not supported, so every view is all of them."""
+
+    ActiveOnly = "ActiveOnly"
+    ArchivedOnly = "ArchivedOnly"
+    All = "All"
+
+
 class Experiment:
     """A named collection of runs in a workspace.
 
@@ -167,6 +175,33 @@ class Experiment:
             "Experiment.from_directory (v1 project folders) is not supported: use "
             "Experiment(Workspace.from_config(path), name)."
         )
+
+    # v1's path templates (service URLs there); here they name the local store's parts.
+    DELIM = "/"
+    WORKSPACE_FMT = "workspaces/{workspace_name}"
+    EXPERIMENT_NAME_PATH = "experiments/{experiment_name}"
+    EXPERIMENT_ID_PATH = "experiments/{experiment_id}"
+    TID_FMT = "{run_id}"
+
+    @property
+    def workspace_object(self) -> Workspace:
+        """v1's other name for :attr:`workspace`."""
+        return self._workspace
+
+    @property
+    def identity(self) -> str:
+        """A stable label for logs: ``Experiment#<name>``."""
+        return f"Experiment#{self._name}"
+
+    @property
+    def portal_url(self) -> str:
+        """Same as :meth:`get_portal_url`."""
+        return self.get_portal_url()
+
+    @staticmethod
+    def get_docs_url() -> str:
+        """Where the v1 names are explained for this project."""
+        return "docs/v1-surface.md"
 
     def get_portal_url(self) -> str:
         """The URL that opens this experiment's runs in the AML sidebar of this kernel's Jupyter server (see

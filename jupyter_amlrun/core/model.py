@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun.core import tags as T
 from jupyter_amlrun.core._filters import match_tags
-from jupyter_amlrun.core.errors import ModelNotFoundException, UserErrorException
+from jupyter_amlrun.core.errors import ModelNotFoundException, UserErrorException, refuse_members, refused_class
 from jupyter_amlrun.tracking.store import file_uri_to_path
 
 if TYPE_CHECKING:
@@ -32,6 +32,18 @@ def validate_model_name(name: Any) -> str:
     return name
 
 
+_SERVE = "Serve the model locally: `mlflow models serve -m <model.download() folder>`, or load it in your own app."
+
+
+@refuse_members(
+    methods={
+        "deploy": _SERVE,
+        "package": _SERVE,
+        "profile": "Profile the model yourself by calling it in a run; deployment sizing is Azure-only.",
+        "get_sas_urls": "Models are local files: model.download(target_dir) copies them; Model.get_model_path() finds "
+        "them.",
+    }
+)
 class Model:
     """A registered model version.
 
@@ -240,6 +252,51 @@ class Model:
     def delete(self) -> None:
         self.workspace.store.delete_model_version(self.name, self.version)
 
+    def remove_tags(self, tags: builtins.list[str]) -> None:
+        """Remove tags by name (a name that is not set is ignored, as in v1)."""
+        for key in tags:
+            if key in self.tags:
+                self.workspace.store.client.delete_model_version_tag(self.name, str(self.version), str(key))
+        self._reload()
+
+    def update_tags_properties(
+        self,
+        add_tags: dict[str, Any] | None = None,
+        remove_tags: builtins.list[str] | None = None,
+        add_properties: dict[str, Any] | None = None,
+    ) -> None:
+        """Add and remove tags and add properties in one call (properties are immutable, as in v1)."""
+        if add_tags:
+            self.add_tags(add_tags)
+        if remove_tags:
+            self.remove_tags(remove_tags)
+        if add_properties:
+            self.add_properties(add_properties)
+
+    def add_dataset_references(self, datasets: builtins.list[tuple[str, Any]]) -> None:
+        """Record the datasets the model was trained or validated with: ``[(purpose, dataset), ...]`` becomes the
+        property ``dataset:<purpose>`` = the dataset's name (or id)."""
+        props = {}
+        for item in datasets:
+            if not isinstance(item, tuple) or len(item) != 2:
+                raise UserErrorException("add_dataset_references takes [(purpose, dataset), ...].")
+            purpose, dataset = item
+            props[f"dataset:{purpose}"] = str(getattr(dataset, "name", None) or getattr(dataset, "id", None) or dataset)
+        self.add_properties(props)
+
+    @staticmethod
+    def deserialize(workspace: Workspace, model_payload: dict[str, Any]) -> Model:
+        """The model a :meth:`serialize` dict names (read again from the workspace)."""
+        name, version = model_payload.get("name"), model_payload.get("version")
+        if not isinstance(name, str):
+            raise UserErrorException("deserialize needs a dict from Model.serialize() (with 'name' and 'version').")
+        return Model(workspace, name=name, version=version)
+
+    def print_configuration(self) -> None:
+        """Print the model's fields (name, version, tags, properties, run, url)."""
+        for key, value in self.serialize().items():
+            print(f"{key}: {value}")
+
     def _reload(self) -> None:
         r = self.workspace.store.get_model_version(self.name, self.version)
         if r is not None:
@@ -293,3 +350,18 @@ def _find(
             "with run.register_model(...) or Model.register(ws, path, name)."
         )
     return max(records, key=lambda r: r.version)
+
+
+#: v1 deployment classes (azureml.core.model): importable; any use says what to do instead.
+InferenceConfig = refused_class("InferenceConfig", _SERVE, __name__)
+ModelPackage = refused_class("ModelPackage", _SERVE, __name__)
+
+
+def __getattr__(name: str) -> Any:
+    """v1's ``azureml.core.model`` also exports ``Dataset`` (for ``sample_input_dataset=``); it lives in the data
+    layer, above the core, so it is forwarded lazily for ported imports and never used by the core itself."""
+    if name == "Dataset":
+        import importlib
+
+        return importlib.import_module("jupyter_amlrun.data.dataset").Dataset
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

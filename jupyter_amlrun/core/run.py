@@ -34,6 +34,7 @@ from jupyter_amlrun.core.errors import (
 )
 from jupyter_amlrun.core.lifecycle import finalize, mirror_status
 from jupyter_amlrun.core.reader import DEFAULT_ERROR, RunReader, status_of
+from jupyter_amlrun.core.run_v1 import InputDatasets, LinkOutput, OutputDatasets, RunV1Mixin, _OfflineRun, get_run  # noqa: F401 - v1 path
 from jupyter_amlrun.core.runfolder import HEARTBEAT_SECONDS, RunFolder
 from jupyter_amlrun.core.status import RunStatus, is_terminal
 from jupyter_amlrun.tracking import journal as _journal
@@ -98,7 +99,7 @@ _owner = _Owner()
 atexit.register(_owner.flush_all)
 
 
-class Run:
+class Run(RunV1Mixin):
     """A tracked run.
 
     Parameters
@@ -775,10 +776,9 @@ class Run:
         return ids.index(self.id) + 1 if self.id in ids else 0
 
     def get_secret(self, name: str) -> str:
-        raise UserErrorException(
-            "Run.get_secret reads an Azure Key Vault, which jupyter_amlrun does not have. Pass the value to the "
-            "run as an environment variable (run_config.environment_variables) and read it with os.environ."
-        )
+        """The secret ``name`` from the workspace's keyvault (``ws.get_default_keyvault()``: its 0600 secrets file,
+        or the environment variable ``AMLRUN_SECRET_<NAME>``), as v1 read it from the workspace's Key Vault."""
+        return self._ws.get_default_keyvault().get_secret(name)
 
     def get_secrets(self, secrets: builtins.list[str]) -> dict[str, str]:
         return {name: self.get_secret(name) for name in secrets}

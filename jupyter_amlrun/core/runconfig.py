@@ -5,11 +5,46 @@ from __future__ import annotations
 import copy
 import logging
 import os
-from dataclasses import dataclass, field
+import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun.core.environment import Environment
+from jupyter_amlrun.core.container_registry import AzureContainerRegistry  # noqa: F401 - v1's runconfig path
+from jupyter_amlrun.core.environment import (  # noqa: F401 - v1 notebooks import these from runconfig
+    DEFAULT_CPU_IMAGE,
+    DEFAULT_GPU_IMAGE,
+    CondaDependencies,
+    ContainerRegistry,
+    Environment,
+)
 from jupyter_amlrun.core.errors import RunConfigurationException, UserErrorException
+from jupyter_amlrun.core.runconfig_sections import (  # noqa: F401 - the value classes: v1's azureml.core.runconfig path
+    AmlComputeConfiguration,
+    ApplicationEndpointConfiguration,
+    Data,
+    DatacacheConfiguration,
+    DataLocation,
+    DataPath,
+    DataReferenceConfiguration,
+    Dataset,
+    DatasetRegistrationOptions,
+    GlobsOptions,
+    HdiConfiguration,
+    HistoryConfiguration,
+    JarLibrary,
+    KubernetesComputeConfiguration,
+    MavenLibrary,
+    MountOptions,
+    OutputData,
+    OutputOptions,
+    ParallelTaskConfiguration,
+    PyPiLibrary,
+    RCranLibrary,
+    RegistrationOptions,
+    SparkConfiguration,
+    UploadOptions,
+    Uri,
+)
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.experiment import Experiment
@@ -115,27 +150,296 @@ def _positive(name: str, value: Any) -> None:
         raise RunConfigurationException(f"{name} must be an integer >= 1, got {value!r}.")
 
 
-@dataclass
+RUNCONFIG_DIRS = (".azureml", "aml_config")  # where v1 keeps <name>.runconfig files under a project folder
+_UNSET: Any = object()
+
+
 class RunConfiguration:
-    """What to run and where (v1 ``RunConfiguration``)."""
+    """What to run and where (v1 ``RunConfiguration``); ``save``/``load`` write and read v1's YAML files.
 
-    script: str | None = None
-    arguments: list[Any] = field(default_factory=list)
-    target: str = "local"
-    framework: str = "Python"
-    communicator: str = "None"
-    node_count: int = 1
-    max_run_duration_seconds: int | None = None
-    environment: Environment | None = None
-    environment_variables: dict[str, str] = field(default_factory=dict)
-    distributed_job_config: Any = None
-    command: list[str] | str = ""
-    data: dict[str, Any] = field(default_factory=dict)
-    docker: DockerConfiguration = field(default_factory=DockerConfiguration)
+    Parameters
+    ----------
+    script, arguments, framework, communicator, command:
+        As in v1 (defaults: no script, no arguments, ``"Python"``, ``"None"``, ``""``).
+    conda_dependencies:
+        A :class:`CondaDependencies` for the run's environment.
+    **kwargs:
+        Any attribute below by name (``target=``, ``environment=``, ``node_count=``, ...).
 
-    def __post_init__(self) -> None:
+    Attributes
+    ----------
+    target, node_count, max_run_duration_seconds, environment, environment_variables, distributed_job_config,
+    data, docker, history, mpi, pytorch, tensorflow, data_references, output_data, source_directory_data_store,
+    credential_passthrough, spark, hdi, amlcompute, kubernetescompute, paralleltask, priority:
+        v1's fields; the Azure-only sections are kept as given and have no effect locally.
+    """
+
+    auto_prepare_environment = True  # v1 deprecated switch: environments are always prepared when a run starts
+
+    def __init__(
+        self,
+        script: str | None = None,
+        arguments: list[Any] | None = None,
+        framework: str | None = None,
+        communicator: str | None = None,
+        conda_dependencies: Any = None,
+        _history_enabled: bool | None = None,
+        _path: str | None = None,
+        _name: str | None = None,
+        command: list[str] | str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.script = script
+        self.arguments: list[Any] = list(arguments) if arguments is not None else []
+        self.framework = framework or "Python"
+        self.communicator = communicator or "None"
+        self.command: list[str] | str = command if command is not None else ""
+        self.target = "local"
+        self.node_count = 1
+        self.max_run_duration_seconds: int | None = None
+        self.environment: Environment = Environment("default-environment")
+        if conda_dependencies is not None:
+            self.environment.python.conda_dependencies = conda_dependencies
+        self._environment_variables: dict[str, str] = {}
+        self.distributed_job_config: Any = None
+        self.data: dict[str, Any] = {}
+        self.docker = DockerConfiguration()
+        self.history = HistoryConfiguration()
+        if _history_enabled is not None:
+            self.history.output_collection = bool(_history_enabled)
+        self.mpi = MpiConfiguration()
+        self.pytorch = PyTorchConfiguration()
+        self.tensorflow = TensorflowConfiguration()
+        self.data_references: dict[str, Any] = {}
+        self.output_data: dict[str, Any] = {}
+        self.source_directory_data_store: str | None = None
+        self.credential_passthrough = False
+        self.spark = SparkConfiguration()
+        self.hdi = HdiConfiguration()
+        self.amlcompute = AmlComputeConfiguration()
+        self.kubernetescompute = KubernetesComputeConfiguration()
+        self.paralleltask = ParallelTaskConfiguration()
+        self.priority: int | None = None
+        for name, value in kwargs.items():
+            if name.startswith("_") or not hasattr(self, name):
+                raise RunConfigurationException(
+                    f"RunConfiguration has no field {name!r}; fields: script, arguments, target, environment, "
+                    "environment_variables, node_count, max_run_duration_seconds, distributed_job_config, docker, data."
+                )
+            setattr(self, name, value)
         if self.environment is None:
             self.environment = Environment("default-environment")
+        if _path is not None and _name is not None:
+            loaded = RunConfiguration.load(_path, _name)
+            self.__dict__.update(loaded.__dict__)
+
+    @property
+    def target(self) -> str:
+        """The compute target's name (``"local"``: this machine)."""
+        return self._target
+
+    @target.setter
+    def target(self, value: Any) -> None:
+        # v1 code assigns the ComputeTarget object itself (run_config.target = cpu_cluster): keep its name.
+        name = getattr(value, "name", value)
+        if not isinstance(name, str) or not name:
+            raise RunConfigurationException(
+                f"target must be a ComputeTarget or its name (or 'local'), got {type(value).__name__}."
+            )
+        self._target = name
+
+    @property
+    def environment_variables(self) -> dict[str, str]:
+        """Variables set for the run's process (v1: a property of the run configuration)."""
+        return self._environment_variables
+
+    @environment_variables.setter
+    def environment_variables(self, value: dict[str, str]) -> None:
+        self._environment_variables = dict(value or {})
+
+    # ------------------------------------------------------------ files (v1: <project>/.azureml/<name>.runconfig)
+    def _to_dict(self) -> dict[str, Any]:
+        env = self.environment
+        deps = env.python.conda_dependencies
+        dist = self.distributed_job_config
+        return {
+            "script": self.script,
+            "command": self.command,
+            "arguments": [a if isinstance(a, str | int | float | bool) else str(a) for a in self.arguments],
+            "target": self.target,
+            "framework": self.framework,
+            "communicator": self.communicator,
+            "maxRunDurationSeconds": self.max_run_duration_seconds,
+            "nodeCount": self.node_count,
+            "priority": self.priority,
+            "credentialPassthrough": self.credential_passthrough,
+            "environmentVariables": dict(self.environment_variables),
+            "environment": {
+                "name": env.name,
+                "version": env.version,
+                "environmentVariables": dict(env.environment_variables),
+                "python": {
+                    "userManagedDependencies": env.python.user_managed_dependencies,
+                    "interpreterPath": env.python.interpreter_path,
+                    "condaDependencies": deps.as_dict(),
+                },
+                "docker": env.docker.as_dict(),
+            },
+            "docker": {
+                "useDocker": self.docker.use_docker,
+                "sharedVolumes": self.docker.shared_volumes,
+                "arguments": list(self.docker.arguments),
+                "shmSize": self.docker.shm_size,
+            },
+            "distributed": None if dist is None else {"kind": type(dist).__name__, **_plain(vars(dist))},
+            "history": self.history.to_dict(),
+            "sourceDirectoryDataStore": self.source_directory_data_store,
+            "dataReferences": {
+                k: _plain(getattr(v, "to_dict", lambda v=v: v)()) for k, v in self.data_references.items()
+            },
+            "data": {k: _plain(getattr(v, "to_dict", lambda v=v: str(v))()) for k, v in self.data.items()},
+        }
+
+    @staticmethod
+    def _file(path: str | os.PathLike[str] | None, name: str | None, *, for_write: bool) -> Path:
+        base = Path(path) if path is not None else Path.cwd()
+        if name is None:
+            if base.is_dir() or (for_write and base.suffix == ""):
+                raise RunConfigurationException(
+                    f"Give a name to save/load a run configuration in the folder {base} (v1 keeps it in "
+                    f"{base}/.azureml/<name>.runconfig), or a file path."
+                )
+            return base
+        if not re.match(r"^[\w.\-]+$", name):
+            raise RunConfigurationException(f"Invalid run configuration name {name!r}: letters, digits, '.', '-', '_'.")
+        if base.is_file():
+            raise RunConfigurationException(f"{base} is a file; with name={name!r} path must be the project folder.")
+        if not for_write:
+            for sub in RUNCONFIG_DIRS:
+                candidate = base / sub / f"{name}.runconfig"
+                if candidate.is_file():
+                    return candidate
+            candidate = base / f"{name}.runconfig"
+            if candidate.is_file():
+                return candidate
+        return base / RUNCONFIG_DIRS[0] / f"{name}.runconfig"
+
+    def save(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        name: str | None = None,
+        separate_environment_yaml: bool = False,
+    ) -> None:
+        """Write this configuration as YAML: ``<path>/.azureml/<name>.runconfig`` (v1's place), or to the file
+        ``path`` when no name is given. ``separate_environment_yaml`` also writes the conda file next to it
+        (``<name>_dependencies.yml``) and points to it."""
+        import yaml
+
+        target = self._file(path, name, for_write=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        doc = self._to_dict()
+        if separate_environment_yaml:
+            deps_file = target.with_name(f"{name or target.stem}_dependencies.yml")
+            deps_file.write_text(self.environment.python.conda_dependencies.serialize_to_string(), encoding="utf-8")
+            doc["environment"]["python"]["condaDependenciesFile"] = deps_file.name
+            doc["environment"]["python"].pop("condaDependencies")
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+        os.replace(tmp, target)
+
+    @staticmethod
+    def load(path: str | os.PathLike[str], name: str | None = None) -> RunConfiguration:
+        """Read a configuration written by :meth:`save` (or by v1: same keys) from ``<path>/.azureml/<name>.runconfig``,
+        ``<path>/aml_config/<name>.runconfig`` or the file ``path``."""
+        import yaml
+
+        source = RunConfiguration._file(path, name, for_write=False)
+        if not source.is_file():
+            raise RunConfigurationException(f"No run configuration at {source}; save one with run_config.save(...).")
+        try:
+            doc = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise RunConfigurationException(f"{source} is not valid YAML: {exc}") from exc
+        if not isinstance(doc, dict):
+            raise RunConfigurationException(f"{source} does not hold a run configuration (a YAML mapping).")
+        rc = RunConfiguration(
+            script=doc.get("script"),
+            arguments=list(doc.get("arguments") or []),
+            framework=doc.get("framework"),
+            communicator=doc.get("communicator"),
+            command=doc.get("command") or "",
+        )
+        rc.target = str(doc.get("target") or "local")
+        rc.max_run_duration_seconds = doc.get("maxRunDurationSeconds")
+        rc.node_count = int(doc.get("nodeCount") or 1)
+        rc.priority = doc.get("priority")
+        rc.credential_passthrough = bool(doc.get("credentialPassthrough", False))
+        rc.environment_variables = dict(doc.get("environmentVariables") or {})
+        rc.source_directory_data_store = doc.get("sourceDirectoryDataStore")
+        env_doc = doc.get("environment") or {}
+        env = Environment(env_doc.get("name") or "default-environment")
+        env.version = env_doc.get("version")
+        env.environment_variables = dict(env_doc.get("environmentVariables") or {})
+        py = env_doc.get("python") or {}
+        env.python.user_managed_dependencies = bool(py.get("userManagedDependencies", False))
+        env.python.interpreter_path = py.get("interpreterPath") or "python"
+        if py.get("condaDependenciesFile"):
+            deps_path = source.parent / str(py["condaDependenciesFile"])
+            env.python.conda_dependencies = CondaDependencies(str(deps_path))
+        elif py.get("condaDependencies"):
+            env.python.conda_dependencies = CondaDependencies._from_dict(py["condaDependencies"])
+        if env_doc.get("docker"):
+            env.docker = type(env.docker).from_dict(dict(env_doc["docker"]))
+        rc.environment = env
+        docker = doc.get("docker") or {}
+        rc.docker = DockerConfiguration(
+            bool(docker.get("useDocker", False)),
+            docker.get("sharedVolumes", True),
+            docker.get("arguments"),
+            docker.get("shmSize", "2g"),
+        )
+        dist = doc.get("distributed")
+        if dist:
+            kind = {c.__name__: c for c in (MpiConfiguration, PyTorchConfiguration, TensorflowConfiguration)}
+            cls = kind.get(str(dist.get("kind")))
+            if cls is None:
+                raise RunConfigurationException(f"{source}: unknown distributed kind {dist.get('kind')!r}.")
+            obj = cls.__new__(cls)
+            obj.__dict__.update({k: v for k, v in dist.items() if k != "kind"})
+            rc.distributed_job_config = obj
+        rc.history = HistoryConfiguration(**(doc.get("history") or {}))
+        return rc
+
+    @staticmethod
+    def delete(path: str | os.PathLike[str], name: str) -> None:
+        """Remove the saved configuration ``name`` under the project folder ``path``."""
+        target = RunConfiguration._file(path, name, for_write=False)
+        if not target.is_file():
+            raise RunConfigurationException(f"No run configuration named {name!r} under {path}.")
+        target.unlink()
+
+    def __repr__(self) -> str:
+        return (
+            f"RunConfiguration(script={self.script!r}, arguments={self.arguments!r}, target={self.target!r}, "
+            f"environment={self.environment.name!r})"
+        )
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with only YAML-safe types (records become dicts, unknown objects their str)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items() if not str(k).startswith("_")}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if hasattr(value, "to_dict"):
+        return _plain(value.to_dict())
+    return str(value)
+
+
+#: v1's name of the environment class inside run configurations.
+EnvironmentDefinition = Environment
 
 
 class ScriptRunConfig:
@@ -245,6 +549,14 @@ class ScriptRunConfig:
                 self.run_config.communicator = distributed_job_config.communicator
         self.distributed_job_config = self.run_config.distributed_job_config
 
+    DELIM = "/"
+    MAX_DURATION_SECONDS_DEFAULT = MAX_DURATION_SECONDS_DEFAULT
+
+    @property
+    def identity(self) -> str:
+        """A label for logs: ``ScriptRunConfig#<script>``."""
+        return f"ScriptRunConfig#{self.run_config.script}"
+
     def _submit(self, experiment: Experiment, tags: dict[str, str] | None = None) -> Run:
         from jupyter_amlrun.core._submit import submit_script_run
 
@@ -255,3 +567,26 @@ class ScriptRunConfig:
             f"ScriptRunConfig(source_directory={self.source_directory!r}, script={self.run_config.script!r}, "
             f"arguments={self.run_config.arguments!r}, compute_target={self.run_config.target!r})"
         )
+
+
+def get_run_config_from_script_run(script_run_config: ScriptRunConfig) -> RunConfiguration:
+    """The :class:`RunConfiguration` a ScriptRunConfig submits (v1 helper)."""
+    return script_run_config.run_config
+
+
+def submit(
+    script_run_config: ScriptRunConfig,
+    workspace: Any,
+    experiment_name: str,
+    run_id: str | None = None,
+    _parent_run_id: str | None = None,
+    credential_passthrough: bool = False,
+) -> Run:
+    """Submit ``script_run_config`` to the experiment ``experiment_name`` of ``workspace`` (v1's module function;
+    same as ``Experiment(workspace, experiment_name).submit(script_run_config)``). A given ``run_id`` is refused:
+    run ids are made by the tracking store."""
+    from jupyter_amlrun.core.experiment import Experiment
+
+    if run_id is not None:
+        raise RunConfigurationException("run_id cannot be chosen: the tracking store makes run ids. Omit run_id.")
+    return Experiment(workspace, experiment_name).submit(script_run_config)

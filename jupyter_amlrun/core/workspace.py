@@ -17,7 +17,7 @@ from jupyter_amlrun.core.errors import (
     RunNotFoundException,
     UserErrorException,
     WorkspaceException,
-    not_supported,
+    refuse_members,
 )
 from jupyter_amlrun.tracking.store import TrackingStore
 
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from jupyter_amlrun.core.computetarget import ComputeTarget
     from jupyter_amlrun.core.environment import Environment
     from jupyter_amlrun.core.experiment import Experiment
+    from jupyter_amlrun.core.keyvault import Keyvault
     from jupyter_amlrun.core.model import Model
     from jupyter_amlrun.core.run import Run
 
@@ -71,6 +72,39 @@ def _find_config(start: Path) -> Path | None:
     return None
 
 
+_NO_KEYS = "Datastore secrets live in <workspace>/secrets.json (0600); workspace secrets in ws.get_default_keyvault()."
+_FOLDER_ONLY = "A local workspace is reached through its folder only."
+_NO_CONNECTIONS = "Keep connection secrets in ws.get_default_keyvault().set_secret(name, value)."
+
+
+@refuse_members(
+    methods={
+        "delete": "To remove a local workspace, stop its runs and delete its folder (ws.path).",
+        "update": "Local workspaces have no cloud settings; set the tracking URI with "
+        "Workspace.create(tracking_uri=...).",
+        "sync_keys": _NO_KEYS,
+        "list_keys": _NO_KEYS,
+        "add_private_endpoint": _FOLDER_ONLY,
+        "delete_private_endpoint_connection": _FOLDER_ONLY,
+        "setup": "Use Workspace.create(name) to make a local workspace.",
+        "diagnose_workspace": "Nothing to diagnose on Azure; ws.get_details() shows the local workspace's folder "
+        "and store.",
+        "update_dependencies": "A local workspace has no dependent Azure resources (storage, ACR, Key Vault, "
+        "insights).",
+        "get_connection": _NO_CONNECTIONS,
+        "set_connection": _NO_CONNECTIONS,
+        "list_connections": _NO_CONNECTIONS,
+        "delete_connection": _NO_CONNECTIONS,
+    },
+    properties={
+        "service_context": "Use ws.get_mlflow_tracking_uri() or ws.path to reach the workspace's store.",
+        "images": "Register models with Model.register() and serve them yourself, e.g. "
+        "`mlflow models serve -m <folder>`.",
+        "webservices": "Serve a registered model locally, e.g. `mlflow models serve -m <model.download() folder>`.",
+        "linked_services": "Register a datastore for the data instead.",
+        "private_endpoints": _FOLDER_ONLY,
+    },
+)
 class Workspace:
     """A local-first Azure ML workspace: a folder holding the MLflow store, snapshots, run folders and documents.
 
@@ -87,14 +121,24 @@ class Workspace:
         Folder of the workspace (wins over ``workspace_name``).
     """
 
+    # v1 names of the default clusters; Workspace.create(...) never makes clusters here (create an AmlCompute pool).
+    DEFAULT_CPU_CLUSTER_NAME = "cpu-cluster"
+    DEFAULT_GPU_CLUSTER_NAME = "gpu-cluster"
+    DEFAULT_CPU_CLUSTER_CONFIGURATION: Any = None
+    DEFAULT_GPU_CLUSTER_CONFIGURATION: Any = None
+
     def __init__(
         self,
         subscription_id: str | None = None,
         resource_group: str | None = None,
         workspace_name: str | None = None,
+        auth: Any = None,
         *,
         path: str | os.PathLike[str] | None = None,
+        **kwargs: Any,
     ) -> None:
+        # auth (an authentication object) and v1's other keywords (sku, tags, _location, ...) are accepted: a local
+        # workspace has nothing to log in to and no cloud settings.
         if path is None:
             if workspace_name is None:
                 raise WorkspaceException(
@@ -268,35 +312,6 @@ class Workspace:
             "Dataset.get_by_name(ws, name)."
         )
 
-    @property
-    def service_context(self) -> Any:
-        raise not_supported(
-            "Workspace.service_context", "Use ws.get_mlflow_tracking_uri() or ws.path to reach the workspace's store."
-        )
-
-    @property
-    def images(self) -> Any:
-        raise not_supported(
-            "Workspace.images (container images for deployment)",
-            "Register models with Model.register() and serve "
-            "them yourself, e.g. `mlflow models serve -m <model folder>`.",
-        )
-
-    @property
-    def webservices(self) -> Any:
-        raise not_supported(
-            "Workspace.webservices (AKS/ACI deployments)",
-            "Serve a registered model locally, e.g. `mlflow models serve -m <model.download() folder>`.",
-        )
-
-    @property
-    def linked_services(self) -> Any:
-        raise not_supported("Workspace.linked_services (Synapse links)", "Register a datastore for the data instead.")
-
-    @property
-    def private_endpoints(self) -> Any:
-        raise not_supported("Workspace.private_endpoints", "A local workspace is reached through its folder only.")
-
     def get_default_compute_target(self, type: str = "CPU") -> str:
         """``"local"`` (this machine) whatever ``type``; ScriptRunConfig(compute_target=...) accepts it."""
         return "local"
@@ -312,34 +327,11 @@ class Workspace:
                     found[folder.name] = [Workspace(path=folder)]
         return found
 
-    def delete(self, *args: Any, **kwargs: Any) -> None:
-        raise not_supported(
-            "Workspace.delete (deleting Azure resources)",
-            f"To remove this local workspace, stop its runs and delete the folder {self._path}.",
-        )
+    def get_default_keyvault(self) -> Keyvault:
+        """The workspace's secrets (v1 Key Vault), kept in its 0600 ``secrets.json``."""
+        from jupyter_amlrun.core.keyvault import Keyvault
 
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        raise not_supported(
-            "Workspace.update (Azure workspace settings)",
-            "Local workspaces have no cloud settings; set the tracking URI with Workspace.create(tracking_uri=...).",
-        )
-
-    def sync_keys(self, *args: Any, **kwargs: Any) -> None:
-        raise not_supported("Workspace.sync_keys", "Datastore secrets live in <workspace>/secrets.json (0600).")
-
-    def list_keys(self, *args: Any, **kwargs: Any) -> None:
-        raise not_supported("Workspace.list_keys", "Datastore secrets live in <workspace>/secrets.json (0600).")
-
-    def add_private_endpoint(self, *args: Any, **kwargs: Any) -> None:
-        raise not_supported("Workspace.add_private_endpoint", "A local workspace is reached through its folder only.")
-
-    def delete_private_endpoint_connection(self, *args: Any, **kwargs: Any) -> None:
-        raise not_supported(
-            "Workspace.delete_private_endpoint_connection", "A local workspace is reached through its folder only."
-        )
-
-    def setup(self, *args: Any, **kwargs: Any) -> None:
-        raise not_supported("Workspace.setup", "Use Workspace.create(name) to make a local workspace.")
+        return Keyvault(self)
 
     def get_mlflow_tracking_uri(self, _with_auth: bool = False) -> str:
         """The MLflow tracking URI (``mlflow ui --backend-store-uri <this>`` opens the store)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from jupyter_amlrun.data.datacache import DatacacheStore
 from jupyter_amlrun.data.dataset import (
     Dataset,
     DatasetConsumptionConfig,
@@ -10,6 +11,7 @@ from jupyter_amlrun.data.dataset import (
     TabularDataset,
     TabularDatasetFactory,
 )
+from jupyter_amlrun.data.dataset_factory import DataType
 from jupyter_amlrun.data.datastore import Datastore, FileEntry
 from jupyter_amlrun.data.errors import (
     DatasetException,
@@ -19,11 +21,18 @@ from jupyter_amlrun.data.errors import (
     DatastoreException,
 )
 from jupyter_amlrun.data.output import OutputFileDatasetConfig
+from jupyter_amlrun.data.output_dataset_config import (
+    HDFSOutputDatasetConfig,
+    LinkFileOutputDatasetConfig,
+    LinkTabularOutputDatasetConfig,
+)
 from jupyter_amlrun.data.reference import DataPath, DataReference
 
 __all__ = [
     "DataPath",
     "DataReference",
+    "DataType",
+    "DatacacheStore",
     "Dataset",
     "DatasetConsumptionConfig",
     "DatasetException",
@@ -35,6 +44,9 @@ __all__ = [
     "FileDataset",
     "FileDatasetFactory",
     "FileEntry",
+    "HDFSOutputDatasetConfig",
+    "LinkFileOutputDatasetConfig",
+    "LinkTabularOutputDatasetConfig",
     "OutputFileDatasetConfig",
     "TabularDataset",
     "TabularDatasetFactory",

@@ -22,6 +22,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
+from jupyter_amlrun.core.errors import refused
+from jupyter_amlrun.data.dataset_v1 import (
+    ROW_OPS,
+    TABULAR_KEY,
+    DatasetV1Mixin,
+    FileDatasetV1Mixin,
+    TabularDatasetV1Mixin,
+    tabular_from_doc,
+)
 from jupyter_amlrun.data.datastore import Datastore, FileEntry, normalize_path
 from jupyter_amlrun.data.errors import DatasetException, DatasetValidationError, DatastoreException
 from jupyter_amlrun.data.reference import DataPath, DataReference, check_input_name, check_path_on_compute
@@ -148,7 +157,7 @@ def _url_entry(url: str) -> FileEntry:
 
 
 # ====================================================================== the dataset
-class Dataset:
+class Dataset(DatasetV1Mixin):
     """v1's entry point: ``Dataset.File.from_files(...)``, ``Dataset.get_by_name(ws, name)``."""
 
     File: Any = None  # set below to FileDatasetFactory (as v1's Dataset.File)
@@ -233,7 +242,7 @@ class Dataset:
         return [Dataset.get_by_name(workspace, name, v) for v in Dataset._versions(workspace, name)]
 
 
-class FileDataset(Dataset):
+class FileDataset(FileDatasetV1Mixin, Dataset):
     """A list of files. Build with ``Dataset.File.from_files``; consume with ``as_named_input(name).as_mount()``."""
 
     def __init__(self, definition: dict[str, Any], workspace: Workspace | None = None) -> None:
@@ -247,7 +256,9 @@ class FileDataset(Dataset):
         self.created_time: float | None = None
 
     @classmethod
-    def _from_doc(cls, workspace: Workspace, doc: dict[str, Any]) -> FileDataset:
+    def _from_doc(cls, workspace: Workspace, doc: dict[str, Any]) -> Any:
+        if TABULAR_KEY in doc["definition"]:  # a registered TabularDataset (dataset_v1): the table, not its files
+            return tabular_from_doc(workspace, doc)
         ds = cls(doc["definition"], workspace)
         ds.id = doc.get("id")
         ds.name = doc.get("name")
@@ -528,7 +539,7 @@ Dataset.File = FileDatasetFactory
 _TABULAR_READERS = ("delimited", "parquet", "json_lines")
 
 
-class TabularDataset:
+class TabularDataset(TabularDatasetV1Mixin):
     """Rows read from delimited, Parquet or JSON-lines files (v1 ``TabularDataset``), built by ``Dataset.Tabular``.
 
     The files are a :class:`FileDataset`; :meth:`to_pandas_dataframe` downloads them (folder datastores are read in
@@ -588,6 +599,8 @@ class TabularDataset:
                 df = df[arg]
             elif op == "drop":
                 df = df.drop(columns=arg)
+            elif op in ROW_OPS:  # row filters of dataset_v1 (time ranges, samples), JSON arguments
+                df = ROW_OPS[op](df, arg)
         return df.reset_index(drop=True)
 
     def take(self, count: int) -> TabularDataset:
@@ -615,13 +628,6 @@ class TabularDataset:
             )
         return self._files
 
-    def register(self, *args: Any, **kwargs: Any) -> Any:
-        raise DatasetException(
-            "Registering a TabularDataset is not supported here. Register its files instead "
-            "(Dataset.File.from_files(...).register(ws, name)) and rebuild the table with "
-            "Dataset.Tabular.from_delimited_files((datastore, path)) where it is used."
-        )
-
     def as_named_input(self, name: str) -> DatasetConsumptionConfig:
         """This table as a run input (v1 direct mode): the script gets a TabularDataset from
         ``Run.get_context().input_datasets[name]``; in the run's arguments it is the dataset's id."""
@@ -648,7 +654,7 @@ class TabularDataset:
         ds._ops = [(str(op), arg) for op, arg in doc.get("ops") or []]
         ds.name = doc.get("name")
         ds.version = doc.get("version")
-        ds.id = doc.get("id")  # type: ignore[attr-defined]
+        ds.id = doc.get("id")
         return ds
 
     def __repr__(self) -> str:
@@ -659,6 +665,16 @@ class TabularDataset:
 
 class TabularDatasetFactory:
     """``Dataset.Tabular``: builds TabularDatasets from files in datastores (or http(s) URLs)."""
+
+    register_dask_dataframe = staticmethod(
+        refused("TabularDatasetFactory.register_dask_dataframe", "Use register_pandas_dataframe(ddf.compute(), ...).")
+    )
+    register_spark_dataframe = staticmethod(
+        refused(
+            "TabularDatasetFactory.register_spark_dataframe",
+            "Spark is not provided; use register_pandas_dataframe(sdf.toPandas(), ...).",
+        )
+    )
 
     @staticmethod
     def from_delimited_files(
@@ -753,6 +769,8 @@ class TabularDatasetFactory:
 
 
 Dataset.Tabular = TabularDatasetFactory
+TabularDataset.File = FileDatasetFactory
+TabularDataset.Tabular = TabularDatasetFactory
 
 
 def resolve_definition(
@@ -836,6 +854,9 @@ class DatasetConsumptionConfig:
     path_on_compute:
         Where the data appears on the target (default: a folder of the run).
     """
+
+    name: str = ""  # class-level default; set per instance
+    as_hdfs = refused("DatasetConsumptionConfig.as_hdfs", "HDFS is not provided; use as_mount() or as_download().")
 
     def __init__(
         self,

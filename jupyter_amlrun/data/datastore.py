@@ -113,9 +113,14 @@ class Datastore(DatastoreBackend):
     """
 
     datastore_type: ClassVar[str] = "Abstract"
-    workspace: Workspace
-    name: str
+    workspace: Workspace = None  # type: ignore[assignment]  # class-level defaults; from_doc sets both
+    name: str = ""
     _doc: dict[str, Any]
+
+    @property
+    def is_sas(self) -> bool:
+        """Whether the datastore authenticates with a SAS token (v1); folders and key-based stores: False."""
+        return bool(getattr(self, "sas_token", None))
 
     def __new__(cls, workspace: Workspace | None = None, name: str | None = None) -> Datastore:
         if cls is Datastore:

@@ -17,7 +17,7 @@ Modules: :mod:`.parameters` (the distributions), :mod:`.sampling`, :mod:`.policy
 :mod:`.controller` (the detached process that runs a sweep) and :mod:`.run` (:class:`HyperDriveRun`).
 """
 
-from jupyter_amlrun.train.hyperdrive.config import HyperDriveConfig, PrimaryMetricGoal
+from jupyter_amlrun.train.hyperdrive.config import HyperDriveConfig, HyperDriveRunConfig, PrimaryMetricGoal
 from jupyter_amlrun.train.hyperdrive.parameters import (
     choice,
     lognormal,
@@ -52,6 +52,7 @@ __all__ = [
     "GridParameterSampling",
     "HyperDriveConfig",
     "HyperDriveRun",
+    "HyperDriveRunConfig",
     "HyperParameterSampling",
     "MedianStoppingPolicy",
     "NoTerminationPolicy",

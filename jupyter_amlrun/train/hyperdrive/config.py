@@ -34,6 +34,11 @@ class PrimaryMetricGoal(str, enum.Enum):
     MINIMIZE = "MINIMIZE"
 
     @classmethod
+    def from_str(cls, goal: str) -> PrimaryMetricGoal:
+        """v1's parser: ``"maximize"``/``"minimize"`` in any case."""
+        return cls.parse(goal)
+
+    @classmethod
     def parse(cls, value: Any) -> PrimaryMetricGoal:
         if isinstance(value, cls):
             return value
@@ -172,9 +177,25 @@ class HyperDriveConfig:
         self._policy: EarlyTerminationPolicy = policy
         self._run_config: ScriptRunConfig = run_config
         self._custom_run_id: str | None = custom_run_id
+        self._estimator: Any = estimator
 
     # v1 read-only attributes
     @property
+    @property
+    def estimator(self) -> Any:
+        """The Estimator the sweep was built from (``None`` when given ``run_config``)."""
+        return self._estimator
+
+    @property
+    def source_directory(self) -> str:
+        """The folder each child run snapshots."""
+        return str(self._run_config.source_directory)
+
+    @property
+    def pipeline(self) -> None:
+        """Always ``None``: sweeping pipelines is not supported (the constructor refuses ``pipeline=``)."""
+        return None
+
     def primary_metric_name(self) -> str:
         return self._primary_metric_name
 
@@ -249,3 +270,7 @@ def _check_child_config(config: ScriptRunConfig) -> None:
     script = config.run_config.script
     if not script or not (src / script).is_file():
         raise UserErrorException(f"run_config: script {script!r} not found in source_directory {src.resolve()}.")
+
+
+#: v1's deprecated name of :class:`HyperDriveConfig`.
+HyperDriveRunConfig = HyperDriveConfig

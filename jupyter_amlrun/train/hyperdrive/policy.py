@@ -71,6 +71,10 @@ class EarlyTerminationPolicy:
         Do not evaluate before this many intervals.
     """
 
+    POLICY_NAME = "Default"  # v1's policy names (the service's); each subclass sets its own
+    evaluation_interval = 1  # class-level defaults of what each instance sets
+    delay_evaluation = 0
+
     def __init__(self, name: str, evaluation_interval: int = 1, delay_evaluation: int = 0) -> None:
         owner = type(self).__name__
         self.name = name
@@ -108,6 +112,8 @@ class EarlyTerminationPolicy:
 class NoTerminationPolicy(EarlyTerminationPolicy):
     """No early termination: every child runs to its end."""
 
+    POLICY_NAME = "Default"
+
     def __init__(self) -> None:
         super().__init__("DEFAULT")
 
@@ -126,6 +132,9 @@ class BanditPolicy(EarlyTerminationPolicy):
         Allowed absolute distance from the best instead (``best - slack_amount`` / ``best + slack_amount``).
         Exactly one of ``slack_factor`` and ``slack_amount``.
     """
+
+    POLICY_NAME = "Bandit"
+    slack_factor: float | None = None
 
     def __init__(
         self,
@@ -180,6 +189,8 @@ class MedianStoppingPolicy(EarlyTerminationPolicy):
     interval ``n`` take part (the evaluated one too).
     """
 
+    POLICY_NAME = "MedianStopping"
+
     def __init__(self, evaluation_interval: int = 1, delay_evaluation: int = 0) -> None:
         super().__init__("MEDIANSTOPPING", evaluation_interval, delay_evaluation)
 
@@ -209,6 +220,9 @@ class TruncationSelectionPolicy(EarlyTerminationPolicy):
     exclude_finished_jobs:
         Leave finished children out of the comparison.
     """
+
+    POLICY_NAME = "TruncationSelection"
+    truncation_percentage = 0
 
     def __init__(
         self,

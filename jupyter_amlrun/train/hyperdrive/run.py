@@ -8,6 +8,7 @@ import json
 import math
 from typing import TYPE_CHECKING, Any
 
+from jupyter_amlrun.core.errors import refused
 from jupyter_amlrun.core.run import Run
 from jupyter_amlrun.core.status import RunStatus, is_terminal
 from jupyter_amlrun.train.hyperdrive.config import PrimaryMetricGoal
@@ -35,9 +36,24 @@ class HyperDriveRun(Run):
         Accepted for v1 compatibility; the sweep's settings are read from the run.
     """
 
+    RUN_TYPE = "hyperdrive"
+    HYPER_DRIVE_RUN_USER_AGENT = "sdk_run_hyper_drive"  # v1's constant; nothing is sent anywhere here
+
     def __init__(self, experiment: Experiment, run_id: str, hyperdrive_config: Any = None, **kwargs: Any) -> None:
         super().__init__(experiment, run_id, **kwargs)
         self._children_ended = False
+        self._hyperdrive_config = hyperdrive_config
+
+    @property
+    def hyperdrive_config(self) -> Any:
+        """The HyperDriveConfig given when this handle was made (``None`` when re-attached by id: the sweep's
+        settings are then read from the run's properties)."""
+        return self._hyperdrive_config
+
+    get_diagnostics = refused(
+        "HyperDriveRun.get_diagnostics",
+        "The sweep's controller log and every trial's logs are local: hd_run.get_all_logs(destination) copies them.",
+    )
 
     # ------------------------------------------------------------------ the sweep's settings
     def _primary(self) -> dict[str, str]:

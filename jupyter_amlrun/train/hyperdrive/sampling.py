@@ -83,12 +83,16 @@ class HyperParameterSampling:
 class RandomParameterSampling(HyperParameterSampling):
     """Random sampling: each child's values drawn independently from every distribution."""
 
+    SAMPLING_NAME = "RANDOM"
+
     def __init__(self, parameter_space: dict[str, Any], properties: dict[str, Any] | None = None) -> None:
         super().__init__("RANDOM", parameter_space, properties)
 
 
 class GridParameterSampling(HyperParameterSampling):
     """Grid sampling: every combination of the ``choice`` values once (only ``choice`` expressions)."""
+
+    SAMPLING_NAME = "GRID"
 
     def __init__(self, parameter_space: dict[str, Any], properties: dict[str, Any] | None = None) -> None:
         super().__init__("GRID", parameter_space, properties)
@@ -113,6 +117,8 @@ class GridParameterSampling(HyperParameterSampling):
 
 class BayesianParameterSampling(HyperParameterSampling):
     """Bayesian sampling on Optuna's TPE sampler (v1 limits: choice, uniform and quniform; no early termination)."""
+
+    SAMPLING_NAME = "BayesianOptimization"
 
     def __init__(self, parameter_space: dict[str, Any], properties: dict[str, Any] | None = None) -> None:
         super().__init__("BAYESIANOPTIMIZATION", parameter_space, properties)

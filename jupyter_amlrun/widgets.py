@@ -1,0 +1,12 @@
+"""v1's ``azureml.widgets`` import path: ``from jupyter_amlrun.widgets import RunDetails``."""
+
+from jupyter_amlrun.core.errors import refused_class
+from jupyter_amlrun.notebook.widget import RunDetails
+
+ParallelRunStepDetails = refused_class(
+    "ParallelRunStepDetails",
+    "Pipelines (ParallelRunStep) are not provided; RunDetails(run).show() shows any run and its children.",
+    __name__,
+)
+
+__all__ = ["ParallelRunStepDetails", "RunDetails"]
