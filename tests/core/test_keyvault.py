@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from typing import Any
 
 import pytest
 
@@ -53,3 +54,29 @@ def test_environment_variable_overrides_and_bad_names(ws: Workspace, monkeypatch
             kv.set_secret(bad, "v")  # type: ignore[arg-type]
     with pytest.raises(UserErrorException, match="must be a string"):
         kv.set_secrets({"n": 3})  # type: ignore[dict-item]
+
+
+@pytest.mark.integration
+def test_a_submitted_script_reads_a_secret_with_run_get_secret(ws: Workspace, make_source: Any) -> None:
+    """v1 scripts read the workspace's Key Vault with ``Run.get_context().get_secret``: here the keyvault file."""
+    from jupyter_amlrun import Experiment, ScriptRunConfig
+
+    ws.get_default_keyvault().set_secret("db-password", "hunter2")
+    src = make_source(
+        {
+            "train.py": """
+            from jupyter_amlrun import Run
+            run = Run.get_context()
+            run.log("secret_ok", 1.0 if run.get_secret("db-password") == "hunter2" else 0.0)
+            try:
+                run.get_secret("missing")
+            except Exception as exc:
+                print("missing:", type(exc).__name__)
+            """
+        }
+    )
+    run = Experiment(ws, "secrets").submit(ScriptRunConfig(source_directory=str(src), script="train.py"))
+    run.wait_for_completion(raise_on_error=True)
+    assert run.get_metrics()["secret_ok"] == 1.0
+    logs = "".join(run.get_details_with_logs()["logFiles"].values())
+    assert "missing: UserErrorException" in logs and "hunter2" not in logs
