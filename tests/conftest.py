@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,24 +23,25 @@ def amlrun_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-@pytest.fixture(scope="session")
-def mlflow_template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An empty, fully migrated MLflow sqlite store, made once: migrating a new store costs seconds per test."""
-    from jupyter_amlrun.tracking.store import TrackingStore
+@pytest.fixture(scope="session", autouse=True)
+def mlflow_template_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """An empty, fully migrated MLflow sqlite store, made once per worker: migrating a new store costs a second or
+    more (tens of seconds on a loaded CI disk). Every new sqlite store copies it (``$AMLRUN_STORE_TEMPLATE``),
+    in this process and in every process the tests start: kernels, servers, run drivers."""
+    from jupyter_amlrun.tracking.store import STORE_TEMPLATE_ENV, TrackingStore
 
     path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
-    TrackingStore(f"sqlite:///{path}").initialize()
-    return path
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv(STORE_TEMPLATE_ENV, raising=False)
+        TrackingStore(f"sqlite:///{path}").initialize()
+        mp.setenv(STORE_TEMPLATE_ENV, str(path))
+        yield path
 
 
 @pytest.fixture
-def ws(amlrun_home: Path, tmp_path: Path, mlflow_template_db: Path):  # type: ignore[no-untyped-def]
-    import shutil
-
+def ws(amlrun_home: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
     from jupyter_amlrun import Workspace
 
-    (tmp_path / "ws").mkdir()
-    shutil.copyfile(mlflow_template_db, tmp_path / "ws" / "mlflow.db")
     return Workspace.create("test", path=tmp_path / "ws")
 
 
