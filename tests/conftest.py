@@ -12,6 +12,27 @@ from jupyter_amlrun.testing.helpers import wait_for, write_tree  # noqa: F401 - 
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
+# The files that take minutes (measured, `--durations`), longest first. `make test` hands whole files to two workers
+# in collection order (`--dist loadfile --no-loadscope-reorder`): these start first and the short unit files fill
+# the end, instead of one long file running alone on one worker while the other is done.
+LONG_FILES = (
+    "tests/test_notebooks_core.py",
+    "tests/compute/test_liveness.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Order files: the long ones, then the others, then the files whose every test is marked ``unit``; a file's
+    tests stay together and in their order (module-scoped fixtures are made once)."""
+    rank: dict[str, tuple[int, int]] = {}
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        if path not in rank:
+            rank[path] = (LONG_FILES.index(path) if path in LONG_FILES else len(LONG_FILES) + 1, len(rank))
+        if item.get_closest_marker("unit") is None:
+            rank[path] = (min(rank[path][0], len(LONG_FILES)), rank[path][1])
+    items.sort(key=lambda item: rank[item.nodeid.split("::", 1)[0]])
+
 
 @pytest.fixture
 def amlrun_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
