@@ -16,7 +16,12 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 # in collection order (`--dist loadfile --no-loadscope-reorder`): these start first and the short unit files fill
 # the end, instead of one long file running alone on one worker while the other is done.
 LONG_FILES = (
+    "tests/compute/test_ray.py",
+    "tests/train/test_hyperdrive.py",
+    "tests/compute/test_distributed.py",
+    "tests/core/test_run.py",
     "tests/test_notebooks_core.py",
+    "tests/core/test_envbuild.py",
     "tests/compute/test_liveness.py",
 )
 
