@@ -135,7 +135,7 @@ class TrackingStore:
         if not template or not self.tracking_uri.startswith("sqlite:///") or not Path(template).is_file():
             return
         target = Path(self.tracking_uri[len("sqlite:///") :])
-        if target.exists():
+        if target.exists() or not target.parent.is_dir():
             return
         # Copy beside the target, then link into place: a store someone made meanwhile is never overwritten.
         partial = target.with_name(f".{target.name}.{os.getpid()}.template")
