@@ -62,8 +62,8 @@ test-fast: install
 # servers and runs rather than on the CPU (measured on 2 cores: four long integration files took 34% less time on four
 # workers than on two, for the same CPU seconds). Files go in the order tests/conftest.py sets (the long ones first),
 # not xdist's most-tests-first, which left a long few-test file running alone at the end.
-# Tests marked `slow` (stress loads, long waits, clean-venv installs: a minute or more each) are left to `make test-slow`;
-# CI (.ci/run) runs both.
+# Tests marked `slow` (stress loads, long waits, clean-venv installs, torch ranks on Ray, heavy notebooks: half a minute
+# to two each) are left to `make test-slow`; CI (.ci/run) runs both.
 TEST_WORKERS ?= 4
 test: install install-test-tools lint
 	$(PY) -m pytest -q -m "not ui and not slow" -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
