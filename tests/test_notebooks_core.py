@@ -30,6 +30,7 @@ def test_quickstart_notebook(amlrun_home: Path, tmp_path: Path) -> None:
     assert (amlrun_home / "workspaces" / "default" / "mlflow.db").exists()
 
 
+@pytest.mark.slow  # builds a virtual environment with pip
 def test_environment_estimator_notebook(amlrun_home: Path, tmp_path: Path) -> None:
     outputs = run_notebook("environment_estimator.ipynb", tmp_path)
     assert "tutorial-env version 1" in outputs and "same definition -> version 1" in outputs
@@ -48,6 +49,7 @@ def test_sklearn_mnist_notebook(amlrun_home: Path, tmp_path: Path) -> None:
     assert "sklearn_mnist\tsklearn_mnist:1\t1" in outputs
 
 
+@pytest.mark.slow  # trains a small PyTorch net
 def test_cifar_upload_train_notebook(amlrun_home: Path, tmp_path: Path) -> None:
     """v1's get-started-day1 part 3: upload to the datastore, a FileDataset mounted into a PyTorch run."""
     pytest.importorskip("torch")  # the torch extra; make install-test-tools installs it

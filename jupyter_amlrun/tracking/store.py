@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -22,6 +23,8 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 T = TypeVar("T")
 MAX_BATCH = 1000  # MLflow's per-call limit for log_batch
 MAX_TAG_LENGTH = 5000
+# A migrated, empty MLflow sqlite store that new sqlite stores copy instead of migrating (tests set it).
+STORE_TEMPLATE_ENV = "AMLRUN_STORE_TEMPLATE"
 BULK_CHUNK = 50_000  # points per bulk-insert transaction: big enough to amortise, small enough to hold in memory
 
 _lock = threading.Lock()
@@ -119,8 +122,30 @@ class TrackingStore:
         return client
 
     def initialize(self) -> None:
-        """Create the store's tables (MLflow migrates a new sqlite file on first use)."""
+        """Create the store's tables (MLflow migrates a new sqlite file on first use).
+
+        A new sqlite store starts as a copy of ``$AMLRUN_STORE_TEMPLATE`` when that names an empty store which this
+        MLflow migrated already: the migration costs a second or more per store, so the test suite sets it.
+        """
+        self._seed_from_template()
         _retry(lambda: self.client.search_experiments(max_results=1))
+
+    def _seed_from_template(self) -> None:
+        template = os.environ.get(STORE_TEMPLATE_ENV)
+        if not template or not self.tracking_uri.startswith("sqlite:///") or not Path(template).is_file():
+            return
+        target = Path(self.tracking_uri[len("sqlite:///") :])
+        if target.exists() or not target.parent.is_dir():
+            return
+        # Copy beside the target, then link into place: a store someone made meanwhile is never overwritten.
+        partial = target.with_name(f".{target.name}.{os.getpid()}.template")
+        shutil.copyfile(template, partial)
+        try:
+            os.link(partial, target)
+        except OSError:
+            pass  # made meanwhile, or no hard links on this file system: MLflow opens or migrates what is there
+        finally:
+            partial.unlink(missing_ok=True)
 
     # ---------------------------------------------------------------- experiments
     def get_experiment_id(self, name: str) -> str | None:

@@ -227,6 +227,8 @@ def test_driver_killed_during_finalizing_after_exit_0_ends_completed(ws: Workspa
     assert run.get_metrics()["x"] == [float(i) for i in range(100)]
 
 
+# 75 s as in issue 13 (before finalize retried, a 30 s lock was survived and 75 s failed the run): not shortened.
+@pytest.mark.slow
 def test_store_locked_75_s_delays_finalizing_and_the_run_completes(ws: Workspace, make_source: Any) -> None:
     run = _submit(ws, make_source({"train.py": WAIT_FOR_GO}))
     rf = RunFolder(ws.path, run.id)
@@ -396,6 +398,7 @@ def test_four_processes_submitting_to_one_slot_start_in_submit_order(ws: Workspa
     assert len(_submit_from_four_processes(ws, src, 2)) == 8
 
 
+@pytest.mark.slow
 def test_sixteen_runs_of_20k_values_on_four_slots_lose_nothing(ws: Workspace, make_source: Any) -> None:
     """The stress case: 16 runs x 20,000 values on a 4-slot pool, submitted by 4 processes at once."""
     _pool(ws, "fifo-pool", 4)

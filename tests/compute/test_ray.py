@@ -280,6 +280,7 @@ def _placement_group_states(head: dict[str, Any], run_id: str) -> list[str]:
 
 
 @needs_torch
+@pytest.mark.slow  # torch ranks in a Ray placement group: half a minute or more each
 @pytest.mark.parametrize(("nodes", "total"), [(2, 2), (1, 2)], ids=["2x1", "1x2"])
 def test_distributed_gloo_all_reduce_on_ray(
     ws: Any, make_source: Any, ray_target: RayCompute, head: dict, nodes: int, total: int
@@ -304,6 +305,7 @@ def test_distributed_gloo_all_reduce_on_ray(
 
 
 @needs_torch
+@pytest.mark.slow  # torch ranks in a Ray placement group: half a minute or more each
 def test_distributed_dying_rank_on_ray_names_the_rank(ws: Any, make_source: Any, ray_target: RayCompute) -> None:
     dist = PyTorchConfiguration("Gloo", process_count=2, node_count=2)
     run, details = _submit_and_wait(ws, make_source, DYING_RANK_1, dist, target="ray", experiment="ray-dist")
@@ -315,6 +317,7 @@ def test_distributed_dying_rank_on_ray_names_the_rank(ws: Any, make_source: Any,
 
 
 @needs_torch
+@pytest.mark.slow  # torch ranks in a Ray placement group: half a minute or more each
 def test_cancel_of_a_distributed_ray_run(ws: Any, make_source: Any, ray_target: RayCompute, head: dict) -> None:
     src = make_source(
         {"train.py": "import os, time\nprint('rank', os.environ['RANK'], 'started', flush=True)\ntime.sleep(600)\n"}
@@ -337,6 +340,7 @@ def test_cancel_of_a_distributed_ray_run(ws: Any, make_source: Any, ray_target: 
 
 
 @needs_torch
+@pytest.mark.slow  # torch ranks in a Ray placement group: half a minute or more each
 def test_unsatisfiable_placement_group_fails_clearly(
     ws: Any, make_source: Any, ray_target: RayCompute, head: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
