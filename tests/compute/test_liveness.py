@@ -272,20 +272,21 @@ if sys.argv[2] == "wait":
 
 
 @pytest.mark.parametrize("how", ["cancel", "end"])
-def test_setsid_daemon_ignoring_sigterm_is_gone_within_5_s(
+def test_setsid_daemon_ignoring_sigterm_is_gone_when_the_run_ends(
     ws: Workspace, make_source: Any, tmp_path: Path, how: str
 ) -> None:
+    # What must happen, not how fast (the time is a benchmark's: benchmarks/cancel_latency.py): the daemon the script
+    # left behind, in its own session and deaf to SIGTERM, is killed with the run's tree, and is gone by the time the
+    # run reads terminal.
     pid_file = tmp_path / "daemon.pid"
     run = _submit(ws, make_source({"train.py": DAEMON}), None, [str(pid_file), "wait" if how == "cancel" else "exit"])
     assert wait_for(lambda: _read_pids(pid_file) is not None, timeout=60)
     daemon = (_read_pids(pid_file) or [0])[0]
     try:
-        since = time.monotonic()  # the script ends right after the daemon said its pid
         if how == "cancel":
             run.cancel()
-        assert wait_for(lambda: not process_alive(daemon), timeout=5.0 - (time.monotonic() - since))
-        print(f"\ndaemon gone {time.monotonic() - since:.2f} s after the {how}")
-        assert wait_for(lambda: run.get_status() in TERMINAL, timeout=60)
+        assert wait_for(lambda: run.get_status() in TERMINAL, timeout=90)
+        assert not process_alive(daemon), "the run ended while the daemon its script started still lives"
         assert run.get_status() == ("Canceled" if how == "cancel" else "Completed")
     finally:
         _kill_all([daemon])
