@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from jupyter_amlrun.data.datacache import DatacacheStore
+from jupyter_amlrun.data.datapath import DataPath  # the reference DataPath plus v1's reference helpers
 from jupyter_amlrun.data.dataset import (
     Dataset,
     DatasetConsumptionConfig,
@@ -26,7 +27,7 @@ from jupyter_amlrun.data.output_dataset_config import (
     LinkFileOutputDatasetConfig,
     LinkTabularOutputDatasetConfig,
 )
-from jupyter_amlrun.data.reference import DataPath, DataReference
+from jupyter_amlrun.data.reference import DataReference
 
 __all__ = [
     "DataPath",

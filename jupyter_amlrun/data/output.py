@@ -86,6 +86,8 @@ def expand_path(template: str, run_id: str, name: str) -> str:
 
 
 class OutputFileDatasetConfig:
+    name: str = ""  # v1 has it on the class; set per instance (a generated name when none is given)
+
     """A folder the script writes to, uploaded to a datastore when the run completes (v1 API).
 
     Pass it in ``ScriptRunConfig(arguments=[...])`` (the script gets the local folder's absolute path) or in

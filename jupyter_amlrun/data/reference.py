@@ -104,6 +104,22 @@ class DataReference:
         args.update(changes)
         return DataReference(**args)
 
+    @staticmethod
+    def create(
+        data_reference_name: str | None = None, datapath: Any = None, datapath_compute_binding: Any = None
+    ) -> DataReference:
+        """v1's ``DataReference.create(name, datapath, datapath_compute_binding)``: a reference to a DataPath,
+        mounted unless the binding (a ``DataPathComputeBinding``) says otherwise."""
+        from jupyter_amlrun.data.datapath import DataPathComputeBinding
+
+        binding = datapath_compute_binding or DataPathComputeBinding()
+        if not isinstance(binding, DataPathComputeBinding):
+            raise DatastoreException(
+                "DataReference.create: datapath_compute_binding must be a DataPathComputeBinding(mode='mount' or "
+                f"'download'), got {type(binding).__name__}."
+            )
+        return binding.create_data_reference(data_reference_name, datapath)
+
     def path(self, path: str | None = None, data_reference_name: str | None = None) -> DataReference:
         """A reference to ``path`` under this one."""
         joined = posixpath.join(self.path_on_datastore or "", path or "") or None

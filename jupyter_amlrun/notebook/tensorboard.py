@@ -41,6 +41,8 @@ class TensorboardException(UserErrorException):
 
 
 class Tensorboard:
+    LOGS_ARTIFACT_PREFIX = "logs/"  # v1's: the run files TensorBoard reads (each run's logs/ folder)
+
     """TensorBoard for one or more runs.
 
     Parameters
