@@ -39,6 +39,7 @@ import shutil
 import tempfile
 import threading
 import urllib.parse
+from collections import OrderedDict
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
 API_PREFIX = "/api/2.0"
 ARTIFACTS_PREFIX = "/api/2.0/mlflow-artifacts/"
 Log = Callable[[str], None]
+_SEEN_POINTS = 200_000  # recent points remembered to drop a retried request's repeats (about 30 MB at most)
 
 
 class _Refused(Exception):
@@ -91,6 +93,7 @@ class RunEndpoint:
         self._api: _Api | None = None
         self._writer: JournalWriter | None = None
         self._journal_lock = threading.Lock()
+        self._seen: OrderedDict[tuple[str, str, int, int], None] = OrderedDict()  # recent points, for retries
         self._closed = False
         self.requests = 0
 
@@ -139,9 +142,23 @@ class RunEndpoint:
         with self._journal_lock:
             if self._closed:  # the run's journal is being shipped for the last time: nothing joins it now
                 raise _Refused("INVALID_STATE", f"Run {self.run_id} has ended; its metrics are closed.")
+            # A point MLflow's client sends twice (its HTTP layer retries a request whose answer was slow or lost)
+            # is the same (name, value, timestamp, step): the store keeps one such point, so the journal, which
+            # RunDetails and get_metrics read while the run folder lives, keeps one too.
+            fresh = []
+            for point in points:
+                key = (point[0], repr(point[1]), point[2], point[3])
+                if key in self._seen:
+                    continue
+                self._seen[key] = None
+                fresh.append(point)
+            while len(self._seen) > _SEEN_POINTS:
+                self._seen.popitem(last=False)
+            if not fresh:
+                return
             if self._writer is None:
                 self._writer = JournalWriter(self.run_dir / "journal.jsonl")
-            self._writer.append_points(points)
+            self._writer.append_points(fresh)
 
     def ship(self, store: TrackingStore) -> None:
         """Ship the journal now, so a read through the API sees every metric the script logged before it."""
