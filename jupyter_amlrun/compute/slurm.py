@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from jupyter_amlrun.core.workspace import Workspace
 
 KIND = "Slurm"
-DRIVER_MODULE = "jupyter_amlrun.compute.driver"
+DRIVER_MODULE = "jupyter_amlrun.compute._slurm_job"  # the driver, with Slurm's reason for its SIGTERM
 JOB_PREFIX = "amlrun-"
 JOB_SCRIPT = "slurm_job.sh"
 JOB_LOG = "logs/azureml/slurm_job_log.txt"
@@ -97,10 +97,10 @@ class SlurmCli:
                 f"`{command} {shlex.join(args)}` did not answer in {timeout:.0f} s: is slurmctld reachable?"
             ) from exc
 
-    def job(self, job_id: str) -> dict[str, str] | None:
+    def job(self, job_id: str, timeout: float = CALL_SECONDS) -> dict[str, str] | None:
         """``scontrol show job`` as a dict, or None when Slurm no longer knows the job (or does not answer)."""
         try:
-            done = self.run("scontrol", "show", "job", "-o", job_id)
+            done = self.run("scontrol", "show", "job", "-o", job_id, timeout=timeout)
         except ComputeTargetException:
             return None
         if done.returncode != 0 or "JobId=" not in done.stdout:
@@ -369,24 +369,10 @@ class SlurmBackend(ComputeBackend):
             with contextlib.suppress(ComputeTargetException):
                 self.cli.run("scancel", job_id)
 
-    def _slurm_reason(self, job_id: str, info: dict[str, str] | None) -> str:
-        if info is None:
-            return f"Slurm no longer knows job {job_id} (it ended before its state could be read)"
-        state, reason = info.get("JobState", "?"), info.get("Reason", "None")
-        text = f"The Slurm job {job_id} ended {state}"
-        if state == "TIMEOUT":
-            text += f" (its time limit {info.get('TimeLimit', '?')} was reached)"
-        elif reason and reason != "None":
-            text += f" (reason: {reason})"
-        exit_code = info.get("ExitCode")
-        if exit_code and exit_code != "0:0":
-            text += f", exit code {exit_code}"
-        return text
-
     def _end_killed(self, rf: RunFolder, info: dict[str, str]) -> str:
         """The job Slurm ended under a running driver: the shared recovery ends the run with Slurm's reason."""
         job_id = self._job_id(rf)
-        why = self._slurm_reason(job_id, info)
+        why = slurm_reason(job_id, info)
         if info.get("JobState") in CANCELED_STATES and not rf.cancel_requested():
             rf.request_cancel(f"{why}: canceled by Slurm (scancel or preemption)")
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
@@ -405,7 +391,7 @@ class SlurmBackend(ComputeBackend):
             job_state = (info or {}).get("JobState", "")
             status = RunStatus.CANCELED if (canceled or job_state in CANCELED_STATES) else RunStatus.FAILED
             error = canceled or (
-                f"{self._slurm_reason(job_id, info)} before the run's driver started. Slurm's job log is in {JOB_LOG}; "
+                f"{slurm_reason(job_id, info)} before the run's driver started. Slurm's job log is in {JOB_LOG}; "
                 f"the compute nodes must see the workspace folder {self.workspace.path} at the same path."
             )
             tail = error_tail(rf.root / JOB_LOG, lines=10) or error_tail(rf.driver_log, lines=10)
@@ -466,6 +452,22 @@ class SlurmBackend(ComputeBackend):
             f"({why}). Put the workspace on a filesystem the login and compute nodes share at the same path (an "
             "NFS/Lustre/GPFS home or project folder): Workspace.create(..., path=<shared folder>)."
         )
+
+
+def slurm_reason(job_id: str, info: dict[str, str] | None) -> str:
+    """What Slurm says of an ended job, for a run's error."""
+    if info is None:
+        return f"Slurm no longer knows job {job_id} (it ended before its state could be read)"
+    state, reason = info.get("JobState", "?"), info.get("Reason", "None")
+    text = f"The Slurm job {job_id} ended {state}"
+    if state == "TIMEOUT":
+        text += f" (its time limit {info.get('TimeLimit', '?')} was reached)"
+    elif reason and reason != "None":
+        text += f" (reason: {reason})"
+    exit_code = info.get("ExitCode")
+    if exit_code and exit_code != "0:0":
+        text += f", exit code {exit_code}"
+    return text
 
 
 def _gone(cli: SlurmCli, job_id: str) -> bool:
