@@ -459,6 +459,8 @@ def slurm_reason(job_id: str, info: dict[str, str] | None) -> str:
     if info is None:
         return f"Slurm no longer knows job {job_id} (it ended before its state could be read)"
     state, reason = info.get("JobState", "?"), info.get("Reason", "None")
+    if state == "COMPLETING" and reason == "TimeLimit":  # what scontrol says while the job's processes are signalled
+        state = "TIMEOUT"
     text = f"The Slurm job {job_id} ended {state}"
     if state == "TIMEOUT":
         text += f" (its time limit {info.get('TimeLimit', '?')} was reached)"
