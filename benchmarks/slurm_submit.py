@@ -83,7 +83,9 @@ def main() -> None:
                 env=cluster.env(), check=True, capture_output=True,
             )  # fmt: skip
             bare.append(_first_line(out / "first_line.txt") - t0)
-            _wait(lambda: subprocess.run(["squeue", "-h"], env=cluster.env(), capture_output=True, text=True).stdout == "")
+            _wait(
+                lambda: subprocess.run(["squeue", "-h"], env=cluster.env(), capture_output=True, text=True).stdout == ""
+            )
 
         for _ in range(2):  # cancel of a running run until its Slurm job is gone
             src2 = root / "long"

@@ -95,7 +95,7 @@ fi
 # --- Slurm (owner: compute/slurm.py): munge + slurmctld + slurmd + client commands for the one-node test cluster that
 # tests/compute/conftest.py (jupyter_amlrun/testing/slurm_cluster.py) starts on 127.0.0.1 from a temp conf. Only as
 # root with apt; the packages' own services are not used (the fixture starts its daemons and stops them). ---
-if ! command -v sbatch >/dev/null || ! command -v slurmctld >/dev/null && [ ! -x /usr/sbin/slurmctld ]; then
+if ! command -v sbatch >/dev/null || { ! command -v slurmctld >/dev/null && [ ! -x /usr/sbin/slurmctld ]; }; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurmctld slurmd slurm-client munge >/dev/null 2>&1 \
       || { apt-get update -qq >/dev/null 2>&1 \
