@@ -37,6 +37,7 @@ _EXPORTS: dict[str, str] = {
     "ComputeTarget": "jupyter_amlrun.core.computetarget",
     "AmlCompute": "jupyter_amlrun.core.computetarget",
     "RayCompute": "jupyter_amlrun.core.computetarget",
+    "SlurmCompute": "jupyter_amlrun.core.slurmcompute",
     "RunStatus": "jupyter_amlrun.core.status",
     "ComputeTargetException": "jupyter_amlrun.core.errors",
     "UserErrorException": "jupyter_amlrun.core.errors",
@@ -89,6 +90,7 @@ if TYPE_CHECKING:
         ScriptRunConfig,
         TensorflowConfiguration,
     )
+    from jupyter_amlrun.core.slurmcompute import SlurmCompute
     from jupyter_amlrun.core.status import RunStatus
     from jupyter_amlrun.core.workspace import Workspace
     from jupyter_amlrun.data.output import OutputFileDatasetConfig

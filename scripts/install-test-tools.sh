@@ -91,3 +91,17 @@ fi
 if command -v podman >/dev/null; then
   bash scripts/build-test-image.sh || echo "install-test-tools: test image not built; the container tests will skip" >&2
 fi
+
+# --- Slurm (owner: compute/slurm.py): munge + slurmctld + slurmd + client commands for the one-node test cluster that
+# tests/compute/conftest.py (jupyter_amlrun/testing/slurm_cluster.py) starts on 127.0.0.1 from a temp conf. Only as
+# root with apt; the packages' own services are not used (the fixture starts its daemons and stops them). ---
+if ! command -v sbatch >/dev/null || { ! command -v slurmctld >/dev/null && [ ! -x /usr/sbin/slurmctld ]; }; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurmctld slurmd slurm-client munge >/dev/null 2>&1 \
+      || { apt-get update -qq >/dev/null 2>&1 \
+           && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurmctld slurmd slurm-client munge >/dev/null 2>&1; }) \
+      || echo "install-test-tools: Slurm not installed; the Slurm tests will skip" >&2
+  else
+    echo "install-test-tools: Slurm is missing; as root: apt-get install -y slurmctld slurmd slurm-client munge" >&2
+  fi
+fi

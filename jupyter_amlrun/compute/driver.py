@@ -538,6 +538,10 @@ class Driver(Supervisor):
                 from jupyter_amlrun.compute._ray_nodes import run_on_ray
 
                 return run_distributed(self, topo, cmd, env, launcher=run_on_ray)
+            if self._target_type() == "slurm":  # ranks through srun in the run's allocation (compute/_slurm_ranks.py)
+                from jupyter_amlrun.compute._slurm_ranks import run_on_slurm
+
+                return run_distributed(self, topo, cmd, env, launcher=run_on_slurm)
             return run_distributed(self, topo, cmd, env)
         rf.user_log.parent.mkdir(parents=True, exist_ok=True)
         if self.container is not None:

@@ -213,6 +213,8 @@ class ComputeTarget:
     def attach(workspace: Workspace, name: str, attach_configuration: Any) -> ComputeTarget:
         """Attach existing compute: a Ray cluster by its Job Submission address (RayCompute.attach_configuration)."""
         _check_name(name)
+        if hasattr(attach_configuration, "_attach_target"):  # SlurmCompute.attach_configuration (core/slurmcompute.py)
+            return attach_configuration._attach_target(workspace, name)
         if not isinstance(attach_configuration, RayComputeAttachConfiguration):
             raise ComputeTargetException(
                 "attach_configuration must come from RayCompute.attach_configuration(address='http://<head>:8265'); "
@@ -559,6 +561,10 @@ def _kind_of(doc: dict[str, Any]) -> type[ComputeTarget]:
         from jupyter_amlrun.core.computeinstance import ComputeInstance
 
         return ComputeInstance
+    if doc.get("type") == "Slurm":
+        from jupyter_amlrun.core.slurmcompute import SlurmCompute
+
+        return SlurmCompute
     return _KINDS.get(doc.get("type", ""), ComputeTarget)
 
 

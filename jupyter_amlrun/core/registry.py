@@ -110,6 +110,7 @@ compute_backends: Registry[ComputeBackend] = Registry(
         "local": "jupyter_amlrun.compute.local:LocalBackend",
         "AmlCompute": "jupyter_amlrun.compute.local:LocalBackend",
         "Ray": "jupyter_amlrun.compute.ray:RayBackend",
+        "Slurm": "jupyter_amlrun.compute.slurm:SlurmBackend",
     },
 )
 

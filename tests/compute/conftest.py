@@ -26,3 +26,20 @@ def test_image(container_engine) -> str:  # type: ignore[no-untyped-def]
     if container_engine("image", "inspect", TEST_IMAGE).returncode != 0:  # `image exists` is podman's only
         pytest.skip(f"the test image {TEST_IMAGE} is missing: run scripts/build-test-image.sh (about 1.5 min)")
     return TEST_IMAGE
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster():  # type: ignore[no-untyped-def]
+    """A one-node Slurm cluster on 127.0.0.1 (munged, slurmctld, slurmd; CPUs=2) from a temp conf, stopped at the
+    end by its pid files; skipped, saying why, only when the binaries (or root) are missing."""
+    from jupyter_amlrun.testing import slurm_cluster as sc
+
+    why = sc.missing()
+    if why:
+        pytest.skip(why)
+    cluster = sc.start(cpus=2)
+    try:
+        yield cluster
+    finally:
+        sc.stop(cluster)
+    assert not cluster.folder.exists()

@@ -1,0 +1,491 @@
+"""The Slurm backend: a run's driver is a Slurm batch job (``sbatch``), so queueing, priorities, limits and
+accounting are the cluster's.
+
+The job runs the same driver a local run gets (``<python> -m jupyter_amlrun.compute.driver <workspace> <run_id>``,
+the absolute interpreter of the target), so environments, inputs, logs, metrics, outputs and cancel behave as on
+``local``. What Slurm adds is read here, from ``scontrol show job`` (no ``sacct``: a cluster without slurmdbd has
+none): a pending job keeps its run Queued with squeue's reason (Priority, Resources, JobHeldUser...) in the run's
+details, and a job that Slurm ends (time limit, preemption, node failure, scancel behind our back) ends its run with
+Slurm's state and reason. ``max_run_duration_seconds`` also bounds the job's ``--time`` (a minute after the driver's
+own limit, so the driver's clear message wins when both apply).
+
+The workspace folder (run folders, journals, snapshots) must be on a filesystem the login node and the compute nodes
+see at the same path: ``SlurmCompute`` checks it at attach with a one-task ``srun``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jupyter_amlrun.core.contracts import ComputeBackend, LaunchHandle
+from jupyter_amlrun.core.errors import ComputeTargetException
+from jupyter_amlrun.core.lifecycle import error_tail, finalize, live_status, recover_dead_run, recovery_lock
+from jupyter_amlrun.core.lifecycle import request_cancel as lifecycle_cancel
+from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, RunFolder
+from jupyter_amlrun.core.status import RunStatus
+
+if TYPE_CHECKING:
+    from jupyter_amlrun.core.runconfig import RunConfiguration
+    from jupyter_amlrun.core.workspace import Workspace
+
+KIND = "Slurm"
+DRIVER_MODULE = "jupyter_amlrun.compute._slurm_job"  # the driver, with Slurm's reason for its SIGTERM
+JOB_PREFIX = "amlrun-"
+JOB_SCRIPT = "slurm_job.sh"
+JOB_LOG = "logs/azureml/slurm_job_log.txt"
+# How long cancel() lets the driver end the run itself before it scancels the job.
+CANCEL_GRACE_SECONDS = 20.0
+CALL_SECONDS = 30.0
+PENDING = ("PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD", "SUSPENDED", "CONFIGURING")
+# Slurm's end states that read as a cancel of the run (the rest end it Failed).
+CANCELED_STATES = ("CANCELLED", "PREEMPTED", "REVOKED")
+INSTALL_HINT = (
+    "Install the Slurm client commands on this (login) node, e.g. `apt-get install slurm-client` or your site's "
+    "module (`module load slurm`), and make sure `sbatch` is on PATH (or pass slurm_bin_dir=...)."
+)
+
+
+# ------------------------------------------------------------------------------------------------ the Slurm CLI
+class SlurmCli:
+    """The Slurm commands of a target: its ``bin`` folder and ``SLURM_CONF`` (both optional)."""
+
+    def __init__(self, bin_dir: str | None = None, conf: str | None = None) -> None:
+        self.bin_dir = bin_dir
+        self.conf = conf
+
+    def which(self, command: str) -> str:
+        found = shutil.which(command, path=self.bin_dir) if self.bin_dir else shutil.which(command)
+        if not found:
+            where = f" in {self.bin_dir}" if self.bin_dir else " on PATH"
+            raise ComputeTargetException(f"The Slurm command `{command}` is not found{where}. {INSTALL_HINT}")
+        return found
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.pop(RUN_MARK_ENV, None)  # a job submitted from inside a run is not one of that run's processes
+        for key in [k for k in env if k.startswith(("SLURM_", "SBATCH_", "SRUN_"))]:
+            # Inside an allocation these would leak into sbatch (a job of the run that submits is its own job).
+            if key != "SLURM_CONF":
+                env.pop(key)
+        if self.conf:
+            env["SLURM_CONF"] = self.conf
+        return env
+
+    def run(self, command: str, *args: str, timeout: float = CALL_SECONDS) -> subprocess.CompletedProcess[str]:
+        try:
+            return subprocess.run(
+                [self.which(command), *args],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env=self.env(),
+                check=False,
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise ComputeTargetException(
+                f"`{command} {shlex.join(args)}` did not answer in {timeout:.0f} s: is slurmctld reachable?"
+            ) from exc
+
+    def job(self, job_id: str, timeout: float = CALL_SECONDS) -> dict[str, str] | None:
+        """``scontrol show job`` as a dict, or None when Slurm no longer knows the job (or does not answer)."""
+        try:
+            done = self.run("scontrol", "show", "job", "-o", job_id, timeout=timeout)
+        except ComputeTargetException:
+            return None
+        if done.returncode != 0 or "JobId=" not in done.stdout:
+            return None
+        return dict(re.findall(r"(?:^|\s)(\w+)=(\S*)", done.stdout))
+
+
+def _first_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return (lines[0] if lines else "").strip()[:400]
+
+
+def job_name(run_id: str) -> str:
+    """The Slurm job name of a run (so ``squeue`` shows which run a job is)."""
+    return JOB_PREFIX + run_id
+
+
+def format_time_limit(seconds: float) -> str:
+    """Slurm's ``--time`` in whole minutes (its granularity), rounded up."""
+    return str(max(1, math.ceil(seconds / 60.0)))
+
+
+def parse_time_limit(value: Any) -> str | None:
+    """A target's ``time_limit``: Slurm's own format (``"30"``, ``"2:00:00"``, ``"1-00:00:00"``) or minutes."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ComputeTargetException(
+            f"time_limit must be minutes (an int) or Slurm's --time format such as '2:00:00', got {value!r}."
+        )
+    text = str(value).strip()
+    if not re.fullmatch(r"(\d+-)?\d+(:\d+){0,2}|UNLIMITED|INFINITE", text):
+        raise ComputeTargetException(
+            f"time_limit {value!r} is not in Slurm's --time format: minutes, 'MM:SS', 'HH:MM:SS' or 'D-HH:MM:SS'."
+        )
+    return text
+
+
+def _minutes(text: str) -> float:
+    """Minutes of a Slurm time string (``UNLIMITED`` is infinite)."""
+    if text.upper() in ("UNLIMITED", "INFINITE"):
+        return math.inf
+    days = 0
+    if "-" in text:
+        d, text = text.split("-", 1)
+        days = int(d)
+    parts = [int(p) for p in text.split(":")]
+    if len(parts) == 1:  # minutes
+        seconds = parts[0] * 60
+    elif len(parts) == 2:  # minutes:seconds
+        seconds = parts[0] * 60 + parts[1]
+    else:
+        seconds = parts[0] * 3600 + parts[1] * 60 + parts[2]
+    return days * 1440 + seconds / 60.0
+
+
+# ------------------------------------------------------------------------------------------------ the backend
+class SlurmBackend(ComputeBackend):
+    """Runs each run's driver as a batch job on the Slurm cluster the target names (a partition and options)."""
+
+    kind = KIND
+
+    def __init__(self, workspace: Workspace, name: str, config: dict[str, Any]) -> None:
+        super().__init__(workspace, name, config)
+        self.cli = SlurmCli(config.get("slurm_bin_dir"), config.get("slurm_conf"))
+        self.partition: str | None = config.get("partition")
+
+    # ---------------------------------------------------------------- contract
+    def validate(self, run_config: RunConfiguration) -> None:
+        self.cli.which("sbatch")
+        if type(run_config.distributed_job_config).__name__ == "MpiConfiguration":
+            raise ComputeTargetException(
+                "MpiConfiguration runs are not yet on Slurm (PyTorchConfiguration is, through srun): submit them to "
+                "'local' or an AmlCompute target for now (docs/scaling.md)."
+            )
+        nodes = int(getattr(run_config, "node_count", 1) or 1)
+        if nodes > 1:
+            # Slurm queues a job wider than its partition for ever (PartitionNodeLimit); refuse it before it exists.
+            args = ["-h", "-o", "%D"] + ([f"--partition={self.partition}"] if self.partition else [])
+            done = self.cli.run("sinfo", *args)
+            have = sum(int(n) for n in done.stdout.split() if n.isdigit()) if done.returncode == 0 else 0
+            if done.returncode == 0 and nodes > have:
+                raise ComputeTargetException(
+                    f"The run needs {nodes} nodes but Slurm partition {self.partition or '(default)'} of target "
+                    f"{self.name!r} has {have}: lower node_count, or attach a partition with more nodes."
+                )
+
+    def launch(self, rf: RunFolder) -> LaunchHandle:
+        spec = rf.read_spec()
+        if spec is None:
+            raise ComputeTargetException(f"Run {rf.run_id} has no spec.json in {rf.root}.")
+        rf.driver_log.parent.mkdir(parents=True, exist_ok=True)
+        python = str(self.config.get("python") or sys.executable)  # absolute: a bare `python` may lack our packages
+        driver = [python, "-m", DRIVER_MODULE, str(self.workspace.path), rf.run_id]
+        script = rf.root / JOB_SCRIPT
+        script.write_text(
+            "#!/bin/sh\n"
+            "# The run's driver, as its Slurm job (written by jupyter_amlrun; the job log has what came before it).\n"
+            "export PYTHONUNBUFFERED=1 MLFLOW_DISABLE_TELEMETRY=true\n"
+            f"exec {shlex.join(driver)} >> {shlex.quote(str(rf.driver_log))} 2>&1\n",
+            encoding="utf-8",
+        )
+        script.chmod(0o755)
+        nodes, per_node = spec.node_count or 1, 1
+        if spec.distributed:
+            from jupyter_amlrun.compute.distributed import DistributedConfigError, topology
+
+            with contextlib.suppress(DistributedConfigError):  # the driver fails such a run with the clear error
+                topo = topology(spec)
+                if topo is not None:
+                    nodes, per_node = topo.nodes, topo.per_node
+        args = self.sbatch_args(rf, nodes, per_node, spec.max_run_duration_seconds)
+        done = self.cli.run("sbatch", *args, str(script))
+        if done.returncode != 0:
+            raise ComputeTargetException(self._refusal(done.stderr or done.stdout))
+        job_id = done.stdout.strip().split(";")[0]
+        if not job_id.isdigit():
+            raise ComputeTargetException(f"sbatch answered {done.stdout.strip()!r}, not a job id.")
+        rf.update_state(queued_reason=f"Slurm job {job_id} submitted to partition {self.partition or '(default)'}")
+        return LaunchHandle(self.kind, self.name, {"job_id": job_id, "partition": self.partition})
+
+    def sbatch_args(
+        self, rf: RunFolder, nodes: int = 1, per_node: int = 1, max_seconds: float | None = None
+    ) -> list[str]:
+        """The options of a run's ``sbatch``: the target's, the run's shape, its time limit."""
+        cfg = self.config
+        args = [
+            "--parsable",
+            f"--job-name={job_name(rf.run_id)}",
+            f"--output={rf.root / JOB_LOG}",
+            f"--chdir={rf.root}",
+            f"--nodes={max(1, int(nodes or 1))}",
+            f"--ntasks-per-node={max(1, int(per_node or 1))}",
+            "--kill-on-invalid-dep=yes",
+        ]
+        for key in ("partition", "account", "qos"):
+            if cfg.get(key):
+                args.append(f"--{key}={cfg[key]}")
+        limit = _limit_minutes(cfg.get("time_limit"), max_seconds)
+        if limit is not None:
+            args.append(f"--time={limit}")
+        args += [str(a) for a in cfg.get("extra_sbatch_args") or []]
+        return args
+
+    def _refusal(self, stderr: str) -> str:
+        """sbatch's refusal, with what to change."""
+        text = _first_line(stderr) or "no message"
+        low = text.lower()
+        fix = "Check the target's options (ComputeTarget.attach(ws, name, SlurmCompute.attach_configuration(...)))."
+        if "account" in low or "association" in low:
+            fix = (
+                f"Slurm refuses account {self.config.get('account')!r} for this user: `sacctmgr show assoc user=$USER` "
+                "lists yours; attach with account=<one of them> (or None for your default)."
+            )
+        elif "partition" in low:
+            fix = f"Partition {self.partition!r} is not usable: `sinfo -s` lists the partitions; attach with one."
+        elif "qos" in low:
+            fix = f"QOS {self.config.get('qos')!r} is not allowed here: `sacctmgr show qos` lists them."
+        elif "time limit" in low:
+            fix = "Lower time_limit / max_run_duration_seconds to the partition's MaxTime (`sinfo -o '%P %l'`)."
+        elif "node configuration" in low or "node count" in low:
+            fix = "The job asks for more nodes/CPUs than the partition has: lower node_count/process_count_per_node."
+        return f"Slurm refused the job (sbatch: {text}). {fix}"
+
+    def status(self, rf: RunFolder) -> str:
+        state = rf.read_state()
+        if state.terminal:
+            return state.status
+        job_id = self._job_id(rf)
+        info = self.cli.job(job_id) if job_id else None
+        job_state = (info or {}).get("JobState", "")
+        if state.driver:
+            # The driver runs (or ran) the run: the run folder is the truth while it lives. A job that Slurm ended
+            # (time limit, preemption, node failure, scancel) ends the run with Slurm's reason.
+            ended = job_state not in (*PENDING, "RUNNING", "COMPLETING", "COMPLETED")
+            if info is not None and ended and not rf.owner_alive(state):
+                return self._end_killed(rf, info)
+            return live_status(self.workspace.store, rf)
+        if info is None:
+            if job_id and self.cli.job(job_id) is None and _gone(self.cli, job_id):
+                return self._end_without_driver(rf, None)
+            return state.status
+        if job_state in PENDING:
+            reason = info.get("Reason", "None")
+            text = f"Slurm job {job_id} is {job_state} (reason: {reason}) in partition {info.get('Partition', '?')}"
+            if state.queued_reason != text:
+                rf.update_state(queued_reason=text)
+            return RunStatus.QUEUED.value
+        if job_state in ("RUNNING", "COMPLETING", "CONFIGURING"):
+            return state.status  # the driver is starting on the node
+        return self._end_without_driver(rf, info)
+
+    def log_sources(self, rf: RunFolder) -> dict[str, Path]:
+        return rf.log_files()
+
+    def cancel(self, rf: RunFolder, reason: str = "Canceled by user") -> None:
+        state = rf.read_state()
+        if state.terminal:
+            return
+        job_id = self._job_id(rf)
+        if not state.driver:
+            # No driver yet (pending): scancel; a driver that starts meanwhile finds the cancel request.
+            rf.request_cancel(reason)
+            self._scancel(job_id)
+            deadline = time.monotonic() + 10.0
+            while time.monotonic() < deadline and not rf.read_state().driver:
+                info = self.cli.job(job_id) if job_id else None
+                if info is None or info.get("JobState") not in (*PENDING, "RUNNING"):
+                    break
+                time.sleep(0.2)
+            self.status(rf)
+            return
+        # The driver's own cancel path ends the script's tree and finalises Canceled; the job then ends by itself.
+        # scancel is the fallback for a driver that does not answer.
+        lifecycle_cancel(self.workspace.store, rf, reason)
+        deadline = time.monotonic() + CANCEL_GRACE_SECONDS
+        while time.monotonic() < deadline:
+            if rf.read_state().terminal:
+                return
+            time.sleep(0.2)
+        self._scancel(job_id)
+
+    def describe(self) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "name": self.name,
+            "type": self.kind,
+            "partition": self.partition,
+            "max_nodes": None,
+            "busy_nodes": None,
+            "idle_nodes": None,
+            "queued_runs": 0,
+            "active_runs": [],
+        }
+        try:
+            args = ["-h", "-o", "%D %t"] + ([f"--partition={self.partition}"] if self.partition else [])
+            nodes = self.cli.run("sinfo", *args)
+            jobs = self.cli.run("squeue", "-h", "-o", "%j|%T|%r")
+        except ComputeTargetException as exc:
+            info["error"] = str(exc)
+            return info
+        if nodes.returncode != 0 or jobs.returncode != 0:
+            info["error"] = _first_line(nodes.stderr or jobs.stderr)
+            return info
+        counts: dict[str, int] = {}
+        for line in nodes.stdout.splitlines():
+            if len(line.split()) == 2:
+                n, st = line.split()
+                counts[st.rstrip("*~#!%$@^-")] = counts.get(st.rstrip("*~#!%$@^-"), 0) + int(n)
+        info["node_states"] = counts
+        info["max_nodes"] = sum(counts.values())
+        info["idle_nodes"] = counts.get("idle", 0)
+        info["busy_nodes"] = counts.get("alloc", 0) + counts.get("mix", 0) + counts.get("comp", 0)
+        ours = [line.split("|") for line in jobs.stdout.splitlines() if line.startswith(JOB_PREFIX)]
+        info["queued_jobs"] = sum(1 for line in jobs.stdout.splitlines() if "|PENDING|" in line)
+        info["queued_runs"] = sum(1 for j in ours if len(j) > 1 and j[1] == "PENDING")
+        info["active_runs"] = sorted(j[0][len(JOB_PREFIX) :] for j in ours if len(j) > 1)
+        return info
+
+    # ---------------------------------------------------------------- Slurm's side of a run
+    def _job_id(self, rf: RunFolder) -> str:
+        handle = rf.read_state().handle or {}
+        return str((handle.get("data") or {}).get("job_id") or "")
+
+    def _scancel(self, job_id: str) -> None:
+        if job_id:
+            with contextlib.suppress(ComputeTargetException):
+                self.cli.run("scancel", job_id)
+
+    def _end_killed(self, rf: RunFolder, info: dict[str, str]) -> str:
+        """The job Slurm ended under a running driver: the shared recovery ends the run with Slurm's reason."""
+        job_id = self._job_id(rf)
+        why = slurm_reason(job_id, info)
+        if info.get("JobState") in CANCELED_STATES and not rf.cancel_requested():
+            rf.request_cancel(f"{why}: canceled by Slurm (scancel or preemption)")
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+        with contextlib.suppress(OSError), open(rf.driver_log, "a", encoding="utf-8") as fh:
+            fh.write(f"[{stamp}] Slurm: {why}\n")
+        return recover_dead_run(self.workspace.store, rf, fate=f"was ended by Slurm ({why})")
+
+    def _end_without_driver(self, rf: RunFolder, info: dict[str, str] | None) -> str:
+        """A job that ended before its driver took the run: end the run here, with Slurm's reason and job log."""
+        with recovery_lock(rf) as mine:
+            state = rf.read_state()
+            if not mine or state.terminal or state.driver:
+                return state.status if not state.driver else live_status(self.workspace.store, rf)
+            job_id = self._job_id(rf)
+            canceled = rf.cancel_requested()
+            job_state = (info or {}).get("JobState", "")
+            status = RunStatus.CANCELED if (canceled or job_state in CANCELED_STATES) else RunStatus.FAILED
+            error = canceled or (
+                f"{slurm_reason(job_id, info)} before the run's driver started. Slurm's job log is in {JOB_LOG}; "
+                f"the compute nodes must see the workspace folder {self.workspace.path} at the same path."
+            )
+            tail = error_tail(rf.root / JOB_LOG, lines=10) or error_tail(rf.driver_log, lines=10)
+            if tail and not canceled:
+                error += f"\nLast lines of the job log:\n{tail}"
+            try:
+                return finalize(self.workspace.store, rf, status, error=error).status
+            except Exception as exc:  # the store is down: the run still ends; MLflow catches up on a later read
+                return rf.set_status(status, error=error, warnings=[f"recording the end failed: {exc}"]).status
+
+    # ---------------------------------------------------------------- attach-time checks (SlurmCompute.attach)
+    def check_cluster(self) -> None:
+        """A clear error, before the target is written, for no Slurm commands, a partition that does not exist or
+        an account/QOS that Slurm refuses (``sbatch --test-only`` asks the controller without queueing a job)."""
+        self.cli.which("sbatch")
+        if self.partition:
+            done = self.cli.run("sinfo", "-h", "-o", "%P", f"--partition={self.partition}")
+            if done.returncode != 0:
+                raise ComputeTargetException(
+                    f"sinfo failed: {_first_line(done.stderr)}. Is slurmctld reachable (SLURM_CONF, slurm_conf=)?"
+                )
+            if not done.stdout.strip():
+                known = self.cli.run("sinfo", "-h", "-o", "%P").stdout.split()
+                raise ComputeTargetException(
+                    f"Slurm has no partition {self.partition!r}; known: {sorted(p.rstrip('*') for p in known)}. "
+                    "Attach with partition=<one of them>."
+                )
+        probe = self.cli.run(
+            "sbatch", "--test-only", *self.sbatch_args(RunFolder(self.workspace.path, "probe")), "--wrap", "true"
+        )
+        if probe.returncode != 0:
+            raise ComputeTargetException(self._refusal(probe.stderr or probe.stdout))
+
+    def check_shared_folder(self, timeout: float = 120.0) -> None:
+        """The compute nodes see the workspace folder: a one-task job reads a token this node just wrote there."""
+        token = os.urandom(8).hex()
+        probe = self.workspace.path / "compute" / f".slurm-probe-{token}"
+        probe.parent.mkdir(parents=True, exist_ok=True)
+        probe.write_text(token)
+        args = ["-N1", "-n1", f"--immediate={int(timeout)}", "--time=1", f"--job-name={JOB_PREFIX}probe"]
+        for key in ("partition", "account", "qos"):
+            if self.config.get(key):
+                args.append(f"--{key}={self.config[key]}")
+        try:
+            done = self.cli.run("srun", *args, "cat", str(probe), timeout=timeout + 30)
+        finally:
+            probe.unlink(missing_ok=True)
+        if done.returncode == 0 and done.stdout.strip() == token:
+            return
+        why = _first_line(done.stderr) or "the file was not there"
+        if "immediate" in why.lower() or "unable to allocate" in why.lower():
+            raise ComputeTargetException(
+                f"Could not check that the compute nodes see the workspace folder: no node was free in {timeout:.0f} "
+                f"s ({why}). Attach again when the partition has a free node, or pass check_shared_folder=False."
+            )
+        raise ComputeTargetException(
+            f"The compute nodes of partition {self.partition!r} do not see the workspace folder {self.workspace.path} "
+            f"({why}). Put the workspace on a filesystem the login and compute nodes share at the same path (an "
+            "NFS/Lustre/GPFS home or project folder): Workspace.create(..., path=<shared folder>)."
+        )
+
+
+def slurm_reason(job_id: str, info: dict[str, str] | None) -> str:
+    """What Slurm says of an ended job, for a run's error."""
+    if info is None:
+        return f"Slurm no longer knows job {job_id} (it ended before its state could be read)"
+    state, reason = info.get("JobState", "?"), info.get("Reason", "None")
+    if state == "COMPLETING" and reason == "TimeLimit":  # what scontrol says while the job's processes are signalled
+        state = "TIMEOUT"
+    text = f"The Slurm job {job_id} ended {state}"
+    if state == "TIMEOUT":
+        text += f" (its time limit {info.get('TimeLimit', '?')} was reached)"
+    elif reason and reason != "None":
+        text += f" (reason: {reason})"
+    exit_code = info.get("ExitCode")
+    if exit_code and exit_code != "0:0":
+        text += f", exit code {exit_code}"
+    return text
+
+
+def _gone(cli: SlurmCli, job_id: str) -> bool:
+    """Slurm says the job id is unknown (not merely that it did not answer)."""
+    with contextlib.suppress(ComputeTargetException):
+        done = cli.run("squeue", "-h", "-j", job_id, "-o", "%T")
+        return done.returncode != 0 and "invalid job id" in (done.stderr or "").lower()
+    return False
+
+
+def _limit_minutes(time_limit: Any, max_seconds: float | None) -> str | None:
+    """The job's ``--time``: the target's limit, lowered to a minute past the run's max_run_duration_seconds."""
+    target = parse_time_limit(time_limit)
+    if not max_seconds:
+        return target
+    run = format_time_limit(float(max_seconds) + 60.0)
+    if target is None or _minutes(target) > float(run):
+        return run
+    return target

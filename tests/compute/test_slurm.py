@@ -1,0 +1,193 @@
+"""The Slurm compute target against a real one-node Slurm cluster on 127.0.0.1 (tests/compute/conftest.py starts
+munged, slurmctld and slurmd from a temp conf once per session and stops them by their pid files)."""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+import pytest
+
+from jupyter_amlrun import ComputeTarget, Experiment, ScriptRunConfig
+from jupyter_amlrun.compute.slurm import SlurmBackend, _limit_minutes
+from jupyter_amlrun.core.errors import ComputeTargetException
+from jupyter_amlrun.core.runconfig import PyTorchConfiguration
+from jupyter_amlrun.core.runfolder import RunFolder
+from jupyter_amlrun.core.slurmcompute import SlurmCompute
+from jupyter_amlrun.testing import ComputeBackendContract
+from jupyter_amlrun.testing.slurm_cluster import SlurmCluster
+from tests.conftest import wait_for
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+
+SLEEPER = "import time\nprint('started', flush=True)\ntime.sleep(600)\n"
+
+
+def _attach(ws: Any, cluster: SlurmCluster, name: str = "hpc", **kw: Any) -> SlurmCompute:
+    kw.setdefault("partition", cluster.partition)
+    target = ComputeTarget.attach(ws, name, SlurmCompute.attach_configuration(slurm_conf=str(cluster.conf), **kw))
+    assert isinstance(target, SlurmCompute)
+    return target
+
+
+def _submit(ws: Any, make_source: Any, target: str, script: str, **kw: Any) -> Any:
+    src = make_source({"train.py": script}, name=kw.pop("name", "src"))
+    return Experiment(ws, "slurm").submit(
+        ScriptRunConfig(source_directory=src, script="train.py", compute_target=target, **kw)
+    )
+
+
+def _squeue(cluster: SlurmCluster, *args: str) -> str:
+    return subprocess.run(["squeue", "-h", *args], env=cluster.env(), capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def hpc(ws: Any, slurm_cluster: SlurmCluster) -> SlurmCompute:
+    return _attach(ws, slurm_cluster)
+
+
+class TestSlurmContract(ComputeBackendContract):
+    @pytest.fixture
+    def target(self, hpc: SlurmCompute) -> str:
+        return hpc.name
+
+
+def test_script_run_is_a_slurm_job(ws: Any, make_source: Any, hpc: SlurmCompute, slurm_cluster: SlurmCluster) -> None:
+    status = hpc.get_status()
+    assert status["type"] == "Slurm" and status["max_nodes"] == 1
+    # the jobs of earlier tests (same session cluster) may still be completing: the node turns idle once they end
+    assert wait_for(lambda: hpc.get_status()["idle_nodes"] == 1, timeout=60)
+    run = _submit(
+        ws,
+        make_source,
+        "hpc",
+        "import os\nprint('job', os.environ['SLURM_JOB_ID'])\nprint(os.environ['AZUREML_TARGET_TYPE'])\n",
+    )
+    details = run.wait_for_completion()
+    assert details["status"] == "Completed"
+    handle = RunFolder(ws.path, run.id).read_state().handle
+    assert handle and handle["kind"] == "Slurm"
+    log = run.get_file_names()
+    assert "logs/user_logs/std_log.txt" in log
+    text = (RunFolder(ws.path, run.id).user_log).read_text() if RunFolder(ws.path, run.id).user_log.exists() else ""
+    if not text:  # the run folder may be gone: read the uploaded log
+        run.download_file("logs/user_logs/std_log.txt", str(ws.path / "std.txt"))
+        text = (ws.path / "std.txt").read_text()
+    assert f"job {handle['data']['job_id']}" in text and "slurm" in text
+
+
+def test_pending_reason_then_cancel(ws: Any, make_source: Any, hpc: SlurmCompute, slurm_cluster: SlurmCluster) -> None:
+    # A held job stays pending with Slurm's reason; cancel scancels it and the run ends Canceled, the job gone.
+    held = ComputeTarget.attach(
+        ws,
+        "held",
+        SlurmCompute.attach_configuration(
+            partition=slurm_cluster.partition,
+            slurm_conf=str(slurm_cluster.conf),
+            extra_sbatch_args=["--hold"],
+            check_shared_folder=False,
+        ),
+    )
+    run = _submit(ws, make_source, held.name, SLEEPER)
+    assert wait_for(lambda: "JobHeldUser" in run.get_detailed_status()["details"], timeout=60)
+    assert run.get_detailed_status()["status"] == "Queued"
+    assert held.get_status()["queued_runs"] == 1
+    job_id = RunFolder(ws.path, run.id).read_state().handle["data"]["job_id"]
+    run.cancel()
+    assert wait_for(lambda: run.get_status() == "Canceled", timeout=60)
+    assert job_id not in _squeue(slurm_cluster, "-t", "PENDING,RUNNING")
+
+
+def test_time_limit_kill_ends_the_run_with_slurms_reason(
+    ws: Any, make_source: Any, slurm_cluster: SlurmCluster
+) -> None:
+    _attach(ws, slurm_cluster, "short", time_limit=1, check_shared_folder=False)
+    run = _submit(ws, make_source, "short", SLEEPER)
+    details = run.wait_for_completion(raise_on_error=False)
+    # Slurm's SIGTERM reaches the driver, which ends the run Canceled (as max_run_duration_seconds does) with Slurm's
+    # reason; a driver killed outright ends Failed by the backend's status read, with the same reason.
+    assert details["status"] in ("Canceled", "Failed")
+    message = details["error"]["error"]["message"]
+    assert "TIMEOUT" in message and "time limit 00:01:00 was reached" in message, message
+
+
+def test_bad_input(ws: Any, make_source: Any, slurm_cluster: SlurmCluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ComputeTargetException, match="no partition 'nope'.*known: \\['debug'\\]"):
+        _attach(ws, slurm_cluster, "bad", partition="nope")
+    with pytest.raises(ComputeTargetException, match="time_limit 'soon' is not in Slurm's --time format"):
+        _attach(ws, slurm_cluster, "bad", time_limit="soon", check_shared_folder=False)
+    # Refused at submit: more nodes than the partition has (Slurm would queue it for ever). No run is left behind.
+    _attach(ws, slurm_cluster, "hpc", check_shared_folder=False)
+    with pytest.raises(
+        ComputeTargetException, match="needs 2 nodes but Slurm partition debug.*has 1: lower node_count"
+    ):
+        _submit(ws, make_source, "hpc", "print(1)\n", distributed_job_config=PyTorchConfiguration(node_count=2))
+    assert list(Experiment(ws, "slurm").get_runs()) == []
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(ComputeTargetException, match="`sbatch` is not found on PATH.*slurm-client"):
+        _attach(ws, slurm_cluster, "bad")
+    assert [t.name for t in ComputeTarget.list(ws)] == ["hpc"]
+
+
+@pytest.mark.unit
+def test_refusals_name_the_fix(ws: Any) -> None:
+    # An account Slurm refuses needs slurmdbd (associations), which the one-node test cluster lacks: the mapping of
+    # Slurm's own message (22.05's text) to the fix is checked here instead.
+    backend = SlurmBackend(ws, "hpc", {"type": "Slurm", "partition": "gpu", "account": "chem"})
+    text = backend._refusal(
+        "sbatch: error: Batch job submission failed: Invalid account or account/partition combination specified"
+    )
+    assert "account 'chem'" in text and "sacctmgr show assoc" in text
+    assert _limit_minutes("2:00:00", 90) == "3"  # a run's max_run_duration_seconds lowers the target's limit
+    assert _limit_minutes(5, None) == "5" and _limit_minutes(None, 600) == "11"
+
+
+def test_sweep_children_are_slurm_jobs_at_concurrency_2(ws: Any, make_source: Any, hpc: SlurmCompute) -> None:
+    from jupyter_amlrun.train.hyperdrive import GridParameterSampling, HyperDriveConfig, PrimaryMetricGoal, choice
+
+    src = make_source(
+        {"train.py": "import sys\nfrom jupyter_amlrun import Run\nRun.get_context().log('acc', float(sys.argv[2]))\n"}
+    )
+    cfg = ScriptRunConfig(source_directory=src, script="train.py", compute_target=hpc.name)
+    hd = HyperDriveConfig(
+        run_config=cfg,
+        hyperparameter_sampling=GridParameterSampling({"--x": choice(1, 2, 3, 4)}),
+        primary_metric_name="acc",
+        primary_metric_goal=PrimaryMetricGoal.MAXIMIZE,
+        max_total_runs=4,
+        max_concurrent_runs=2,
+    )
+    sweep = Experiment(ws, "sweep").submit(hd)
+    assert sweep.wait_for_completion(raise_on_error=False)["status"] == "Completed"
+    kids = sweep.get_children()
+    assert len(kids) == 4 and all(k.get_status() == "Completed" for k in kids)
+    states = [RunFolder(ws.path, k.id).read_state() for k in kids]
+    jobs = {(s.handle or {}).get("data", {}).get("job_id") for s in states}
+    assert len(jobs) == 4 and None not in jobs  # each child its own Slurm job
+    # at most 2 children between submit and end at any moment
+    ends = ("Finalizing", "Completed", "Failed", "Canceled")
+    spans = [(float(s.created or 0), min(t for st, t in s.history if st in ends)) for s in states]
+    events = sorted([(a, 1) for a, _ in spans] + [(b, -1) for _, b in spans])
+    live = peak = 0
+    for _, d in events:
+        live += d
+        peak = max(peak, live)
+    assert peak <= 2, [s.history for s in states]
+
+
+def test_pytorch_1x2_gloo_through_srun(ws: Any, make_source: Any, hpc: SlurmCompute) -> None:
+    pytest.importorskip("torch")
+    from tests.compute.test_distributed import ALL_REDUCE
+
+    run = _submit(ws, make_source, hpc.name, ALL_REDUCE, distributed_job_config=PyTorchConfiguration(process_count=2))
+    details = run.wait_for_completion(raise_on_error=False)
+    assert details["status"] == "Completed", details.get("error")
+    names = run.get_file_names()
+    assert {"logs/user_logs/std_log_process_0.txt", "logs/user_logs/std_log_process_1.txt"} <= set(names)
+    sums = run.get_metrics()["sum"]
+    assert 3.0 in (sums if isinstance(sums, list) else [sums])  # 1 + 2: the all_reduce over both ranks
+    for rank in (0, 1):
+        path = ws.path / f"rank{rank}.txt"
+        run.download_file(f"logs/user_logs/std_log_process_{rank}.txt", str(path))
+        text = path.read_text()
+        assert "SUM 3.0" in text and f'"RANK": "{rank}"' in text and '"WORLD_SIZE": "2"' in text
