@@ -85,6 +85,23 @@ class RunV1Mixin:
                 if run.get_details().get("target") == name:
                     yield run
 
+    def diff(self: Any, other: Run) -> dict[str, Any]:
+        """What differs between this run and ``other``: ``params``, ``metrics`` (last values side by side),
+        ``code`` (files added, removed, changed, with a unified diff per changed text file), ``environment`` and
+        ``inputs``. See :func:`jupyter_amlrun.core.diff.diff_runs` for the shape.
+
+        Raises
+        ------
+        UserErrorException
+            When ``other`` is not a run, or is a run of another workspace.
+        """
+        from jupyter_amlrun.core.diff import diff_runs
+        from jupyter_amlrun.core.run import Run
+
+        if not isinstance(other, Run):
+            raise UserErrorException(f"run.diff(other) takes another Run, got {type(other).__name__}.")
+        return diff_runs(self, other)
+
     def take_snapshot(self: Any, file_or_folder_path: str | os.PathLike[str]) -> str:
         """Snapshot a folder (or one file) into the workspace's snapshot store; returns its id, which
         ``run.restore_snapshot(snapshot_id)`` restores."""

@@ -495,6 +495,16 @@ def run_detail(ws: Workspace, run_id: str) -> dict[str, Any]:
     return out
 
 
+def run_diff(ws: Workspace, run_a: str, run_b: str) -> dict[str, Any]:
+    """``Run.get(ws, a).diff(Run.get(ws, b))`` (core/diff.py) as JSON: metric values that are not finite become
+    None; :class:`NotFoundException` when either run is not in the workspace."""
+    diff = get_run(ws, run_a).diff(get_run(ws, run_b))
+    diff["metrics"] = {
+        name: [None if v is None else _finite(float(v)) for v in pair] for name, pair in diff["metrics"].items()
+    }
+    return diff
+
+
 def read_log(ws: Workspace, run_id: str, name: str | None, offset: str | int | None) -> dict[str, Any]:
     """At most 256 KiB of a run's log from byte ``offset``: ``{"name", "text", "offset", "complete"}``.
 
