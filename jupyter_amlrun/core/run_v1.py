@@ -102,6 +102,22 @@ class RunV1Mixin:
             raise UserErrorException(f"run.diff(other) takes another Run, got {type(other).__name__}.")
         return diff_runs(self, other)
 
+    def get_system_metrics(self: Any) -> dict[str, builtins.list[tuple[int, float, float]]]:
+        """The samples the run's driver took of the script's process tree (``system/...`` names, as MLflow's
+        system metrics): name -> ``[(step, epoch seconds, value), ...]`` in sample order.
+
+        ``get_metrics()`` leaves these out; the interval is ``AMLRUN_SYSTEM_METRICS_SECONDS`` (default 5, 0: off),
+        see :mod:`jupyter_amlrun.compute.sysmetrics`.
+        """
+        out: dict[str, builtins.list[tuple[int, float, float]]] = {}
+        for rec in self.reader.metrics().records:
+            name = str(rec.get("n"))
+            if rec.get("k") == "scalar" and name.startswith("system/"):
+                out.setdefault(name, []).append(
+                    (int(rec.get("s") or 0), float(rec.get("t") or 0) / 1000, float(rec["v"]))
+                )
+        return {k: sorted(v) for k, v in sorted(out.items())}
+
     def take_snapshot(self: Any, file_or_folder_path: str | os.PathLike[str]) -> str:
         """Snapshot a folder (or one file) into the workspace's snapshot store; returns its id, which
         ``run.restore_snapshot(snapshot_id)`` restores."""
