@@ -118,6 +118,29 @@ class RunV1Mixin:
                 )
         return {k: sorted(v) for k, v in sorted(out.items())}
 
+    def resubmit(
+        self: Any,
+        arguments: builtins.list[Any] | None = None,
+        environment: Any = None,
+        compute_target: Any = None,
+    ) -> Run:
+        """Submit a new run of this run's script from this run's source snapshot (not the folder as it is now),
+        with the changes given (``None`` keeps this run's); the new run has the tag ``resubmit_of`` = this run's id.
+        A HyperDrive child is re-run the same way (with its sampled arguments, or the ones given).
+
+        Parameters
+        ----------
+        arguments:
+            The script's arguments, replacing this run's.
+        environment:
+            An :class:`Environment`; default: the one this run was submitted with.
+        compute_target:
+            A compute target or its name; default: this run's.
+        """
+        from jupyter_amlrun.core.resubmit import resubmit
+
+        return resubmit(self, arguments, environment, compute_target)
+
     def take_snapshot(self: Any, file_or_folder_path: str | os.PathLike[str]) -> str:
         """Snapshot a folder (or one file) into the workspace's snapshot store; returns its id, which
         ``run.restore_snapshot(snapshot_id)`` restores."""

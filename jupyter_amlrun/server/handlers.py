@@ -206,6 +206,15 @@ class RunDiffHandler(AmlrunHandler):
         self.reply(await self.call(service.run_diff, run_a, run_b))
 
 
+class RunResubmitHandler(AmlrunHandler):
+    """POST runs/{id}/resubmit: a new run from the run's snapshot, with the body's arguments, target, environment."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, run_id: str) -> None:
+        self.reply(await self.call(service.resubmit_run, run_id, self.request.body))
+
+
 class RunCancelHandler(AmlrunHandler):
     """POST runs/{id}/cancel: cancel a live run."""
 
@@ -248,6 +257,7 @@ def routes() -> list[tuple[str, type[AmlrunHandler]]]:
         (f"{API}/runs/{_SEG}/logs", RunLogsHandler),
         (f"{API}/runs/{_SEG}/view", RunViewHandler),
         (f"{API}/runs/{_SEG}/diff/{_SEG}", RunDiffHandler),
+        (f"{API}/runs/{_SEG}/resubmit", RunResubmitHandler),
         (f"{API}/runs/{_SEG}/cancel", RunCancelHandler),
         (f"{API}/metrics", MetricsHandler),
     ]

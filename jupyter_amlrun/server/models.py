@@ -143,6 +143,14 @@ class DiffAnswer(TypedDict):
     inputs: dict[str, Any]  # added, removed, changed (name -> dataset:version), same
 
 
+class ResubmitAnswer(TypedDict):
+    """POST runs/{id}/resubmit: the new run."""
+
+    id: str
+    status: str
+    resubmit_of: str
+
+
 class MetricsAnswer(TypedDict):
     runs: dict[str, dict[str, list[list[float]]]]  # run id -> metric -> [[step, value], ...]
 

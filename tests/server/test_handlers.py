@@ -254,6 +254,24 @@ async def test_run_diff_answers_what_core_answers(jp_fetch: Any, world: World, t
     assert code == 404 and "no-such-run" in message
 
 
+async def test_resubmit_makes_a_new_run_from_the_snapshot(jp_fetch: Any, world: World) -> None:
+    from jupyter_amlrun import Run
+
+    answer = await post(jp_fetch, f"runs/{world.run_id}/resubmit", json.dumps({"arguments": ["--again", "1"]}))
+    assert set(answer) == keys_of(models.ResubmitAnswer) and answer["resubmit_of"] == world.run_id
+    new = Run.get(world.ws, answer["id"])
+    new.wait_for_completion(raise_on_error=True)
+    old = Run.get(world.ws, world.run_id)
+    assert new.get_snapshot_id() == old.get_snapshot_id() and new.tags["resubmit_of"] == world.run_id
+    assert new.get_details()["runDefinition"]["arguments"] == ["--again", "1"]
+    assert new.get_metrics()["accuracy"] == 0.9
+    for body in (b"not json", json.dumps({"arguments": "x"}), json.dumps({"bogus": 1})):
+        code, message = await error(jp_fetch, f"runs/{world.run_id}/resubmit", "POST", body)
+        assert code == 400, message
+    code, _ = await error(jp_fetch, "runs/no-such-run/resubmit", "POST", b"{}")
+    assert code == 404
+
+
 TRAIN_CHANGED = textwrap.dedent(
     """
     from jupyter_amlrun import Run
