@@ -76,11 +76,9 @@ def compare_view(readers: Sequence[RunReader]) -> CompareView:
     for name in sorted(series):
         lines: list[CompareLine] = []
         for run in runs:
-            points = series[name].get(run["id"])
-            if points:
-                lines.append(
-                    {"run_id": run["id"], "xs": chart_xs([s for s, _ in points]), "ys": [v for _, v in points]}
-                )
+            line = series[name].get(run["id"])
+            if line:
+                lines.append({"run_id": run["id"], "xs": chart_xs([s for s, _ in line]), "ys": [v for _, v in line]})
         charts.append({"name": name, "lines": lines})
     names = sorted({n for p in params for n in p})
     cells = {n: [format_value(p[n]) if n in p else "" for p in params] for n in names}
