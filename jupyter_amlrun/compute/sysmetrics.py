@@ -164,13 +164,13 @@ class TreeSampler:
 
 
 def start_sampler(
-    journal_path: Path,
+    journal_file: Path,
     pid: int,
     stop: threading.Event,
     log: Callable[[str], None],
     run_env: Mapping[str, str] | None = None,
 ) -> threading.Thread | None:
-    """Sample the tree of ``pid`` into the journal at ``journal_path`` until ``stop`` is set or the tree is gone.
+    """Sample the tree of ``pid`` into the journal at ``journal_file`` until ``stop`` is set or the tree is gone.
 
     Returns the (daemon) thread, or None when sampling is off. A bad interval setting is logged and turns sampling
     off (the run itself goes on).
@@ -187,19 +187,19 @@ def start_sampler(
     except psutil.NoSuchProcess:
         return None
     thread = threading.Thread(
-        target=_loop, args=(journal_path, tree, interval, stop, log), name="system-metrics", daemon=True
+        target=_loop, args=(journal_file, tree, interval, stop, log), name="system-metrics", daemon=True
     )
     thread.start()
     return thread
 
 
 def _loop(
-    journal_path: Path, tree: TreeSampler, interval: float, stop: threading.Event, log: Callable[[str], None]
+    journal_file: Path, tree: TreeSampler, interval: float, stop: threading.Event, log: Callable[[str], None]
 ) -> None:
     from jupyter_amlrun.tracking.journal import JournalWriter
 
     gpus = GpuQuery(log)
-    writer = JournalWriter(journal_path)
+    writer = JournalWriter(journal_file)
     tree.sample()  # primes the CPU counters: the first real figure covers the first interval
     step = 0
     try:
