@@ -560,6 +560,9 @@ class Driver(Supervisor):
         started = time.time()
         self.set_status(RunStatus.RUNNING, script_pgid=self.proc.pid, script_pids=[self.proc.pid])
         self.start_sync()
+        from jupyter_amlrun.compute.sysmetrics import start_sampler  # system/... metrics until stop_sync
+
+        start_sampler(rf.journal_path, self.proc.pid, self.stop_sync, self.log, spec.environment_variables)
         mark = (RUN_MARK_ENV, rf.run_id)
         while self.proc.poll() is None:
             stop = self.stop_reason(started)

@@ -502,7 +502,7 @@ class Run(RunV1Mixin):
                 if m:
                     out[run.id] = m
             return out
-        metrics = v1_metrics(self.reader.metrics().records)
+        metrics = v1_metrics([r for r in self.reader.metrics().records if not str(r.get("n")).startswith("system/")])
         if name is not None:
             return {name: metrics[name]} if name in metrics else {}
         return metrics

@@ -85,6 +85,62 @@ class RunV1Mixin:
                 if run.get_details().get("target") == name:
                     yield run
 
+    def diff(self: Any, other: Run) -> dict[str, Any]:
+        """What differs between this run and ``other``: ``params``, ``metrics`` (last values side by side),
+        ``code`` (files added, removed, changed, with a unified diff per changed text file), ``environment`` and
+        ``inputs``. See :func:`jupyter_amlrun.core.diff.diff_runs` for the shape.
+
+        Raises
+        ------
+        UserErrorException
+            When ``other`` is not a run, or is a run of another workspace.
+        """
+        from jupyter_amlrun.core.diff import diff_runs
+        from jupyter_amlrun.core.run import Run
+
+        if not isinstance(other, Run):
+            raise UserErrorException(f"run.diff(other) takes another Run, got {type(other).__name__}.")
+        return diff_runs(self, other)
+
+    def get_system_metrics(self: Any) -> dict[str, builtins.list[tuple[int, float, float]]]:
+        """The samples the run's driver took of the script's process tree (``system/...`` names, as MLflow's
+        system metrics): name -> ``[(step, epoch seconds, value), ...]`` in sample order.
+
+        ``get_metrics()`` leaves these out; the interval is ``AMLRUN_SYSTEM_METRICS_SECONDS`` (default 5, 0: off),
+        see :mod:`jupyter_amlrun.compute.sysmetrics`.
+        """
+        out: dict[str, builtins.list[tuple[int, float, float]]] = {}
+        for rec in self.reader.metrics().records:
+            name = str(rec.get("n"))
+            if rec.get("k") == "scalar" and name.startswith("system/"):
+                out.setdefault(name, []).append(
+                    (int(rec.get("s") or 0), float(rec.get("t") or 0) / 1000, float(rec["v"]))
+                )
+        return {k: sorted(v) for k, v in sorted(out.items())}
+
+    def resubmit(
+        self: Any,
+        arguments: builtins.list[Any] | None = None,
+        environment: Any = None,
+        compute_target: Any = None,
+    ) -> Run:
+        """Submit a new run of this run's script from this run's source snapshot (not the folder as it is now),
+        with the changes given (``None`` keeps this run's); the new run has the tag ``resubmit_of`` = this run's id.
+        A HyperDrive child is re-run the same way (with its sampled arguments, or the ones given).
+
+        Parameters
+        ----------
+        arguments:
+            The script's arguments, replacing this run's.
+        environment:
+            An :class:`Environment`; default: the one this run was submitted with.
+        compute_target:
+            A compute target or its name; default: this run's.
+        """
+        from jupyter_amlrun.core.resubmit import resubmit
+
+        return resubmit(self, arguments, environment, compute_target)
+
     def take_snapshot(self: Any, file_or_folder_path: str | os.PathLike[str]) -> str:
         """Snapshot a folder (or one file) into the workspace's snapshot store; returns its id, which
         ``run.restore_snapshot(snapshot_id)`` restores."""

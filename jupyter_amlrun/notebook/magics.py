@@ -371,6 +371,13 @@ class AmlRunMagics(Magics):
             run = experiment.submit(config, tags=tags or None)
         except UserErrorException as exc:
             raise UsageError(str(exc)) from None
+        if cell is not None:  # %%submit: the notebook it came from (properties, a copy under outputs/notebook/)
+            from jupyter_amlrun.notebook.origin import record_notebook
+
+            try:
+                record_notebook(run, line, cell, getattr(self.shell, "execution_count", None))
+            except Exception as exc:  # the run is submitted: a failed record must not hide it
+                print(f"Note: could not record the notebook of run {run.id}: {exc}")
         if self.shell is not None:
             self.shell.user_ns[args.name] = run
         if not args.no_widget:

@@ -197,6 +197,24 @@ class RunViewHandler(AmlrunHandler):
         self.reply(await self.call(service.run_view, run_id, self.get_argument("cursor", None)))
 
 
+class RunDiffHandler(AmlrunHandler):
+    """GET runs/{a}/diff/{b}: what differs between two runs (params, metrics, code, environment, inputs)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, run_a: str, run_b: str) -> None:
+        self.reply(await self.call(service.run_diff, run_a, run_b))
+
+
+class RunResubmitHandler(AmlrunHandler):
+    """POST runs/{id}/resubmit: a new run from the run's snapshot, with the body's arguments, target, environment."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def post(self, run_id: str) -> None:
+        self.reply(await self.call(service.resubmit_run, run_id, self.request.body))
+
+
 class RunCancelHandler(AmlrunHandler):
     """POST runs/{id}/cancel: cancel a live run."""
 
@@ -238,6 +256,8 @@ def routes() -> list[tuple[str, type[AmlrunHandler]]]:
         (f"{API}/runs/{_SEG}", RunHandler),
         (f"{API}/runs/{_SEG}/logs", RunLogsHandler),
         (f"{API}/runs/{_SEG}/view", RunViewHandler),
+        (f"{API}/runs/{_SEG}/diff/{_SEG}", RunDiffHandler),
+        (f"{API}/runs/{_SEG}/resubmit", RunResubmitHandler),
         (f"{API}/runs/{_SEG}/cancel", RunCancelHandler),
         (f"{API}/metrics", MetricsHandler),
     ]

@@ -132,6 +132,25 @@ class CancelAnswer(TypedDict):
     status: str
 
 
+class DiffAnswer(TypedDict):
+    """GET runs/{a}/diff/{b} (core/diff.py ``diff_runs``): each ``[a, b]`` pair is the two runs' values."""
+
+    runs: list[str]
+    params: dict[str, list[Any]]  # name -> [a, b], differing names first; the script's arguments as "arguments"
+    metrics: dict[str, list[float | None]]  # name -> [last a, last b]
+    code: dict[str, Any]  # snapshots, missing, missing_reason, added, removed, changed [{path, size, diff}], unchanged
+    environment: dict[str, Any]  # same, name, hash, python, docker_image, packages {added, removed, changed}, missing
+    inputs: dict[str, Any]  # added, removed, changed (name -> dataset:version), same
+
+
+class ResubmitAnswer(TypedDict):
+    """POST runs/{id}/resubmit: the new run."""
+
+    id: str
+    status: str
+    resubmit_of: str
+
+
 class MetricsAnswer(TypedDict):
     runs: dict[str, dict[str, list[list[float]]]]  # run id -> metric -> [[step, value], ...]
 

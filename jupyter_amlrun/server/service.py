@@ -495,6 +495,41 @@ def run_detail(ws: Workspace, run_id: str) -> dict[str, Any]:
     return out
 
 
+def run_diff(ws: Workspace, run_a: str, run_b: str) -> dict[str, Any]:
+    """``Run.get(ws, a).diff(Run.get(ws, b))`` (core/diff.py) as JSON: metric values that are not finite become
+    None; :class:`NotFoundException` when either run is not in the workspace."""
+    diff = get_run(ws, run_a).diff(get_run(ws, run_b))
+    diff["metrics"] = {
+        name: [None if v is None else _finite(float(v)) for v in pair] for name, pair in diff["metrics"].items()
+    }
+    return diff
+
+
+def resubmit_run(ws: Workspace, run_id: str, body: bytes) -> dict[str, Any]:
+    """Re-run ``run_id`` from its snapshot (``Run.resubmit``) with the JSON body's changes: ``{"arguments": [...],
+    "compute_target": "name", "environment": "registered name"}`` (each optional); answers ``{"id", "status",
+    "resubmit_of"}`` of the new run."""
+    import json
+
+    from jupyter_amlrun.core.environment import Environment
+
+    try:
+        changes = json.loads(body or b"{}")
+    except ValueError as exc:
+        raise UserErrorException(f'The body must be JSON like {{"arguments": ["--lr", "0.1"]}}: {exc}') from None
+    if not isinstance(changes, dict) or set(changes) - {"arguments", "compute_target", "environment"}:
+        raise UserErrorException(
+            "The body must be a JSON object with only 'arguments' (a list), 'compute_target' (a name) and "
+            "'environment' (a registered environment's name)."
+        )
+    env_name = changes.get("environment")
+    environment = Environment.get(ws, str(env_name)) if env_name else None
+    new = get_run(ws, run_id).resubmit(
+        arguments=changes.get("arguments"), environment=environment, compute_target=changes.get("compute_target")
+    )
+    return {"id": new.id, "status": new.get_status(), "resubmit_of": run_id}
+
+
 def read_log(ws: Workspace, run_id: str, name: str | None, offset: str | int | None) -> dict[str, Any]:
     """At most 256 KiB of a run's log from byte ``offset``: ``{"name", "text", "offset", "complete"}``.
 

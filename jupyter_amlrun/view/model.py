@@ -460,6 +460,15 @@ class ChartUpdate:
     label: str
     replace: bool = False
     reindex: bool = False
+    section: str = "metrics"  # "system" for the driver's system/... samples (drawn in the System section)
+
+
+SYSTEM_PREFIX = "system/"  # the driver's samples of the script's process tree (compute/sysmetrics.py)
+
+
+def chart_section(name: str) -> str:
+    """The section a chart belongs to: ``"system"`` for ``system/...`` metrics, else ``"metrics"``."""
+    return "system" if name.startswith(SYSTEM_PREFIX) else "metrics"
 
 
 class _Series:
@@ -603,7 +612,9 @@ class RunView:
         if steps:
             series.last_step = float(steps[-1])
         series.add(values)
-        return ChartUpdate(name, "scalar", xs, list(values), series.label(), reindex=reindex)
+        return ChartUpdate(
+            name, "scalar", xs, list(values), series.label(), reindex=reindex, section=chart_section(name)
+        )
 
     def _apply_records(self, records: list[dict[str, Any]], upd: ViewUpdate) -> list[ChartUpdate]:
         lists: dict[str, list[float]] = {}
@@ -693,8 +704,9 @@ class RunView:
         return [{"name": n, "src": s} for n, s in self._images.items()]
 
     def metrics_table(self) -> TableView:
-        """Per chart (scalar and list metrics): last, minimum, maximum and number of points, formatted."""
-        stats = list(self._series.items())
+        """Per chart (scalar and list metrics): last, minimum, maximum and number of points, formatted (the System
+        section's samples are in :meth:`system_table`)."""
+        stats = [(n, s) for n, s in self._series.items() if chart_section(n) != "system"]
         for name, nums in self._lists.items():
             series = _Series()
             series.add(nums)
@@ -705,6 +717,17 @@ class RunView:
             lo, hi = (s.minimum, s.maximum) if seen else (math.nan, math.nan)
             rows.append([name, format_value(s.last), format_value(lo), format_value(hi), str(s.count)])
         return _table("metrics", "Metrics", ["Metric", "Last", "Min", "Max", "Points"], rows)
+
+    def system_table(self) -> TableView:
+        """The System section: per ``system/...`` metric, the last, minimum and maximum sample and their count."""
+        rows: list[list[Cell]] = []
+        for name, s in self._series.items():
+            if chart_section(name) == "system":
+                seen = s.minimum <= s.maximum
+                lo, hi = (s.minimum, s.maximum) if seen else (math.nan, math.nan)
+                label = name[len(SYSTEM_PREFIX) :]
+                rows.append([label, format_value(s.last), format_value(lo), format_value(hi), str(s.count)])
+        return _table("system", "System", ["Metric", "Last", "Min", "Max", "Samples"], rows)
 
     def sweep(self) -> SweepView | None:
         """The sweep view of a sweep parent's children (``None`` for any other run)."""

@@ -232,3 +232,53 @@ async def test_run_view_answers_the_widgets_view_model_by_cursor(jp_fetch: Any, 
     assert (await get(jp_fetch, f"runs/{world.run_id}/view", cursor="nonsense"))["reset"]
     code, message = await error(jp_fetch, "runs/no-such-run/view")
     assert code == 404 and "no-such-run" in message
+
+
+async def test_run_diff_answers_what_core_answers(jp_fetch: Any, world: World, tmp_path: Path) -> None:
+    from jupyter_amlrun import Experiment, Run
+
+    src = tmp_path / "diffsrc"
+    src.mkdir()
+    (src / "train.py").write_text(TRAIN_CHANGED)
+    with Experiment(world.ws, "exp-diff").start_logging(snapshot_directory=str(src)) as other:
+        other.log("loss", float("inf"))  # not finite: JSON carries null
+    answer = await get(jp_fetch, f"runs/{world.run_id}/diff/{other.id}")
+    assert set(answer) == keys_of(models.DiffAnswer)
+    assert answer["runs"] == [world.run_id, other.id]
+    assert answer["metrics"]["loss"] == [pytest.approx(0.2), None] and answer["metrics"]["accuracy"] == [0.9, None]
+    (changed,) = answer["code"]["changed"]
+    assert changed["path"] == "train.py" and '+print("hello from the other run")' in changed["diff"]
+    core = Run.get(world.ws, world.run_id).diff(other)
+    assert answer["code"] == core["code"] and answer["params"] == core["params"]
+    code, message = await error(jp_fetch, f"runs/{world.run_id}/diff/no-such-run")
+    assert code == 404 and "no-such-run" in message
+
+
+async def test_resubmit_makes_a_new_run_from_the_snapshot(jp_fetch: Any, world: World) -> None:
+    from jupyter_amlrun import Run
+
+    answer = await post(jp_fetch, f"runs/{world.run_id}/resubmit", json.dumps({"arguments": ["--again", "1"]}))
+    assert set(answer) == keys_of(models.ResubmitAnswer) and answer["resubmit_of"] == world.run_id
+    new = Run.get(world.ws, answer["id"])
+    new.wait_for_completion(raise_on_error=True)
+    old = Run.get(world.ws, world.run_id)
+    assert new.get_snapshot_id() == old.get_snapshot_id() and new.tags["resubmit_of"] == world.run_id
+    assert new.get_details()["runDefinition"]["arguments"] == ["--again", "1"]
+    assert new.get_metrics()["accuracy"] == 0.9
+    for body in (b"not json", json.dumps({"arguments": "x"}), json.dumps({"bogus": 1})):
+        code, message = await error(jp_fetch, f"runs/{world.run_id}/resubmit", "POST", body)
+        assert code == 400, message
+    code, _ = await error(jp_fetch, "runs/no-such-run/resubmit", "POST", b"{}")
+    assert code == 404
+
+
+TRAIN_CHANGED = textwrap.dedent(
+    """
+    from jupyter_amlrun import Run
+    run = Run.get_context()
+    for i in range(5):
+        run.log("loss", 1.0 / (i + 1))
+    run.log("accuracy", 0.9)
+    print("hello from the other run")
+    """
+)
