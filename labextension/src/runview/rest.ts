@@ -4,11 +4,13 @@
  * and by a RunDetails output whose kernel is gone.
  */
 import { IRunViewAnswer } from '../api';
-import { requestAPI, route } from '../request';
+import { AmlApiError, requestAPI, route } from '../request';
 import { IRunTransport, IViewSink } from './render';
 
 /** How often a live run's view is asked for what is new. */
 export const POLL_MS = 1_000;
+/** How often a first read that failed on the server's side (5xx, no answer) is tried again before giving up. */
+const FIRST_READ_TRIES = 3;
 
 export class RestTransport implements IRunTransport {
   readonly kind = 'rest';
@@ -68,7 +70,11 @@ export class RestTransport implements IRunTransport {
       );
     } catch (error) {
       this.busy = false;
-      if (!this.cursor) {
+      const transient =
+        error instanceof AmlApiError &&
+        (error.status === 0 || error.status >= 500);
+      if (!this.cursor && !(transient && ++this.failures < FIRST_READ_TRIES)) {
+        // No server extension, an unknown run, or a server that keeps failing: the caller says so.
         this.onError(error);
         return;
       }
@@ -138,6 +144,7 @@ export class RestTransport implements IRunTransport {
   private busy = false;
   private disposed = false;
   private terminal = false;
+  private failures = 0;
   private children: IRunViewAnswer['children'] = null;
   private sweep: IRunViewAnswer['sweep'] = null;
 }
