@@ -1,4 +1,5 @@
-// Builds the RunDetails ESM (uPlot bundled, no CDN) and its CSS into the Python package.
+// Builds the RunDetails ESM (uPlot bundled, no CDN) and its CSS into the Python package. The drawing code is the
+// run renderer shared with the JupyterLab extension (labextension/src/runview/, TypeScript; esbuild strips types).
 import { build, context } from "esbuild";
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -17,11 +18,13 @@ const options = {
   outfile: resolve(out, "run_details.js"),
   legalComments: "inline",
   logLevel: "info",
+  // uplot is this package's dependency; the shared sources sit in labextension/, where node_modules may be absent.
+  nodePaths: [resolve(here, "node_modules")],
 };
 
 function css() {
   const uplot = readFileSync(resolve(here, "node_modules/uplot/dist/uPlot.min.css"), "utf8");
-  const own = readFileSync(resolve(here, "src/style.css"), "utf8");
+  const own = readFileSync(resolve(here, "../labextension/style/runview.css"), "utf8");
   writeFileSync(resolve(out, "run_details.css"), `/* uPlot (MIT) */\n${uplot}\n${own}`);
 }
 

@@ -1,4 +1,8 @@
-"""The wire between ``RunDetails`` in the kernel and its front end (``js/src/index.js``), each message named once.
+"""The wire between ``RunDetails`` in the kernel and its front end, each message named once.
+
+The front end is the one run renderer (``labextension/src/runview/render.ts``) over its comm transport
+(``runview/comm.ts``, bundled by ``js/`` into ``notebook/static/``); the JupyterLab extension draws reopened outputs
+and the sidebar's run with the same renderer over REST (``GET runs/{id}/view``).
 
 Synced state (traitlets, kept in the saved notebook's widget state): ``STATE_*`` below, each holding a view of
 :mod:`jupyter_amlrun.view.model` (``header``: :class:`HeaderView`, ``logs``: :class:`LogsView`, ``children``:
@@ -8,11 +12,11 @@ Custom messages (only what is new, never saved): ``MSG_*`` below, one TypedDict 
 buffers: buffer ``SeriesPart.buffer`` holds ``n`` float64 x values followed by ``n`` float64 y values.
 
 Output marker: a live RunDetails output carries ``RUN_MIME`` (:class:`RunMarker`) beside the widget view, so the
-JupyterLab extension (``labextension/src/widgetfallback.ts``, the same string) can show the run from the workspace when
+JupyterLab extension (``labextension/src/widgetfallback.ts``, the same string) can show the run over REST when
 the widget's model is gone (the notebook reopened on a fresh kernel, or its kernel restarted).
 
-``index.js`` mirrors every name here: the same strings in its ``MSG``/``STATE`` constants and a JSDoc ``@typedef``
-per TypedDict with the same properties; ``tests/notebook/test_protocol.py`` fails when the two drift apart.
+``labextension/src/runview/wire.ts`` mirrors every name here: the same strings in its ``MSG``/``STATE`` constants and a
+TypeScript type per TypedDict with the same properties; ``tests/notebook/test_protocol.py`` fails when they drift.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ writes); jupyter_server checks XSRF on POST for cookie-authenticated calls. Erro
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -62,6 +63,8 @@ class AmlrunHandler(ExtensionHandlerMixin, APIHandler):
 
     async def call(self, fn: Callable[..., R], *args: Any) -> R:
         """``fn(workspace, *args)`` in a worker thread, so the server keeps serving meanwhile."""
+        if not _TRACKING_IMPORTED.is_set():
+            await IOLoop.current().run_in_executor(None, _import_tracking_once)
         ws = await IOLoop.current().run_in_executor(None, lambda: self.workspace)
         return await IOLoop.current().run_in_executor(None, lambda: fn(ws, *args))
 
@@ -81,6 +84,21 @@ class AmlrunHandler(ExtensionHandlerMixin, APIHandler):
             self.log.warning("%s %s: %s", self.request.method, self.request.uri, errors.answer_for(value, 0)["error"])
             return
         super().log_exception(typ, value, tb)
+
+
+_TRACKING_IMPORTED = threading.Event()
+_TRACKING_IMPORT = threading.Lock()
+
+
+def _import_tracking_once() -> None:
+    """Import MLflow in one thread before any call uses it. Its first import is not thread-safe: two worker threads
+    importing it at once (the sidebar's sections and a run view, at page load) can get the partially initialised
+    module ("partially initialized module 'mlflow' has no attribute 'version'") and the call fails."""
+    with _TRACKING_IMPORT:
+        if not _TRACKING_IMPORTED.is_set():
+            import mlflow  # noqa: F401  (for its side effect: the whole package imported once)
+
+            _TRACKING_IMPORTED.set()
 
 
 class WorkspaceHandler(AmlrunHandler):

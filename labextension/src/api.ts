@@ -1,8 +1,16 @@
 /**
  * Response shapes of the server extension's REST API (docs/rest-api.md).
  *
- * Mirrors jupyter_amlrun/server/models.py; keep the two in step with the doc.
+ * Mirrors jupyter_amlrun/server/models.py; keep the two in step with the doc (tests/labextension/test_wire_types.py
+ * checks the properties of each).
  */
+import {
+  HeaderView,
+  ImageView,
+  LogsView,
+  SweepView,
+  TableView
+} from './runview/wire';
 
 /** Every list route answers one page of this envelope. */
 export interface IPage<T> {
@@ -146,10 +154,41 @@ export interface IMetricSeries {
 /** The most runs the metrics route compares at once. */
 export const MAX_COMPARED_RUNS = 20;
 
-/** v1 statuses after which a run never changes again. */
-export const TERMINAL_STATUSES = ['Completed', 'Failed', 'Canceled'];
+/** Points for one chart (server/models.py ChartPart); null stands for NaN or +-inf, which JSON cannot hold. */
+export interface IChartPart {
+  name: string;
+  kind: string;
+  xs: (number | null)[];
+  ys: (number | null)[];
+  label: string;
+  replace: boolean;
+  reindex: boolean;
+}
 
-/** Whether a v1 status is still live (queued, running, finalizing...). */
-export function isLive(status: string): boolean {
-  return TERMINAL_STATUSES.indexOf(status) < 0;
+/** Bytes [start, end) of a log, decoded (server/models.py LogChunkPart). */
+export interface ILogChunkPart {
+  name: string;
+  text: string;
+  start: number;
+  end: number;
+  head: number;
+  reset: boolean;
+}
+
+/** GET runs/{id}/view: what changed in the run's view since the cursor (server/models.py RunViewAnswer). */
+export interface IRunViewAnswer {
+  cursor: string;
+  reset: boolean;
+  terminal: boolean;
+  status: string | null;
+  header: HeaderView | null;
+  duration: string | null;
+  logs: LogsView | null;
+  children: TableView | null;
+  sweep: SweepView | null;
+  charts: IChartPart[];
+  tables: TableView[];
+  images: ImageView[];
+  log_chunks: ILogChunkPart[];
+  has_metrics: boolean;
 }

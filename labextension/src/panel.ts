@@ -12,7 +12,7 @@ import { Collapsible, button, h, run } from './dom';
 import { amlIcon } from './icon';
 import { ModelsSection } from './models';
 import { RunsSection } from './runs';
-import { RunView } from './runview';
+import { RunPanel } from './runpanel';
 
 /** What the panel needs from the plugin (the rest of {@link ISidebarContext}). */
 export type IPanelHost = Omit<ISidebarContext, 'filter' | 'openRun'>;
@@ -34,7 +34,7 @@ export class AmlSidebar extends Widget {
       },
       openRun: (id: string) => void run(() => panel.openRun(id))
     };
-    this._runView = new RunView(ctx);
+    this._runView = new RunPanel(ctx);
     this._datastores = new DatastoresSection(ctx);
     this._datasets = new DatasetsSection(ctx);
     this._models = new ModelsSection(ctx);
@@ -187,7 +187,7 @@ export class AmlSidebar extends Widget {
   private _started = false;
   private _refreshing: Promise<void> | null = null;
   private _refreshAgain = false;
-  private _runView: RunView;
+  private _runView: RunPanel;
   private _datastores: DatastoresSection;
   private _datasets: DatasetsSection;
   private _models: ModelsSection;

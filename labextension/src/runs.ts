@@ -5,8 +5,7 @@ import {
   IPage,
   IRun,
   IRunPage,
-  MAX_COMPARED_RUNS,
-  isLive
+  MAX_COMPARED_RUNS
 } from './api';
 import { lineChart } from './chart';
 import { ISidebarContext } from './context';
@@ -268,5 +267,3 @@ export class RunsSection {
   private _open = new Map<string, ExperimentRuns>();
   private _live = 0;
 }
-
-export { isLive };

@@ -5,28 +5,24 @@
  * model lives only as long as its kernel, so a notebook saved while the run was live and reopened on a fresh kernel
  * (or a kernel restart under an open notebook) would show ipywidgets' "Error displaying widget: model not found".
  * This renderer is preferred for outputs with the marker: it hosts the notebook's own widget renderer and, when that
- * renderer cannot show the view, shows the run as the server extension reads it from the workspace instead (status,
- * details, metrics, charts, logs), polling while the run is live. Outputs without the marker are not touched.
+ * renderer cannot show the view, shows the run with the same run renderer (./runview/render.ts) fed by the server
+ * extension's REST view stream instead, polling while the run is live. Outputs without the marker are not touched.
  */
 import { ISessionContext } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { IRenderMime } from '@jupyterlab/rendermime-interfaces';
 import { Panel, Widget } from '@lumino/widgets';
 
-import { IMetricSeries } from './api';
-import { lineChart } from './chart';
 import { ISidebarContext } from './context';
 import { h } from './dom';
-import { requestAPI } from './request';
-import { RunView } from './runview';
+import { RunDetailsView, mountRunView } from './runview/render';
+import { RestTransport } from './runview/rest';
 
 /** The marker the kernel puts beside the widget view (jupyter_amlrun/notebook/protocol.py RUN_MIME). */
 export const RUN_MIME = 'application/vnd.amlrun.rundetails+json';
 export const WIDGET_MIME = 'application/vnd.jupyter.widget-view+json';
 /** How long "Loading widget..." may show (no kernel, or one that never answers) before the run is shown instead. */
 const LOADING_MS = 10_000;
-/** How often the fallback re-reads a live run. */
-const POLL_MS = 2_000;
 
 export type InnerState = 'live' | 'loading' | 'failed';
 
@@ -231,79 +227,26 @@ export class RunDetailsRenderer extends Panel implements IRenderMime.IRenderer {
       this._showSaved('this output names no run');
       return;
     }
-    const view = new RunView(this._host.contextFor(this.node), false);
-    const charts = h('div', { class: 'jp-amlrun-fallback-charts' });
-    node.append(view.node, charts);
-    this._view = view;
-    this._charts = charts;
-    void this._poll(true);
+    const body = h('div', { class: 'jp-amlrun-fallback-view' });
+    node.append(body);
+    // No server extension, or the run is not in its workspace: what the kernel saved is all there is.
+    const transport = new RestTransport(this._runId, error =>
+      this._showSaved(error instanceof Error ? error.message : String(error))
+    );
+    this._view = mountRunView(body, transport);
   }
 
   private _hideFallback(): void {
     if (!this._fallback) {
       return;
     }
-    this._clearPoll();
+    this._view?.dispose();
+    this._view = null;
     this._fallback.remove();
     this._fallback = null;
-    this._view = null;
     if (this._inner) {
       this._inner.node.style.display = '';
     }
-  }
-
-  /** Read the run (and its charts) now, and again while it is live. */
-  private async _poll(first: boolean): Promise<void> {
-    const view = this._view;
-    if (!view || this.isDisposed) {
-      return;
-    }
-    try {
-      if (first) {
-        await view.open(this._runId);
-      } else {
-        await view.refresh();
-      }
-      await this._drawCharts();
-    } catch (error) {
-      if (first) {
-        // No server extension, or the run is not in its workspace: what the kernel saved is all there is.
-        this._showSaved(error instanceof Error ? error.message : String(error));
-        return;
-      }
-    }
-    if (view === this._view && view.isLive) {
-      this._pollTimer = window.setTimeout(
-        () => void this._poll(false),
-        POLL_MS
-      );
-    }
-  }
-
-  private async _drawCharts(): Promise<void> {
-    const charts = this._charts;
-    if (!charts) {
-      return;
-    }
-    const answer = await requestAPI<IMetricSeries>(
-      'metrics',
-      {},
-      { runs: this._runId }
-    );
-    const series = answer.runs[this._runId] ?? {};
-    // One value is a number (the run view's table has it), not a chart.
-    const drawn = Object.entries(series).filter(([, pts]) => pts.length >= 2);
-    charts.replaceChildren(
-      ...drawn.map(([name, points]) => {
-        const box = h('div', {
-          class: 'jp-amlrun-fallback-chart',
-          'data-metric': name,
-          'data-points': String(points.length)
-        });
-        box.appendChild(lineChart([{ label: name, points }], name));
-        return box;
-      })
-    );
   }
 
   /** The text/html the kernel saved beside the widget (what readers without a kernel see). */
@@ -313,9 +256,8 @@ export class RunDetailsRenderer extends Panel implements IRenderMime.IRenderer {
     if (!node || !model) {
       return;
     }
-    this._clearPoll();
-    this._view?.node.remove();
-    this._charts?.remove();
+    this._view?.dispose();
+    this._view = null;
     node.append(
       h(
         'div',
@@ -333,15 +275,9 @@ export class RunDetailsRenderer extends Panel implements IRenderMime.IRenderer {
     }
   }
 
-  private _clearPoll(): void {
-    if (this._pollTimer) {
-      window.clearTimeout(this._pollTimer);
-      this._pollTimer = 0;
-    }
-  }
-
   private _stop(): void {
-    this._clearPoll();
+    this._view?.dispose();
+    this._view = null;
     this._session?.statusChanged.disconnect(this._onStatus, this);
     this._session?.kernelChanged.disconnect(this._onKernel, this);
     this._session = null;
@@ -358,8 +294,6 @@ export class RunDetailsRenderer extends Panel implements IRenderMime.IRenderer {
     this._saved = null;
     this._fallback?.remove();
     this._fallback = null;
-    this._view = null;
-    this._charts = null;
   }
 
   private _model: IRenderMime.IMimeModel | null = null;
@@ -374,8 +308,6 @@ export class RunDetailsRenderer extends Panel implements IRenderMime.IRenderer {
   private _saved: IRenderMime.IRenderer | null = null;
   private _observer: MutationObserver | null = null;
   private _loadingTimer = 0;
-  private _pollTimer = 0;
   private _fallback: HTMLElement | null = null;
-  private _view: RunView | null = null;
-  private _charts: HTMLElement | null = null;
+  private _view: RunDetailsView | null = null;
 }

@@ -341,10 +341,11 @@ def save_until_marker_saved(page: Any, path: Path) -> str:
 
 
 def wait_fallback(page: Any, run_id: str, status: str, shot: str) -> Any:
-    """The extension's view of the run (not the widget manager's error) shows under the cell, with that status."""
+    """The extension's view of the run (not the widget manager's error) shows under the cell, with that status: the
+    widget's own run renderer, fed over REST."""
     view = page.locator(FALLBACK).first
     view.wait_for(timeout=90_000)
-    view.locator(".jp-amlrun-runview-header .jp-amlrun-status", has_text=status).wait_for(timeout=60_000)
+    view.locator(f'.amlrun-rd[data-transport="rest"][data-status="{status}"]').wait_for(timeout=60_000)
     assert run_id in (view.text_content() or "")
     page.wait_for_timeout(1_000)
     text = page.locator(".jp-Notebook").text_content() or ""
@@ -392,18 +393,21 @@ def test_saved_while_live_shows_the_run_after_a_kernel_restart_and_a_reopen(lab:
         lab.shut_down_kernels()
         page.goto(lab.lab_url(nb))
         view = wait_fallback(page, run_id, "Running", "reopened_live_lab.png")
-        view.locator('.jp-amlrun-fallback-chart[data-metric="loss"]').wait_for(timeout=30_000)
-        assert view.locator('.jp-amlrun-fallback-chart[data-metric="loss"]').get_attribute("data-points") == "5"
-        assert "waiting for the gate" in (view.locator(".jp-amlrun-log").text_content() or "")
+        view.locator('.amlrun-chart[data-metric="loss"][data-points="5"]').wait_for(timeout=30_000)
+        page.wait_for_function(
+            f"() => (document.querySelector('{FALLBACK} .amlrun-log')?.textContent || '')"
+            ".includes('waiting for the gate')",
+            timeout=30_000,
+        )
 
         lab.shut_down_kernels()
         page.goto(lab.notebook7_url(nb))
         view = wait_fallback(page, run_id, "Running", "reopened_live_notebook7.png")
         # The view is live: the run ends while it shows, and it says so without a kernel.
         gate.touch()
-        view.locator(".jp-amlrun-runview-header .jp-amlrun-status", has_text="Completed").wait_for(timeout=90_000)
+        view.locator('.amlrun-rd[data-status="Completed"]').wait_for(timeout=90_000)
         page.wait_for_function(
-            """() => { const c = document.querySelector('.jp-amlrun-fallback-chart[data-metric="loss"]');
+            """() => { const c = document.querySelector('.jp-amlrun-fallback .amlrun-chart[data-metric="loss"]');
                        return c && c.dataset.points === '6'; }""",
             timeout=30_000,
             polling=500,

@@ -165,7 +165,8 @@ def test_sidebar_flow(lab: LabServer, page: Any, seeded: dict[str, Any]) -> None
     first, second = seeded["runs"]
     experiment.locator(f'.jp-amlrun-run[data-run-id="{first}"]').click()
     view = page.locator(f"{SIDEBAR} .jp-amlrun-runview")
-    view.locator(".jp-amlrun-status", has_text="Completed").wait_for()
+    # The run renderer of the RunDetails widget, fed over REST (labextension/src/runview/).
+    view.locator('.amlrun-rd[data-transport="rest"][data-status="Completed"]').wait_for(timeout=60_000)
     assert first in view.inner_text()
     cells_before = page.locator(".jp-Notebook .jp-Cell").count()
     view.locator("button.jp-amlrun-insert").click()
@@ -197,12 +198,11 @@ def test_sidebar_flow(lab: LabServer, page: Any, seeded: dict[str, Any]) -> None
     live_row = live.locator(".jp-amlrun-run").first
     live_row.wait_for(timeout=30_000)
     live_row.click()
-    cancel = view.locator("button.jp-amlrun-cancel")
+    cancel = view.locator('.amlrun-rd[data-status="Running"] button.amlrun-cancel:enabled')
     cancel.wait_for(timeout=30_000)
     cancel.click()
-    page.locator(".jp-Dialog button.jp-mod-warn").click()
-    view.locator(".jp-amlrun-status", has_text="Canceled").wait_for(timeout=45_000)
-    assert view.locator("button.jp-amlrun-cancel").count() == 0
+    view.locator('.amlrun-rd[data-status="Canceled"]').wait_for(timeout=45_000)
+    assert view.locator("button.amlrun-cancel").is_disabled()
     page.screenshot(path=str(ARTIFACTS / "sidebar-canceled.png"))
 
     # Follow the link run.get_portal_url() printed in the kernel: Lab opens with that run in the sidebar.
@@ -212,7 +212,7 @@ def test_sidebar_flow(lab: LabServer, page: Any, seeded: dict[str, Any]) -> None
     assert url.startswith(lab.url), (url, lab.url)
     page.goto(url)
     opened = page.locator(f"{SIDEBAR} .jp-amlrun-runview")
-    opened.locator(".jp-amlrun-status", has_text="Completed").wait_for(timeout=60_000)
+    opened.locator('.amlrun-rd[data-status="Completed"]').wait_for(timeout=60_000)
     assert first in opened.inner_text()
     page.screenshot(path=str(ARTIFACTS / "sidebar-portal-link.png"))
     lab.shut_down_kernels()
