@@ -151,6 +151,23 @@ export interface IMetricSeries {
   runs: Record<string, Record<string, [number, number][]>>;
 }
 
+/** GET runs/{a}/diff/{b} (server/models.py DiffAnswer): each [a, b] pair holds the two runs' values. */
+export interface IDiffAnswer {
+  runs: string[];
+  params: Record<string, unknown[]>;
+  metrics: Record<string, (number | null)[]>;
+  code: Record<string, unknown>;
+  environment: Record<string, unknown>;
+  inputs: Record<string, unknown>;
+}
+
+/** POST runs/{id}/resubmit (server/models.py ResubmitAnswer): the new run. */
+export interface IResubmitAnswer {
+  id: string;
+  status: string;
+  resubmit_of: string;
+}
+
 /** The most runs the metrics route compares at once. */
 export const MAX_COMPARED_RUNS = 20;
 

@@ -32,6 +32,8 @@ TS_NAME = {
     "ChartPart": "IChartPart",
     "LogChunkPart": "ILogChunkPart",
     "RunViewAnswer": "IRunViewAnswer",
+    "DiffAnswer": "IDiffAnswer",
+    "ResubmitAnswer": "IResubmitAnswer",
 }
 
 
