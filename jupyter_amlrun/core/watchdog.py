@@ -124,6 +124,7 @@ class Watchdog:
         self.recovering: dict[str, threading.Thread] = {}
         self.announced: set[str] = set()  # runs whose recovery was said in the log (a guard may be at it too)
         self._store: TrackingStore | None = None
+        self._store_lock = threading.Lock()
 
     def log(self, message: str) -> None:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
@@ -131,10 +132,11 @@ class Watchdog:
 
     def store(self) -> TrackingStore:
         # Imported and opened only once a run needs it: a healthy machine keeps the watchdog small.
-        if self._store is None:
-            from jupyter_amlrun.core.workspace import Workspace
+        with self._store_lock:
+            if self._store is None:
+                from jupyter_amlrun.core.workspace import Workspace
 
-            self._store = Workspace(path=self.ws_dir).store
+                self._store = Workspace(path=self.ws_dir).store
         return self._store
 
     def scan(self) -> int:
@@ -211,7 +213,18 @@ class Watchdog:
                     RunReader(ws, record.run_id, record=record).backend().cancel(child, reason)
                     self.log(f"run {record.run_id}: child of the ended sweep {rf.run_id}, canceled.")
 
+    def preload(self) -> None:
+        """Import and open the tracking store in the background: a recovery then starts at once (the import of
+        MLflow alone takes seconds on a loaded machine, which would count against the 15 s goal)."""
+
+        def load() -> None:
+            with contextlib.suppress(Exception):
+                self.store()
+
+        threading.Thread(target=load, name="preload", daemon=True).start()
+
     def loop(self) -> None:
+        self.preload()
         idle_since = time.monotonic()
         while True:
             live = 0
