@@ -9,13 +9,13 @@ orphaned scripts keep their slot locks, so the pool's next run stays Queued.
 Why a watchdog rather than the pool's lock holders: a dead run's slot holders are the very processes that must be
 ended, and a sweep controller or an interactive run holds no slot at all. One small process per workspace covers
 them all, needs no new lock protocol, and costs nothing when no run is live: it exits after
-:data:`IDLE_SECONDS` without a live run on this machine.
+:data:`IDLE_SECONDS` without a live run.
 
 Who starts it: every supervisor (driver, sweep controller) when it takes a run over and then every
 :data:`ENSURE_SECONDS` from its heartbeat, every launch, and a status read that finds a dead owner (a read starts
 the watchdog, never ends a run itself). A flock on ``<workspace>/watchdog.lock`` keeps it to one.
 
-Every :data:`POLL_SECONDS` it reads the state of each live run of this machine (ended runs are remembered and not
+Every :data:`POLL_SECONDS` it reads the state of each live run (ended runs are remembered and not
 read again); a run whose owner is dead (gone, or silent past
 :func:`~jupyter_amlrun.core.runfolder.liveness_seconds`: stopped or hung, then killed) is recovered in a thread
 (:func:`~jupyter_amlrun.core.lifecycle.recover_dead_run`: its processes ended, so its slots are freed, its data kept,
@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -45,7 +44,7 @@ __all__ = ["ensure_watchdog", "lock_path", "watchdog_running"]
 
 MODULE = "jupyter_amlrun.core.watchdog"
 POLL_SECONDS = 1.0
-IDLE_SECONDS = 30.0  # no live run on this machine for this long: the watchdog exits
+IDLE_SECONDS = 30.0  # no live run for this long: the watchdog exits
 ENSURE_SECONDS = 10.0  # how often a supervisor checks that the watchdog lives (and starts one if not)
 SWEEP_CONFIG = "hyperdrive.json"  # a sweep parent's folder holds it (train/hyperdrive/controller.py CONFIG_FILE)
 
@@ -119,7 +118,6 @@ class Watchdog:
     def __init__(self, workspace_dir: Path) -> None:
         self.ws_dir = Path(workspace_dir)
         self.runs_dir = self.ws_dir / "runs"
-        self.host = socket.gethostname()
         self.ended: set[str] = set()  # run ids read terminal (never read again)
         self.recovering: dict[str, threading.Thread] = {}
         self.announced: set[str] = set()  # runs whose recovery was said in the log (a guard may be at it too)
@@ -140,7 +138,7 @@ class Watchdog:
         return self._store
 
     def scan(self) -> int:
-        """Look at every live run once; recover those whose owner died. Returns how many runs of this machine live."""
+        """Look at every live run once; recover those whose owner died. Returns how many runs live."""
         try:
             names = [e.name for e in os.scandir(self.runs_dir) if e.is_dir()]
         except FileNotFoundError:
@@ -160,8 +158,7 @@ class Watchdog:
                 if run_id not in self.recovering:
                     self.ended.add(run_id)
                 continue
-            if state.host and state.host != self.host:
-                continue  # another machine's run: its own watchdog looks after it
+            # A run owned on another host (a shared folder) is judged by its heartbeat, as a reader used to.
             live += 1
             thread = self.recovering.get(run_id)
             if thread is not None and thread.is_alive():
