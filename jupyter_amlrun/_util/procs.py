@@ -65,11 +65,17 @@ def kill_tree(
             p = psutil.Process(pid)
             procs.extend(p.children(recursive=True))
             procs.append(p)
+    # Each process gets one SIGTERM: a script's handler must run once (a process found twice, or one that is in
+    # the group the killpg reached, is not sent another).
+    unique = list({p.pid: p for p in procs}.values())
+    procs = unique
     if pgid:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGTERM)
     for p in procs:
-        with contextlib.suppress(psutil.NoSuchProcess):
+        with contextlib.suppress(psutil.NoSuchProcess, ProcessLookupError, PermissionError):
+            if pgid and os.getpgid(p.pid) == pgid:
+                continue
             p.terminate()
     alive = _wait_dead(procs, grace)
     if pgid:

@@ -25,7 +25,21 @@ ERROR_TAIL_LINES = 30
 STORE_RETRY_SECONDS = 900.0
 STORE_RETRY_ENV = "AMLRUN_STORE_RETRY_SECONDS"
 SLOW_STORE_SECONDS = 5.0  # a store step slower than this is said in the driver log
-_TRANSIENT_WORDS = ("locked", "busy", "unable to open", "connection", "timed out", "timeout", "temporarily")
+_TRANSIENT_WORDS = (
+    "locked",
+    "busy",
+    "unable to open",
+    "connection",
+    "timed out",
+    "timeout",
+    "temporarily",
+    # the store's disk is full or failing: wait for space rather than set records aside
+    "disk is full",
+    "disk i/o error",
+    "no space left",
+    "input/output error",
+    "quota exceeded",
+)
 _T = TypeVar("_T")
 Log = Callable[[str], None]
 # How long a status read waits for a dead-run recovery it started before it returns the status as it stands.
@@ -165,7 +179,8 @@ def with_store_retries(step: Callable[[], _T], what: str, deadline: float, log: 
                 raise
             if log is not None:
                 log(
-                    f"The tracking store is busy or unreachable ({_first_line(exc)}); {what} again in {delay:.0f} s "
+                    f"The tracking store is busy, unreachable or out of space ({_first_line(exc)}); {what} again in "
+                    f"{delay:.0f} s "
                     f"(attempt {attempt + 1}, giving up {deadline - time.monotonic():.0f} s from now)."
                 )
             time.sleep(delay)
@@ -293,16 +308,19 @@ def _heartbeat_time(rf: RunFolder) -> float:
 
 
 def live_status(store: TrackingStore, rf: RunFolder, wait: float = RECOVERY_WAIT_SECONDS) -> str:
-    """The status in the run folder; a non-terminal run whose owner died is recovered (and so ends) here.
+    """The status in the run folder, read only.
 
-    The recovery runs in a thread of this process; the read waits for it at most ``wait`` seconds and then returns
-    the status as it stands (Finalizing while the recovery ships and uploads).
+    A non-terminal run whose owner died is not ended here (a reader never kills a process tree or finalizes a run):
+    the workspace's watchdog (:mod:`jupyter_amlrun.core.watchdog`) does that, and a read that finds a dead owner
+    starts the watchdog if none runs (after a reboot, say). ``store`` and ``wait`` are kept for callers' sake.
     """
     state = rf.read_state()
     if state.terminal or rf.owner_alive(state):
         return state.status
-    start_recovery(store, rf, wait)
-    return rf.read_state().status
+    from jupyter_amlrun.core.watchdog import ensure_watchdog
+
+    ensure_watchdog(rf.root.parent.parent, min_interval=2.0)
+    return state.status
 
 
 def start_recovery(store: TrackingStore, rf: RunFolder, wait: float = RECOVERY_WAIT_SECONDS) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_amlrun.core.runfolder import HEARTBEAT_SECONDS, RUN_MARK_ENV, RunFolder
+from jupyter_amlrun.core.watchdog import ENSURE_SECONDS, ensure_watchdog
 
 __all__ = ["Supervisor", "reap", "start_supervisor", "supervisor_env"]
 
@@ -44,6 +45,7 @@ def supervisor_env() -> dict[str, str]:
 def start_supervisor(module: str, workspace_dir: Path, rf: RunFolder) -> subprocess.Popen[bytes]:
     """Start ``python -m <module> <workspace_dir> <run id>`` detached, its output appended to the run's driver log."""
     reap()
+    ensure_watchdog(workspace_dir, min_interval=2.0)  # up before the supervisor: one dying at start-up is found too
     rf.driver_log.parent.mkdir(parents=True, exist_ok=True)
     with open(rf.driver_log, "ab") as log:
         proc = subprocess.Popen(
@@ -86,12 +88,19 @@ class Supervisor:
         self.rf.update_state(driver=True, driver_host=socket.gethostname())
         signal.signal(signal.SIGUSR1, lambda *_: self.wake.set())
         signal.signal(signal.SIGTERM, self._on_sigterm)
+        ensure_watchdog(self.ws_dir, min_interval=ENSURE_SECONDS)
         threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
 
     def _heartbeat(self) -> None:
+        beats = 0
         while not self.stop_beat.wait(HEARTBEAT_SECONDS):
             with contextlib.suppress(OSError):
                 self.rf.beat()
+            beats += 1
+            if beats * HEARTBEAT_SECONDS >= ENSURE_SECONDS:
+                # The watchdog exits when idle and may be killed: while this run lives, one must run.
+                beats = 0
+                ensure_watchdog(self.ws_dir, min_interval=ENSURE_SECONDS)
 
     def _on_sigterm(self, *_: Any) -> None:
         self.rf.request_cancel(f"The {self.role} received SIGTERM")

@@ -8,10 +8,14 @@ SDK errors become one clear datastore error, secrets scrubbed, without the SDK's
 from __future__ import annotations
 
 import contextlib
+import os
 import re
-from collections.abc import Iterator
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jupyter_amlrun.data._secrets import REDACTED, SecretStore, env_var_name, scrub
 from jupyter_amlrun.data.datastore import Datastore, FileEntry, transfer_workers
@@ -19,6 +23,24 @@ from jupyter_amlrun.data.errors import DatastoreAuthenticationError, DatastoreCo
 
 _CONTAINER_RE = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 RETRIES = 3  # bounded: connection errors fail after ~RETRIES seconds (linear 1 s backoff)
+DEADLINE_ENV = "AMLRUN_DATASTORE_TIMEOUT"  # seconds an operation may take in all (connect, reads, retries)
+DEADLINE_SECONDS = 120.0
+MIN_RATE = 1024 * 1024  # bytes/s a transfer is allowed on top of the deadline (a big file is not a hung endpoint)
+NOTICE_SECONDS = 10.0  # while an operation waits, a line says so this often
+_R = TypeVar("_R")
+
+
+def operation_deadline(size: int = 0) -> float:
+    """The total time one datastore operation may take: ``AMLRUN_DATASTORE_TIMEOUT`` (default 120 s), plus
+    ``size`` bytes at 1 MiB/s for a transfer."""
+    try:
+        base = float(os.environ.get(DEADLINE_ENV, ""))
+    except ValueError:
+        base = DEADLINE_SECONDS
+    base = base if base > 0 else DEADLINE_SECONDS
+    return base + size / MIN_RATE
+
+
 BIG_FILE = 8 * 1024 * 1024  # above this one file is also split across the SDK's own parallel block transfer
 FILE_CONCURRENCY = 4
 DOWNLOAD_BLOCK = 4 * 1024 * 1024  # bytes per read of a response body
@@ -191,10 +213,49 @@ class AzureBlobDatastore(Datastore):
                 "that port?)."
             ) from None
 
+    def _bounded(self, doing: str, fn: Callable[[], _R], size: int = 0) -> _R:
+        """Run one network operation under a total deadline (:func:`operation_deadline`), saying on stderr (the
+        driver log, in a run) every :data:`NOTICE_SECONDS` that it still waits. A hung endpoint (it accepts
+        connections but never answers: the SDK would wait 120 s per read, per retry) fails with
+        :class:`DatastoreConnectionError`; the abandoned call ends on its own read timeout."""
+        limit = operation_deadline(size)
+        box: dict[str, Any] = {}
+        done = threading.Event()
+
+        def work() -> None:
+            try:
+                box["value"] = fn()
+            except BaseException as exc:  # re-raised in the caller's thread, where _mapped words it
+                box["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=work, name=f"datastore-{self.name}", daemon=True).start()
+        start = time.monotonic()
+        while not done.wait(max(0.0, min(NOTICE_SECONDS, start + limit - time.monotonic()))):
+            waited = time.monotonic() - start
+            if waited >= limit:
+                raise DatastoreConnectionError(
+                    f"The Azure Blob endpoint {self.account_url} of datastore {self.name!r} gave no answer in "
+                    f"{limit:.0f} s while {doing} (it accepts connections but does not answer: is it hung or "
+                    f"overloaded?). Set {DEADLINE_ENV} to wait longer."
+                )
+            print(
+                f"jupyter_amlrun: datastore {self.name!r}: still {doing} after {waited:.0f} s (no answer from "
+                f"{self.account_url}); giving up in {limit - waited:.0f} s.",
+                file=sys.stderr,
+                flush=True,
+            )
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
     # -- contract
     def list_files(self, prefix: str) -> list[FileEntry]:
         out = []
-        with self._mapped(f"listing {prefix or '/'!r}"):
+        doing = f"listing {prefix or '/'!r}"
+
+        def listing() -> None:
             for blob in self._container().list_blobs(name_starts_with=prefix or None):
                 name = blob.name
                 if prefix and name != prefix and not name.startswith(prefix.rstrip("/") + "/"):
@@ -202,6 +263,9 @@ class AzureBlobDatastore(Datastore):
                 if name.endswith("/"):
                     continue  # folder marker blobs (hierarchical tools write them)
                 out.append(FileEntry(name, int(blob.size), str(blob.etag).strip('"')))
+
+        with self._mapped(doing):
+            self._bounded(doing, listing)
         return out
 
     def stat(self, path: str) -> FileEntry | None:
@@ -209,7 +273,9 @@ class AzureBlobDatastore(Datastore):
 
         with self._mapped(f"reading {path!r}"):
             try:
-                props = self._container().get_blob_client(path).get_blob_properties()
+                props = self._bounded(
+                    f"reading {path!r}", lambda: self._container().get_blob_client(path).get_blob_properties()
+                )
             except ResourceNotFoundError as exc:
                 if "ContainerNotFound" in str(getattr(exc, "error_code", "")):
                     raise
@@ -220,33 +286,50 @@ class AzureBlobDatastore(Datastore):
         prefix = f"{path.rstrip('/')}/" if path else ""
         dirs: list[str] = []
         files: list[FileEntry] = []
-        with self._mapped(f"listing {path or '/'!r}"):
+
+        def walking() -> None:
             for item in self._container().walk_blobs(name_starts_with=prefix or None, delimiter="/"):
                 name = item.name
                 if name.endswith("/"):
                     dirs.append(name[len(prefix) :].rstrip("/"))
                 else:
                     files.append(FileEntry(name, int(item.size), str(item.etag).strip('"')))
+
+        with self._mapped(f"listing {path or '/'!r}"):
+            self._bounded(f"listing {path or '/'!r}", walking)
         return dirs, files
 
     def put_file(self, local: Path, path: str) -> None:
         size = local.stat().st_size
-        with self._mapped(f"uploading {path!r}"), open(local, "rb") as fh:
-            self._container().upload_blob(
-                path, fh, overwrite=True, length=size, max_concurrency=FILE_CONCURRENCY if size > BIG_FILE else 1
-            )
+
+        def upload() -> None:
+            with open(local, "rb") as fh:
+                self._container().upload_blob(
+                    path, fh, overwrite=True, length=size, max_concurrency=FILE_CONCURRENCY if size > BIG_FILE else 1
+                )
+
+        with self._mapped(f"uploading {path!r}"):
+            self._bounded(f"uploading {path!r}", upload, size)
 
     def get_file(self, path: str, local: Path) -> None:
-        with self._mapped(f"downloading {path!r}"):
-            downloader = self._container().download_blob(path, max_concurrency=2 * FILE_CONCURRENCY)
+        doing = f"downloading {path!r}"
+
+        def save(downloader: Any) -> None:
             with open(local, "wb") as fh:
                 downloader.readinto(fh)
+
+        with self._mapped(doing):
+            # the first answer gives the size; the rest of the transfer gets time for it
+            down = self._bounded(
+                doing, lambda: self._container().download_blob(path, max_concurrency=2 * FILE_CONCURRENCY)
+            )
+            self._bounded(doing, lambda: save(down), int(getattr(down, "size", 0) or 0))
 
     def remove(self, path: str) -> None:
         from azure.core.exceptions import ResourceNotFoundError
 
         with self._mapped(f"deleting {path!r}"), contextlib.suppress(ResourceNotFoundError):
-            self._container().delete_blob(path)
+            self._bounded(f"deleting {path!r}", lambda: self._container().delete_blob(path))
 
     def check_access(self, create: bool = False) -> None:
         from azure.core.exceptions import ResourceExistsError

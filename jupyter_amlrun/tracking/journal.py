@@ -432,13 +432,56 @@ def rejected_warning(run_dir: Path, limit: int = 5) -> str | None:
     )
 
 
+def _reship_set_aside(store: Any, run_id: str, run_dir: Path) -> None:
+    """Ship again the records an earlier shipper set aside for a storage error (a full disk was once taken for a
+    bad record); ``journal.rejected.jsonl`` keeps only what the store refuses on the record's own merit.
+
+    A storage error now raises (the file is left as it was, for the next ship)."""
+    from jupyter_amlrun.tracking.store import STORAGE_WORDS
+
+    path = run_dir / REJECTED
+    if not path.exists():
+        return
+    items = rejected(run_dir)
+    again = [
+        it
+        for it in items
+        if isinstance(it.get("record"), dict) and any(w in str(it.get("reason", "")).lower() for w in STORAGE_WORDS)
+    ]
+    if not again:
+        return
+    records = [it["record"] for it in again]
+    points, point_records, nonscalar, refused = _classify(records)
+    still: list[dict[str, Any]] = [{"reason": reason, "record": records[i]} for i, reason in refused]
+    for i, reason in store.log_metric_points(run_id, points):
+        still.append({"reason": reason, "record": point_records[i]})
+    if nonscalar:
+        local = run_dir / "nonscalar_metrics.jsonl"
+        with open(local, "a", encoding="utf-8") as fh:
+            for rec in nonscalar:
+                fh.write(json.dumps(rec, separators=(",", ":"), allow_nan=True) + "\n")
+        store.log_artifact(run_id, local, ".amlrun")
+    keep = [it for it in items if not any(it is a for a in again)] + still
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        for item in keep:
+            fh.write(json.dumps(item, separators=(",", ":"), allow_nan=True, default=str) + "\n")
+    if keep:
+        os.replace(tmp, path)
+    else:
+        tmp.unlink()
+        path.unlink()
+
+
 def ship_journal(store: Any, run_id: str, run_dir: Path, *, final: bool = False) -> int:
     """Ship the not-yet-shipped part of ``run_dir/journal.jsonl`` to MLflow; returns records read.
 
     Safe to call from several processes: a lock serialises shippers and the shipped offset is persisted after each
     successful batch, so a crash re-ships at most one batch (MLflow drops exact duplicate points). A record the store
     refuses does not hold back the others: it is listed in ``journal.rejected.jsonl`` (see
-    :func:`rejected_warning`). ``final`` (the writers are gone) also reads a last line left without its newline.
+    :func:`rejected_warning`). A storage error (a full disk, an I/O error) is not the record's fault: it raises, the
+    shipped offset stays where it was and a later call ships the same records again. ``final`` (the writers are
+    gone) also reads a last line left without its newline.
     """
     journal = run_dir / "journal.jsonl"
     if not journal.exists():
@@ -450,6 +493,7 @@ def ship_journal(store: Any, run_id: str, run_dir: Path, *, final: bool = False)
             offset = int(offset_file.read_text() or 0)
         except (FileNotFoundError, ValueError):
             offset = 0
+        _reship_set_aside(store, run_id, run_dir)
         reader = JournalReader(journal, offset)
         while True:
             before = reader.offset

@@ -6,6 +6,7 @@ can start the user's script before paying for the mlflow import).
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import shutil
@@ -310,11 +311,13 @@ class TrackingStore:
             self._log_metric_batch(run_id, batch)
             return
         except Exception as exc:
+            # The store is busy or its disk is full or failing: not the data's fault, so nothing is set aside (the
+            # caller keeps its place and ships again later). Checked before the single point is blamed.
+            if "locked" in str(exc).lower() or "busy" in str(exc).lower() or storage_error(exc):
+                raise
             if hi - lo == 1:
                 rejected.append((base + lo, _one_line(exc)))
                 return
-            if "locked" in str(exc).lower() or "busy" in str(exc).lower():
-                raise  # the store is busy, not the data bad: ship again later
         mid = (lo + hi) // 2
         self._isolate(run_id, chunk, lo, mid, base, rejected)
         self._isolate(run_id, chunk, mid, hi, base, rejected)
@@ -418,6 +421,29 @@ class TrackingStore:
 
     def delete_model_version(self, name: str, version: int) -> None:
         _retry(lambda: self.client.delete_model_version(name, str(version)))
+
+
+_STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EIO, errno.EDQUOT})
+# How sqlite (through SQLAlchemy) and the OS word a storage failure, lower case.
+STORAGE_WORDS = ("disk is full", "disk i/o error", "no space left", "input/output error", "quota exceeded")
+
+
+def storage_error(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an error it wraps) is the storage failing (a full disk, an I/O error), not bad data.
+
+    Such an error is waited out and retried; it never sets a record aside as refused.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in _STORAGE_ERRNOS:
+            return True
+        text = str(current).lower()
+        if any(word in text for word in STORAGE_WORDS):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _one_line(exc: BaseException) -> str:

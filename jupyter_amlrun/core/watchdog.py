@@ -1,0 +1,264 @@
+"""The workspace's watchdog: ``python -m jupyter_amlrun.core.watchdog <workspace>``, one per workspace and machine.
+
+It ends the runs whose supervisor died when nobody is there to see it. Each run already has a guard that ends it when
+its driver dies; the watchdog is for what the guard cannot cover: the driver *and* its guard both dead (kill -9 of the
+process group, an OOM kill), a dead sweep controller (it has no guard; its children run on and hold the pool's slots),
+an interactive run whose notebook process died. Without it such a run reads Running until someone reads it, and its
+orphaned scripts keep their slot locks, so the pool's next run stays Queued.
+
+Why a watchdog rather than the pool's lock holders: a dead run's slot holders are the very processes that must be
+ended, and a sweep controller or an interactive run holds no slot at all. One small process per workspace covers
+them all, needs no new lock protocol, and costs nothing when no run is live: it exits after
+:data:`IDLE_SECONDS` without a live run.
+
+Who starts it: every supervisor (driver, sweep controller) when it takes a run over and then every
+:data:`ENSURE_SECONDS` from its heartbeat, every launch, and a status read that finds a dead owner (a read starts
+the watchdog, never ends a run itself). A flock on ``<workspace>/watchdog.lock`` keeps it to one.
+
+Every :data:`POLL_SECONDS` it reads the state of each live run (ended runs are remembered and not
+read again); a run whose owner is dead (gone, or silent past
+:func:`~jupyter_amlrun.core.runfolder.liveness_seconds`: stopped or hung, then killed) is recovered in a thread
+(:func:`~jupyter_amlrun.core.lifecycle.recover_dead_run`: its processes ended, so its slots are freed, its data kept,
+Failed with the reason). A recovered sweep's live children are canceled. What it does goes to
+``<workspace>/logs/watchdog.log``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, RunFolder, RunState
+
+if TYPE_CHECKING:
+    from jupyter_amlrun.tracking.store import TrackingStore
+
+__all__ = ["ensure_watchdog", "lock_path", "watchdog_running"]
+
+MODULE = "jupyter_amlrun.core.watchdog"
+POLL_SECONDS = 1.0
+IDLE_SECONDS = 30.0  # no live run for this long: the watchdog exits
+ENSURE_SECONDS = 10.0  # how often a supervisor checks that the watchdog lives (and starts one if not)
+SWEEP_CONFIG = "hyperdrive.json"  # a sweep parent's folder holds it (train/hyperdrive/controller.py CONFIG_FILE)
+
+_last_start: dict[str, float] = {}
+_start_lock = threading.Lock()
+
+
+def lock_path(workspace_dir: Path) -> Path:
+    """The file the live watchdog of ``workspace_dir`` holds locked."""
+    return Path(workspace_dir) / "watchdog.lock"
+
+
+def log_path(workspace_dir: Path) -> Path:
+    return Path(workspace_dir) / "logs" / "watchdog.log"
+
+
+def watchdog_running(workspace_dir: Path) -> bool:
+    """Whether a watchdog holds the workspace's lock (never waits)."""
+    path = lock_path(workspace_dir)
+    if not path.exists():
+        return False
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def ensure_watchdog(workspace_dir: Path, *, min_interval: float = 0.0) -> bool:
+    """Start the workspace's watchdog unless one runs; returns whether one was started.
+
+    ``min_interval``: start at most once per that many seconds from this process (a watchdog that cannot start must
+    not turn every heartbeat into a new process). Errors are swallowed: the watchdog is a safety net, never the
+    reason a run fails.
+    """
+    ws = Path(workspace_dir)
+    key = str(ws.resolve())
+    try:
+        if watchdog_running(ws):
+            return False
+        with _start_lock:
+            now = time.monotonic()
+            if min_interval and now - _last_start.get(key, -1e9) < min_interval:
+                return False
+            _last_start[key] = now
+        log = log_path(ws)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "ab") as out:
+            subprocess.Popen(
+                [sys.executable, "-m", MODULE, str(ws)],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # what ends the starter (a driver's group, a kernel) does not end it
+                close_fds=True,
+                cwd=str(ws),
+                # not one of any run's processes: a run's end must not sweep the watchdog away
+                env={**{k: v for k, v in os.environ.items() if k != RUN_MARK_ENV}, "PYTHONUNBUFFERED": "1"},
+            )
+        return True
+    except OSError:
+        return False
+
+
+class Watchdog:
+    """The watchdog's loop (see the module docstring)."""
+
+    def __init__(self, workspace_dir: Path) -> None:
+        self.ws_dir = Path(workspace_dir)
+        self.runs_dir = self.ws_dir / "runs"
+        self.ended: set[str] = set()  # run ids read terminal (never read again)
+        self.recovering: dict[str, threading.Thread] = {}
+        self.announced: set[str] = set()  # runs whose recovery was said in the log (a guard may be at it too)
+        self._store: TrackingStore | None = None
+        self._store_lock = threading.Lock()
+
+    def log(self, message: str) -> None:
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+        print(f"[{stamp}] Watchdog (pid {os.getpid()}): {message}", flush=True)
+
+    def store(self) -> TrackingStore:
+        # Imported and opened only once a run needs it: a healthy machine keeps the watchdog small.
+        with self._store_lock:
+            if self._store is None:
+                from jupyter_amlrun.core.workspace import Workspace
+
+                self._store = Workspace(path=self.ws_dir).store
+        return self._store
+
+    def scan(self) -> int:
+        """Look at every live run once; recover those whose owner died. Returns how many runs live."""
+        try:
+            names = [e.name for e in os.scandir(self.runs_dir) if e.is_dir()]
+        except FileNotFoundError:
+            return 0
+        live = 0
+        for run_id in names:
+            if run_id in self.ended:
+                continue
+            rf = RunFolder(self.ws_dir, run_id)
+            try:
+                if not rf.state_path.exists():
+                    continue  # not made yet, or deleted (a driver ends a run whose folder vanished)
+                state = rf.read_state()
+            except (OSError, ValueError):
+                continue
+            if state.terminal:
+                if run_id not in self.recovering:
+                    self.ended.add(run_id)
+                continue
+            # A run owned on another host (a shared folder) is judged by its heartbeat, as a reader used to.
+            live += 1
+            thread = self.recovering.get(run_id)
+            if thread is not None and thread.is_alive():
+                continue
+            if rf.owner_alive(state):
+                continue
+            self.recover(rf, state)
+        self.recovering = {k: t for k, t in self.recovering.items() if t.is_alive()}
+        return live
+
+    def recover(self, rf: RunFolder, state: RunState) -> None:
+        if rf.run_id not in self.announced:
+            self.announced.add(rf.run_id)
+            self.log(
+                f"run {rf.run_id} ({state.status}): its supervising process (pid {state.owner_pid}) is gone or "
+                "silent; ending the run."
+            )
+        thread = threading.Thread(target=self._recover, args=(rf,), name=f"recover-{rf.run_id}", daemon=False)
+        self.recovering[rf.run_id] = thread
+        thread.start()
+
+    def _recover(self, rf: RunFolder) -> None:
+        from jupyter_amlrun.core.lifecycle import recover_dead_run
+        from jupyter_amlrun.core.status import is_terminal
+
+        try:
+            status = recover_dead_run(self.store(), rf)
+        except Exception as exc:  # the next scan tries again
+            self.log(f"run {rf.run_id}: the recovery failed ({type(exc).__name__}: {exc}); trying again.")
+            return
+        if not is_terminal(status):
+            return  # another recovery (the run's guard) holds the run: the next scan looks again
+        self.log(f"run {rf.run_id}: ended {status}.")
+        if (rf.root / SWEEP_CONFIG).exists():
+            self.end_children(rf, status)
+
+    def end_children(self, rf: RunFolder, status: str) -> None:
+        """Cancel the live children of a sweep whose controller died (each through its own backend)."""
+        from jupyter_amlrun.core.reader import RunReader
+        from jupyter_amlrun.core.status import is_terminal
+        from jupyter_amlrun.core.workspace import Workspace
+
+        ws = Workspace(path=self.ws_dir)
+        reason = f"The sweep {rf.run_id} ended ({status}): its controller died"
+        for record in RunReader(ws, rf.run_id).children():
+            child = RunFolder(self.ws_dir, record.run_id)
+            with contextlib.suppress(Exception):
+                if child.exists() and not is_terminal(child.read_state().status):
+                    RunReader(ws, record.run_id, record=record).backend().cancel(child, reason)
+                    self.log(f"run {record.run_id}: child of the ended sweep {rf.run_id}, canceled.")
+
+    def preload(self) -> None:
+        """Import and open the tracking store in the background: a recovery then starts at once (the import of
+        MLflow alone takes seconds on a loaded machine, which would count against the 15 s goal)."""
+
+        def load() -> None:
+            with contextlib.suppress(Exception):
+                self.store()
+
+        threading.Thread(target=load, name="preload", daemon=True).start()
+
+    def loop(self) -> None:
+        self.preload()
+        idle_since = time.monotonic()
+        while True:
+            live = 0
+            try:
+                live = self.scan()
+            except Exception as exc:  # a bad folder must not end the watchdog
+                self.log(f"scan failed: {type(exc).__name__}: {exc}")
+            now = time.monotonic()
+            if live or self.recovering:
+                idle_since = now
+            elif now - idle_since > IDLE_SECONDS:
+                return
+            time.sleep(POLL_SECONDS)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) != 1:
+        print(f"usage: python -m {MODULE} <workspace>", file=sys.stderr)
+        return 2
+    ws_dir = Path(argv[0])
+    path = lock_path(ws_dir)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return 0  # another watchdog runs
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    dog = Watchdog(ws_dir)
+    dog.log("started.")
+    dog.loop()
+    for thread in list(dog.recovering.values()):
+        thread.join()
+    dog.log(f"no live run for {IDLE_SECONDS:.0f} s; exiting.")
+    return 0  # the lock goes with the process
+
+
+if __name__ == "__main__":
+    sys.exit(main())
