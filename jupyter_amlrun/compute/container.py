@@ -99,18 +99,35 @@ class ContainerRun:
     gpus: list[str] | None = None  # the pool slot's GPUs to pass; None: no GPU flags
     pass_env: tuple[str, ...] = ()  # the run's own environment_variables: passed even when the host has them too
     name: str = field(init=False)
+    started: list[str] = field(init=False, default_factory=list)  # every container name command() handed out
 
     def __post_init__(self) -> None:
         self.name = container_name(self.run_id)
 
-    def command(self, cmd: list[str], env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    def command(
+        self, cmd: list[str], env: dict[str, str], node: int | None = None, suffix: str = ""
+    ) -> tuple[list[str], dict[str, str]]:
         """``engine run ... image python script args`` for the host command ``cmd`` (interpreter, script, args).
 
         ``env`` is the environment the script would get on the host; what differs from the driver's own environment
         (the run's variables, its inputs, its GPUs) is passed into the container by name (``-e NAME``: the values
         stay out of the command line), and the client gets the rest to run.
+
+        Parameters
+        ----------
+        node
+            For a distributed run, the node this container is (``<name>-node<N>``): its GPUs are that node's pool
+            share (``env``'s ``CUDA_VISIBLE_DEVICES``), and host paths of this package in ``cmd`` (the rank
+            starter) are rewritten to where the package is mounted.
+        suffix
+            Appended to the container's name, for a short-lived helper container (a probe).
         """
         engine, ws = self.engine, str(self.ws_dir)
+        name = self.name + (f"-node{node}" if node is not None else "") + (f"-{suffix}" if suffix else "")
+        self.started.append(name)
+        gpus = self.gpus
+        if node is not None and gpus is not None:
+            gpus = [g for g in env.get(CUDA_ENV, "").split(",") if g.strip()]
         inner = {
             k: v
             for k, v in env.items()
@@ -119,7 +136,7 @@ class ContainerRun:
         inner.pop("PATH", None)  # the image's own
         inner["PYTHONPATH"] = os.pathsep.join(p for p in (LIB, env.get("PYTHONPATH", "")) if p)
         inner.pop(CUDA_ENV, None)
-        args = [engine.cli, "run", "--rm", "--name", self.name, "--label", f"{RUN_LABEL}={self.run_id}"]
+        args = [engine.cli, "run", "--rm", "--name", name, "--label", f"{RUN_LABEL}={self.run_id}"]
         args += ["--init", "-w", str(self.workdir), "-v", f"{ws}:{ws}"]
         args += self._in_script_mounts()
         args += self._input_mounts(inner)
@@ -130,13 +147,19 @@ class ContainerRun:
             args.append(f"--shm-size={self.docker['shm_size']}")
         if engine.name == "docker" and os.getuid() != 0:
             args += ["--user", f"{os.getuid()}:{os.getgid()}"]  # files in outputs/ stay the user's
-        if self.gpus is not None:
-            args += gpu_arguments(engine, self.gpus)
-            inner[CUDA_ENV] = ",".join(str(i) for i in range(len(self.gpus)))  # renumbered from 0 inside
+        if gpus is not None:
+            args += gpu_arguments(engine, gpus)
+            inner[CUDA_ENV] = ",".join(str(i) for i in range(len(gpus)))  # renumbered from 0 inside
         for key in sorted(inner):
             args += ["-e", key]
-        args += [*engine.extra_args, *user_args, self.image, self.interpreter, BOOT, *cmd[1:]]
+        rest = [_inside(a) for a in cmd[1:]] if node is not None else cmd[1:]
+        args += [*engine.extra_args, *user_args, self.image, self.interpreter, BOOT, *rest]
         return args, {**env, **inner}
+
+    def probe(self, code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        """Run ``python -c code`` in the run's image, as its script would run (mounts, the run's variables)."""
+        args, full = self.command([self.interpreter, "-c", code], env, suffix="probe")
+        return subprocess.run(args, env=full, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
 
     def _in_script_mounts(self) -> list[str]:
         out = ["-v", f"{PACKAGE_DIR}:{LIB}/jupyter_amlrun:ro"]
@@ -165,9 +188,20 @@ class ContainerRun:
         return out
 
     def remove(self) -> None:
-        """Kill and remove the run's container if it is still there (a killed client leaves it running)."""
+        """Kill and remove the run's containers (one, or one per node) if still there (a killed client leaves them
+        running)."""
+        # podman 4 removes none of the names when one is missing, unless --ignore; the script is over: no grace.
+        flags = ["--ignore", "--time=0"] if self.engine.name == "podman" else []
         with contextlib.suppress(Exception):
-            self.engine("rm", "-f", self.name, timeout=30)
+            self.engine("rm", "-f", *flags, *dict.fromkeys([self.name, *self.started]), timeout=60)
+
+
+def _inside(arg: str) -> str:
+    """A host path under this package (the rank starter) as the container sees it (mounted under :data:`LIB`)."""
+    for root in {str(PACKAGE_DIR), str(Path(__file__).parents[1])}:
+        if arg.startswith(root + os.sep):
+            return f"{LIB}/jupyter_amlrun{arg[len(root) :]}"
+    return arg
 
 
 # ------------------------------------------------------------------------------------------------ GPUs
@@ -212,11 +246,13 @@ def prepare_container(driver: Driver) -> ContainerRun:
         from jupyter_amlrun.compute.distributed import DistributedConfigError, topology
 
         with contextlib.suppress(DistributedConfigError):  # a bad config is said by the distributed step
-            if topology(spec) is not None:
+            topo = topology(spec)
+            if topo is not None and topo.kind != "pytorch":
+                # mpirun starts every rank from node 0 over ssh-less fork: the image would need Open MPI itself.
                 raise ContainerError(
-                    f"Distributed runs ({spec.distributed.get('type')}) in containers are not supported yet: submit "
-                    "it without Docker (DockerConfiguration(use_docker=False), env.docker.enabled = False), or "
-                    "without distributed_job_config to run one process in the image."
+                    f"Distributed runs ({spec.distributed.get('type')}) in containers are not supported: only "
+                    "PyTorchConfiguration runs one container per node. Submit it without Docker "
+                    "(DockerConfiguration(use_docker=False), env.docker.enabled = False), or use PyTorchConfiguration."
                 )
     if driver._target_type() == "ray":
         raise ContainerError("Runs on a Ray cluster do not run in containers here: submit without Docker.")

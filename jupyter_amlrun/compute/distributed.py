@@ -34,15 +34,19 @@ also gets v1's ``AZ_BATCH_MASTER_NODE`` (``addr:port``), ``AZ_BATCHAI_MPI_MASTER
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun.core.runfolder import RunSpec
+
+if TYPE_CHECKING:
+    from jupyter_amlrun.compute.container import ContainerRun
 
 RANK_STARTER = Path(__file__).with_name("_rank.py")
 MPI_INSTALL_HINT = (
@@ -236,8 +240,11 @@ def backend_warning(topo: Topology) -> str | None:
     )
 
 
-def check_launchable(spec: RunSpec) -> str | None:
-    """Why the run's ranks cannot be launched on this machine (with how to fix it), or None."""
+def check_launchable(spec: RunSpec, container: ContainerRun | None = None) -> str | None:
+    """Why the run's ranks cannot be launched on this machine (with how to fix it), or None.
+
+    With ``container`` (the run's prepared container) torch is looked for in the run's image, not on the host.
+    """
     try:
         topo = topology(spec)
     except DistributedConfigError as exc:
@@ -253,9 +260,20 @@ def check_launchable(spec: RunSpec) -> str | None:
         return None
     probe = "import importlib.util, sys; sys.exit(importlib.util.find_spec('torch') is None)"
     try:
-        found = subprocess.run([spec.interpreter, "-c", probe], capture_output=True, timeout=60).returncode == 0
+        if container is not None:
+            env = {**os.environ, **{k: str(v) for k, v in spec.environment_variables.items()}}
+            found = container.probe(probe, env).returncode == 0
+        else:
+            found = subprocess.run([spec.interpreter, "-c", probe], capture_output=True, timeout=60).returncode == 0
     except (OSError, subprocess.SubprocessError) as exc:
         return f"Could not start the run's interpreter {spec.interpreter} to look for torch: {exc}"
+    if container is not None and not found:
+        return (
+            f"PyTorchConfiguration runs its ranks with torch's elastic launcher, but torch is not installed in the "
+            f"run's image {container.image} ({spec.interpreter}). Add it to the environment's packages (a derived "
+            "image is built with them), e.g. CondaDependencies.create(pip_packages=['torch']), or use an image "
+            "that has torch."
+        )
     if not found:
         return (
             f"PyTorchConfiguration runs its ranks with torch's elastic launcher, but torch is not installed in the "

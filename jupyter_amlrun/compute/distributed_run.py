@@ -72,11 +72,14 @@ def _run(driver: Driver, topo: Topology, cmd: list[str], env: dict[str, str]) ->
     for launch in launches:
         # Node i holds slot i; with fewer slots than nodes (an unlimited target) every node holds them all.
         node_fds = [fds[launch.node_rank]] if len(fds) == topo.nodes else fds
+        argv, node_env = launch.argv, {**env, **driver.node_env(launch.node_rank), **launch.env}
+        if driver.container is not None:  # one container per node, on the host's network: ranks meet on 127.0.0.1
+            argv, node_env = driver.container.command(argv, node_env, node=launch.node_rank)
         with open(launch.launcher_log, "ab") as out:
             proc = subprocess.Popen(
-                launch.argv,
+                argv,
                 cwd=rf.workdir,
-                env={**env, **driver.node_env(launch.node_rank), **launch.env},
+                env=node_env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,

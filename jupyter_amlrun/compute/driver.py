@@ -510,7 +510,7 @@ class Driver(Supervisor):
                 topo = distributed.topology(spec)
             except distributed.DistributedConfigError as exc:
                 return RunStatus.FAILED, str(exc), None
-            problem = distributed.check_launchable(spec) if topo is not None else None
+            problem = distributed.check_launchable(spec, self.container) if topo is not None else None
             if problem:
                 self.log(f"Error: {problem}")
                 return RunStatus.FAILED, problem, None  # ends Failed at Preparing: nothing was started

@@ -356,7 +356,10 @@ def job_runtime_env(environment: dict[str, Any] | None, *, local: bool) -> dict[
         if os.environ.get(key):
             env_vars[key] = os.environ[key]
     runtime_env: dict[str, Any] = {"env_vars": env_vars}
-    pip = list((environment or {}).get("pip") or [])
+    from jupyter_amlrun.core.envcache import provided_by_amlrun
+
+    # azureml-* is the SDK this package replaces (the in-script API comes with the job): never installed by Ray.
+    pip = [p for p in (environment or {}).get("pip") or [] if not provided_by_amlrun(_requirement_name(str(p)))]
     if not local and pip and not (environment or {}).get("user_managed"):
         runtime_env["pip"] = pip
     return runtime_env
@@ -508,3 +511,13 @@ def stop_local_head(temp_dir: str, gcs_port: int | None = None, grace: float = 5
     for address, _ in list(_clients.items()):
         _clients.pop(address, None)
     shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def _requirement_name(text: str) -> str:
+    """A pip requirement's project name (``azureml-core==1.48`` -> ``azureml-core``); a URL or path as given."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        return Requirement(text).name
+    except InvalidRequirement:
+        return text

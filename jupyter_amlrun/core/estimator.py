@@ -195,6 +195,8 @@ class Estimator:
                 env.docker.enabled = True
             elif use_gpu:
                 env.docker.base_image = DEFAULT_GPU_IMAGE
+            if shm_size:
+                env.docker.shm_size = shm_size  # the container's /dev/shm (DataLoader workers), as v1
         else:
             env = environment_definition
         dist: Any = None

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib
 import threading
-from importlib import metadata
 from typing import Any, Generic, TypeVar, cast
 
 from jupyter_amlrun.core.contracts import ComputeBackend, DatastoreBackend, InputMaterializer
@@ -71,7 +70,10 @@ class Registry(Generic[_T]):
         with self._lock:
             if kind in self._loaded:
                 return self._loaded[kind]
-            self._read_entry_points()
+            # Entry points never replace a kind already known (setdefault): a built-in loads without scanning
+            # every installed distribution (importlib.metadata and the scan are most of a run driver's Queued step).
+            if kind not in self._targets:
+                self._read_entry_points()
             target = self._targets.get(kind)
             if target is None:
                 raise UnknownKindError(
@@ -89,6 +91,8 @@ class Registry(Generic[_T]):
         if self._entry_points_read:
             return
         self._entry_points_read = True
+        from importlib import metadata
+
         for ep in metadata.entry_points(group=self.group):
             self._targets.setdefault(ep.name, ep.value)
 

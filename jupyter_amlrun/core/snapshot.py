@@ -14,12 +14,13 @@ import shutil
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pathspec
+from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
 from jupyter_amlrun.core.errors import SnapshotException
+
+if TYPE_CHECKING:
+    import pathspec
 
 SNAPSHOT_MAX_FILES = 2000
 SNAPSHOT_MAX_SIZE_BYTES = 300 * 1024 * 1024
@@ -47,6 +48,8 @@ def load_ignore(source_dir: Path) -> pathspec.GitIgnoreSpec | None:
     for name in (".amlignore", ".gitignore"):
         path = source_dir / name
         if path.is_file():
+            import pathspec  # only where an ignore file exists: a run's driver restores snapshots without it
+
             return pathspec.GitIgnoreSpec.from_lines(path.read_text(encoding="utf-8").splitlines())
     return None
 

@@ -110,20 +110,18 @@ def test_a_run_in_the_image_logs_reads_its_input_and_writes_outputs(
 
 
 def test_a_missing_image_fails_clearly_at_preparing(ws: Any, make_source: Any, container_engine: Any) -> None:
-    from jupyter_amlrun import PyTorchConfiguration
+    from jupyter_amlrun import MpiConfiguration
 
     image = "localhost/amlrun-no-such-image:missing"
     src = make_source({"train.py": "print('never')\n"})
     run = Experiment(ws, "missing-image").submit(docker_config(src, image, "train.py"))
-    # Ranks in containers are not supported yet: refused at Preparing too, never run outside the image.
+    # MPI ranks in containers are not supported: refused at Preparing too, never run outside the image.
     ranked = docker_config(src, "localhost/amlrun-no-such-image:missing", "train.py")
-    ranked.run_config.distributed_job_config = PyTorchConfiguration(process_count=2)
+    ranked.run_config.distributed_job_config = MpiConfiguration(process_count_per_node=2)
     distributed = Experiment(ws, "missing-image").submit(ranked)
     refused = distributed.wait_for_completion(raise_on_error=False)
     assert refused["status"] == "Failed"
-    assert "Distributed runs (PyTorchConfiguration) in containers are not supported yet" in str(
-        refused["error"]["error"]["message"]
-    )
+    assert "only PyTorchConfiguration runs one container per node" in str(refused["error"]["error"]["message"])
     details = run.wait_for_completion(raise_on_error=False)
     assert details["status"] == "Failed"
     error = str(details["error"]["error"]["message"])
@@ -140,6 +138,91 @@ def test_without_an_engine_the_submit_is_refused(ws: Any, make_source: Any, monk
     with pytest.raises(UserErrorException, match="asks for Docker .* no Docker or Podman engine answers .* podman"):
         exp.submit(docker_config(src, "python:3.11-slim", "train.py"))
     assert list(exp.get_runs()) == []
+
+
+RANKS = """
+import json, os, sys, time
+import torch, torch.distributed as dist
+from jupyter_amlrun import Run
+
+dist.init_process_group("gloo")
+rank = dist.get_rank()
+total = torch.tensor([rank + 1.0])
+dist.all_reduce(total)
+names = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "NODE_RANK", "MASTER_ADDR", "MASTER_PORT")
+seen = {k: os.environ.get(k) for k in names}
+seen.update(sum=float(total), python=sys.version.split()[0], in_container=os.path.exists("/run/.containerenv"))
+print("RANKINFO " + json.dumps(seen), flush=True)
+if rank == 0:
+    Run.get_context().log("sum", float(total))
+dist.destroy_process_group()
+if sys.argv[1:] == ["sleep"]:
+    print("started", flush=True)
+    time.sleep(600)
+"""
+
+
+def test_a_pytorch_run_runs_one_container_per_node(
+    ws: Any, make_source: Any, container_engine: Any, test_image: str
+) -> None:
+    """2 nodes x 1 process, gloo: each node a container on the host's network, ranks meeting on 127.0.0.1.
+
+    The test image has no torch and no registry answers here: the host venv's site-packages (CPU torch, the same
+    Python minor as the image's 3.11) is mounted read-only into the image by the run's own DockerConfiguration
+    arguments, as a user would mount a library; the image's own Python runs it.
+    """
+    import torch
+
+    from jupyter_amlrun import PyTorchConfiguration
+
+    site = str(Path(torch.__file__).parents[1])
+    src = make_source({"train.py": RANKS})
+    exp = Experiment(ws, "ranks-in-containers")
+
+    def config(*args: str, mount: bool = True) -> ScriptRunConfig:
+        env = Environment("ranks")
+        env.docker.base_image = test_image
+        return ScriptRunConfig(
+            source_directory=str(src),
+            script="train.py",
+            arguments=list(args),
+            environment=env,
+            docker_runtime_config=DockerConfiguration(
+                use_docker=True, arguments=["-v", f"{site}:/opt/hostsite:ro"] if mount else []
+            ),
+            distributed_job_config=PyTorchConfiguration("Gloo", process_count=2, node_count=2),
+        )
+
+    done = config()
+    done.run_config.environment_variables["PYTHONPATH"] = "/opt/hostsite"
+    sleeper = config("sleep")
+    sleeper.run_config.environment_variables["PYTHONPATH"] = "/opt/hostsite"
+    ran, canceled, no_torch = exp.submit(done), exp.submit(sleeper), exp.submit(config(mount=False))
+    rf = RunFolder(ws.path, canceled.id)
+    assert wait_for(
+        lambda: all(p.exists() and "started" in p.read_text() for p in (rf.rank_log(0), rf.rank_log(1))), timeout=300
+    ), canceled.get_details()
+    assert len(containers_of(container_engine, canceled.id)) == 2  # one container per node
+    canceled.cancel()
+    details = ran.wait_for_completion(raise_on_error=False)
+    driver = ran.get_log_files()["logs/azureml/driver_log.txt"].read_text()
+    assert details["status"] == "Completed", driver
+    folder = RunFolder(ws.path, ran.id)
+    for rank in (0, 1):
+        line = next(x for x in folder.rank_log(rank).read_text().splitlines() if x.startswith("RANKINFO "))
+        seen = json.loads(line[len("RANKINFO ") :])
+        assert seen["in_container"] is True and seen["python"] != sys.version.split()[0]  # the image's 3.11.2
+        assert seen["RANK"] == seen["NODE_RANK"] == str(rank) and seen["LOCAL_RANK"] == "0"
+        assert seen["WORLD_SIZE"] == "2" and seen["MASTER_ADDR"] == "127.0.0.1" and seen["sum"] == 3.0
+    assert ran.get_metrics()["sum"] == 3.0  # rank 0's
+    assert {"logs/user_logs/std_log_process_0.txt", "logs/user_logs/std_log_process_1.txt"} <= set(ran.get_file_names())
+    assert canceled.wait_for_completion(raise_on_error=False)["status"] == "Canceled"
+    refused = no_torch.wait_for_completion(raise_on_error=False)
+    assert refused["status"] == "Failed"
+    assert f"torch is not installed in the run's image {test_image}" in str(refused["error"]["error"]["message"])
+    assert "Running" not in [s for s, _t in RunFolder(ws.path, no_torch.id).read_state().history]
+    for run in (ran, canceled, no_torch):
+        assert containers_of(container_engine, run.id) == [], run.id
 
 
 def test_cancel_time_limit_and_a_killed_driver_leave_no_container(

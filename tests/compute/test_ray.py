@@ -360,3 +360,7 @@ def test_runtime_env_of_a_job() -> None:
     assert rayb.job_runtime_env(env, local=False)["pip"] == ["numpy==2.0"]
     assert "pip" not in rayb.job_runtime_env({**env, "user_managed": True}, local=False)
     assert rayb.job_runtime_env(None, local=True)["env_vars"]["RAY_JOB_STOP_WAIT_TIME_S"] == "30"
+    # The v1 SDK's packages are this package's to provide: Ray never installs them (nor an empty pip list).
+    v1 = {"pip": ["azureml-core==1.48.0", "azureml_defaults", "AzureML.Dataprep[fuse]>=4", "numpy==2.0", "./x.whl"]}
+    assert rayb.job_runtime_env(v1, local=False)["pip"] == ["numpy==2.0", "./x.whl"]
+    assert "pip" not in rayb.job_runtime_env({"pip": ["azureml-sdk"]}, local=False)

@@ -86,6 +86,9 @@ def test_v1_rules_per_class(tmp_path: Any) -> None:
     # v1's use_docker=True default only chose Docker on remote compute: a local run does not ask for it.
     assert Estimator(src, entry_script="t.py", use_docker=True).run_config.docker.use_docker is False
     assert Estimator(src, entry_script="t.py", environment_definition=env).run_config.environment is env
+    # shm_size reaches the container (the environment's docker section, which a custom image's run reads).
+    sized = Estimator(src, entry_script="t.py", custom_docker_image="img", shm_size="8g").run_config.environment
+    assert sized.docker.shm_size == "8g" and sized.docker.enabled
 
 
 @pytest.mark.integration

@@ -38,6 +38,21 @@ def test_builtin_kinds_load_lazily_and_subclass_the_contract() -> None:
 
 
 @pytest.mark.unit
+def test_a_builtin_kind_loads_without_scanning_entry_points() -> None:
+    """A run's driver loads its backend: scanning every installed distribution is not paid for a built-in."""
+    code = (
+        "import sys; from jupyter_amlrun.core.registry import compute_backends; compute_backends.load('local'); "
+        "print(compute_backends._entry_points_read, 'importlib.metadata' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.split() == ["False", "False"], out.stderr
+    reg: Registry[DatastoreBackend] = Registry("thing", "no.such.group", DatastoreBackend, {})  # type: ignore[type-abstract]
+    with pytest.raises(UnknownKindError):
+        reg.load("plugin")  # an unknown kind is looked for among the entry points
+    assert reg._entry_points_read
+
+
+@pytest.mark.unit
 def test_unknown_kind_names_the_known_ones_and_the_group() -> None:
     with pytest.raises(UnknownKindError) as err:
         datastore_backends.load("Gopher")
