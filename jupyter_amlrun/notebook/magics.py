@@ -800,6 +800,9 @@ def load_ipython_extension(ipython: Any) -> None:
     completer = getattr(ipython, "Completer", None)
     if completer is not None and complete_magics not in completer.custom_matchers:
         completer.custom_matchers.append(complete_magics)
+    from jupyter_amlrun.tracking.store import preload
+
+    preload()  # MLflow's ~2 s of imports happen while the user writes the first %%submit cell, not in it
 
 
 def unload_ipython_extension(ipython: Any) -> None:

@@ -6,9 +6,11 @@ can start the user's script before paying for the mlflow import).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -29,6 +31,37 @@ BULK_CHUNK = 50_000  # points per bulk-insert transaction: big enough to amortis
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, str], Any] = {}
+_preload: threading.Thread | None = None
+
+
+def preload() -> None:
+    """Import MLflow's client and sqlite store in a background thread, once (``%load_ext jupyter_amlrun`` calls it).
+
+    The first submit of a fresh kernel needs them (the experiment and the run are created in the store) and they
+    are most of its time (~2 s of imports); loaded while the user writes the cell, the submit does not wait for them.
+    Every use of MLflow here waits for the thread first (:attr:`TrackingStore.client`), so two threads never import
+    MLflow at once.
+    """
+    global _preload
+    with _lock:
+        if _preload is not None or "mlflow.store.tracking.sqlalchemy_store" in sys.modules:
+            return
+        _preload = threading.Thread(target=_import_mlflow, name="amlrun-mlflow-preload", daemon=True)
+        _preload.start()
+
+
+def _import_mlflow() -> None:
+    with contextlib.suppress(Exception):  # a broken install says so on first real use, with its own error
+        _quiet_mlflow_logs()
+        import mlflow.store.tracking.sqlalchemy_store
+        import mlflow.tracking  # noqa: F401
+
+
+def _wait_preload() -> None:
+    """Called before every MLflow import here: never import MLflow beside the preload thread (import locks)."""
+    thread = _preload
+    if thread is not None and thread is not threading.current_thread():
+        thread.join()
 
 
 def _quiet_mlflow_logs() -> None:
@@ -111,6 +144,7 @@ class TrackingStore:
     @property
     def client(self) -> Any:
         key = (self.tracking_uri, str(self.artifact_root))
+        _wait_preload()
         with _lock:
             client = _clients.get(key)
             if client is None:
@@ -198,6 +232,7 @@ class TrackingStore:
     ) -> RunRecord:
         run = _retry(lambda: self.client.create_run(experiment_id, run_name=run_name, tags=tags))
         if params:
+            _wait_preload()
             from mlflow.entities import Param
 
             plist = [Param(k, str(v)[:6000]) for k, v in params.items()]
@@ -205,6 +240,7 @@ class TrackingStore:
         return self._record(run)
 
     def get_run(self, run_id: str) -> RunRecord | None:
+        _wait_preload()
         from mlflow.exceptions import MlflowException
 
         try:
@@ -230,6 +266,7 @@ class TrackingStore:
     def set_tags(self, run_id: str, tags: dict[str, Any]) -> None:
         if not tags:
             return
+        _wait_preload()
         from mlflow.entities import RunTag
 
         items = [RunTag(k, str(v)[:MAX_TAG_LENGTH]) for k, v in tags.items()]
@@ -250,6 +287,7 @@ class TrackingStore:
     # ---------------------------------------------------------------- metrics
     def log_metrics(self, run_id: str, points: Iterable[tuple[str, float, int, int]]) -> int:
         """Log ``(key, value, timestamp_ms, step)`` points in batches; returns how many (raises on a bad point)."""
+        _wait_preload()
         from mlflow.entities import Metric
 
         batch: list[Any] = []
@@ -303,6 +341,7 @@ class TrackingStore:
         base: int,
         rejected: list[tuple[int, str]],
     ) -> None:
+        _wait_preload()
         from mlflow.entities import Metric
 
         try:
@@ -356,6 +395,7 @@ class TrackingStore:
         return Path(_retry(lambda: self.client.download_artifacts(run_id, path, str(dst_dir))))
 
     def download_uri(self, uri: str, dst_dir: Path) -> Path:
+        _wait_preload()
         import mlflow.artifacts
 
         dst_dir.mkdir(parents=True, exist_ok=True)
@@ -383,6 +423,7 @@ class TrackingStore:
     def create_model_version(
         self, name: str, source: str, run_id: str | None, tags: dict[str, str], description: str | None
     ) -> ModelVersionRecord:
+        _wait_preload()
         from mlflow.exceptions import MlflowException
 
         try:
@@ -398,6 +439,7 @@ class TrackingStore:
         return self._mv(mv)
 
     def get_model_version(self, name: str, version: int) -> ModelVersionRecord | None:
+        _wait_preload()
         from mlflow.exceptions import MlflowException
 
         try:
@@ -435,6 +477,7 @@ class _BulkMetrics:
     """
 
     def __init__(self, sql_store: Any) -> None:
+        _wait_preload()
         from mlflow.store.tracking.dbmodels.models import SqlLatestMetric, SqlMetric
 
         self.store = sql_store
@@ -445,6 +488,7 @@ class _BulkMetrics:
     @classmethod
     def for_client(cls, client: Any) -> _BulkMetrics | None:
         try:
+            _wait_preload()
             from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
             store = client._tracking_client.store
