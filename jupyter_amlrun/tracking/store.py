@@ -7,6 +7,7 @@ can start the user's script before paying for the mlflow import).
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 import shutil
@@ -34,27 +35,34 @@ _clients: dict[tuple[str, str], Any] = {}
 _preload: threading.Thread | None = None
 
 
-def preload() -> None:
+def preload(modules: Sequence[str] = ()) -> None:
     """Import MLflow's client and sqlite store in a background thread, once (``%load_ext jupyter_amlrun`` calls it).
 
     The first submit of a fresh kernel needs them (the experiment and the run are created in the store) and they
     are most of its time (~2 s of imports); loaded while the user writes the cell, the submit does not wait for them.
     Every use of MLflow here waits for the thread first (:attr:`TrackingStore.client`), so two threads never import
-    MLflow at once.
+    MLflow at once. ``modules`` are imported after it (the caller's submit path): modules without import cycles
+    among them, which another thread may import at the same time safely (it waits on the module's import lock).
     """
     global _preload
     with _lock:
         if _preload is not None or "mlflow.store.tracking.sqlalchemy_store" in sys.modules:
             return
-        _preload = threading.Thread(target=_import_mlflow, name="amlrun-mlflow-preload", daemon=True)
+        _preload = threading.Thread(
+            target=_import_mlflow, args=(tuple(modules),), name="amlrun-mlflow-preload", daemon=True
+        )
         _preload.start()
 
 
-def _import_mlflow() -> None:
+def _import_mlflow(modules: tuple[str, ...] = ()) -> None:
     with contextlib.suppress(Exception):  # a broken install says so on first real use, with its own error
         _quiet_mlflow_logs()
+        import alembic.command  # noqa: F401 - MLflow's sqlite store imports it when it opens a store
         import mlflow.store.tracking.sqlalchemy_store
         import mlflow.tracking  # noqa: F401
+    for name in modules:
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
 
 
 def _wait_preload() -> None:
