@@ -19,16 +19,14 @@ import os
 import subprocess
 import time
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from jupyter_amlrun._util.procs import kill_tree
-from jupyter_amlrun.compute.distributed import LaunchPaths, NodeLaunch, Topology, free_port, plan_node
+from jupyter_amlrun.compute.distributed import LaunchPaths, NodeLaunch, free_port, plan_node
 from jupyter_amlrun.compute.distributed_run import Outcome, watch
+from jupyter_amlrun.core.contracts import RankHost, RankTopology
 from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, RunSpec
 from jupyter_amlrun.core.status import RunStatus
-
-if TYPE_CHECKING:
-    from jupyter_amlrun.compute.driver import Driver
 
 PLACEMENT_ENV = "AMLRUN_RAY_PLACEMENT_SECONDS"
 DEFAULT_PLACEMENT_SECONDS = 60.0
@@ -98,7 +96,7 @@ class NodeAgent:
         return self.proc.wait()
 
 
-def run_on_ray(driver: Driver, topo: Topology, cmd: list[str], env: dict[str, str]) -> Outcome:
+def run_on_ray(driver: RankHost, topo: RankTopology, cmd: list[str], env: dict[str, str]) -> Outcome:
     """Run ``driver``'s distributed run on the Ray cluster its job runs on; the outcome as
     :meth:`Driver.execute` returns it."""
     import ray
@@ -165,7 +163,7 @@ def run_on_ray(driver: Driver, topo: Topology, cmd: list[str], env: dict[str, st
             ray.shutdown()
 
 
-def _wait_placed(driver: Driver, group: Any, topo: Topology) -> Outcome | None:
+def _wait_placed(driver: RankHost, group: Any, topo: RankTopology) -> Outcome | None:
     """Wait (bounded) for Ray to place ``group``; the run's outcome when it is not placed, or None once it is."""
     import ray
 

@@ -19,17 +19,17 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from jupyter_amlrun.compute.distributed import Topology, free_port
+from jupyter_amlrun.compute.distributed import free_port
 from jupyter_amlrun.core.status import RunStatus
 
 if TYPE_CHECKING:
-    from jupyter_amlrun.compute.driver import Driver
+    from jupyter_amlrun.core.contracts import RankHost, RankTopology
 
 Outcome = tuple[str, str | None, int | None]
 POLL_SECONDS = 0.5
 
 
-def run_on_slurm(driver: Driver, topo: Topology, cmd: list[str], env: dict[str, str]) -> Outcome:
+def run_on_slurm(driver: RankHost, topo: RankTopology, cmd: list[str], env: dict[str, str]) -> Outcome:
     """Run ``driver``'s PyTorch ranks as one srun step; the outcome as :meth:`Driver.execute` returns it."""
     rf = driver.rf
     if topo.kind != "pytorch":

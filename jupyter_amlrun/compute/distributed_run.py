@@ -22,18 +22,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jupyter_amlrun._util.procs import kill_tree
-from jupyter_amlrun.compute.distributed import LaunchPaths, NodeLaunch, Topology, free_port, plan
+from jupyter_amlrun.compute.distributed import LaunchPaths, NodeLaunch, free_port, plan
+from jupyter_amlrun.core.contracts import RankHost, RankOutcome, RankTopology
 from jupyter_amlrun.core.runfolder import RUN_MARK_ENV
 from jupyter_amlrun.core.status import RunStatus
 
 if TYPE_CHECKING:
+    from jupyter_amlrun.compute.distributed import Topology
     from jupyter_amlrun.compute.driver import Driver
 
 MASTER_ADDR = "127.0.0.1"  # local nodes rendezvous on loopback only
 _TORCH_ROOT = re.compile(r"Root Cause.*?rank\s*:\s*(\d+).*?exitcode\s*:\s*(-?\d+)", re.S)
 _MPI_FAILED = re.compile(r"Process name:\s*\[\[\d+,\d+\],(\d+)\]\s*Exit code:\s*(-?\d+)")
 # (status, error, exit code), as Driver.execute returns them
-Outcome = tuple[str, str | None, int | None]
+Outcome = RankOutcome
 _MPI_SIGNALED = re.compile(r"rank\s+(\d+)\s+with PID\s+\d+\s+on node\s+\S+\s+exited on signal\s+(\d+)")
 
 
@@ -42,20 +44,22 @@ def run_distributed(
     topo: Topology,
     cmd: list[str],
     env: dict[str, str],
-    launcher: Callable[[Driver, Topology, list[str], dict[str, str]], Outcome] | None = None,
+    launcher: Callable[[RankHost, RankTopology, list[str], dict[str, str]], Outcome] | None = None,
 ) -> Outcome:
     """Run the plan of ``driver``'s run (``cmd`` = [interpreter, script, *args] after input replacement) and return
     its outcome (status, error, exit code) as :meth:`Driver.execute` does.
 
-    ``launcher`` starts and watches the nodes; the default runs them as process groups on this machine (local
-    targets), :func:`jupyter_amlrun.compute._ray_nodes.run_on_ray` as Ray actors in a placement group."""
+    ``launcher`` starts and watches the nodes (the target backend's
+    :meth:`~jupyter_amlrun.core.contracts.ComputeBackend.launch_ranks`); the default, :func:`run_local`, runs them as
+    process groups on this machine."""
     try:
-        return (launcher or _run)(driver, topo, cmd, env)
+        return (launcher or run_local)(driver, topo, cmd, env)
     finally:
         _say_refused_metrics(driver)
 
 
-def _run(driver: Driver, topo: Topology, cmd: list[str], env: dict[str, str]) -> Outcome:
+def run_local(driver: RankHost, topo: RankTopology, cmd: list[str], env: dict[str, str]) -> Outcome:
+    """Every node as a process group on this machine, node ``i`` holding node slot ``i`` (local targets)."""
     rf, spec = driver.rf, driver.spec
     paths = LaunchPaths.under(rf.root)
     paths.user_logs.mkdir(parents=True, exist_ok=True)
@@ -67,7 +71,7 @@ def _run(driver: Driver, topo: Topology, cmd: list[str], env: dict[str, str]) ->
         f"world size {topo.world_size}, master {MASTER_ADDR}:{port}. One log per rank: "
         "logs/user_logs/std_log_process_<rank>.txt."
     )
-    fds = driver._node_fds()
+    fds = driver.node_fds()
     procs: list[tuple[NodeLaunch, subprocess.Popen[bytes]]] = []
     for launch in launches:
         # Node i holds slot i; with fewer slots than nodes (an unlimited target) every node holds them all.
@@ -100,8 +104,8 @@ def _run(driver: Driver, topo: Topology, cmd: list[str], env: dict[str, str]) ->
 
 
 def watch(
-    driver: Driver,
-    topo: Topology,
+    driver: RankHost,
+    topo: RankTopology,
     launches: Sequence[NodeLaunch],
     poll: Callable[[], list[int | None]],
     stop_all: Callable[[float], list[int | None]],
@@ -145,9 +149,9 @@ def watch(
             break
         stop = driver.stop_reason(started)
         if stop is not None and stop[0] == "lost":
-            driver.log(f"Error: {driver.lost}")
+            driver.log(f"Error: {stop[1]}")
             stop_all(2.0)
-            return RunStatus.FAILED, driver.lost, None
+            return RunStatus.FAILED, stop[1], None
         if stop is not None:
             reason = stop[1]
             driver.set_status(RunStatus.CANCEL_REQUESTED)
@@ -165,7 +169,7 @@ def watch(
     return RunStatus.COMPLETED, None, 0
 
 
-def _failure(launch: NodeLaunch, code: int, topo: Topology, script: str) -> str:
+def _failure(launch: NodeLaunch, code: int, topo: RankTopology, script: str) -> str:
     """The run's error when node ``launch`` ended with ``code``: the first failed rank and the tail of its log."""
     from jupyter_amlrun.core.lifecycle import error_tail
 
@@ -212,7 +216,7 @@ def _read_tail(path: Path, size: int = 65536) -> str:
         return ""
 
 
-def _say_refused_metrics(driver: Driver) -> None:
+def _say_refused_metrics(driver: RankHost) -> None:
     """Name, in the run's warnings, the ranks whose metrics were refused (only rank 0's are the run's)."""
     from jupyter_amlrun.core.context import REFUSED_METRICS_FILE  # written by ranks other than 0, one line each
 

@@ -24,13 +24,16 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.procs import kill_tree
 from jupyter_amlrun.compute._gpus import CUDA_ENV
-from jupyter_amlrun.core.contracts import InputMaterializer, MaterializedInputs, NodeReservation
+from jupyter_amlrun.core.contracts import InputMaterializer, MaterializedInputs, NodeReservation, RankHost, RankTopology
 from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, RunFolder, RunSpec
 from jupyter_amlrun.core.status import RunStatus
 from jupyter_amlrun.core.supervisor import Supervisor
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from jupyter_amlrun.compute.container import ContainerRun
+    from jupyter_amlrun.compute.distributed_run import Outcome
     from jupyter_amlrun.core.workspace import Workspace
     from jupyter_amlrun.tracking.runendpoint import RunEndpoint
     from jupyter_amlrun.tracking.store import TrackingStore
@@ -142,7 +145,7 @@ class Driver(Supervisor):
         """Start the run's guard (:mod:`jupyter_amlrun.compute._guard`): it ends the run's processes and frees its
         nodes if this driver dies or hangs, and holds copies of the node locks until every process is gone."""
         read_end, self._guard_pipe = os.pipe()
-        fds = self._node_fds()
+        fds = self.node_fds()
         args = [str(self.ws_dir), self.rf.run_id, str(os.getpid()), str(read_end), ",".join(map(str, fds))]
         try:
             with open(self.rf.driver_log, "ab") as err:
@@ -159,7 +162,8 @@ class Driver(Supervisor):
         finally:
             os.close(read_end)
 
-    def _node_fds(self) -> list[int]:
+    def node_fds(self) -> list[int]:
+        """Descriptors that hold the run's nodes; every process of the run inherits them."""
         return self.reservation.inheritable_fds() if self.reservation is not None else []
 
     def check_disk(self) -> None:
@@ -353,6 +357,18 @@ class Driver(Supervisor):
             )
         return dict(extra)
 
+    def launch_local_ranks(self, topology: RankTopology, command: list[str], env: dict[str, str]) -> Outcome:
+        """Every rank as a process group on this machine (:meth:`ComputeBackend.launch_ranks`' default)."""
+        from jupyter_amlrun.compute.distributed_run import run_local
+
+        return run_local(self, topology, command, env)
+
+    def _rank_launcher(self) -> Callable[[RankHost, RankTopology, list[str], dict[str, str]], Outcome]:
+        """The target backend's :meth:`~jupyter_amlrun.core.contracts.ComputeBackend.launch_ranks`."""
+        from jupyter_amlrun.core.computetarget import resolve_backend
+
+        return resolve_backend(self._workspace(), self.spec.target).launch_ranks
+
     def _target_type(self) -> str:
         """v1's AZUREML_TARGET_TYPE: ``local``, ``amlcompute`` for a pool, else the backend's kind (``ray``)."""
         if self.spec.target == "local":
@@ -533,16 +549,8 @@ class Driver(Supervisor):
         if topo is not None:
             from jupyter_amlrun.compute.distributed_run import run_distributed
 
-            if self._target_type() == "ray":
-                # The ranks go where Ray places them (a placement group), not into this machine's node slots.
-                from jupyter_amlrun.compute._ray_nodes import run_on_ray
-
-                return run_distributed(self, topo, cmd, env, launcher=run_on_ray)
-            if self._target_type() == "slurm":  # ranks through srun in the run's allocation (compute/_slurm_ranks.py)
-                from jupyter_amlrun.compute._slurm_ranks import run_on_slurm
-
-                return run_distributed(self, topo, cmd, env, launcher=run_on_slurm)
-            return run_distributed(self, topo, cmd, env)
+            # The target's backend starts the ranks (process groups here by default; Ray in a placement group).
+            return run_distributed(self, topo, cmd, env, launcher=self._rank_launcher())
         rf.user_log.parent.mkdir(parents=True, exist_ok=True)
         if self.container is not None:
             cmd, env = self.container.command(cmd, env)
@@ -555,7 +563,7 @@ class Driver(Supervisor):
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                pass_fds=self._node_fds(),  # the nodes stay held while the script lives, even if we die
+                pass_fds=self.node_fds(),  # the nodes stay held while the script lives, even if we die
             )
         started = time.time()
         self.set_status(RunStatus.RUNNING, script_pgid=self.proc.pid, script_pids=[self.proc.pid])

@@ -27,6 +27,7 @@ class LocalBackend(ComputeBackend):
     """Runs on this machine. ``local`` is unlimited; an AmlCompute pool runs at most ``max_nodes`` nodes at once."""
 
     kind = "local"
+    target_class = "jupyter_amlrun.core.computetarget:AmlCompute"  # a named target of this backend is a pool
 
     def __init__(self, workspace: Workspace, name: str, config: dict[str, Any]) -> None:
         super().__init__(workspace, name, config)

@@ -29,7 +29,7 @@ import urllib.parse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun.core.contracts import ComputeBackend, LaunchHandle
+from jupyter_amlrun.core.contracts import ComputeBackend, LaunchHandle, RankHost, RankOutcome, RankTopology
 from jupyter_amlrun.core.errors import ComputeTargetException
 from jupyter_amlrun.core.lifecycle import error_tail, finalize, live_status, recovery_lock, request_cancel
 from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, RunFolder
@@ -133,6 +133,7 @@ class RayBackend(ComputeBackend):
     """Runs each run's driver as a job on the Ray cluster whose Job Submission address the target names."""
 
     kind = "Ray"
+    target_class = "jupyter_amlrun.core.computetarget:RayCompute"
 
     def __init__(self, workspace: Workspace, name: str, config: dict[str, Any]) -> None:
         super().__init__(workspace, name, config)
@@ -240,6 +241,15 @@ class RayBackend(ComputeBackend):
             time.sleep(0.2)
         self._stop_job(rf)
 
+    def launch_ranks(
+        self, host: RankHost, topology: RankTopology, command: list[str], env: dict[str, str]
+    ) -> RankOutcome:
+        """The ranks go where Ray places them (one node actor per bundle of a placement group), not into the driver
+        machine's node slots."""
+        from jupyter_amlrun.compute._ray_nodes import run_on_ray
+
+        return run_on_ray(host, topology, command, env)
+
     def describe(self) -> dict[str, Any]:
         info: dict[str, Any] = {
             "name": self.name,
@@ -263,13 +273,20 @@ class RayBackend(ComputeBackend):
         return info
 
     # ---------------------------------------------------------------- development heads (RayCompute.create/delete)
-    @staticmethod
-    def provision(workspace: Workspace, name: str, doc: dict[str, Any]) -> dict[str, Any]:
+    @classmethod
+    def provision(cls, workspace: Workspace, name: str, doc: dict[str, Any]) -> dict[str, Any]:
         """Start a development head for ``doc`` (``num_cpus``, ``num_gpus``); returns the fields its document keeps."""
         return start_local_head(doc.get("num_cpus"), doc.get("num_gpus"))
 
-    @staticmethod
-    def deprovision(workspace: Workspace, name: str, doc: dict[str, Any]) -> None:
+    @classmethod
+    def check_attach(cls, workspace: Workspace, name: str, doc: dict[str, Any]) -> dict[str, Any]:
+        """A bad address, an unreachable head or a missing Ray is refused before the target is written."""
+        backend = cls(workspace, name, doc)
+        backend.client  # noqa: B018 - connects (and imports Ray)
+        return {"address": backend.address}
+
+    @classmethod
+    def deprovision(cls, workspace: Workspace, name: str, doc: dict[str, Any]) -> None:
         """Stop a development head this workspace started (an attached cluster is left alone)."""
         if doc.get("managed") and doc.get("temp_dir"):
             stop_local_head(str(doc["temp_dir"]), doc.get("gcs_port"))

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun.core.contracts import ComputeBackend, LaunchHandle
+from jupyter_amlrun.core.contracts import ComputeBackend, LaunchHandle, RankHost, RankOutcome, RankTopology
 from jupyter_amlrun.core.errors import ComputeTargetException
 from jupyter_amlrun.core.lifecycle import error_tail, finalize, live_status, recover_dead_run, recovery_lock
 from jupyter_amlrun.core.lifecycle import request_cancel as lifecycle_cancel
@@ -162,6 +162,7 @@ class SlurmBackend(ComputeBackend):
     """Runs each run's driver as a batch job on the Slurm cluster the target names (a partition and options)."""
 
     kind = KIND
+    target_class = "jupyter_amlrun.core.slurmcompute:SlurmCompute"
 
     def __init__(self, workspace: Workspace, name: str, config: dict[str, Any]) -> None:
         super().__init__(workspace, name, config)
@@ -169,6 +170,14 @@ class SlurmBackend(ComputeBackend):
         self.partition: str | None = config.get("partition")
 
     # ---------------------------------------------------------------- contract
+    def launch_ranks(
+        self, host: RankHost, topology: RankTopology, command: list[str], env: dict[str, str]
+    ) -> RankOutcome:
+        """The ranks run as one ``srun`` step inside the run's own allocation (compute/_slurm_ranks.py)."""
+        from jupyter_amlrun.compute._slurm_ranks import run_on_slurm
+
+        return run_on_slurm(host, topology, command, env)
+
     def validate(self, run_config: RunConfiguration) -> None:
         self.cli.which("sbatch")
         if type(run_config.distributed_job_config).__name__ == "MpiConfiguration":

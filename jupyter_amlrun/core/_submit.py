@@ -6,11 +6,9 @@ behind.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import numbers
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -18,8 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun.core import tags as T
-from jupyter_amlrun.core.errors import ExperimentExecutionException, UserErrorException
+from jupyter_amlrun.core.errors import UserErrorException
 from jupyter_amlrun.core.experiment import new_run_name
+from jupyter_amlrun.core.launch import start_new_run
 from jupyter_amlrun.core.runfolder import RunFolder, RunSpec
 from jupyter_amlrun.core.status import RunStatus
 
@@ -118,8 +117,8 @@ def submit_script_run(experiment: Experiment, config: ScriptRunConfig, tags: dic
     ws = experiment.workspace
     checked = _validate(experiment, config, tags)
     snapshot = SnapshotStore(ws.path).take(checked.source)
-    record = ws.store.create_run(
-        experiment.id,
+    record = start_new_run(
+        experiment,
         new_run_name(experiment.name),
         _run_tags(config, checked, snapshot.id),
         {
@@ -127,8 +126,10 @@ def submit_script_run(experiment: Experiment, config: ScriptRunConfig, tags: dic
             "arguments": " ".join(checked.arguments),
             "compute_target": config.run_config.target,
         },
+        prepare=lambda rf: _write_spec(experiment, config, checked, snapshot.id, rf),
+        start=checked.backend.launch,
+        failure=f"Could not start the run on {config.run_config.target!r}",
     )
-    _launch(experiment, config, checked, snapshot.id, record.run_id)
     return Run(experiment, record.run_id, _record=record)
 
 
@@ -247,47 +248,34 @@ def _run_tags(config: ScriptRunConfig, checked: _Validated, snapshot_id: str) ->
     return run_tags
 
 
-def _launch(
-    experiment: Experiment, config: ScriptRunConfig, checked: _Validated, snapshot_id: str, run_id: str
+def _write_spec(
+    experiment: Experiment, config: ScriptRunConfig, checked: _Validated, snapshot_id: str, rf: RunFolder
 ) -> None:
-    """Write the run folder (spec, state) and ask the backend to start the driver; undo everything on failure."""
+    """Write the run's ``spec.json``: everything its driver needs (the submit pipeline then starts it)."""
     ws = experiment.workspace
     rc = config.run_config
     env = rc.environment
     assert env is not None
-    rf = RunFolder(ws.path, run_id)
-    try:
-        rf.root.mkdir(parents=True, exist_ok=False)
-        spec = RunSpec(
-            run_id=run_id,
-            experiment=experiment.name,
-            experiment_id=experiment.id,
-            workspace=str(ws.path),
-            script=checked.script,
-            arguments=checked.arguments,
-            inputs=checked.inputs,
-            snapshot_id=snapshot_id,
-            interpreter=sys.executable,  # Preparing replaces it by the environment's (core/envcache.py)
-            environment=env.name,
-            environment_definition={**env._build_definition(), "use_gpu": bool(getattr(config, "_use_gpu", False))},
-            environment_variables=dict(rc.environment_variables),
-            target=rc.target,
-            node_count=rc.node_count,
-            distributed=_dist_spec(rc.distributed_job_config),
-            max_run_duration_seconds=rc.max_run_duration_seconds,
-            extra={"docker": docker} if (docker := _docker_spec(config)) else {},
-        )
-        rf.write_spec(spec)
-        rf.create()
-        handle = checked.backend.launch(rf)
-        # The caller keeps the handle (the contract): readers pick the run's backend from it (core/reader.py).
-        rf.update_state(handle=handle.to_dict())
-    except Exception as exc:
-        # Leave nothing half-made behind.
-        with contextlib.suppress(Exception):
-            ws.store.delete_run(run_id)
-        shutil.rmtree(rf.root, ignore_errors=True)
-        raise ExperimentExecutionException(f"Could not start the run on {rc.target!r}: {exc}") from exc
+    spec = RunSpec(
+        run_id=rf.run_id,
+        experiment=experiment.name,
+        experiment_id=experiment.id,
+        workspace=str(ws.path),
+        script=checked.script,
+        arguments=checked.arguments,
+        inputs=checked.inputs,
+        snapshot_id=snapshot_id,
+        interpreter=sys.executable,  # Preparing replaces it by the environment's (core/envcache.py)
+        environment=env.name,
+        environment_definition={**env._build_definition(), "use_gpu": bool(getattr(config, "_use_gpu", False))},
+        environment_variables=dict(rc.environment_variables),
+        target=rc.target,
+        node_count=rc.node_count,
+        distributed=_dist_spec(rc.distributed_job_config),
+        max_run_duration_seconds=rc.max_run_duration_seconds,
+        extra={"docker": docker} if (docker := _docker_spec(config)) else {},
+    )
+    rf.write_spec(spec)
 
 
 def docker_engine() -> str | None:

@@ -7,6 +7,7 @@ The documents live here (core); the backend that runs on a target is looked up b
 from __future__ import annotations
 
 import builtins
+import contextlib
 import datetime as _dt
 import re
 import shutil
@@ -180,9 +181,9 @@ class ComputeTarget:
     def create(workspace: Workspace, name: str, provisioning_configuration: Any) -> ComputeTarget:
         """Create a compute target; re-creating one with the same configuration returns it."""
         _check_name(name)
-        if isinstance(provisioning_configuration, RayComputeProvisioningConfiguration):
-            return RayCompute._create(workspace, name, provisioning_configuration)
         if not isinstance(provisioning_configuration, AmlComputeProvisioningConfiguration):
+            if callable(getattr(provisioning_configuration, "to_doc", None)):  # another kind's (RayCompute's)
+                return _create_kind(workspace, name, provisioning_configuration.to_doc())
             raise ComputeTargetException(
                 "provisioning_configuration must come from AmlCompute.provisioning_configuration(...) or "
                 "RayCompute.provisioning_configuration(...)."
@@ -215,12 +216,15 @@ class ComputeTarget:
         _check_name(name)
         if hasattr(attach_configuration, "_attach_target"):  # SlurmCompute.attach_configuration (core/slurmcompute.py)
             return attach_configuration._attach_target(workspace, name)
-        if not isinstance(attach_configuration, RayComputeAttachConfiguration):
+        if not callable(getattr(attach_configuration, "to_doc", None)):
             raise ComputeTargetException(
                 "attach_configuration must come from RayCompute.attach_configuration(address='http://<head>:8265'); "
                 "other kinds of existing compute cannot be attached yet (create a local pool with AmlCompute)."
             )
-        return RayCompute._attach(workspace, name, attach_configuration)
+        doc = attach_configuration.to_doc()
+        backend = _backend_of_kind(doc)
+        doc.update(backend.check_attach(workspace, name, doc))  # refused here, before anything is written
+        return _write_kind(workspace, name, doc, tuple(attach_configuration.to_doc()))
 
     def wait_for_completion(self, show_output: bool = False, is_delete_operation: bool = False, **kwargs: Any) -> None:
         """Provisioning a local pool is immediate; prints v1's messages with ``show_output``."""
@@ -244,6 +248,8 @@ class ComputeTarget:
             raise ComputeTargetException(
                 f"Compute target {self.name!r} is running {busy} run(s); cancel them (run.cancel()) before deleting it."
             )
+        with contextlib.suppress(UnknownKindError):  # a kind no longer installed has nothing of ours to undo
+            compute_backends.load(str(self._doc.get("type"))).deprovision(self.workspace, self.name, self._doc)
         path = _doc_path(self.workspace, self.name)
         with file_lock(path.with_suffix(".lock")):
             path.unlink(missing_ok=True)
@@ -475,51 +481,6 @@ class RayCompute(ComputeTarget):
     def address(self) -> str:
         return str(self._doc.get("address", ""))
 
-    @staticmethod
-    def _backend_class() -> Any:
-        return compute_backends.load(RAY_TYPE)
-
-    @staticmethod
-    def _attach(workspace: Workspace, name: str, config: RayComputeAttachConfiguration) -> ComputeTarget:
-        doc = config.to_doc()
-        backend = RayCompute._backend_class()(workspace, name, doc)  # a bad address is refused here
-        doc["address"] = backend.address
-        backend.client  # noqa: B018 - an unreachable head or a missing Ray is refused before anything is written
-        return RayCompute._write(workspace, name, doc, ("address", "python"))
-
-    @staticmethod
-    def _create(workspace: Workspace, name: str, config: RayComputeProvisioningConfiguration) -> ComputeTarget:
-        doc = config.to_doc()
-        path = _doc_path(workspace, name)
-        existing = read_json(path)
-        if existing is not None and {k: existing.get(k) for k in doc} == doc:
-            return ComputeTarget(workspace, name)
-        if existing is not None:
-            RayCompute._write(workspace, name, doc, tuple(doc))  # the clear "different configuration" error
-        doc.update(RayCompute._backend_class().provision(workspace, name, doc))
-        try:
-            return RayCompute._write(workspace, name, doc, tuple(config.to_doc()))
-        except BaseException:
-            RayCompute._backend_class().deprovision(workspace, name, doc)
-            raise
-
-    @staticmethod
-    def _write(workspace: Workspace, name: str, doc: dict[str, Any], keys: tuple[str, ...]) -> ComputeTarget:
-        path = _doc_path(workspace, name)
-        with file_lock(path.with_suffix(".lock")):
-            existing = read_json(path)
-            if existing is not None:
-                if {k: existing.get(k) for k in keys} != {k: doc.get(k) for k in keys}:
-                    raise ComputeTargetException(
-                        f"Compute target {name!r} already exists with a different configuration (type "
-                        f"{existing.get('type')}, address {existing.get('address')}). Use ComputeTarget(ws, {name!r}), "
-                        "or delete()/detach() it first."
-                    )
-            else:
-                doc["created"] = _now_iso()
-                write_json_atomic(path, doc)
-        return ComputeTarget(workspace, name)
-
     def _backend(self) -> ComputeBackend:
         return resolve_backend(self.workspace, self.name)
 
@@ -538,7 +499,7 @@ class RayCompute(ComputeTarget):
     def delete(self) -> None:
         """Forget the target; a development head it started is stopped (an attached cluster is left running)."""
         if self._doc.get("managed"):
-            self._backend_class().deprovision(self.workspace, self.name, self._doc)
+            compute_backends.load(RAY_TYPE).deprovision(self.workspace, self.name, self._doc)
         path = _doc_path(self.workspace, self.name)
         with file_lock(path.with_suffix(".lock")):
             path.unlink(missing_ok=True)
@@ -552,20 +513,57 @@ class RayCompute(ComputeTarget):
         self.delete()
 
 
-_KINDS: dict[str, type[ComputeTarget]] = {"AmlCompute": AmlCompute, RAY_TYPE: RayCompute}
-
-
 def _kind_of(doc: dict[str, Any]) -> type[ComputeTarget]:
-    """The class of a target document: its v1 ``kind`` (a ComputeInstance is a one-node AmlCompute pool), else type."""
+    """The class of a target document: its v1 ``kind`` (a ComputeInstance is a one-node AmlCompute pool), else the
+    ``target_class`` of the backend registered for its type (the one kind table: ``registry.compute_backends``)."""
     if doc.get("kind") == "ComputeInstance":
         from jupyter_amlrun.core.computeinstance import ComputeInstance
 
         return ComputeInstance
-    if doc.get("type") == "Slurm":
-        from jupyter_amlrun.core.slurmcompute import SlurmCompute
+    cls = compute_backends.target_class(str(doc.get("type", "")))
+    return cls if cls is not None and issubclass(cls, ComputeTarget) else ComputeTarget
 
-        return SlurmCompute
-    return _KINDS.get(doc.get("type", ""), ComputeTarget)
+
+def _backend_of_kind(doc: dict[str, Any]) -> type[ComputeBackend]:
+    try:
+        return compute_backends.load(str(doc.get("type")))
+    except UnknownKindError as exc:
+        raise ComputeTargetException(f"Compute type {doc.get('type')!r} is not available: {exc}") from exc
+
+
+def _create_kind(workspace: Workspace, name: str, doc: dict[str, Any]) -> ComputeTarget:
+    """Create a target of a registered kind from its configuration's document: its backend provisions it (a
+    development head), the document is written, and a failed write undoes the provisioning."""
+    keys = tuple(doc)
+    backend = _backend_of_kind(doc)
+    existing = read_json(_doc_path(workspace, name))
+    if existing is not None and {k: existing.get(k) for k in doc} == doc:
+        return ComputeTarget(workspace, name)
+    if existing is not None:
+        _write_kind(workspace, name, doc, keys)  # the clear "different configuration" error
+    doc.update(backend.provision(workspace, name, doc))
+    try:
+        return _write_kind(workspace, name, doc, keys)
+    except BaseException:
+        backend.deprovision(workspace, name, doc)
+        raise
+
+
+def _write_kind(workspace: Workspace, name: str, doc: dict[str, Any], keys: tuple[str, ...]) -> ComputeTarget:
+    path = _doc_path(workspace, name)
+    with file_lock(path.with_suffix(".lock")):
+        existing = read_json(path)
+        if existing is not None:
+            if {k: existing.get(k) for k in keys} != {k: doc.get(k) for k in keys}:
+                raise ComputeTargetException(
+                    f"Compute target {name!r} already exists with a different configuration (type "
+                    f"{existing.get('type')}, address {existing.get('address')}). Use ComputeTarget(ws, {name!r}), "
+                    "or delete()/detach() it first."
+                )
+        else:
+            doc["created"] = _now_iso()
+            write_json_atomic(path, doc)
+    return ComputeTarget(workspace, name)
 
 
 def _list_names(workspace: Workspace) -> builtins.list[str]:

@@ -8,14 +8,15 @@ each contract has one suite in :mod:`jupyter_amlrun.testing` that every backend 
 from __future__ import annotations
 
 import abc
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.runconfig import RunConfiguration
-    from jupyter_amlrun.core.runfolder import RunFolder
+    from jupyter_amlrun.core.runfolder import RunFolder, RunSpec
     from jupyter_amlrun.core.workspace import Workspace
 
 Log = Callable[[str], None]
@@ -73,6 +74,58 @@ class Unlimited(NodeReservation):
         pass
 
 
+# (status, error, exit code): how the ranks of a distributed run ended, as the driver records it
+RankOutcome = tuple[str, str | None, int | None]
+
+
+class RankTopology(Protocol):
+    """What a distributed run asks for: ``nodes`` x ``per_node`` ranks launched by ``kind`` (``pytorch``, ``mpi``)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def nodes(self) -> int: ...
+    @property
+    def per_node(self) -> int: ...
+    @property
+    def backend(self) -> str: ...
+    @property
+    def world_size(self) -> int: ...
+
+
+class RankHost(Protocol):
+    """The run's driver, as :meth:`ComputeBackend.launch_ranks` sees it (implemented by
+    :class:`jupyter_amlrun.compute.driver.Driver`)."""
+
+    rf: RunFolder
+    spec: RunSpec
+    wake: threading.Event  # set when the run's state may have changed (a cancel request): wait on it between polls
+    # The run's container (compute/container.py ContainerRun) when its environment asks for Docker, else None: the
+    # default rank launcher wraps each node's command in it. Any: core does not import compute.
+    container: Any
+
+    def log(self, message: str) -> None:
+        """A line in the run's driver log."""
+
+    def set_status(self, status: str, **extra: Any) -> None:
+        """Record the run's status (``Running`` once the ranks started, with ``script_pgid``/``script_pids``)."""
+
+    def stop_reason(self, started: float) -> tuple[str, str] | None:
+        """``("cancel" | "timeout" | "lost", why)`` once the ranks must stop, else None (poll it while waiting)."""
+
+    def start_sync(self) -> None:
+        """Start shipping the run's metrics to the tracking store (call once the ranks run; idempotent)."""
+
+    def node_env(self, node: int) -> dict[str, str]:
+        """Environment variables node ``node``'s processes get from the nodes held (their GPUs)."""
+
+    def node_fds(self) -> list[int]:
+        """Descriptors holding the run's nodes (:meth:`NodeReservation.inheritable_fds`), for the ranks to inherit."""
+
+    def launch_local_ranks(self, topology: RankTopology, command: list[str], env: dict[str, str]) -> RankOutcome:
+        """Run every rank as a process group on this machine, node ``i`` holding node slot ``i`` (the default)."""
+
+
 class ComputeBackend(abc.ABC):
     """What a compute target must do for a run (the suite: :mod:`jupyter_amlrun.testing.compute_contract`).
 
@@ -87,6 +140,9 @@ class ComputeBackend(abc.ABC):
     """
 
     kind: ClassVar[str] = ""
+    # "module:Class" of the v1 ComputeTarget subclass that ComputeTarget(ws, name) returns for a target of this kind
+    # (AmlCompute, RayCompute); "" for the generic ComputeTarget.
+    target_class: ClassVar[str] = ""
 
     def __init__(self, workspace: Workspace, name: str, config: dict[str, Any]) -> None:
         self.workspace = workspace
@@ -119,9 +175,59 @@ class ComputeBackend(abc.ABC):
         """Plain data about the target: ``name``, ``type``, ``max_nodes``, ``busy_nodes``, ``queued_runs``,
         ``active_runs``."""
 
+    # ------------------------------------------------------------ the target's life (ComputeTarget.create/delete)
+    @classmethod
+    def provision(cls, workspace: Workspace, name: str, doc: dict[str, Any]) -> dict[str, Any]:
+        """Bring up what a new target of this kind needs (``ComputeTarget.create``), before its document ``doc`` is
+        written; returns the fields the document keeps (an address, a pid). Raise a clear error if it cannot be done.
+        Nothing by default."""
+        return {}
+
+    @classmethod
+    def deprovision(cls, workspace: Workspace, name: str, doc: dict[str, Any]) -> None:
+        """Undo :meth:`provision` (``delete()``, or a create whose document could not be written). Nothing by
+        default."""
+        return None
+
+    @classmethod
+    def check_attach(cls, workspace: Workspace, name: str, doc: dict[str, Any]) -> dict[str, Any]:
+        """Refuse, with a clear error, an attach of existing compute that cannot work (a bad or unreachable address)
+        before its document is written; returns fields to keep (the address in normal form). Nothing by default."""
+        return {}
+
     def reserve_nodes(self, run_id: str, count: int) -> NodeReservation:
         """The run's place in the queue for ``count`` nodes (called by the driver); unlimited by default."""
         return Unlimited()
+
+    def launch_ranks(
+        self, host: RankHost, topology: RankTopology, command: list[str], env: dict[str, str]
+    ) -> RankOutcome:
+        """Start the ranks of a distributed run, watch them to their end and stop them all (called in the run's driver,
+        once its nodes are held and its environment is ready).
+
+        Parameters
+        ----------
+        host:
+            The run's driver: its folder and spec, its log, its status and its stop requests.
+        topology:
+            How many nodes and ranks per node, and the launcher kind.
+        command:
+            ``[interpreter, script, *args]``, inputs already replaced.
+        env:
+            The environment every rank gets (a node adds ``host.node_env(node)`` and its rank variables).
+
+        Returns
+        -------
+        RankOutcome
+            ``(status, error, exit_code)``: Completed, or Failed/Canceled with what happened.
+
+        By default the ranks run as process groups on the driver's machine (``host.launch_local_ranks``). A backend
+        whose nodes are elsewhere overrides it: Ray places one actor per node in a placement group; a batch
+        scheduler starts one ``srun`` step per node. :func:`jupyter_amlrun.compute.distributed.plan_node` plans a
+        node's launch and :func:`jupyter_amlrun.compute.distributed_run.watch` watches any set of nodes given their
+        poll and stop functions, so an override only starts, polls and stops.
+        """
+        return host.launch_local_ranks(topology, command, env)
 
 
 # ---------------------------------------------------------------------------------------------------- inputs

@@ -8,6 +8,9 @@ backends; another distribution adds a kind with an entry point in one of the gro
     slurm = "amlrun_slurm:SlurmBackend"
 
 or at run time with ``compute_backends.register("slurm", "amlrun_slurm:SlurmBackend")``.
+
+A compute kind is the backend alone: its ``target_class`` names its v1 ``ComputeTarget`` class and its
+``provision``/``deprovision``/``check_attach`` classmethods are its provisioning, so one registration adds all three.
 """
 
 from __future__ import annotations
@@ -105,7 +108,21 @@ def _import(target: str) -> Any:
     return obj
 
 
-compute_backends: Registry[ComputeBackend] = Registry(
+class ComputeKinds(Registry[ComputeBackend]):
+    """The one table of compute kinds: a kind's backend, and through it (:class:`ComputeBackend` ClassVars and
+    classmethods) its v1 ``ComputeTarget`` class and its provisioning. Registering a backend adds all three."""
+
+    def target_class(self, kind: str) -> type[Any] | None:
+        """The v1 ComputeTarget subclass for targets of ``kind``; None for an unknown kind or the generic class."""
+        try:
+            backend = self.load(kind)
+        except UnknownKindError:
+            return None
+        name = backend.target_class
+        return cast("type[Any]", _import(name)) if name else None
+
+
+compute_backends: ComputeKinds = ComputeKinds(
     "compute backend",
     "jupyter_amlrun.compute_backends",
     ComputeBackend,  # type: ignore[type-abstract]

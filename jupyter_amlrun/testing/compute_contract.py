@@ -16,7 +16,7 @@ import pytest
 
 from jupyter_amlrun._util.procs import process_alive
 from jupyter_amlrun.core.experiment import Experiment
-from jupyter_amlrun.core.runconfig import ScriptRunConfig
+from jupyter_amlrun.core.runconfig import PyTorchConfiguration, ScriptRunConfig
 from jupyter_amlrun.core.runfolder import RunFolder
 from jupyter_amlrun.testing.helpers import wait_for, write_tree
 
@@ -26,6 +26,10 @@ child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
 open("pids.txt", "w").write(f"{os.getpid()} {child.pid}")
 print("started", flush=True)
 time.sleep(600)
+"""
+RANKS_SCRIPT = """
+import os
+print("RANK", os.environ["RANK"], "WORLD", os.environ["WORLD_SIZE"], flush=True)
 """
 
 
@@ -103,6 +107,17 @@ class ComputeBackendContract:
         assert details["status"] == "Failed"
         assert details["exitCode"] == 3
         assert "about to fail" in details["error"]["error"]["message"]
+
+    def test_distributed_ranks_get_their_rank(self, ws: Any, make_source: Any, target: str, backend: Any) -> None:
+        """``launch_ranks`` starts every rank with its RANK and WORLD_SIZE, each writing its own log."""
+        pytest.importorskip("torch", reason="the ranks are started by torch's launcher (torch.distributed.run)")
+        dist = PyTorchConfiguration(process_count=2, node_count=1)
+        run = self._submit(ws, make_source, target, RANKS_SCRIPT, distributed_job_config=dist)
+        details = run.wait_for_completion(raise_on_error=False)
+        assert details["status"] == "Completed", details
+        rf = RunFolder(ws.path, run.id)
+        for rank in (0, 1):
+            assert f"RANK {rank} WORLD 2" in _read(rf.rank_log(rank))
 
 
 def _read(path: Path | None) -> str:

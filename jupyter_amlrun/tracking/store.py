@@ -6,10 +6,13 @@ can start the user's script before paying for the mlflow import).
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import importlib
 import logging
 import os
 import shutil
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -30,6 +33,44 @@ BULK_CHUNK = 50_000  # points per bulk-insert transaction: big enough to amortis
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, str], Any] = {}
+_preload: threading.Thread | None = None
+
+
+def preload(modules: Sequence[str] = ()) -> None:
+    """Import MLflow's client and sqlite store in a background thread, once (``%load_ext jupyter_amlrun`` calls it).
+
+    The first submit of a fresh kernel needs them (the experiment and the run are created in the store) and they
+    are most of its time (~2 s of imports); loaded while the user writes the cell, the submit does not wait for them.
+    Every use of MLflow here waits for the thread first (:attr:`TrackingStore.client`), so two threads never import
+    MLflow at once. ``modules`` are imported after it (the caller's submit path): modules without import cycles
+    among them, which another thread may import at the same time safely (it waits on the module's import lock).
+    """
+    global _preload
+    with _lock:
+        if _preload is not None or "mlflow.store.tracking.sqlalchemy_store" in sys.modules:
+            return
+        _preload = threading.Thread(
+            target=_import_mlflow, args=(tuple(modules),), name="amlrun-mlflow-preload", daemon=True
+        )
+        _preload.start()
+
+
+def _import_mlflow(modules: tuple[str, ...] = ()) -> None:
+    with contextlib.suppress(Exception):  # a broken install says so on first real use, with its own error
+        _quiet_mlflow_logs()
+        import alembic.command  # noqa: F401 - MLflow's sqlite store imports it when it opens a store
+        import mlflow.store.tracking.sqlalchemy_store
+        import mlflow.tracking  # noqa: F401
+    for name in modules:
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
+
+
+def _wait_preload() -> None:
+    """Called before every MLflow import here: never import MLflow beside the preload thread (import locks)."""
+    thread = _preload
+    if thread is not None and thread is not threading.current_thread():
+        thread.join()
 
 
 def _quiet_mlflow_logs() -> None:
@@ -112,6 +153,7 @@ class TrackingStore:
     @property
     def client(self) -> Any:
         key = (self.tracking_uri, str(self.artifact_root))
+        _wait_preload()
         with _lock:
             client = _clients.get(key)
             if client is None:
@@ -199,6 +241,7 @@ class TrackingStore:
     ) -> RunRecord:
         run = _retry(lambda: self.client.create_run(experiment_id, run_name=run_name, tags=tags))
         if params:
+            _wait_preload()
             from mlflow.entities import Param
 
             plist = [Param(k, str(v)[:6000]) for k, v in params.items()]
@@ -206,6 +249,7 @@ class TrackingStore:
         return self._record(run)
 
     def get_run(self, run_id: str) -> RunRecord | None:
+        _wait_preload()
         from mlflow.exceptions import MlflowException
 
         try:
@@ -231,6 +275,7 @@ class TrackingStore:
     def set_tags(self, run_id: str, tags: dict[str, Any]) -> None:
         if not tags:
             return
+        _wait_preload()
         from mlflow.entities import RunTag
 
         items = [RunTag(k, str(v)[:MAX_TAG_LENGTH]) for k, v in tags.items()]
@@ -251,6 +296,7 @@ class TrackingStore:
     # ---------------------------------------------------------------- metrics
     def log_metrics(self, run_id: str, points: Iterable[tuple[str, float, int, int]]) -> int:
         """Log ``(key, value, timestamp_ms, step)`` points in batches; returns how many (raises on a bad point)."""
+        _wait_preload()
         from mlflow.entities import Metric
 
         batch: list[Any] = []
@@ -304,6 +350,7 @@ class TrackingStore:
         base: int,
         rejected: list[tuple[int, str]],
     ) -> None:
+        _wait_preload()
         from mlflow.entities import Metric
 
         try:
@@ -359,6 +406,7 @@ class TrackingStore:
         return Path(_retry(lambda: self.client.download_artifacts(run_id, path, str(dst_dir))))
 
     def download_uri(self, uri: str, dst_dir: Path) -> Path:
+        _wait_preload()
         import mlflow.artifacts
 
         dst_dir.mkdir(parents=True, exist_ok=True)
@@ -386,6 +434,7 @@ class TrackingStore:
     def create_model_version(
         self, name: str, source: str, run_id: str | None, tags: dict[str, str], description: str | None
     ) -> ModelVersionRecord:
+        _wait_preload()
         from mlflow.exceptions import MlflowException
 
         try:
@@ -401,6 +450,7 @@ class TrackingStore:
         return self._mv(mv)
 
     def get_model_version(self, name: str, version: int) -> ModelVersionRecord | None:
+        _wait_preload()
         from mlflow.exceptions import MlflowException
 
         try:
@@ -461,6 +511,7 @@ class _BulkMetrics:
     """
 
     def __init__(self, sql_store: Any) -> None:
+        _wait_preload()
         from mlflow.store.tracking.dbmodels.models import SqlLatestMetric, SqlMetric
 
         self.store = sql_store
@@ -471,6 +522,7 @@ class _BulkMetrics:
     @classmethod
     def for_client(cls, client: Any) -> _BulkMetrics | None:
         try:
+            _wait_preload()
             from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
             store = client._tracking_client.store

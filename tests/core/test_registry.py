@@ -108,3 +108,62 @@ def test_entry_point_kind_passes_the_contract_suite(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert " passed" in proc.stdout and "failed" not in proc.stdout
+
+
+# A new compute kind, added by registering its backend alone: its v1 ComputeTarget class and its provisioning come
+# with it (the one kind table; README "Adding a backend").
+class _TubeCompute:  # filled in by the test (a ComputeTarget subclass needs core's class at hand)
+    pass
+
+
+@pytest.mark.unit
+def test_a_registered_kind_brings_its_v1_class_and_its_provisioning(ws: Any) -> None:
+    from jupyter_amlrun import ComputeTarget
+    from jupyter_amlrun.compute.local import LocalBackend
+
+    calls: list[str] = []
+
+    class TubeCompute(ComputeTarget):
+        type = "Tube"
+
+    class TubeConfiguration:
+        def to_doc(self) -> dict[str, Any]:
+            return {"type": "Tube", "max_nodes": 1, "pipes": 3}
+
+    class TubeBackend(LocalBackend):
+        kind = "Tube"
+        target_class = f"{__name__}:_TubeCompute"
+
+        @classmethod
+        def provision(cls, workspace: Any, name: str, doc: dict[str, Any]) -> dict[str, Any]:
+            calls.append(f"provision {name} {doc['pipes']}")
+            return {"address": "tube://here"}
+
+        @classmethod
+        def deprovision(cls, workspace: Any, name: str, doc: dict[str, Any]) -> None:
+            calls.append(f"deprovision {name} {doc['address']}")
+
+    globals()["_TubeCompute"] = TubeCompute
+    compute_backends.register("Tube", TubeBackend, clobber=True)
+    try:
+        target = ComputeTarget.create(ws, "tube", TubeConfiguration())
+        assert type(target) is TubeCompute and calls == ["provision tube 3"]
+        assert type(ComputeTarget(ws, "tube")) is TubeCompute
+        assert target._doc["address"] == "tube://here"
+        assert ComputeTarget.create(ws, "tube", TubeConfiguration())._doc["created"]  # the same config: no provision
+        assert calls == ["provision tube 3"]
+        # the target runs through its backend, found by kind
+        from jupyter_amlrun.core.computetarget import resolve_backend
+
+        assert isinstance(resolve_backend(ws, "tube"), TubeBackend)
+        assert compute_backends.target_class("AmlCompute").__name__ == "AmlCompute"
+        assert compute_backends.target_class("Gopher") is None
+        target.delete()
+        assert calls == ["provision tube 3", "deprovision tube tube://here"]
+    finally:
+        compute_backends._targets.pop("Tube", None)
+        compute_backends._loaded.pop("Tube", None)
+        globals()["_TubeCompute"] = _TubeCompute_placeholder
+
+
+_TubeCompute_placeholder = _TubeCompute

@@ -50,3 +50,31 @@ def test_without_a_template_mlflow_migrates(tmp_path: Path, monkeypatch: pytest.
     store = TrackingStore(f"sqlite:///{tmp_path / 'new.db'}")
     store.initialize()
     assert store.get_experiment_id("Default") == "0" and store.list_experiments() == []
+
+
+PRELOAD = """
+import sys
+from IPython.testing.globalipapp import start_ipython
+assert "mlflow" not in sys.modules
+ip = start_ipython()
+ip.run_line_magic("load_ext", "jupyter_amlrun")
+from jupyter_amlrun.tracking import store
+assert store._preload is not None, "load_ext starts no MLflow preload"
+s = store.TrackingStore("sqlite:///" + sys.argv[1])
+s.initialize()  # waits for the preload, then uses the modules it imported
+exp = s.get_or_create_experiment("e")
+assert not store._preload.is_alive() and "mlflow.store.tracking.sqlalchemy_store" in sys.modules
+print("ok", exp)
+"""
+
+
+def test_load_ext_preloads_mlflow_and_the_store_waits_for_it(tmp_path: Path) -> None:
+    """``%load_ext jupyter_amlrun`` imports MLflow in the background (the first %%submit's ~2 s); the store waits."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", PRELOAD, str(tmp_path / "mlflow.db")], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.startswith("ok ")

@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.fileio import read_json, write_json_atomic
 from jupyter_amlrun.core import tags as T
-from jupyter_amlrun.core.errors import ExperimentExecutionException
+from jupyter_amlrun.core.contracts import LaunchHandle
+from jupyter_amlrun.core.launch import start_new_run
 from jupyter_amlrun.core.runfolder import RunFolder
 from jupyter_amlrun.core.status import RunStatus, is_terminal
 from jupyter_amlrun.core.supervisor import Supervisor, start_supervisor
@@ -95,10 +96,8 @@ def start_sweep(experiment: Experiment, config: HyperDriveConfig, tags: dict[str
         **{str(k): str(v) for k, v in (tags or {}).items()},
     }
     name = config._custom_run_id or f"HD_{uuid.uuid4()}"
-    record = ws.store.create_run(experiment.id, name, run_tags)
-    rf = RunFolder(ws.path, record.run_id)
-    try:
-        rf.root.mkdir(parents=True, exist_ok=False)
+
+    def prepare(rf: RunFolder) -> None:
         write_json_atomic(
             rf.root / CONFIG_FILE,
             {
@@ -112,18 +111,16 @@ def start_sweep(experiment: Experiment, config: HyperDriveConfig, tags: dict[str
             },
         )
         (rf.root / CHILD_CONFIG_FILE).write_bytes(pickled)
-        rf.create()
-        rf.driver_log.parent.mkdir(parents=True, exist_ok=True)
+
+    def start(rf: RunFolder) -> LaunchHandle:
+        # The controller is a supervisor on this machine whatever the children's target: the local backend's
+        # handle (its status is the controller's liveness); the children go to their target through submit.
         proc = start_supervisor(CONTROLLER_MODULE, ws.path, rf)
         rf.claim(proc.pid)  # the submitter owns the run until the controller claims it
-        rf.update_state(driver=True, handle={"kind": "local", "target": "local", "data": {"pid": proc.pid}})
-    except Exception as exc:
-        import shutil
+        rf.update_state(driver=True)
+        return LaunchHandle("local", "local", {"pid": proc.pid})
 
-        with contextlib.suppress(Exception):
-            ws.store.delete_run(record.run_id)
-        shutil.rmtree(rf.root, ignore_errors=True)
-        raise ExperimentExecutionException(f"Could not start the sweep's controller: {exc}") from exc
+    record = start_new_run(experiment, name, run_tags, None, prepare, start, "Could not start the sweep's controller")
     return HyperDriveRun(experiment, record.run_id, _record=record)
 
 
