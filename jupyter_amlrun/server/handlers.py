@@ -8,6 +8,7 @@ writes); jupyter_server checks XSRF on POST for cookie-authenticated calls. Erro
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,6 @@ import tornado.web
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
-from tornado.ioloop import IOLoop
 
 from jupyter_amlrun.core.errors import UserErrorException
 from jupyter_amlrun.core.workspace import Workspace
@@ -60,10 +60,27 @@ class AmlrunHandler(ExtensionHandlerMixin, APIHandler):
         values = self.request.query_arguments.get(name)
         return self.decode_argument(values[-1], name=name) if values else ""
 
+    heavy = False  # routes that may read a lot (metric series, run views) run in their own small pool
+
     async def call(self, fn: Callable[..., R], *args: Any) -> R:
-        """``fn(workspace, *args)`` in a worker thread, so the server keeps serving meanwhile."""
-        ws = await IOLoop.current().run_in_executor(None, lambda: self.workspace)
-        return await IOLoop.current().run_in_executor(None, lambda: fn(ws, *args))
+        """``fn(workspace, *args)`` in one of the extension's bounded worker pools, so the server keeps serving
+        meanwhile; a 503 (busy: retry) when it has not answered within ``AmlrunExtension.request_timeout``."""
+        app = self.app
+        pool = app.heavy_pool if self.heavy else app.pool
+
+        def work() -> R:
+            return fn(app.workspace(), *args)
+
+        future = pool.submit(work)
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(future), app.request_timeout)
+        except asyncio.TimeoutError:
+            future.cancel()  # dropped if still queued; a running one ends in its thread, its answer unused
+            raise tornado.web.HTTPError(
+                503,
+                f"The server could not answer within {app.request_timeout:g} s (busy reading runs); retry shortly. "
+                "A Jupyter admin can raise AmlrunExtension.request_timeout or AmlrunExtension.workers.",
+            ) from None
 
     def reply(self, answer: Any) -> None:
         self.finish(json.dumps(answer))
@@ -191,6 +208,8 @@ class RunLogsHandler(AmlrunHandler):
 class RunViewHandler(AmlrunHandler):
     """GET runs/{id}/view?cursor=: the run's view model (a snapshot, then what is new after each cursor)."""
 
+    heavy = True
+
     @tornado.web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
@@ -207,13 +226,20 @@ class RunCancelHandler(AmlrunHandler):
 
 
 class MetricsHandler(AmlrunHandler):
-    """GET metrics: scalar series of up to 20 runs, for comparing them on one chart."""
+    """GET metrics: scalar series of up to 20 runs cut for display (``points``), or one page of a series' full
+    history (``cursor``, ``limit``)."""
+
+    heavy = True
 
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
         ids = [i.strip() for i in self.get_argument("runs", "").split(",")]
-        self.reply(await self.call(service.metric_series, ids, self.get_argument("name", None)))
+        arg = self.get_argument
+        answer = await self.call(
+            service.metric_series, ids, arg("name", None), arg("points", None), arg("cursor", None), arg("limit", None)
+        )
+        self.reply(answer)
 
 
 def _flag(name: str, value: str) -> bool:
