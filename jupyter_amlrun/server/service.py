@@ -371,7 +371,9 @@ def download_model(ws: Workspace, name: str, version: str | int, target: str | N
     root = Path(root_dir).resolve()
     dest = (root / rel).resolve()
     if not dest.is_relative_to(root):
-        raise UserErrorException(f"target {target!r} resolves outside the Jupyter root ({dest}); pick a folder in it.")
+        raise UserErrorException(
+            f"target {target!r} resolves outside the Jupyter root (through a symbolic link); pick a folder in it."
+        )
     try:
         number = int(version)
     except (TypeError, ValueError):
