@@ -91,5 +91,9 @@ class AmlrunExtension(ExtensionApp):
         """The workspace, opened on first use (so a bad config shows as an API error, not a failed server start)."""
         with self._lock:
             if self._workspace is None:
-                self._workspace = open_workspace(self.workspace_path or self.root_dir)
+                ws = open_workspace(self.workspace_path or self.root_dir)
+                # the tracking client (and mlflow's import) made once here: the first burst of requests would
+                # otherwise import mlflow in several threads at once, and some see it half imported (ImportError)
+                ws.store.client  # noqa: B018
+                self._workspace = ws
             return self._workspace

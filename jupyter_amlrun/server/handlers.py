@@ -30,6 +30,9 @@ _SEG = r"([^/]+)"
 R = TypeVar("R")
 
 
+_inflight: dict[Any, asyncio.Future[Any]] = {}  # GETs being answered (touched on the IO loop only)
+
+
 class AmlrunHandler(ExtensionHandlerMixin, APIHandler):
     """Base of every route: workspace access, query parsing, the worker thread, JSON answers and errors."""
 
@@ -71,11 +74,21 @@ class AmlrunHandler(ExtensionHandlerMixin, APIHandler):
         def work() -> R:
             return fn(app.workspace(), *args)
 
-        future = pool.submit(work)
+        # A GET asked again while the same GET is being answered shares that answer (read during the wait, so no
+        # staler than waiting its turn): a burst of sidebars polling the same routes costs one read, not hundreds.
+        key = (fn.__qualname__, repr(args)) if self.request.method == "GET" else None
+        shared = _inflight.get(key) if key is not None else None
+        if shared is None:
+            future = pool.submit(work)
+            shared = asyncio.wrap_future(future)
+            if key is not None:
+                _inflight[key] = shared
+                shared.add_done_callback(lambda _f: _inflight.pop(key, None))
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(future), app.request_timeout)
+            return await asyncio.wait_for(asyncio.shield(shared), app.request_timeout)  # type: ignore[no-any-return]
         except asyncio.TimeoutError:
-            future.cancel()  # dropped if still queued; a running one ends in its thread, its answer unused
+            if key is None:  # a shared GET may have other waiters: it runs on; its answer serves them
+                shared.cancel()  # dropped if still queued; a running one ends in its thread, its answer unused
             raise tornado.web.HTTPError(
                 503,
                 f"The server could not answer within {app.request_timeout:g} s (busy reading runs); retry shortly. "

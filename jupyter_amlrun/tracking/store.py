@@ -333,7 +333,9 @@ class TrackingStore:
         A SQL store is read column by column in one query: ``get_metric_history`` builds an object per point (about
         4 s for 100k points, the whole history for any slice). Another store pages MLflow's public API.
         """
-        sql = _BulkMetrics.for_client(self.client)
+        client = self.client
+        with _lock:  # mlflow's modules are imported on first use: two threads at once can see one half made
+            sql = _BulkMetrics.for_client(client)
         if sql is None:
             return self.metric_history(run_id, key)[offset : None if limit is None else offset + limit]
         return _retry(lambda: sql.points(run_id, key, offset, limit))
