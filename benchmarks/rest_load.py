@@ -202,7 +202,6 @@ def main() -> None:
             "experiments",
             "runs",
             f"runs/{one}",
-            f"runs/{one}/logs",
             f"runs/{one}/view",
             *(f"metrics?runs={r}" for r in ended),
             f"metrics?runs={','.join(ended)}",

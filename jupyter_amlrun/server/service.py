@@ -34,7 +34,7 @@ from jupyter_amlrun.core.errors import (
     UserErrorException,
 )
 from jupyter_amlrun.core.model import Model
-from jupyter_amlrun.core.reader import DEFAULT_SERIES_POINTS, RunReader, downsample, status_of
+from jupyter_amlrun.core.reader import DEFAULT_SERIES_POINTS, RunReader, SampledSeries, downsample, status_of
 from jupyter_amlrun.core.reader import float_tag as _float
 from jupyter_amlrun.core.reader import iso_time as _iso
 from jupyter_amlrun.core.run import Run
@@ -585,7 +585,7 @@ def metric_series(
             "points": size,
             "cursor": str(start + len(got)) if len(got) == size else None,
         }
-    sampled = {run_id: open_reader(ws, run_id).sampled_series(name, budget) for run_id in ids}
+    sampled = {run_id: _sampled(ws, run_id, name, budget) for run_id in ids}
     count = sum(len(by_name) for by_name in sampled.values())
     # every series gets an equal share of the answer's bytes (a point is at most ~48 bytes of JSON)
     share = max(4, min(budget, MAX_ANSWER_BYTES // POINT_BYTES // max(count, 1)))
@@ -598,6 +598,29 @@ def metric_series(
         "points": share,
         "cursor": None,
     }
+
+
+_ended_series: OrderedDict[tuple[str, str, str | None, int], dict[str, SampledSeries]] = OrderedDict()
+_ended_lock = threading.Lock()
+ENDED_SERIES_KEPT = 64  # sampled series of ended runs kept (they no longer change): a sidebar's re-reads cost nothing
+
+
+def _sampled(ws: Workspace, run_id: str, name: str | None, budget: int) -> dict[str, SampledSeries]:
+    reader = open_reader(ws, run_id)
+    if not is_terminal(status_of(reader.record)):
+        return reader.sampled_series(name, budget)
+    key = (str(ws.path), run_id, name, budget)
+    with _ended_lock:
+        got = _ended_series.get(key)
+        if got is not None:
+            _ended_series.move_to_end(key)
+            return got
+    got = reader.sampled_series(name, budget)
+    with _ended_lock:
+        _ended_series[key] = got
+        while len(_ended_series) > ENDED_SERIES_KEPT:
+            _ended_series.popitem(last=False)
+    return got
 
 
 def _point(step: float, value: float) -> list[float | int | None]:
@@ -683,8 +706,8 @@ def run_view(ws: Workspace, run_id: str, cursor: str | None = None) -> dict[str,
             {
                 "name": c.name,
                 "kind": c.kind,
-                "xs": [_finite(x) for x in c.xs],
-                "ys": [_finite(y) for y in c.ys],
+                "xs": [_finite(x) for x, _y in _view_points(c.kind, c.xs, c.ys)],
+                "ys": [_finite(y) for _x, y in _view_points(c.kind, c.xs, c.ys)],
                 "label": c.label,
                 "replace": c.replace,
                 "reindex": c.reindex,
@@ -699,6 +722,13 @@ def run_view(ws: Workspace, run_id: str, cursor: str | None = None) -> dict[str,
         ],
         "has_metrics": upd.has_metrics,
     }
+
+
+def _view_points(kind: str, xs: Sequence[float], ys: Sequence[float]) -> list[tuple[float, float]]:
+    """A scalar chart's points, cut for display like :func:`metric_series` (a snapshot of a 100k-point run was a
+    3 MB answer); the first and last are kept, so the next delta's points follow on. A list chart stays whole."""
+    points = list(zip(xs, ys, strict=False))
+    return downsample(points, DEFAULT_SERIES_POINTS) if kind == "scalar" else points
 
 
 def _finite(value: float) -> float | None:
