@@ -85,7 +85,7 @@ class AmlrunHandler(ExtensionHandlerMixin, APIHandler):
                 _inflight[key] = shared
                 shared.add_done_callback(lambda _f: _inflight.pop(key, None))
         try:
-            return await asyncio.wait_for(asyncio.shield(shared), app.request_timeout)  # type: ignore[no-any-return]
+            return await asyncio.wait_for(asyncio.shield(shared), app.request_timeout)
         except asyncio.TimeoutError:
             if key is None:  # a shared GET may have other waiters: it runs on; its answer serves them
                 shared.cancel()  # dropped if still queued; a running one ends in its thread, its answer unused

@@ -205,7 +205,7 @@ def test_the_sdk_error_behind_a_refusal_holds_no_sas(ws, azurite, sample_dir: Pa
             assert form not in seen, type(exc)
 
 
-def _reachable_text(obj: object, depth: int = 4, seen: set[int] | None = None) -> list[str]:
+def _reachable_text(obj: object, depth: int = 8, seen: set[int] | None = None) -> list[str]:
     """Every string reachable from ``obj`` through attributes, dicts and lists (``depth`` levels): where a SAS held
     by an exception (its response's request URL, its headers) would be found."""
     seen = set() if seen is None else seen
