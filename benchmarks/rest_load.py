@@ -143,11 +143,12 @@ def main() -> None:
         subprocess.run(
             [py, "-c", f"from jupyter_amlrun import Workspace; Workspace.create('load', path={str(ws_dir)!r})"],
             env=env,
+            cwd=tmp,
             check=True,
         )
         t0 = time.perf_counter()
         makers = [
-            subprocess.Popen([py, "-c", ENDED, str(ws_dir), str(args.values)], env=env, stdout=subprocess.PIPE)
+            subprocess.Popen([py, "-c", ENDED, str(ws_dir), str(args.values)], env=env, cwd=tmp, stdout=subprocess.PIPE)
             for _ in range(4)
         ]
         ended = [m.communicate()[0].decode().split()[-1] for m in makers]
@@ -156,7 +157,7 @@ def main() -> None:
             for run_id in ended:
                 (ws_dir / "runs" / run_id / "journal.jsonl").unlink(missing_ok=True)
         for _ in range(4):
-            procs.append(subprocess.Popen([py, "-c", LIVE, str(ws_dir), "1800", str(stop_file)], env=env))
+            procs.append(subprocess.Popen([py, "-c", LIVE, str(ws_dir), "1800", str(stop_file)], env=env, cwd=tmp))
 
         port, token = _free_port(), secrets.token_hex(16)
         server = subprocess.Popen(
@@ -179,6 +180,7 @@ def main() -> None:
                 JUPYTER_RUNTIME_DIR=str(tmp / "rt"),
                 JUPYTER_DATA_DIR=str(tmp / "data"),
             ),
+            cwd=tmp,  # `python -m` puts the working folder first on sys.path
             stdout=subprocess.DEVNULL,
             stderr=open(tmp / "server.log", "wb"),  # noqa: SIM115
         )
