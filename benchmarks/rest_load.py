@@ -144,12 +144,14 @@ def main() -> None:
         subprocess.run(
             [py, "-c", f"from jupyter_amlrun import Workspace; Workspace.create('load', path={str(ws_dir)!r})"],
             env=env,
-            cwd=tmp,
+            cwd=root,
             check=True,
         )
         t0 = time.perf_counter()
         makers = [
-            subprocess.Popen([py, "-c", ENDED, str(ws_dir), str(args.values)], env=env, cwd=tmp, stdout=subprocess.PIPE)
+            subprocess.Popen(
+                [py, "-c", ENDED, str(ws_dir), str(args.values)], env=env, cwd=root, stdout=subprocess.PIPE
+            )
             for _ in range(4)
         ]
         ended = [m.communicate()[0].decode().split()[-1] for m in makers]
@@ -158,7 +160,7 @@ def main() -> None:
             for run_id in ended:
                 (ws_dir / "runs" / run_id / "journal.jsonl").unlink(missing_ok=True)
         for _ in range(4):
-            procs.append(subprocess.Popen([py, "-c", LIVE, str(ws_dir), "1800", str(stop_file)], env=env, cwd=tmp))
+            procs.append(subprocess.Popen([py, "-c", LIVE, str(ws_dir), "1800", str(stop_file)], env=env, cwd=root))
 
         port, token = _free_port(), secrets.token_hex(16)
         server = subprocess.Popen(
@@ -181,7 +183,7 @@ def main() -> None:
                 JUPYTER_RUNTIME_DIR=str(tmp / "rt"),
                 JUPYTER_DATA_DIR=str(tmp / "data"),
             ),
-            cwd=tmp,  # `python -m` puts the working folder first on sys.path
+            cwd=root,  # `python -m` puts the working folder first on sys.path
             stdout=subprocess.DEVNULL,
             stderr=open(tmp / "server.log", "wb"),  # noqa: SIM115
         )
@@ -227,7 +229,8 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 server.kill()
         log = tmp / "server.log"
-        tracebacks = [line for line in log.read_text(errors="replace").splitlines() if "Error" in line][:5]
+        text = log.read_text(errors="replace") if log.exists() else ""
+        tracebacks = [line for line in text.splitlines() if "Error" in line][:5]
         print("server log errors:", *tracebacks, sep="\n  ")
         shutil.rmtree(tmp, ignore_errors=True)
 
