@@ -16,7 +16,7 @@ from typing import Any
 def write_json_atomic(path: str | os.PathLike[str], data: Any, *, mode: int | None = None) -> None:
     """Write ``data`` as JSON to ``path`` via a temp file and rename, so readers never see half a file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)  # a workspace's files are its owner's only
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         if mode is not None:
@@ -49,7 +49,7 @@ def file_lock(path: str | os.PathLike[str], *, shared: bool = False) -> Iterator
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         yield
@@ -62,7 +62,7 @@ def try_file_lock(path: str | os.PathLike[str]) -> Iterator[bool]:
     """Like :func:`file_lock` (exclusive) but never waits: yields whether the lock was taken."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

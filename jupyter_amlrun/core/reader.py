@@ -48,6 +48,8 @@ __all__ = [
     "MetricBatch",
     "MetricCursor",
     "RunReader",
+    "SampledSeries",
+    "downsample",
     "float_tag",
     "iso_time",
     "status_of",
@@ -57,6 +59,7 @@ __all__ = [
 DEFAULT_ERROR = "Detailed error not set on the Run. Please check the logs for details."
 JOURNAL = "journal"
 STORE = "store"
+DEFAULT_SERIES_POINTS = 1000  # points per series for a chart (MLflow's UI samples its charts to about as many)
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
@@ -467,6 +470,40 @@ class RunReader:
             k: [(s, float(v)) for s, _t, v in sorted(p, key=lambda x: (x[0], x[1]))] for k, p in sorted(points.items())
         }
 
+    def sampled_series(self, name: str | None = None, points: int = DEFAULT_SERIES_POINTS) -> dict[str, SampledSeries]:
+        """Numeric series by metric name cut to at most about ``points`` points each for display (:func:`downsample`:
+        first, last, and each bucket's min and max kept), with each series' full length.
+
+        An ended run's store is read column by column (:meth:`TrackingStore.metric_points`), not through MLflow's
+        per-point objects; a journal is read as :meth:`metrics` reads it.
+        """
+        out: dict[str, SampledSeries] = {}
+        if self.has_journal():
+            for key, full in self.scalar_series(name).items():
+                out[key] = SampledSeries(downsample(full, points), len(full))
+            return out
+        for key in self._store_keys(name):
+            full = self._store_points(key, 0, None)
+            out[key] = SampledSeries(downsample(full, points), len(full))
+        return out
+
+    def series_page(self, name: str, offset: int = 0, limit: int = 10_000) -> list[tuple[float, float]]:
+        """The full history of metric ``name`` from point ``offset``, at most ``limit`` points (``[]`` past the end):
+        page it by passing ``offset + len(answer)`` until a page comes back shorter than ``limit``."""
+        if self.has_journal():
+            return self.scalar_series(name).get(name, [])[offset : offset + limit]
+        if name not in self._store_keys(name):
+            return []
+        return self._store_points(name, offset, limit)
+
+    def _store_keys(self, name: str | None) -> list[str]:
+        keys = sorted(self.refresh().metrics)
+        return [k for k in keys if name is None or k == name]
+
+    def _store_points(self, key: str, offset: int, limit: int | None) -> list[tuple[float, float]]:
+        points = self.workspace.store.metric_points(self.run_id, key, offset, limit)
+        return [(float(step), _metrics.from_stored(float(value))) for step, _ts, value in points]
+
     # ------------------------------------------------------------------ children
     def children(self) -> list[RunRecord]:
         """The records of the run's direct children, oldest first."""
@@ -479,6 +516,35 @@ class RunReader:
     def child(self, record: RunRecord) -> RunReader:
         """A reader of one child (from :meth:`children`)."""
         return RunReader(self.workspace, record.run_id, record=record)
+
+
+@dataclass(frozen=True)
+class SampledSeries:
+    """A metric series cut for display: ``points`` ``[(step, value), ...]`` of ``total`` logged."""
+
+    points: list[tuple[float, float]]
+    total: int
+
+
+def downsample(points: list[tuple[float, float]], budget: int) -> list[tuple[float, float]]:
+    """At most ``budget`` (at least 4) of ``points``, in order: the first and the last, and in each of
+    ``(budget - 2) // 2`` equal runs of the others the lowest and the highest value, so spikes and the series' min and
+    max stay visible (NaN points are kept only where a bucket holds nothing else)."""
+    budget = max(budget, 4)
+    if len(points) <= budget:
+        return list(points)
+    inner = points[1:-1]
+    buckets = (budget - 2) // 2
+    size = len(inner) / buckets
+    kept: list[tuple[float, float]] = [points[0]]
+    for b in range(buckets):
+        chunk = range(int(b * size), max(int((b + 1) * size), int(b * size) + 1))
+        idx = [i for i in chunk if i < len(inner) and inner[i][1] == inner[i][1]] or [chunk[0]]
+        lo = min(idx, key=lambda i: inner[i][1])
+        hi = max(idx, key=lambda i: inner[i][1])
+        kept.extend(inner[i] for i in sorted({lo, hi}))
+    kept.append(points[-1])
+    return kept
 
 
 def _log_range(name: str, got: tuple[bytes, int, int] | None) -> LogRange | None:

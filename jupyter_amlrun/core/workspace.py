@@ -43,6 +43,15 @@ _said_default = False
 _said_lock = threading.Lock()
 
 
+def _owner_only(path: Path, mode: int) -> None:
+    """Give ``path`` ``mode`` when this user owns it (someone else's folder is left as it is)."""
+    try:
+        if path.stat().st_uid == os.getuid():
+            path.chmod(mode)
+    except OSError:
+        pass
+
+
 def amlrun_home() -> Path:
     """``$AMLRUN_HOME`` or ``~/.amlrun``."""
     return Path(os.environ.get("AMLRUN_HOME") or Path.home() / ".amlrun").expanduser()
@@ -259,9 +268,15 @@ class Workspace:
         return target
 
     def _initialize(self) -> None:
+        # Owner only (like secrets.json): on a shared machine (a JupyterHub node) another user must not read the
+        # metrics, logs and store of this workspace.
+        _owner_only(self._path, 0o700)
         for sub in ("runs", "snapshots", "compute", "artifacts", "datastores"):
-            (self._path / sub).mkdir(exist_ok=True)
+            (self._path / sub).mkdir(exist_ok=True, mode=0o700)
+            _owner_only(self._path / sub, 0o700)
         self.store.initialize()
+        if self.store.tracking_uri.startswith("sqlite:///"):
+            _owner_only(Path(self.store.tracking_uri[len("sqlite:///") :]), 0o600)  # sqlite's -wal/-shm follow it
 
     # ------------------------------------------------------------------ basics
     @property

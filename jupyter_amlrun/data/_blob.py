@@ -64,6 +64,24 @@ def parse_connection_string(text: str) -> dict[str, str]:
     return out
 
 
+def _forget(exc: BaseException, secrets: list[str | None]) -> None:
+    """Empty an SDK error of what may hold a secret: ``raise ... from None`` hides it from the printed traceback, but
+    it stays the new error's ``__context__``, with the request (its URL carries the SAS ``sig=``), the response and
+    the frames that held both. Its first line, scrubbed, is kept."""
+    text = str(exc)
+    first = scrub(text.splitlines()[0] if text else type(exc).__name__, secrets)
+    exc.args = (first,)
+    for name in ("message", "reason"):
+        if isinstance(getattr(exc, name, None), str):
+            with contextlib.suppress(AttributeError):
+                setattr(exc, name, first if name == "message" else scrub(getattr(exc, name), secrets))
+    for name in ("response", "inner_exception", "exc_type", "exc_value", "exc_traceback", "exc_msg", "model", "error"):
+        if name in vars(exc):
+            vars(exc)[name] = None
+    exc.__traceback__ = None
+    exc.__context__ = exc.__cause__ = None
+
+
 def _missing_sdk() -> DatastoreException:
     return DatastoreException("Azure Blob datastores need azure-storage-blob: pip install 'jupyter_amlrun[azure]'.")
 
@@ -184,6 +202,7 @@ class AzureBlobDatastore(Datastore):
         try:
             yield
         except (ClientAuthenticationError, HttpResponseError) as exc:
+            _forget(exc, self._secret_values())  # it stays reachable as the new error's __context__
             status = getattr(exc, "status_code", None)
             code = str(getattr(exc, "error_code", "") or "")
             code = code.split(".")[-1] if code.startswith("StorageErrorCode") else code
@@ -206,6 +225,7 @@ class AzureBlobDatastore(Datastore):
                 ) from None
             raise DatastoreException(f"Azure Blob error on {where} while {doing}: {status} {code}: {first}") from None
         except ServiceRequestError as exc:
+            _forget(exc, self._secret_values())
             reason = scrub(str(exc).splitlines()[0], self._secret_values())
             raise DatastoreConnectionError(
                 f"Could not reach the Azure Blob endpoint {self.account_url} of {where} while {doing}, after "

@@ -53,8 +53,10 @@ class FolderDatastore(Datastore):
         # normalize_path already refused '..'; this also catches symlinks inside the folder pointing out of it.
         resolved = target.resolve()
         if not resolved.is_relative_to(self.root.resolve()):
+            # the link only: where it points is this machine's business, not the caller's
             raise DatastoreException(
-                f"Path {path!r} resolves outside datastore {self.name!r} ({resolved}); use a path inside it."
+                f"Path {path!r} resolves outside datastore {self.name!r} (a symbolic link out of its folder); use a "
+                "path inside it."
             )
         return target
 

@@ -8,8 +8,8 @@ writes); jupyter_server checks XSRF on POST for cookie-authenticated calls. Erro
 
 from __future__ import annotations
 
+import asyncio
 import json
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,7 +18,6 @@ import tornado.web
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
-from tornado.ioloop import IOLoop
 
 from jupyter_amlrun.core.errors import UserErrorException
 from jupyter_amlrun.core.workspace import Workspace
@@ -29,6 +28,9 @@ AUTH_RESOURCE = "amlrun"  # what an Authorizer sees: is_authorized(handler, user
 API = "/amlrun/api"
 _SEG = r"([^/]+)"
 R = TypeVar("R")
+
+
+_inflight: dict[Any, asyncio.Future[Any]] = {}  # GETs being answered (touched on the IO loop only)
 
 
 class AmlrunHandler(ExtensionHandlerMixin, APIHandler):
@@ -61,12 +63,37 @@ class AmlrunHandler(ExtensionHandlerMixin, APIHandler):
         values = self.request.query_arguments.get(name)
         return self.decode_argument(values[-1], name=name) if values else ""
 
+    heavy = False  # routes that may read a lot (metric series, run views) run in their own small pool
+
     async def call(self, fn: Callable[..., R], *args: Any) -> R:
-        """``fn(workspace, *args)`` in a worker thread, so the server keeps serving meanwhile."""
-        if not _TRACKING_IMPORTED.is_set():
-            await IOLoop.current().run_in_executor(None, _import_tracking_once)
-        ws = await IOLoop.current().run_in_executor(None, lambda: self.workspace)
-        return await IOLoop.current().run_in_executor(None, lambda: fn(ws, *args))
+        """``fn(workspace, *args)`` in one of the extension's bounded worker pools, so the server keeps serving
+        meanwhile; a 503 (busy: retry) when it has not answered within ``AmlrunExtension.request_timeout``."""
+        app = self.app
+        pool = app.heavy_pool if self.heavy else app.pool
+
+        def work() -> R:
+            return fn(app.workspace(), *args)
+
+        # A GET asked again while the same GET is being answered shares that answer (read during the wait, so no
+        # staler than waiting its turn): a burst of sidebars polling the same routes costs one read, not hundreds.
+        key = (fn.__qualname__, repr(args)) if self.request.method == "GET" else None
+        shared = _inflight.get(key) if key is not None else None
+        if shared is None:
+            future = pool.submit(work)
+            shared = asyncio.wrap_future(future)
+            if key is not None:
+                _inflight[key] = shared
+                shared.add_done_callback(lambda _f: _inflight.pop(key, None))
+        try:
+            return await asyncio.wait_for(asyncio.shield(shared), app.request_timeout)
+        except asyncio.TimeoutError:
+            if key is None:  # a shared GET may have other waiters: it runs on; its answer serves them
+                shared.cancel()  # dropped if still queued; a running one ends in its thread, its answer unused
+            raise tornado.web.HTTPError(
+                503,
+                f"The server could not answer within {app.request_timeout:g} s (busy reading runs); retry shortly. "
+                "A Jupyter admin can raise AmlrunExtension.request_timeout or AmlrunExtension.workers.",
+            ) from None
 
     def reply(self, answer: Any) -> None:
         self.finish(json.dumps(answer))
@@ -84,21 +111,6 @@ class AmlrunHandler(ExtensionHandlerMixin, APIHandler):
             self.log.warning("%s %s: %s", self.request.method, self.request.uri, errors.answer_for(value, 0)["error"])
             return
         super().log_exception(typ, value, tb)
-
-
-_TRACKING_IMPORTED = threading.Event()
-_TRACKING_IMPORT = threading.Lock()
-
-
-def _import_tracking_once() -> None:
-    """Import MLflow in one thread before any call uses it. Its first import is not thread-safe: two worker threads
-    importing it at once (the sidebar's sections and a run view, at page load) can get the partially initialised
-    module ("partially initialized module 'mlflow' has no attribute 'version'") and the call fails."""
-    with _TRACKING_IMPORT:
-        if not _TRACKING_IMPORTED.is_set():
-            import mlflow  # noqa: F401  (for its side effect: the whole package imported once)
-
-            _TRACKING_IMPORTED.set()
 
 
 class WorkspaceHandler(AmlrunHandler):
@@ -209,6 +221,8 @@ class RunLogsHandler(AmlrunHandler):
 class RunViewHandler(AmlrunHandler):
     """GET runs/{id}/view?cursor=: the run's view model (a snapshot, then what is new after each cursor)."""
 
+    heavy = True
+
     @tornado.web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
@@ -243,13 +257,20 @@ class RunCancelHandler(AmlrunHandler):
 
 
 class MetricsHandler(AmlrunHandler):
-    """GET metrics: scalar series of up to 20 runs, for comparing them on one chart."""
+    """GET metrics: scalar series of up to 20 runs cut for display (``points``), or one page of a series' full
+    history (``cursor``, ``limit``)."""
+
+    heavy = True
 
     @tornado.web.authenticated
     @authorized
     async def get(self) -> None:
         ids = [i.strip() for i in self.get_argument("runs", "").split(",")]
-        self.reply(await self.call(service.metric_series, ids, self.get_argument("name", None)))
+        arg = self.get_argument
+        answer = await self.call(
+            service.metric_series, ids, arg("name", None), arg("points", None), arg("cursor", None), arg("limit", None)
+        )
+        self.reply(answer)
 
 
 def _flag(name: str, value: str) -> bool:

@@ -152,7 +152,10 @@ class ResubmitAnswer(TypedDict):
 
 
 class MetricsAnswer(TypedDict):
-    runs: dict[str, dict[str, list[list[float]]]]  # run id -> metric -> [[step, value], ...]
+    runs: dict[str, dict[str, list[list[float | None]]]]  # run id -> metric -> [[step, value], ...] (null: NaN/inf)
+    total: dict[str, dict[str, int]]  # run id -> metric -> points logged (``runs`` holds a sample of them)
+    points: int  # the most points a series of ``runs`` holds in this answer
+    cursor: str | None  # paging one series' full history: where the next page starts (null: the last page)
 
 
 class ChartPart(TypedDict):

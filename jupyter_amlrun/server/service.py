@@ -34,7 +34,7 @@ from jupyter_amlrun.core.errors import (
     UserErrorException,
 )
 from jupyter_amlrun.core.model import Model
-from jupyter_amlrun.core.reader import RunReader, status_of
+from jupyter_amlrun.core.reader import DEFAULT_SERIES_POINTS, RunReader, SampledSeries, downsample, status_of
 from jupyter_amlrun.core.reader import float_tag as _float
 from jupyter_amlrun.core.reader import iso_time as _iso
 from jupyter_amlrun.core.run import Run
@@ -51,6 +51,11 @@ DEFAULT_LIMIT = 200
 MAX_LIMIT = 1000
 MAX_LOG_BYTES = 256 * 1024
 MAX_METRIC_RUNS = 20
+MAX_NAME_BYTES = 255  # one path segment (NAME_MAX of Linux and macOS file systems)
+MAX_ANSWER_BYTES = 1024 * 1024  # no metrics answer over 1 MB: the sidebar stays responsive, the server's memory bounded
+POINT_BYTES = 48  # the most one [step, value] pair takes in JSON ("[123456789, -1.2345678901234567e-300], ")
+MAX_SERIES_POINTS = 10_000  # points= at most, per series
+MAX_PAGE_POINTS = 20_000  # one page of a full history (under 1 MB)
 MAX_RUNS_SEARCHED = 50_000  # MLflow's own ceiling for one search
 REDACTED = "***"
 _SECRET_QUERY_KEYS = {"sig", "sas", "token", "key", "password", "secret", "accountkey", "access_token", "code"}
@@ -163,6 +168,13 @@ def check_rel_path(path: str | None, what: str = "path") -> str:
     parts = [p for p in text.split("/") if p not in ("", ".")]
     if ".." in parts:
         raise UserErrorException(f"{what} {path!r} contains '..'; give a path inside the root, without '..'.")
+    for part in parts:
+        # file systems (and blob names' segments as folders) take 255 bytes a name; longer fails deep in os.stat
+        if len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+            raise UserErrorException(
+                f"{what} has a name of {len(part.encode('utf-8', 'surrogatepass'))} bytes ({part[:40]!r}...); "
+                f"each file or folder name may be at most {MAX_NAME_BYTES} bytes: shorten it."
+            )
     return "/".join(parts)
 
 
@@ -359,7 +371,9 @@ def download_model(ws: Workspace, name: str, version: str | int, target: str | N
     root = Path(root_dir).resolve()
     dest = (root / rel).resolve()
     if not dest.is_relative_to(root):
-        raise UserErrorException(f"target {target!r} resolves outside the Jupyter root ({dest}); pick a folder in it.")
+        raise UserErrorException(
+            f"target {target!r} resolves outside the Jupyter root (through a symbolic link); pick a folder in it."
+        )
     try:
         number = int(version)
     except (TypeError, ValueError):
@@ -569,22 +583,84 @@ def cancel_run(ws: Workspace, run_id: str) -> dict[str, Any]:
     return {"id": run.id, "status": status if is_terminal(status) else RunStatus.CANCEL_REQUESTED.value}
 
 
-def metric_series(ws: Workspace, run_ids: Sequence[str], name: str | None = None) -> dict[str, Any]:
-    """Scalar series by run: ``{"runs": {id: {metric: [[step, value], ...]}}}`` (at most 20 runs).
+def metric_series(
+    ws: Workspace,
+    run_ids: Sequence[str],
+    name: str | None = None,
+    points: str | int | None = None,
+    cursor: str | None = None,
+    limit: str | int | None = None,
+) -> dict[str, Any]:
+    """Scalar series by run: ``{"runs": {id: {metric: [[step, value], ...]}}, "total": {id: {metric: n}},
+    "points": budget, "cursor": null}`` (at most 20 runs).
 
-    Read as every view reads metrics (:meth:`RunReader.metrics`): the journal while the run folder holds one, the
-    tracking store after.
+    Without ``cursor`` each series is cut for display (:func:`~jupyter_amlrun.core.reader.downsample`: at most
+    ``points`` points, default 1000, fewer when many series would make the answer pass :data:`MAX_ANSWER_BYTES`;
+    first, last and each bucket's min and max kept); ``total`` says how many points each series has. With ``cursor``
+    (``""`` or ``"0"`` to start) the answer is one page of the full history of one run's metric ``name``: at most
+    ``limit`` points (default and most :data:`MAX_PAGE_POINTS`), and ``cursor`` is where the next page starts
+    (``null`` after the last). Read through :class:`RunReader` (the journal while the run folder holds one, the store
+    after).
     """
     ids = [i for i in dict.fromkeys(run_ids) if i]
     if not ids:
         raise UserErrorException("runs is empty: give run ids separated by commas, e.g. runs=<id1>,<id2>.")
     if len(ids) > MAX_METRIC_RUNS:
         raise UserErrorException(f"{len(ids)} runs asked for; compare at most {MAX_METRIC_RUNS} at a time.")
-    out: dict[str, dict[str, list[list[float]]]] = {}
-    for run_id in ids:
-        series = open_reader(ws, run_id).scalar_series(name)
-        out[run_id] = {k: [[s, v] for s, v in points] for k, points in series.items()}
-    return {"runs": out}
+    budget = _int_arg("points", None if points is None else str(points), DEFAULT_SERIES_POINTS, 4, MAX_SERIES_POINTS)
+    if cursor is not None:
+        if len(ids) != 1 or not name:
+            raise UserErrorException("A cursor pages one series: give one run id in runs= and the metric in name=.")
+        start = _int_arg("cursor", cursor or "0", 0, 0, None)
+        size = _int_arg("limit", None if limit is None else str(limit), MAX_PAGE_POINTS, 1, MAX_PAGE_POINTS)
+        got = open_reader(ws, ids[0]).series_page(name, start, size)
+        return {
+            "runs": {ids[0]: {name: [_point(s, v) for s, v in got]}},
+            "total": {},
+            "points": size,
+            "cursor": str(start + len(got)) if len(got) == size else None,
+        }
+    sampled = {run_id: _sampled(ws, run_id, name, budget) for run_id in ids}
+    count = sum(len(by_name) for by_name in sampled.values())
+    # every series gets an equal share of the answer's bytes (a point is at most ~48 bytes of JSON)
+    share = max(4, min(budget, MAX_ANSWER_BYTES // POINT_BYTES // max(count, 1)))
+    return {
+        "runs": {
+            run_id: {k: [_point(s, v) for s, v in downsample(sr.points, share)] for k, sr in by_name.items()}
+            for run_id, by_name in sampled.items()
+        },
+        "total": {run_id: {k: sr.total for k, sr in by_name.items()} for run_id, by_name in sampled.items()},
+        "points": share,
+        "cursor": None,
+    }
+
+
+_ended_series: OrderedDict[tuple[str, str, str | None, int], dict[str, SampledSeries]] = OrderedDict()
+_ended_lock = threading.Lock()
+ENDED_SERIES_KEPT = 64  # sampled series of ended runs kept (they no longer change): a sidebar's re-reads cost nothing
+
+
+def _sampled(ws: Workspace, run_id: str, name: str | None, budget: int) -> dict[str, SampledSeries]:
+    reader = open_reader(ws, run_id)
+    if not is_terminal(status_of(reader.record)):
+        return reader.sampled_series(name, budget)
+    key = (str(ws.path), run_id, name, budget)
+    with _ended_lock:
+        got = _ended_series.get(key)
+        if got is not None:
+            _ended_series.move_to_end(key)
+            return got
+    got = reader.sampled_series(name, budget)
+    with _ended_lock:
+        _ended_series[key] = got
+        while len(_ended_series) > ENDED_SERIES_KEPT:
+            _ended_series.popitem(last=False)
+    return got
+
+
+def _point(step: float, value: float) -> list[float | int | None]:
+    """``[step, value]`` for JSON: a whole step as an int (shorter), a non-finite value as null (JSON has no inf)."""
+    return [int(step) if step.is_integer() else step, value if math.isfinite(value) else None]
 
 
 # ---------------------------------------------------------------------------------------------------- run view
@@ -665,8 +741,8 @@ def run_view(ws: Workspace, run_id: str, cursor: str | None = None) -> dict[str,
             {
                 "name": c.name,
                 "kind": c.kind,
-                "xs": [_finite(x) for x in c.xs],
-                "ys": [_finite(y) for y in c.ys],
+                "xs": [_finite(x) for x, _y in _view_points(c.kind, c.xs, c.ys)],
+                "ys": [_finite(y) for _x, y in _view_points(c.kind, c.xs, c.ys)],
                 "label": c.label,
                 "replace": c.replace,
                 "reindex": c.reindex,
@@ -681,6 +757,13 @@ def run_view(ws: Workspace, run_id: str, cursor: str | None = None) -> dict[str,
         ],
         "has_metrics": upd.has_metrics,
     }
+
+
+def _view_points(kind: str, xs: Sequence[float], ys: Sequence[float]) -> list[tuple[float, float]]:
+    """A scalar chart's points, cut for display like :func:`metric_series` (a snapshot of a 100k-point run was a
+    3 MB answer); the first and last are kept, so the next delta's points follow on. A list chart stays whole."""
+    points = list(zip(xs, ys, strict=False))
+    return downsample(points, DEFAULT_SERIES_POINTS) if kind == "scalar" else points
 
 
 def _finite(value: float) -> float | None:

@@ -72,9 +72,9 @@ class JournalWriter:
     """Append records to a run's journal file."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)  # metrics: the owner's only
         self._steps: dict[str, int] = {}
         # A full disk must not raise into the training loop: records wait here and are written when space frees.
         self._pending = bytearray()

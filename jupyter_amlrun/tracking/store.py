@@ -374,6 +374,22 @@ class TrackingStore:
         hist = _retry(lambda: self.client.get_metric_history(run_id, key))
         return sorted((m.step, m.timestamp, m.value) for m in hist)
 
+    def metric_points(
+        self, run_id: str, key: str, offset: int = 0, limit: int | None = None
+    ) -> list[tuple[int, int, float]]:
+        """``(step, timestamp_ms, value)`` points of one metric ordered by step, time and value, from ``offset``, at
+        most ``limit`` of them (all without a limit).
+
+        A SQL store is read column by column in one query: ``get_metric_history`` builds an object per point (about
+        4 s for 100k points, the whole history for any slice). Another store pages MLflow's public API.
+        """
+        client = self.client
+        with _lock:  # mlflow's modules are imported on first use: two threads at once can see one half made
+            sql = _BulkMetrics.for_client(client)
+        if sql is None:
+            return self.metric_history(run_id, key)[offset : None if limit is None else offset + limit]
+        return _retry(lambda: sql.points(run_id, key, offset, limit))
+
     # ---------------------------------------------------------------- artifacts
     def log_artifacts(self, run_id: str, local_dir: Path, artifact_path: str | None = None) -> None:
         _retry(lambda: self.client.log_artifacts(run_id, str(local_dir), artifact_path))
@@ -537,6 +553,18 @@ class _BulkMetrics:
 
         insert: Any = sqlite.insert if self.dialect == "sqlite" else postgresql.insert
         return insert(self.metrics).on_conflict_do_nothing()
+
+    def points(self, run_id: str, key: str, offset: int, limit: int | None) -> list[tuple[int, int, float]]:
+        """One metric's ``(step, timestamp, value)`` rows, MLflow's order, NaN restored from ``is_nan``."""
+        query = (
+            "SELECT step, timestamp, value, is_nan FROM metrics WHERE run_uuid = ? AND key = ? "
+            "ORDER BY step, timestamp, value LIMIT ? OFFSET ?"
+        )
+        if self.dialect != "sqlite":
+            query = query.replace("?", "%s")
+        with self.store.ManagedSessionMaker() as session:
+            rows = session.connection().exec_driver_sql(query, (run_id, key, 2**62 if limit is None else limit, offset))
+            return [(int(s), int(t), float("nan") if nan else float(v)) for s, t, v, nan in rows]
 
     def insert(self, run_id: str, points: Sequence[tuple[str, float, int, int]]) -> None:
         import math

@@ -116,3 +116,30 @@ def test_collections_and_get_run(ws: Workspace) -> None:
 
 def test_repr_has_no_secrets(ws: Workspace) -> None:
     assert repr(ws).startswith("Workspace.create(name='test'")
+
+
+def test_a_workspace_is_its_owners_only(tmp_path: Path, amlrun_home: Path) -> None:
+    """On a shared machine another user must read no metric: the workspace and its folders 0700, the store, a run's
+    state and journal 0600 (they were 0755 and 0644)."""
+    import os
+    import stat
+
+    def mode(p: Path) -> int:
+        return stat.S_IMODE(p.stat().st_mode)
+
+    old = os.umask(0o022)  # the usual umask: the modes must not depend on the user's
+    try:
+        ws = Workspace.create("private", path=tmp_path / "ws")
+        run = Experiment(ws, "e").start_logging()
+        run.log("loss", 1.0)
+        run.flush()
+        run.complete()
+    finally:
+        os.umask(old)
+    assert mode(ws.path) == 0o700
+    assert all(mode(ws.path / sub) == 0o700 for sub in ("runs", "snapshots", "compute", "artifacts", "datastores"))
+    assert mode(ws.path / "mlflow.db") == 0o600
+    folder = ws.path / "runs" / run.id
+    assert mode(folder / "journal.jsonl") == 0o600 and mode(folder / "state.json") == 0o600
+    # what else is written (logs, artifacts) lies in the 0700 folders: no other user gets through to it
+    assert {f.name: mode(f) for f in ws.path.iterdir() if f.is_file() and mode(f) & 0o077} == {}

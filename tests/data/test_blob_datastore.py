@@ -161,3 +161,65 @@ def test_adlfs_view(blob_store, sample_dir: Path) -> None:  # type: ignore[no-un
 
 def test_env_is_clean() -> None:
     assert "AMLRUN_DATASTORE_BLOBSTORE_ACCOUNT_KEY" not in os.environ
+
+
+def test_the_sdk_error_behind_a_refusal_holds_no_sas(ws, azurite, sample_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    """``raise ... from None`` hid the SDK's error from the traceback, but ``__context__`` kept it, with the request
+    URL and its ``sig=``: a notebook that prints ``exc.__context__`` (or a logger that walks it) showed the SAS."""
+    from datetime import datetime, timedelta, timezone
+    from urllib.parse import parse_qs
+
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    name = f"ro{uuid.uuid4().hex[:10]}"
+    Datastore.register_azure_blob_container(
+        ws,
+        "rw",
+        container_name=name,
+        account_name=ACCOUNT,
+        account_key=ACCOUNT_KEY,
+        endpoint=azurite.endpoint,
+        create_if_not_exists=True,
+    )
+    sas = generate_container_sas(
+        ACCOUNT,
+        name,
+        account_key=ACCOUNT_KEY,
+        permission=ContainerSasPermissions(read=True, list=True),
+        expiry=datetime.now(timezone.utc) + timedelta(hours=1),
+    )
+    sig = parse_qs(sas)["sig"][0]
+    read_only = Datastore.register_azure_blob_container(
+        ws, "ro", container_name=name, account_name=ACCOUNT, sas_token=sas, endpoint=azurite.endpoint
+    )
+    with pytest.raises(DatastoreException) as info:
+        read_only.upload(str(sample_dir), target_path="x", show_progress=False)  # the SAS may not write
+    chain, exc = [], info.value
+    while exc is not None and len(chain) < 10:
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    assert len(chain) >= 2  # the SDK's error is still there, emptied
+    for exc in chain:
+        seen = " ".join([str(exc), repr(exc), *_reachable_text(exc), *traceback.format_exception(exc)])
+        for form in (sig, sig.replace("+", "%2B").replace("/", "%2F").replace("=", "%3D")):
+            assert form not in seen, type(exc)
+
+
+def _reachable_text(obj: object, depth: int = 8, seen: set[int] | None = None) -> list[str]:
+    """Every string reachable from ``obj`` through attributes, dicts and lists (``depth`` levels): where a SAS held
+    by an exception (its response's request URL, its headers) would be found."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen or depth < 0:
+        return []
+    seen.add(id(obj))
+    if isinstance(obj, (str, bytes)):
+        return [obj.decode(errors="replace") if isinstance(obj, bytes) else obj]
+    if isinstance(obj, dict):
+        items: list[object] = [*obj.keys(), *obj.values()]
+    elif isinstance(obj, (list, tuple, set)):
+        items = list(obj)
+    elif hasattr(obj, "__dict__") and not isinstance(obj, type) and not callable(obj):
+        items = list(vars(obj).values())
+    else:
+        return [repr(obj)] if isinstance(obj, (int, float)) else []
+    return [text for item in items for text in _reachable_text(item, depth - 1, seen)]

@@ -125,7 +125,8 @@ async def test_symlink_out_of_a_datastore_is_refused(jp_fetch: Any, world: World
     link.symlink_to(tmp_path / "secret")
     try:
         code, message = await error(jp_fetch, "datastores/nested/files", path="escape")
-        assert code == 400 and "outside" in message
+        assert code == 400 and "outside" in message and "'escape'" in message
+        assert str(tmp_path) not in message  # the link is named, not where it points (was its absolute target)
         listed = await get(jp_fetch, "datastores/nested/files")
         assert "escape" not in [i["name"] for i in listed["items"]]
     finally:
@@ -282,3 +283,57 @@ TRAIN_CHANGED = textwrap.dedent(
     print("hello from the other run")
     """
 )
+
+
+async def test_slow_reads_hold_no_other_route_and_answer_503_by_their_deadline(
+    jp_fetch: Any, jp_serverapp: Any, jp_http_port: int, jp_base_url: str, jp_auth_header: dict[str, str], world: World
+) -> None:
+    """40 metric reads that never finish (a stand-in for reads of huge runs: ``metric_series`` is replaced by one that
+    waits on an event, so the threads are held for sure) must neither stop other routes nor hang: before, they took
+    every thread of the server's default executor and a GET of the workspace waited behind them."""
+    import asyncio
+    import threading
+
+    from tornado.httpclient import AsyncHTTPClient
+
+    ext = jp_serverapp.extension_manager.extension_apps["jupyter_amlrun"]
+    (app,) = ext if isinstance(ext, set) else [ext]
+    release = threading.Event()
+    held = []
+
+    def stuck(*_args: Any) -> dict[str, Any]:
+        held.append(1)
+        release.wait(60)
+        return {"runs": {}}
+
+    original, browse.metric_series = browse.metric_series, stuck  # type: ignore[assignment]
+    old_timeout, app.request_timeout = app.request_timeout, 3.0
+    client = AsyncHTTPClient(force_instance=True, max_clients=64)
+    url = f"http://127.0.0.1:{jp_http_port}{jp_base_url}amlrun/api/metrics?runs={world.run_id}"
+    try:
+        slow = [
+            asyncio.ensure_future(client.fetch(url, headers=jp_auth_header, raise_error=False, request_timeout=30))
+            for _ in range(40)
+        ]
+        while not held:  # the first read is in its thread
+            await asyncio.sleep(0.05)
+        light = await get(jp_fetch, "workspace")  # before: waited for the held threads (timed out at 20 s)
+        assert light["name"] == "srv"
+        answers = await asyncio.gather(*slow)
+        assert {a.code for a in answers} == {503} and len(held) <= app.heavy_workers
+        body = json.loads(answers[0].body)
+        assert body["status"] == 503 and "retry" in body["error"] and "request_timeout" in body["error"]
+    finally:
+        release.set()
+        browse.metric_series = original  # type: ignore[assignment]
+        app.request_timeout = old_timeout
+        client.close()
+    assert (await get(jp_fetch, "metrics", runs=world.run_id, name="loss"))["total"] == {world.run_id: {"loss": 5}}
+
+
+async def test_names_longer_than_255_bytes_are_400(jp_fetch: Any, world: World) -> None:
+    long = "n" * 300
+    code, message = await error(jp_fetch, "datastores/nested/files", path=long)
+    assert code == 400 and "at most 255 bytes" in message  # was a 500 (OSError: File name too long)
+    code, message = await error(jp_fetch, "datastores/nested/files", method="POST", body=b"x", path=f"up/{long}.txt")
+    assert code == 400 and "at most 255 bytes" in message

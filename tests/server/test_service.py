@@ -293,3 +293,69 @@ def test_run_view_sends_only_what_is_new_after_a_cursor(ws: Any) -> None:
     run.complete()
     last = browse.run_view(ws, run.id, nxt["cursor"])
     assert last["terminal"] and last["status"] == "Completed" and last["header"] is not None
+
+
+# ---------------------------------------------------------------------------------------------------- big runs
+def _ended_run(ws: Any, values: dict[str, list[float]], drop_journal: bool) -> str:
+    """A real interactive run that logged ``values`` and ended; without its journal (a run from another machine,
+    or whose folder was cleaned) it is read from the tracking store."""
+    from jupyter_amlrun import Experiment
+
+    run = Experiment(ws, "big").start_logging()
+    for name, series in values.items():
+        for value in series:
+            run.log(name, value)
+    run.complete()
+    if drop_journal:
+        (ws.path / "runs" / run.id / "journal.jsonl").unlink()
+    return str(run.id)
+
+
+@pytest.mark.parametrize("drop_journal", [False, True], ids=["journal", "store"])
+def test_a_big_series_is_cut_for_display_and_paged_in_full(ws: Any, drop_journal: bool) -> None:
+    n = 20_000
+    values = [float(i % 1000) for i in range(n)]
+    values[12_345], values[13_456] = 1e6, -1e6  # spikes a plain stride would miss
+    values[-1] = 0.5
+    run_id = _ended_run(ws, {"loss": values}, drop_journal)
+
+    got = browse.metric_series(ws, [run_id], "loss")
+    series = got["runs"][run_id]["loss"]
+    assert got["total"] == {run_id: {"loss": n}} and got["points"] == 1000 and got["cursor"] is None
+    assert 900 <= len(series) <= 1000  # was all 20,000 points
+    steps = [s for s, _v in series]
+    assert steps == sorted(steps) and series[0] == [0, 0.0] and series[-1] == [n - 1, 0.5]
+    assert [12_345, 1e6] in series and [13_456, -1e6] in series
+    assert len(browse.metric_series(ws, [run_id], None, points="50")["runs"][run_id]["loss"]) <= 50
+
+    pages, cursor = [], "0"
+    while cursor is not None:
+        answer = browse.metric_series(ws, [run_id], "loss", cursor=cursor, limit="7000")
+        pages.extend(answer["runs"][run_id]["loss"])
+        cursor = answer["cursor"]
+    assert pages == [[i, v] for i, v in enumerate(values)]
+    with pytest.raises(UserErrorException, match="one run id"):
+        browse.metric_series(ws, [run_id, run_id + "x"], "loss", cursor="0")
+    with pytest.raises(UserErrorException, match="limit"):
+        browse.metric_series(ws, [run_id], "loss", cursor="0", limit="20001")
+
+
+def test_a_metrics_answer_stays_under_a_megabyte(ws: Any) -> None:
+    import json
+
+    values = {f"m{k:02d}": [float(i) + k / 7 for i in range(2000)] for k in range(40)}
+    run_id = _ended_run(ws, values, drop_journal=True)
+    got = browse.metric_series(ws, [run_id], None, points="10000")
+    size = len(json.dumps(got))
+    assert size <= browse.MAX_ANSWER_BYTES, size  # was 40 x 2,000 points, about 2 MB
+    assert len(got["runs"][run_id]) == 40 and all(t == 2000 for t in got["total"][run_id].values())
+    assert all(s[-1] == [1999, pytest.approx(1999 + k / 7)] for k, s in enumerate(got["runs"][run_id].values()))
+
+
+def test_names_longer_than_a_file_system_allows_are_a_400_not_a_crash(ws: Any, store_root: Path) -> None:
+    for path in ("x" * 256, f"d1/{'é' * 128}/f.txt"):
+        with pytest.raises(UserErrorException, match="at most 255 bytes"):
+            browse.list_folder(ws, "files", path, PageQuery())
+        with pytest.raises(UserErrorException, match="at most 255 bytes"):
+            browse.upload_file(ws, "files", path, b"x", overwrite=False)
+    assert browse.check_rel_path("y" * 255) == "y" * 255
