@@ -147,8 +147,14 @@ export interface ICancelled {
 }
 
 export interface IMetricSeries {
-  /** run id -> metric name -> [[step, value], ...] */
-  runs: Record<string, Record<string, [number, number][]>>;
+  /** run id -> metric name -> [[step, value], ...] (a sample cut for display; null: NaN/inf) */
+  runs: Record<string, Record<string, [number, number | null][]>>;
+  /** run id -> metric name -> points logged */
+  total: Record<string, Record<string, number>>;
+  /** the most points a series of `runs` holds in this answer */
+  points: number;
+  /** paging one series' full history: where the next page starts (null: the last page) */
+  cursor: string | null;
 }
 
 /** GET runs/{a}/diff/{b} (server/models.py DiffAnswer): each [a, b] pair holds the two runs' values. */

@@ -172,7 +172,10 @@ class ExperimentRuns {
     );
     const series = ids.map(id => ({
       label: this._known.get(id)?.display_name || id,
-      points: data.runs[id]?.[metric] ?? []
+      // a null value (NaN or +-inf) has no place on the chart's axis
+      points: (data.runs[id]?.[metric] ?? []).filter(
+        (p): p is [number, number] => p[1] !== null
+      )
     }));
     this._chart.replaceChildren(
       h(
