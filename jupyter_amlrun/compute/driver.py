@@ -474,14 +474,26 @@ class Driver(Supervisor):
 
     def end_orphaned_children(self) -> None:
         """Child runs the script started but never completed end with it (as Failed, their data kept)."""
+        from jupyter_amlrun.core.lifecycle import recover_dead_run
         from jupyter_amlrun.core.reader import RunReader
 
         try:
             parent = RunReader(self._workspace(), self.rf.run_id)
             for record in parent.children():
                 child = parent.child(record)
-                if child.folder.exists():
-                    child.status()  # through the child's backend: a child whose owner is gone ends here
+                if not child.folder.exists():
+                    continue
+                state = child.folder.read_state()
+                # A reader no longer ends runs (the watchdog does, later): the parent's driver, a writer, ends the
+                # children its script left open now, so MLflow says Failed before anyone reads them.
+                if not state.terminal and not child.folder.owner_alive(state):
+                    recover_dead_run(self._store(), child.folder)
+                    # another recovery (the workspace's watchdog) may hold the child: wait for it, bounded (its
+                    # finalizing ships the child's journal; 30 s is plenty on a loaded machine, and the parent's own
+                    # end waits on nothing else)
+                    deadline = time.monotonic() + 30.0
+                    while not child.folder.read_state().terminal and time.monotonic() < deadline:
+                        time.sleep(0.1)
         except Exception as exc:
             self.log(f"Warning: could not check child runs: {exc}")
 

@@ -58,7 +58,10 @@ def test_driver_sigkilled_reads_failed(ws: Workspace, make_source: Any) -> None:
     )
     run = Experiment(ws, "driver-crash").submit(ScriptRunConfig(source_directory=src, script="train.py"))
     assert wait_for(lambda: run.get_status() == "Running", timeout=60)
-    assert wait_for(lambda: (ws.path / "runs" / run.id / "journal.jsonl").exists(), timeout=30)
+    # The script's point is in the journal (the file alone is not enough: the driver's system-metrics sampler
+    # writes into it from the start).
+    journal = ws.path / "runs" / run.id / "journal.jsonl"
+    assert wait_for(lambda: journal.exists() and '"n":"seen"' in journal.read_text(), timeout=30)
     script_pid = int(_state(ws, run)["script_pgid"])
     os.kill(int(_state(ws, run)["owner_pid"]), signal.SIGKILL)
     assert wait_for(lambda: run.get_status() == "Failed", timeout=30)
