@@ -5,6 +5,7 @@ only the transport differs (``data-transport``: the widget's comm, or REST). Scr
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -37,9 +38,20 @@ def shape(view: Any) -> dict[str, Any]:
 
 
 def shot(view: Any, name: str) -> None:
+    """A screenshot of ``view`` (a locator: resolved again on each try). The front end may replace the output's
+    element while it is taken (the ended run's output gets its saved summary), so a detached element is retried."""
+    from playwright.sync_api import Error
+
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    view.scroll_into_view_if_needed()
-    view.screenshot(path=str(ARTIFACTS / name))
+    for attempt in range(3):
+        try:
+            view.scroll_into_view_if_needed()
+            view.screenshot(path=str(ARTIFACTS / name))
+            return
+        except Error as exc:
+            if "not attached" not in str(exc) or attempt == 2:
+                raise
+            time.sleep(1.0)
 
 
 def test_the_same_renderer_everywhere(lab: LabServer, page: Any) -> None:
