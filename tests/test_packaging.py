@@ -77,7 +77,8 @@ CHECK = textwrap.dedent(
     loss = [m for m in data["run_metrics"] if m["name"] == "loss"]
     assert loss and loss[0]["series"][0]["data"] == [1.0, 0.5, 0.25], data["run_metrics"]
     bundle = captured.outputs[0].data
-    assert "application/vnd.jupyter.widget-view+json" not in bundle  # an ended run: its summary alone
+    # an ended run: the interactive view while the kernel lives, its static summary as the output's HTML
+    assert "application/vnd.jupyter.widget-view+json" in bundle
     summary = bundle["text/html"]
     assert "static summary" in summary and "Completed" in summary, summary
     assert "<td>loss</td><td>0.25</td>" in summary and "data:image/png;base64," in summary, summary
