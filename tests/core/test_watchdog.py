@@ -22,30 +22,12 @@ import pytest
 from jupyter_amlrun import AmlCompute, ComputeTarget, Experiment, Run, ScriptRunConfig, Workspace
 from jupyter_amlrun.core.runfolder import RunFolder
 from jupyter_amlrun.core.watchdog import lock_path
+from tests.compute.test_liveness import STAMP, STUBBORN, _kill_all, _read_pids  # the same scripts and helpers
 from tests.conftest import process_alive, wait_for
 
 pytestmark = pytest.mark.integration
 
 TERMINAL = {"Completed", "Failed", "Canceled"}
-
-# A script and its child that ignore SIGTERM (only the SIGKILL after the grace ends them); the pids go to argv[1].
-STUBBORN = """
-import os, signal, subprocess, sys, time
-signal.signal(signal.SIGTERM, signal.SIG_IGN)
-child = subprocess.Popen([sys.executable, "-c",
-    "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"])
-with open(sys.argv[1] + ".tmp", "w") as fh:
-    fh.write(f"{os.getpid()} {child.pid}\\n")
-os.replace(sys.argv[1] + ".tmp", sys.argv[1])
-time.sleep(600)
-"""
-
-STAMP = """
-import sys, time
-with open(sys.argv[1], "w") as fh:
-    fh.write(repr(time.time()) + "\\n")
-time.sleep(600)
-"""
 
 
 def _state(ws: Workspace, run_id: str) -> dict[str, Any]:
@@ -53,14 +35,6 @@ def _state(ws: Workspace, run_id: str) -> dict[str, Any]:
         return dict(json.loads((ws.path / "runs" / run_id / "state.json").read_text()))
     except (FileNotFoundError, json.JSONDecodeError):
         return {}
-
-
-def _read_pids(path: Path) -> list[int] | None:
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        return None
-    return [int(p) for p in text.split()] if text.endswith("\n") else None
 
 
 def _guards(run_id: str) -> list[int]:
@@ -71,13 +45,6 @@ def _guards(run_id: str) -> list[int]:
         if "jupyter_amlrun.compute._guard" in cmd and run_id in cmd:
             found.append(int(proc.info["pid"]))
     return found
-
-
-def _kill_all(pids: list[int]) -> None:
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGCONT)
-            os.kill(pid, signal.SIGKILL)
 
 
 def _submit(ws: Workspace, src: Path, target: Any, args: list[Any]) -> Run:
