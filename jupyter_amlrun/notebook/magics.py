@@ -801,7 +801,7 @@ def complete_magics(context: CompletionContext) -> SimpleMatcherResult:
 
 
 # ---------------------------------------------------------------------- extension entry points
-# What the first %%submit imports besides MLflow (public modules; no import cycle among them: the layers check)
+# What the first %%submit imports (public modules; no import cycle among them: the layers check); MLflow it need not
 SUBMIT_PATH_MODULES = (
     "jupyter_amlrun.core.workspace",
     "jupyter_amlrun.core.experiment",
@@ -823,7 +823,8 @@ def load_ipython_extension(ipython: Any) -> None:
         completer.custom_matchers.append(complete_magics)
     from jupyter_amlrun.tracking.store import preload
 
-    # MLflow's ~2 s of imports, and the submit path's, happen while the user writes the first %%submit cell
+    # The submit path's imports, then MLflow's ~2 s, happen while the user writes the first %%submit cell; a submit
+    # before MLflow is in does not wait for it (tracking/sqlite_direct.py)
     preload(SUBMIT_PATH_MODULES)
 
 

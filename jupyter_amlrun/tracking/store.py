@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
 
+from jupyter_amlrun.tracking.sqlite_direct import SqliteDirect
+
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
@@ -37,13 +39,14 @@ _preload: threading.Thread | None = None
 
 
 def preload(modules: Sequence[str] = ()) -> None:
-    """Import MLflow's client and sqlite store in a background thread, once (``%load_ext jupyter_amlrun`` calls it).
+    """Import the submit path, then MLflow's client and sqlite store, in a background thread, once.
 
-    The first submit of a fresh kernel needs them (the experiment and the run are created in the store) and they
-    are most of its time (~2 s of imports); loaded while the user writes the cell, the submit does not wait for them.
-    Every use of MLflow here waits for the thread first (:attr:`TrackingStore.client`), so two threads never import
-    MLflow at once. ``modules`` are imported after it (the caller's submit path): modules without import cycles
-    among them, which another thread may import at the same time safely (it waits on the module's import lock).
+    ``%load_ext jupyter_amlrun`` calls it. ``modules`` (the caller's submit path) come first: modules without import
+    cycles among them, which another thread may import at the same time safely (it waits on the module's import
+    lock). MLflow (~2 s of imports) comes next; a submit meanwhile does not wait for it: while it loads, the store's
+    few submit operations on a sqlite store go through :mod:`jupyter_amlrun.tracking.sqlite_direct`. Every other use
+    of MLflow here waits for the thread first (:attr:`TrackingStore.client`), so two threads never import MLflow at
+    once.
     """
     global _preload
     with _lock:
@@ -56,14 +59,14 @@ def preload(modules: Sequence[str] = ()) -> None:
 
 
 def _import_mlflow(modules: tuple[str, ...] = ()) -> None:
+    for name in modules:
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
     with contextlib.suppress(Exception):  # a broken install says so on first real use, with its own error
         _quiet_mlflow_logs()
         import alembic.command  # noqa: F401 - MLflow's sqlite store imports it when it opens a store
         import mlflow.store.tracking.sqlalchemy_store
         import mlflow.tracking  # noqa: F401
-    for name in modules:
-        with contextlib.suppress(Exception):
-            importlib.import_module(name)
 
 
 def _wait_preload() -> None:
@@ -71,6 +74,14 @@ def _wait_preload() -> None:
     thread = _preload
     if thread is not None and thread is not threading.current_thread():
         thread.join()
+
+
+def _mlflow_loaded() -> bool:
+    """Whether MLflow's client and sqlite store are imported (and no preload is still importing them)."""
+    thread = _preload
+    if thread is not None and thread.is_alive():
+        return False
+    return "mlflow.store.tracking.sqlalchemy_store" in sys.modules and "mlflow.tracking" in sys.modules
 
 
 def _quiet_mlflow_logs() -> None:
@@ -149,6 +160,15 @@ class TrackingStore:
     def __init__(self, tracking_uri: str, artifact_root: Path | None = None) -> None:
         self.tracking_uri = tracking_uri
         self.artifact_root = artifact_root
+        self._sqlite: SqliteDirect | None = None
+
+    def _direct(self) -> SqliteDirect | None:
+        """The standard-library access to a sqlite store, while MLflow is not loaded yet (a submit need not wait)."""
+        if _mlflow_loaded():
+            return None
+        if self._sqlite is None:
+            self._sqlite = SqliteDirect.for_uri(self.tracking_uri)  # None (retried later) until the file exists
+        return self._sqlite if self._sqlite is not None and self._sqlite.usable() else None
 
     @property
     def client(self) -> Any:
@@ -171,6 +191,8 @@ class TrackingStore:
         MLflow migrated already: the migration costs a second or more per store, so the test suite sets it.
         """
         self._seed_from_template()
+        if self._direct() is not None:
+            return  # a migrated store: MLflow checks its schema itself at its first use (in the preload's thread)
         _retry(lambda: self.client.search_experiments(max_results=1))
 
     def _seed_from_template(self) -> None:
@@ -192,6 +214,9 @@ class TrackingStore:
 
     # ---------------------------------------------------------------- experiments
     def get_experiment_id(self, name: str) -> str | None:
+        direct = self._direct()
+        if direct is not None:
+            return _retry(lambda: direct.experiment_id(name))
         exp = _retry(lambda: self.client.get_experiment_by_name(name))
         return None if exp is None else str(exp.experiment_id)
 
@@ -202,6 +227,10 @@ class TrackingStore:
         location = None
         if self.artifact_root is not None:
             location = (self.artifact_root / name).as_uri()
+        direct = self._direct()
+        made = None if direct is None or location is None else _retry(lambda: direct.create_experiment(name, location))
+        if made is not None:
+            return made
         try:
             return str(_retry(lambda: self.client.create_experiment(name, artifact_location=location)))
         except Exception:
@@ -217,6 +246,10 @@ class TrackingStore:
         return [(str(e.experiment_id), e.name) for e in exps if e.name != "Default"]
 
     def experiment_name(self, experiment_id: str) -> str:
+        direct = self._direct()
+        name = None if direct is None else _retry(lambda: direct.experiment_name(experiment_id))
+        if name is not None:
+            return name
         return str(_retry(lambda: self.client.get_experiment(experiment_id)).name)
 
     # ---------------------------------------------------------------- runs
@@ -239,6 +272,10 @@ class TrackingStore:
     def create_run(
         self, experiment_id: str, run_name: str, tags: dict[str, str], params: dict[str, str] | None = None
     ) -> RunRecord:
+        direct = self._direct()
+        record = None if direct is None else _retry(lambda: direct.create_run(experiment_id, run_name, tags, params))
+        if record is not None:
+            return record
         run = _retry(lambda: self.client.create_run(experiment_id, run_name=run_name, tags=tags))
         if params:
             _wait_preload()
@@ -249,6 +286,9 @@ class TrackingStore:
         return self._record(run)
 
     def get_run(self, run_id: str) -> RunRecord | None:
+        direct = self._direct()
+        if direct is not None:
+            return _retry(lambda: direct.get_run(run_id))
         _wait_preload()
         from mlflow.exceptions import MlflowException
 
@@ -262,6 +302,12 @@ class TrackingStore:
     ) -> list[RunRecord]:
         if not experiment_ids:
             return []
+        direct = self._direct()
+        found = (
+            None if direct is None else _retry(lambda: direct.search_by_tag(experiment_ids, filter_string, max_results))
+        )
+        if found is not None:
+            return found
         runs = _retry(
             lambda: self.client.search_runs(
                 list(experiment_ids),
@@ -274,6 +320,10 @@ class TrackingStore:
 
     def set_tags(self, run_id: str, tags: dict[str, Any]) -> None:
         if not tags:
+            return
+        direct = self._direct()
+        truncated = {k: str(v)[:MAX_TAG_LENGTH] for k, v in tags.items()}
+        if direct is not None and _retry(lambda: direct.set_tags(run_id, truncated)):
             return
         _wait_preload()
         from mlflow.entities import RunTag

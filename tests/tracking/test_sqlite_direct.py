@@ -1,0 +1,142 @@
+"""SqliteDirect: the submit's store operations without MLflow write and read what MLflow writes and reads (issue 20).
+
+Each test works on a real, migrated MLflow sqlite store (a copy of the session's template) and checks the direct rows
+against MLflow's own client on the same file, so an MLflow upgrade that changes the rows fails here.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_amlrun.tracking.sqlite_direct import SqliteDirect
+from jupyter_amlrun.tracking.store import TrackingStore
+
+pytestmark = pytest.mark.integration
+
+PARENT = "azureml.parentRunId"
+
+
+@pytest.fixture
+def store(tmp_path: Path, mlflow_template_db: Path) -> TrackingStore:
+    db = tmp_path / "mlflow.db"
+    db.write_bytes(mlflow_template_db.read_bytes())
+    return TrackingStore(f"sqlite:///{db}", tmp_path / "artifacts")
+
+
+@pytest.fixture
+def direct(store: TrackingStore) -> SqliteDirect:
+    found = SqliteDirect.for_uri(store.tracking_uri)
+    assert found is not None and found.usable()
+    return found
+
+
+def _info(run: Any) -> dict[str, Any]:
+    info = run.info
+    return {
+        "status": info.status,
+        "lifecycle_stage": info.lifecycle_stage,
+        "user_id": info.user_id,
+        "run_name": info.run_name,
+        "experiment_id": info.experiment_id,
+        "end_time": info.end_time,
+        "artifact_uri": info.artifact_uri.replace(info.run_id, "<id>"),
+    }
+
+
+def test_a_direct_run_reads_in_mlflow_as_the_run_mlflow_creates(store: TrackingStore, direct: SqliteDirect) -> None:
+    exp = store.get_or_create_experiment("e")
+    tags = {"mlflow.user": "ada", "azureml.runType": "azureml.scriptrun", "note": "x" * 5000}
+    params = {"script": "train.py", "arguments": "--lr 0.1"}
+    mine = direct.create_run(exp, "e_1", tags, params)
+    assert mine is not None
+    theirs = store.create_run(exp, "e_1", tags, params)  # MLflow is loaded in this process: its own path
+    client = store.client
+    a, b = client.get_run(mine.run_id), client.get_run(theirs.run_id)
+    assert _info(a) == _info(b)
+    assert a.data.tags == b.data.tags and a.data.params == b.data.params == params
+    assert a.info.start_time == mine.start_time and a.info.artifact_uri == mine.artifact_uri
+    # what this module returns equals what TrackingStore reads back through MLflow
+    assert store.get_run(mine.run_id) == mine
+    # and MLflow runs its own life cycle on it: tags, metrics, the end, deletion
+    client.log_metric(mine.run_id, "loss", 0.5, step=1)
+    client.set_terminated(mine.run_id, "FINISHED")
+    assert direct.get_run(mine.run_id) == store.get_run(mine.run_id)
+    store.delete_run(mine.run_id)
+    assert direct.set_tags(mine.run_id, {"late": "1"}) is False  # a deleted run is MLflow's to refuse
+
+
+def test_reads_match_mlflow_for_tags_metrics_and_children(store: TrackingStore, direct: SqliteDirect) -> None:
+    exp = store.get_or_create_experiment("e")
+    parent = store.create_run(exp, "p", {})
+    kids = [store.create_run(exp, f"c{i}", {PARENT: parent.run_id}) for i in range(3)]
+    other = store.get_or_create_experiment("other")
+    store.create_run(other, "elsewhere", {PARENT: parent.run_id})  # another experiment: not a child here
+    store.client.log_metric(kids[0].run_id, "nan", math.nan)
+    store.client.log_metric(kids[1].run_id, "acc", 0.25)
+    store.delete_run(kids[2].run_id)
+    assert direct.set_tags(parent.run_id, {"a": "1", "b": "2"})
+    assert direct.set_tags(parent.run_id, {"a": "3"})  # replaces, as MLflow's log_batch does
+    assert store.client.get_run(parent.run_id).data.tags["a"] == "3"
+
+    where = f"tags.`{PARENT}` = '{parent.run_id}'"
+    mine = direct.search_by_tag([exp], where, 1000)
+    assert mine is not None
+    theirs = store.search_runs([exp], filter_string=where)
+    assert [r.run_id for r in mine] == [r.run_id for r in theirs] == [kids[1].run_id, kids[0].run_id]
+    assert math.isnan(mine[1].metrics["nan"]) and mine[0] == theirs[0]
+    assert direct.experiment_id("e") == exp and direct.experiment_name(other) == "other"
+    assert direct.experiment_id("missing") is None and direct.get_run("0" * 32) is None
+
+
+@pytest.mark.parametrize(
+    ("tags", "params", "run_name"),
+    [
+        ({"bad key!": "v"}, {}, "r"),  # a name MLflow refuses: its error, not ours
+        ({}, {"../up": "v"}, "r"),
+        ({"t": "x" * 8001}, {}, "r"),
+        ({"mlflow.runName": "other"}, {}, "r"),  # MLflow raises for the conflict
+        ({}, {}, ""),
+    ],
+)
+def test_what_mlflow_would_judge_is_left_to_mlflow(
+    store: TrackingStore, direct: SqliteDirect, tags: dict[str, str], params: dict[str, str], run_name: str
+) -> None:
+    exp = store.get_or_create_experiment("e")
+    assert direct.create_run(exp, run_name, tags, params) is None
+    assert store.search_runs([exp]) == []  # nothing half-written
+
+
+def test_other_stores_filters_and_experiments_go_through_mlflow(
+    tmp_path: Path, store: TrackingStore, direct: SqliteDirect, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert SqliteDirect.for_uri("http://127.0.0.1:5000") is None
+    assert SqliteDirect.for_uri(f"sqlite:///{tmp_path / 'missing.db'}") is None
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    assert SqliteDirect(empty).usable() is False  # not migrated: MLflow migrates it
+    monkeypatch.setenv("MLFLOW_ENABLE_WORKSPACES", "true")
+    assert SqliteDirect.for_uri(store.tracking_uri) is None
+    monkeypatch.delenv("MLFLOW_ENABLE_WORKSPACES")
+    exp = store.get_or_create_experiment("e")
+    assert direct.search_by_tag([exp], "attributes.status = 'RUNNING'", 10) is None
+    store.client.delete_experiment(exp)
+    assert direct.create_run(exp, "r", {}) is None  # a deleted experiment: MLflow's error
+
+
+def test_a_direct_experiment_reads_in_mlflow_as_its_own(store: TrackingStore, direct: SqliteDirect) -> None:
+    root = store.artifact_root
+    assert root is not None
+    mine = direct.create_experiment("mine", (root / "mine").as_uri())
+    assert mine is not None and direct.create_experiment("mine", "file:///elsewhere") == mine  # made meanwhile
+    theirs = store.get_or_create_experiment("theirs")  # MLflow's path (MLflow is loaded here)
+    a, b = store.client.get_experiment(mine), store.client.get_experiment(theirs)
+    assert (a.name, a.lifecycle_stage, a.tags) == ("mine", "active", b.tags)
+    assert a.artifact_location == (root / "mine").as_uri() and b.artifact_location == (root / "theirs").as_uri()
+    assert store.client.get_experiment_by_name("mine").experiment_id == mine
+    run = direct.create_run(mine, "r", {})
+    assert run is not None and run.artifact_uri == f"{(root / 'mine').as_uri()}/{run.run_id}/artifacts"
+    assert direct.create_experiment("", "file:///x") is None
