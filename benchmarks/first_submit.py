@@ -1,17 +1,26 @@
-"""The first submit in a fresh kernel (issue 20): how long the cell takes when nothing is imported yet.
+"""The first ``%%submit`` in a fresh kernel (issue 20): how long the cell takes when nothing is imported yet.
 
 Each round is a new Python process with an IPython shell (a fresh kernel): ``%load_ext jupyter_amlrun``, a pause
-standing for the user writing the cell (``--think`` seconds), then the cell the ``%%submit`` magic runs
-(``Workspace`` + ``Experiment.submit`` + ``RunDetails``), timed from its start until RunDetails exists. Two sides:
-``preload`` (as shipped: ``%load_ext`` imports MLflow in a background thread) and ``no preload`` (the thread is
-disabled, as before issue 20). The run itself is left to finish; its time is not counted.
+standing for the user writing the cell (``--think`` seconds; 0 is "Run All"), then a ``%%submit`` cell (a one-line
+script, the live RunDetails shown: its first tick runs in the cell), timed from the cell's start until the magic
+returns. The run itself is left to finish; its time is not counted. Three sides, the same code with parts switched off:
 
-Run: ``.venv/bin/python benchmarks/first_submit.py [--rounds 3] [--think 3]``
+* ``mlflow no preload``: before issue 20, the submit imports MLflow itself (the store operations through MLflow, no
+  background import);
+* ``mlflow + preload``: ``%load_ext`` imports MLflow in a background thread and the submit waits for it;
+* ``sqlite3 + preload`` (as shipped): the same thread, but the submit's store rows go through the standard library
+  while MLflow loads (tracking/sqlite_direct.py), so the submit never waits for it.
+
+``--profile`` adds one ``python -X importtime`` round per store path with the preload off and prints what the cell
+itself imports, by package (the shares are load-independent in proportion, unlike the times).
+
+Run: ``.venv/bin/python benchmarks/first_submit.py [--rounds 5] [--think 0,3] [--profile]``
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import statistics
 import subprocess
@@ -19,76 +28,108 @@ import sys
 import tempfile
 from pathlib import Path
 
+SIDES = {
+    "mlflow no preload": "store.preload = lambda *a, **k: None\nstore.TrackingStore._direct = lambda self: None\n",
+    "mlflow + preload": "store.TrackingStore._direct = lambda self: None\n",
+    "sqlite3 + preload": "",
+}
+
 CELL = r"""
 import sys, time
 from IPython.testing.globalipapp import start_ipython
 ip = start_ipython()
+from jupyter_amlrun.tracking import store
+{switches}
 t_load = time.perf_counter()
 ip.run_line_magic("load_ext", "jupyter_amlrun")
 load = time.perf_counter() - t_load
-time.sleep(float(sys.argv[2]))
+time.sleep(float(sys.argv[1]))
+print("=== cell starts", file=sys.stderr, flush=True)
 t0 = time.perf_counter()
-from jupyter_amlrun import Experiment, ScriptRunConfig, Workspace
-from jupyter_amlrun.widgets import RunDetails
-ws = Workspace(path=sys.argv[1])
-run = Experiment(ws, "first").submit(ScriptRunConfig(source_directory=sys.argv[1] + "/src", script="t.py"))
-RunDetails(run)
+ip.run_cell_magic("submit", "--experiment first", "print('hi')\n")
 cell = time.perf_counter() - t0
-print(f"{load:.3f} {cell:.3f}")
-run.wait_for_completion()
+print("=== cell ends", file=sys.stderr, flush=True)
+print(f"TIMES {{load:.3f}} {{cell:.3f}}")
+ip.user_ns["run"].wait_for_completion()
 """
 
 
-def one(ws: Path, think: float, preload: bool) -> tuple[float, float]:
-    env = dict(os.environ)
-    code = CELL
-    if not preload:  # before issue 20: nothing imported MLflow ahead of the cell
-        code = code.replace(
-            'ip.run_line_magic("load_ext", "jupyter_amlrun")',
-            "import jupyter_amlrun.tracking.store as _s\n_s.preload = lambda *a: None\n"
-            'ip.run_line_magic("load_ext", "jupyter_amlrun")',
-        )
-    out = subprocess.run(
-        [sys.executable, "-c", code, str(ws), str(think), "on"], env=env, capture_output=True, text=True, timeout=600
-    )
+def one(root: Path, side: str, think: float, profile: bool = False) -> tuple[float, float, str]:
+    switches = SIDES[side]
+    if profile:  # what the cell imports by itself: nothing loaded ahead (the preload's thread would mix in)
+        switches += "store.preload = lambda *a, **k: None\n"
+    cmd = [sys.executable, *(["-X", "importtime"] if profile else []), "-c", CELL.format(switches=switches), str(think)]
+    out = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=600)
     if out.returncode != 0:
-        raise RuntimeError(out.stderr[-2000:])
-    load, cell = (float(x) for x in out.stdout.strip().splitlines()[-1].split())
-    return load, cell
+        raise RuntimeError(out.stderr[-3000:])
+    line = next(x for x in out.stdout.splitlines() if x.startswith("TIMES "))
+    load, cell = (float(x) for x in line.split()[1:])
+    return load, cell, out.stderr
+
+
+def imports_in_cell(stderr: str) -> tuple[float, list[tuple[str, float]]]:
+    """Seconds of imports (self time) between the cell's markers, in total and by top-level package."""
+    lines = stderr.splitlines()
+    try:
+        start, end = lines.index("=== cell starts"), lines.index("=== cell ends")
+    except ValueError:
+        return 0.0, []
+    by_pkg: collections.Counter[str] = collections.Counter()
+    for line in lines[start + 1 : end]:
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        self_us, _cum, name = line[len("import time:") :].split("|")
+        name = name.strip()
+        top = name.split(".")[0]
+        key = ".".join(name.split(".")[:2]) if top == "jupyter_amlrun" else top
+        by_pkg[key] += int(self_us) / 1e6
+    return sum(by_pkg.values()), by_pkg.most_common(8)
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--think", type=float, default=3.0, help="seconds between %%load_ext and the cell (default 3)")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--think", default="0,3", help="seconds between %%load_ext and the cell, comma-separated")
+    ap.add_argument("--profile", action="store_true", help="one -X importtime round per side: the cell's imports")
+    ap.add_argument("--sides", default=",".join(SIDES), help="comma-separated subset of: " + ", ".join(SIDES))
     args = ap.parse_args()
+    thinks = [float(t) for t in args.think.split(",")]
+    sides = [s.strip() for s in args.sides.split(",")]
     with tempfile.TemporaryDirectory(prefix="amlrun-first-") as tmp:
         root = Path(tmp)
         os.environ["AMLRUN_HOME"] = str(root / "home")
-        ws = root / "ws"
-        subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                f"from jupyter_amlrun import Workspace; Workspace.create('bench', path={str(ws)!r})",
-            ],
-            check=True,
-        )
-        (ws / "src").mkdir()
-        (ws / "src" / "t.py").write_text("print('hi')\n")
+        for key in ("AMLRUN_RUN_ID", "AMLRUN_WORKSPACE", "AMLRUN_TRACKING_URI"):
+            os.environ.pop(key, None)
+        # the notebook's folder holds config.json, as a user's does (the magic finds it with Workspace.from_config)
+        ws = str(root / "ws")
+        code = f"from jupyter_amlrun import Workspace; Workspace.create('bench', path={ws!r}).write_config({tmp!r})"
+        subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+        one(root, "sqlite3 + preload", 0.0)  # makes the experiment; warms the disk cache for every side alike
         rows = []
-        for side, preload in (("no preload", False), ("preload", True)):
-            cells, loads = [], []
-            for _ in range(args.rounds):
-                load, cell = one(ws, args.think, preload)
-                loads.append(load)
-                cells.append(cell)
-            rows.append((side, statistics.median(loads), statistics.median(cells), max(cells)))
-    print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; think time {args.think:g} s")
-    print(f"{'side':<12} {'%load_ext s':>12} {'cell median s':>14} {'cell max s':>11}")
-    for side, load, med, mx in rows:
-        print(f"{side:<12} {load:>12.2f} {med:>14.2f} {mx:>11.2f}")
-    print(f"ratio no preload / preload (median cell): {rows[0][2] / rows[1][2]:.1f}x")
+        loads_before = os.getloadavg()[0]
+        for think in thinks:
+            for side in sides:
+                cells, loads = [], []
+                for _ in range(args.rounds):
+                    load, cell, _err = one(root, side, think)
+                    loads.append(load)
+                    cells.append(cell)
+                rows.append((think, side, statistics.median(loads), statistics.median(cells), max(cells)))
+        paths = ("mlflow no preload", "sqlite3 + preload") if args.profile else ()
+        profiles = [(side.split()[0], imports_in_cell(one(root, side, 0.0, profile=True)[2])) for side in paths]
+    print(
+        f"load average {loads_before:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
+        f"{args.rounds} rounds per row, each a fresh process"
+    )
+    print(f"{'think s':>7}  {'side':<20} {'%load_ext s':>11} {'cell median s':>14} {'cell max s':>11} {'vs first':>9}")
+    for think in thinks:
+        group = [r for r in rows if r[0] == think]
+        base = group[0][3]
+        for _t, side, load, med, mx in group:
+            print(f"{think:>7g}  {side:<20} {load:>11.3f} {med:>14.3f} {mx:>11.3f} {med / base:>8.2f}x")
+    for side, (total, top) in profiles:
+        parts = ", ".join(f"{name} {secs:.3f}" for name, secs in top)
+        print(f"imports in the cell, {side} path, no preload: {total:.3f} s ({parts})")
     return 0
 
 
