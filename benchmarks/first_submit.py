@@ -11,10 +11,13 @@ returns. The run itself is left to finish; its time is not counted. Three sides,
 * ``sqlite3 + preload`` (as shipped): the same thread, but the submit's store rows go through the standard library
   while MLflow loads (tracking/sqlite_direct.py), so the submit never waits for it.
 
+``--warm N`` adds a warm kernel: one process, the preload finished, ``N`` ``%%submit`` cells on each store path in
+turn (each run waited for before the next cell; the first cell of each path is left out).
+
 ``--profile`` adds one ``python -X importtime`` round per store path with the preload off and prints what the cell
 itself imports, by package (the shares are load-independent in proportion, unlike the times).
 
-Run: ``.venv/bin/python benchmarks/first_submit.py [--rounds 5] [--think 0,3] [--profile]``
+Run: ``.venv/bin/python benchmarks/first_submit.py [--rounds 5] [--think 0,3] [--warm 12] [--profile]``
 """
 
 from __future__ import annotations
@@ -67,6 +70,35 @@ def one(root: Path, side: str, think: float, profile: bool = False) -> tuple[flo
     return load, cell, out.stderr
 
 
+WARM = r"""
+import statistics, sys, time
+from IPython.testing.globalipapp import start_ipython
+ip = start_ipython()
+from jupyter_amlrun.tracking import store
+ip.run_line_magic("load_ext", "jupyter_amlrun")
+store._wait_preload()
+direct = store.TrackingStore._direct
+cells = {"mlflow": [], "sqlite3": []}
+for _ in range(int(sys.argv[1]) + 1):
+    for path in cells:
+        store.TrackingStore._direct = direct if path == "sqlite3" else (lambda self: None)
+        t0 = time.perf_counter()
+        ip.run_cell_magic("submit", "--experiment first", "print('hi')\n")
+        cells[path].append(time.perf_counter() - t0)
+        ip.user_ns["run"].wait_for_completion()
+for path, times in cells.items():
+    print("WARM", path, statistics.median(times[1:]), max(times[1:]))
+"""
+
+
+def warm(root: Path, n: int) -> list[tuple[str, float, float]]:
+    out = subprocess.run([sys.executable, "-c", WARM, str(n)], cwd=root, capture_output=True, text=True, timeout=1200)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-3000:])
+    rows = [line.split()[1:] for line in out.stdout.splitlines() if line.startswith("WARM ")]
+    return [(path, float(med), float(mx)) for path, med, mx in rows]
+
+
 def imports_in_cell(stderr: str) -> tuple[float, list[tuple[str, float]]]:
     """Seconds of imports (self time) between the cell's markers, in total and by top-level package."""
     lines = stderr.splitlines()
@@ -90,6 +122,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--think", default="0,3", help="seconds between %%load_ext and the cell, comma-separated")
+    ap.add_argument("--warm", type=int, default=0, help="warm %%submit cells per store path in one kernel")
     ap.add_argument("--profile", action="store_true", help="one -X importtime round per side: the cell's imports")
     ap.add_argument("--sides", default=",".join(SIDES), help="comma-separated subset of: " + ", ".join(SIDES))
     args = ap.parse_args()
@@ -115,6 +148,7 @@ def main() -> int:
                     loads.append(load)
                     cells.append(cell)
                 rows.append((think, side, statistics.median(loads), statistics.median(cells), max(cells)))
+        warm_rows = warm(root, args.warm) if args.warm else []
         paths = ("mlflow no preload", "sqlite3 + preload") if args.profile else ()
         profiles = [(side.split()[0], imports_in_cell(one(root, side, 0.0, profile=True)[2])) for side in paths]
     print(
@@ -127,6 +161,8 @@ def main() -> int:
         base = group[0][3]
         for _t, side, load, med, mx in group:
             print(f"{think:>7g}  {side:<20} {load:>11.3f} {med:>14.3f} {mx:>11.3f} {med / base:>8.2f}x")
+    for path, med, mx in warm_rows:
+        print(f"warm kernel, {path} path: cell median {med:.3f} s, max {mx:.3f} s ({args.warm} cells)")
     for side, (total, top) in profiles:
         parts = ", ".join(f"{name} {secs:.3f}" for name, secs in top)
         print(f"imports in the cell, {side} path, no preload: {total:.3f} s ({parts})")

@@ -2,8 +2,9 @@
 
 Importing MLflow takes ~2 s (its sqlite store pulls in SQLAlchemy, alembic, pandas and more); the first ``%%submit``
 of a fresh kernel needs only a handful of rows: find or make the experiment, insert the run with its tags and params,
-read it back, add a tag, find its children. :class:`TrackingStore` uses this module for those while MLflow is not
-loaded in the process yet (``%load_ext`` imports it in a background thread meanwhile); once it is, MLflow does it all.
+read it back, add a tag, find its children. :class:`TrackingStore` uses this module for those on a sqlite store, so a
+submit never waits for MLflow's import (``%load_ext`` imports it in a background thread for the rest) and a warm one
+skips MLflow's ORM (a session, a query and entity objects per call).
 
 The rows written are the ones MLflow's ``SqlAlchemyStore`` writes for the same call (``create_run``: status RUNNING,
 source UNKNOWN, the ``mlflow.runName`` tag, the artifact URI under the experiment's location), in one transaction, so
@@ -69,8 +70,8 @@ class SqliteDirect:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        # timeout: wait for another process's write like MLflow's engine does, instead of failing at once
-        with closing(sqlite3.connect(self.path, timeout=30.0, isolation_level=None)) as conn:
+        # MLflow's sessions wait 20 s for another writer (PRAGMA busy_timeout = 20000): the same here
+        with closing(sqlite3.connect(self.path, timeout=20.0, isolation_level=None)) as conn:
             conn.execute("PRAGMA foreign_keys = ON")
             yield conn
 

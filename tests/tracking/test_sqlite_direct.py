@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from jupyter_amlrun.tracking.sqlite_direct import SqliteDirect
-from jupyter_amlrun.tracking.store import TrackingStore
+from jupyter_amlrun.tracking.store import RunRecord, TrackingStore
 
 pytestmark = pytest.mark.integration
 
@@ -32,6 +32,21 @@ def direct(store: TrackingStore) -> SqliteDirect:
     found = SqliteDirect.for_uri(store.tracking_uri)
     assert found is not None and found.usable()
     return found
+
+
+def _mlflow_record(store: TrackingStore, run_id: str) -> RunRecord:
+    """The run as MLflow's own client reads it."""
+    return TrackingStore._record(store.client.get_run(run_id))
+
+
+def _mlflow_run(store: TrackingStore, exp: str, name: str, tags: dict[str, str], params: dict[str, str]) -> str:
+    """A run made by MLflow's own client, as TrackingStore did before issue 20."""
+    from mlflow.entities import Param
+
+    run = store.client.create_run(exp, run_name=name, tags=tags)
+    if params:
+        store.client.log_batch(run.info.run_id, params=[Param(k, v) for k, v in params.items()])
+    return str(run.info.run_id)
 
 
 def _info(run: Any) -> dict[str, Any]:
@@ -53,41 +68,41 @@ def test_a_direct_run_reads_in_mlflow_as_the_run_mlflow_creates(store: TrackingS
     params = {"script": "train.py", "arguments": "--lr 0.1"}
     mine = direct.create_run(exp, "e_1", tags, params)
     assert mine is not None
-    theirs = store.create_run(exp, "e_1", tags, params)  # MLflow is loaded in this process: its own path
+    theirs = _mlflow_run(store, exp, "e_1", tags, params)
     client = store.client
-    a, b = client.get_run(mine.run_id), client.get_run(theirs.run_id)
+    a, b = client.get_run(mine.run_id), client.get_run(theirs)
     assert _info(a) == _info(b)
     assert a.data.tags == b.data.tags and a.data.params == b.data.params == params
     assert a.info.start_time == mine.start_time and a.info.artifact_uri == mine.artifact_uri
-    # what this module returns equals what TrackingStore reads back through MLflow
-    assert store.get_run(mine.run_id) == mine
+    # what this module returns equals what MLflow reads back
+    assert _mlflow_record(store, mine.run_id) == mine
     # and MLflow runs its own life cycle on it: tags, metrics, the end, deletion
     client.log_metric(mine.run_id, "loss", 0.5, step=1)
     client.set_terminated(mine.run_id, "FINISHED")
-    assert direct.get_run(mine.run_id) == store.get_run(mine.run_id)
+    assert direct.get_run(mine.run_id) == _mlflow_record(store, mine.run_id)
     store.delete_run(mine.run_id)
     assert direct.set_tags(mine.run_id, {"late": "1"}) is False  # a deleted run is MLflow's to refuse
 
 
 def test_reads_match_mlflow_for_tags_metrics_and_children(store: TrackingStore, direct: SqliteDirect) -> None:
     exp = store.get_or_create_experiment("e")
-    parent = store.create_run(exp, "p", {})
-    kids = [store.create_run(exp, f"c{i}", {PARENT: parent.run_id}) for i in range(3)]
+    parent = _mlflow_run(store, exp, "p", {}, {})
+    kids = [_mlflow_run(store, exp, f"c{i}", {PARENT: parent}, {}) for i in range(3)]
     other = store.get_or_create_experiment("other")
-    store.create_run(other, "elsewhere", {PARENT: parent.run_id})  # another experiment: not a child here
-    store.client.log_metric(kids[0].run_id, "nan", math.nan)
-    store.client.log_metric(kids[1].run_id, "acc", 0.25)
-    store.delete_run(kids[2].run_id)
-    assert direct.set_tags(parent.run_id, {"a": "1", "b": "2"})
-    assert direct.set_tags(parent.run_id, {"a": "3"})  # replaces, as MLflow's log_batch does
-    assert store.client.get_run(parent.run_id).data.tags["a"] == "3"
+    _mlflow_run(store, other, "elsewhere", {PARENT: parent}, {})  # another experiment: not a child here
+    store.client.log_metric(kids[0], "nan", math.nan)
+    store.client.log_metric(kids[1], "acc", 0.25)
+    store.client.delete_run(kids[2])
+    assert direct.set_tags(parent, {"a": "1", "b": "2"})
+    assert direct.set_tags(parent, {"a": "3"})  # replaces, as MLflow's log_batch does
+    assert store.client.get_run(parent).data.tags["a"] == "3"
 
-    where = f"tags.`{PARENT}` = '{parent.run_id}'"
+    where = f"tags.`{PARENT}` = '{parent}'"
     mine = direct.search_by_tag([exp], where, 1000)
     assert mine is not None
-    theirs = store.search_runs([exp], filter_string=where)
-    assert [r.run_id for r in mine] == [r.run_id for r in theirs] == [kids[1].run_id, kids[0].run_id]
-    assert math.isnan(mine[1].metrics["nan"]) and mine[0] == theirs[0]
+    theirs = store.client.search_runs([exp], filter_string=where, order_by=["attributes.start_time DESC"])
+    assert [r.run_id for r in mine] == [r.info.run_id for r in theirs] == [kids[1], kids[0]]
+    assert math.isnan(mine[1].metrics["nan"]) and mine[0] == TrackingStore._record(theirs[0])
     assert direct.experiment_id("e") == exp and direct.experiment_name(other) == "other"
     assert direct.experiment_id("missing") is None and direct.get_run("0" * 32) is None
 
@@ -107,7 +122,7 @@ def test_what_mlflow_would_judge_is_left_to_mlflow(
 ) -> None:
     exp = store.get_or_create_experiment("e")
     assert direct.create_run(exp, run_name, tags, params) is None
-    assert store.search_runs([exp]) == []  # nothing half-written
+    assert store.client.search_runs([exp]) == []  # nothing half-written
 
 
 def test_other_stores_filters_and_experiments_go_through_mlflow(
@@ -132,7 +147,7 @@ def test_a_direct_experiment_reads_in_mlflow_as_its_own(store: TrackingStore, di
     assert root is not None
     mine = direct.create_experiment("mine", (root / "mine").as_uri())
     assert mine is not None and direct.create_experiment("mine", "file:///elsewhere") == mine  # made meanwhile
-    theirs = store.get_or_create_experiment("theirs")  # MLflow's path (MLflow is loaded here)
+    theirs = store.client.create_experiment("theirs", artifact_location=(root / "theirs").as_uri())
     a, b = store.client.get_experiment(mine), store.client.get_experiment(theirs)
     assert (a.name, a.lifecycle_stage, a.tags) == ("mine", "active", b.tags)
     assert a.artifact_location == (root / "mine").as_uri() and b.artifact_location == (root / "theirs").as_uri()
