@@ -19,8 +19,8 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 
-from jupyter_amlrun.core.errors import UserErrorException
 from jupyter_amlrun.core.workspace import Workspace
+from jupyter_amlrun.runtime.errors import UserErrorException
 from jupyter_amlrun.server import errors, service
 from jupyter_amlrun.server.app import AmlrunExtension
 

@@ -133,7 +133,7 @@ class CancelAnswer(TypedDict):
 
 
 class DiffAnswer(TypedDict):
-    """GET runs/{a}/diff/{b} (core/diff.py ``diff_runs``): each ``[a, b]`` pair is the two runs' values."""
+    """GET runs/{a}/diff/{b} (runtime/diff.py ``diff_runs``): each ``[a, b]`` pair is the two runs' values."""
 
     runs: list[str]
     params: dict[str, list[Any]]  # name -> [a, b], differing names first; the script's arguments as "arguments"

@@ -26,19 +26,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun.core import catalog
-from jupyter_amlrun.core import tags as T
-from jupyter_amlrun.core.errors import (
+from jupyter_amlrun.core.model import Model
+from jupyter_amlrun.core.reader import DEFAULT_SERIES_POINTS, RunReader
+from jupyter_amlrun.core.reader import iso_time as _iso
+from jupyter_amlrun.core.run import Run
+from jupyter_amlrun.runtime import tags as T
+from jupyter_amlrun.runtime.errors import (
     ExperimentExecutionException,
     ModelNotFoundException,
     RunNotFoundException,
     UserErrorException,
 )
-from jupyter_amlrun.core.model import Model
-from jupyter_amlrun.core.reader import DEFAULT_SERIES_POINTS, RunReader, SampledSeries, downsample, status_of
-from jupyter_amlrun.core.reader import float_tag as _float
-from jupyter_amlrun.core.reader import iso_time as _iso
-from jupyter_amlrun.core.run import Run
-from jupyter_amlrun.core.status import RunStatus, is_terminal
+from jupyter_amlrun.runtime.status import RunStatus, is_terminal, status_of
+from jupyter_amlrun.runtime.tags import float_tag as _float
+from jupyter_amlrun.tracking.metrics import SampledSeries, downsample
 from jupyter_amlrun.view.model import RunView, main_log
 from jupyter_amlrun.view.watch import RunWatcher
 
@@ -510,7 +511,7 @@ def run_detail(ws: Workspace, run_id: str) -> dict[str, Any]:
 
 
 def run_diff(ws: Workspace, run_a: str, run_b: str) -> dict[str, Any]:
-    """``Run.get(ws, a).diff(Run.get(ws, b))`` (core/diff.py) as JSON: metric values that are not finite become
+    """``Run.get(ws, a).diff(Run.get(ws, b))`` (runtime/diff.py) as JSON: metric values that are not finite become
     None; :class:`NotFoundException` when either run is not in the workspace."""
     diff = get_run(ws, run_a).diff(get_run(ws, run_b))
     diff["metrics"] = {
@@ -594,7 +595,7 @@ def metric_series(
     """Scalar series by run: ``{"runs": {id: {metric: [[step, value], ...]}}, "total": {id: {metric: n}},
     "points": budget, "cursor": null}`` (at most 20 runs).
 
-    Without ``cursor`` each series is cut for display (:func:`~jupyter_amlrun.core.reader.downsample`: at most
+    Without ``cursor`` each series is cut for display (:func:`~jupyter_amlrun.tracking.metrics.downsample`: at most
     ``points`` points, default 1000, fewer when many series would make the answer pass :data:`MAX_ANSWER_BYTES`;
     first, last and each bucket's min and max kept); ``total`` says how many points each series has. With ``cursor``
     (``""`` or ``"0"`` to start) the answer is one page of the full history of one run's metric ``name``: at most

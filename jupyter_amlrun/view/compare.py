@@ -55,8 +55,9 @@ def compare_view(readers: Sequence[RunReader]) -> CompareView:
     """
     if not 2 <= len(readers) <= MAX_RUNS:
         raise ValueError(f"A compare view takes 2 to {MAX_RUNS} runs, got {len(readers)}: pass a list of runs.")
-    from jupyter_amlrun.core import tags as T
-    from jupyter_amlrun.core.reader import json_tag, status_of
+    from jupyter_amlrun.runtime import tags as T
+    from jupyter_amlrun.runtime.status import status_of
+    from jupyter_amlrun.runtime.tags import json_tag
 
     runs: list[CompareRun] = []
     params: list[dict[str, Any]] = []

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from jupyter_amlrun.core.errors import UserErrorException
+from jupyter_amlrun.runtime.errors import UserErrorException
 from jupyter_amlrun.server import service as browse
 from jupyter_amlrun.server.service import ConflictException, NotFoundException, PageQuery
 

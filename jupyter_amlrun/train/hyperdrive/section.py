@@ -10,7 +10,7 @@ import numbers
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun.core import tags as T
+from jupyter_amlrun.runtime import tags as T
 from jupyter_amlrun.train.hyperdrive.parameters import HYPERPARAMETERS_TAG
 from jupyter_amlrun.view.model import (
     MISSING,
