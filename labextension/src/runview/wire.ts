@@ -85,6 +85,7 @@ export type SweepChildView = {
   run_id: string;
   name: string;
   status: StatusView;
+  color: string;
   terminated: boolean;
   values: number[];
   best: number | null;
@@ -98,6 +99,12 @@ export type SweepAxisView = {
   ticks: [number, string][];
 };
 
+export type ValueAxisView = {
+  lo: number;
+  hi: number;
+  ticks: [number, string][];
+};
+
 export type SweepView = {
   metric: string;
   goal: string;
@@ -105,6 +112,7 @@ export type SweepView = {
   columns: string[];
   children: SweepChildView[];
   axes: SweepAxisView[];
+  value_axis: ValueAxisView;
 };
 
 // ---------------------------------------------------------------- the comm (protocol.py)
