@@ -1,7 +1,7 @@
 /**
  * Response shapes of the server extension's REST API (docs/rest-api.md).
  *
- * Mirrors jupyter_amlrun/server/models.py; keep the two in step with the doc (tests/labextension/test_wire_types.py
+ * Mirrors jupyter_amlrun/server/models.py; keep the two in step with the doc (tests/server/test_wire_types.py
  * checks the properties of each).
  */
 import {
