@@ -87,7 +87,14 @@ export function drawCompare(el: HTMLElement, view: ICompareAnswer): () => void {
             }
           },
           axes: [
-            { size: 40, label: 'step', labelSize: 14 },
+            {
+              size: 40,
+              label: 'step',
+              labelSize: 14,
+              // steps are whole numbers: integer ticks only, as the run view's charts
+              values: (_u, splits) =>
+                splits.map(v => (Number.isInteger(v) ? String(v) : ''))
+            },
             { size: 56, label: chart.name, labelSize: 14 }
           ],
           series
