@@ -253,6 +253,7 @@ def _recover(store: TrackingStore, rf: RunFolder, fate: str | None) -> str:
     fate = fate or end_dead_owner(rf, state)
     mark = (RUN_MARK_ENV, rf.run_id) if state.driver else None
     kill_tree(state.script_pgid, state.script_pids, grace=1.0, mark=mark)
+    _remove_half_build(rf)
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(_heartbeat_time(rf)))
     canceled = rf.cancel_requested()
     warnings: list[str] = []
@@ -289,6 +290,16 @@ def _recover(store: TrackingStore, rf: RunFolder, fate: str | None) -> str:
         if warnings:
             final = rf.update_state(warnings=[*final.warnings, *warnings])
     return final.status
+
+
+def _remove_half_build(rf: RunFolder) -> None:
+    """An environment build the dead driver left half done goes (its pip was ended with the run's processes)."""
+    from jupyter_amlrun.core.envcache import remove_half_build
+
+    with contextlib.suppress(OSError):
+        removed = remove_half_build(rf.root)
+        if removed is not None:
+            _log_to(rf)(f"removed the environment build {removed} the run's driver left half done.")
 
 
 def _log_to(rf: RunFolder) -> Log:
