@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from jupyter_amlrun import CondaDependencies, Environment, Experiment, ScriptRunConfig, Workspace
+from jupyter_amlrun.compute.driver import GUARD_MODULE
 from jupyter_amlrun.core.envcache import BUILDING_FILE, cache_root
 from jupyter_amlrun.core.runfolder import DRIVER_LOG, RunFolder
 from tests.conftest import process_alive, wait_for
@@ -104,3 +105,78 @@ def test_a_driver_killed_during_an_environment_build_takes_pip_with_it(
     finally:
         _kill_all(build)
         shutil.rmtree(cache_root(ws.path), ignore_errors=True)
+
+
+LOGGER = """
+import time
+from jupyter_amlrun import Run
+run = Run.get_context()
+i = 0
+while True:
+    run.log("v", i)
+    i += 1
+    time.sleep(0.01)
+"""
+
+
+def _mlflow_status(ws: Workspace, run_id: str) -> str:
+    from mlflow.tracking import MlflowClient
+
+    return str(MlflowClient(ws.get_mlflow_tracking_uri()).get_run(run_id).info.status)
+
+
+def _mlflow_tags(ws: Workspace, run_id: str) -> dict[str, str]:
+    from mlflow.tracking import MlflowClient
+
+    return dict(MlflowClient(ws.get_mlflow_tracking_uri()).get_run(run_id).data.tags)
+
+
+def _guard_pids(run_id: str) -> list[int]:
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmd = proc.info["cmdline"] or []
+        if GUARD_MODULE in cmd and run_id in cmd:
+            found.append(proc.pid)
+    return found
+
+
+def _delete_live_run_folder(ws: Workspace, exp: Experiment, src: Path, *, kill: tuple[str, ...] = ()) -> None:
+    """Submit, wait for Running, delete the run's folder (and SIGKILL its driver, its guard), then wait, reading
+    nothing but the MLflow record and the processes, until the record is Failed and no process of the run remains."""
+    run = exp.submit(ScriptRunConfig(source_directory=src, script="train.py"))
+    rf = RunFolder(ws.path, run.id)
+    assert wait_for(lambda: _state(ws, run.id).get("status") == "Running" and rf.journal_path.exists(), 90)
+    state = _state(ws, run.id)
+    driver, script = int(state["owner_pid"]), int(state["script_pgid"])
+    try:
+        if "guard" in kill:
+            guards = _guard_pids(run.id)
+            assert guards
+            _kill_all(guards)
+        if "driver" in kill:
+            os.kill(driver, signal.SIGKILL)
+        # The driver and the script keep writing while it goes: delete until state.json stays gone.
+        assert wait_for(lambda: shutil.rmtree(rf.root, ignore_errors=True) or not rf.state_path.exists(), 10)
+        assert wait_for(lambda: _mlflow_status(ws, run.id) == "FAILED", timeout=60), _mlflow_status(ws, run.id)
+        assert wait_for(lambda: not process_alive(driver) and not process_alive(script), timeout=60)
+        tags = _mlflow_tags(ws, run.id)
+        assert "disappeared" in tags.get("amlrun.error", ""), tags
+    finally:
+        _kill_all([driver, script])
+
+
+def test_a_run_folder_deleted_under_a_live_run_ends_its_mlflow_record_failed(ws: Workspace, make_source: Any) -> None:
+    src = make_source({"train.py": LOGGER})
+    exp = Experiment(ws, "deleted")
+    for _ in range(5):  # the issue saw 2 of 5 tries stay RUNNING
+        _delete_live_run_folder(ws, exp, src)
+
+
+@pytest.mark.parametrize("kill", [("driver",), ("guard", "driver")], ids=["driver", "driver-and-guard"])
+def test_a_run_folder_deleted_with_its_driver_killed_ends_failed(
+    ws: Workspace, make_source: Any, kill: tuple[str, ...]
+) -> None:
+    # Nobody is left to notice but the run's guard, or with the guard dead too, the workspace's watchdog.
+    _delete_live_run_folder(ws, Experiment(ws, "deleted"), make_source({"train.py": LOGGER}), kill=kill)
