@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jupyter_amlrun._util.procs import process_alive
-from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, RunFolder, RunState
+from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, RunFolder, RunState, open_private_log, owner_only_umask
 
 if TYPE_CHECKING:
     from jupyter_amlrun.tracking.store import TrackingStore
@@ -94,9 +94,7 @@ def ensure_watchdog(workspace_dir: Path, *, min_interval: float = 0.0) -> bool:
             if min_interval and now - _last_start.get(key, -1e9) < min_interval:
                 return False
             _last_start[key] = now
-        log = log_path(ws)
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "ab") as out:
+        with open_private_log(log_path(ws)) as out:
             subprocess.Popen(
                 [sys.executable, "-m", MODULE, str(ws)],
                 stdin=subprocess.DEVNULL,
@@ -287,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 1:
         print(f"usage: python -m {MODULE} <workspace>", file=sys.stderr)
         return 2
+    owner_only_umask()
     ws_dir = Path(argv[0])
     path = lock_path(ws_dir)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
