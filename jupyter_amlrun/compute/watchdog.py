@@ -34,7 +34,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jupyter_amlrun.runtime.runfolder import RunFolder, RunState
+from jupyter_amlrun._util.procs import process_alive
+from jupyter_amlrun.runtime.runfolder import RunFolder, RunState, owner_only_umask
 from jupyter_amlrun.runtime.watchdog import MODULE, lock_path
 
 if TYPE_CHECKING:
@@ -46,7 +47,6 @@ POLL_SECONDS = 1.0
 IDLE_SECONDS = 30.0  # no live run for this long: the watchdog exits
 SWEEP_CONFIG = "hyperdrive.json"  # a sweep parent's folder holds it (train/hyperdrive/controller.py CONFIG_FILE)
 
-
 class Watchdog:
     """The watchdog's loop (see the module docstring)."""
 
@@ -55,6 +55,7 @@ class Watchdog:
         self.runs_dir = self.ws_dir / "runs"
         self.ended: set[str] = set()  # run ids read terminal (never read again)
         self.recovering: dict[str, threading.Thread] = {}
+        self.live: dict[str, RunFolder] = {}  # live runs seen, each with the last state read
         self.announced: set[str] = set()  # runs whose recovery was said in the log (a guard may be at it too)
         self._store: TrackingStore | None = None
         self._store_lock = threading.Lock()
@@ -79,20 +80,28 @@ class Watchdog:
         except FileNotFoundError:
             return 0
         live = 0
+        # Live runs seen before whose folder is gone: their driver ends them, unless it is gone too.
+        listed = set(names)
+        for run_id in [r for r in self.live if r not in listed]:
+            live += self.vanished(self.live[run_id])
         for run_id in names:
             if run_id in self.ended:
                 continue
-            rf = RunFolder(self.ws_dir, run_id)
+            rf = self.live.get(run_id) or RunFolder(self.ws_dir, run_id)
             try:
                 if not rf.state_path.exists():
-                    continue  # not made yet, or deleted (a driver ends a run whose folder vanished)
+                    # not made yet, or deleted (a live driver ends a run whose folder vanished)
+                    live += self.vanished(rf) if run_id in self.live else 0
+                    continue
                 state = rf.read_state()
             except (OSError, ValueError):
                 continue
             if state.terminal:
                 if run_id not in self.recovering:
                     self.ended.add(run_id)
+                    self.live.pop(run_id, None)
                 continue
+            self.live[run_id] = rf  # it remembers the state: what to end if the folder goes with its owner
             # A run owned on another host (a shared folder) is judged by its heartbeat, as a reader used to.
             live += 1
             thread = self.recovering.get(run_id)
@@ -103,6 +112,41 @@ class Watchdog:
             self.recover(rf, state)
         self.recovering = {k: t for k, t in self.recovering.items() if t.is_alive()}
         return live
+
+    def vanished(self, rf: RunFolder) -> int:
+        """A live run's folder is gone: if its owner is gone too, end the run (its processes, its MLflow record);
+        returns 1 while the run still counts as live."""
+        state = rf.last_known()
+        if state is None or state.terminal or rf.run_id in self.ended:
+            self.live.pop(rf.run_id, None)
+            return 0
+        thread = self.recovering.get(rf.run_id)
+        if thread is not None and thread.is_alive():
+            return 1
+        # Judged by the process alone: the heartbeat went with the folder.
+        if state.owner_pid and process_alive(state.owner_pid, state.owner_started or 0.0):
+            # a driver ends its run itself within a second; a notebook's run is not worth keeping the watchdog up
+            return 1 if state.driver else 0
+        if rf.run_id not in self.announced:
+            self.announced.add(rf.run_id)
+            self.log(
+                f"run {rf.run_id} ({state.status}): its folder was deleted and its supervising process (pid "
+                f"{state.owner_pid}) is gone; ending the run."
+            )
+        thread = threading.Thread(target=self._end_vanished, args=(rf,), name=f"vanished-{rf.run_id}", daemon=False)
+        self.recovering[rf.run_id] = thread
+        thread.start()
+        return 1
+
+    def _end_vanished(self, rf: RunFolder) -> None:
+        from jupyter_amlrun.runtime.lifecycle import end_vanished_run
+
+        try:
+            status = end_vanished_run(self.store(), rf)
+        except Exception as exc:  # the next scan tries again
+            self.log(f"run {rf.run_id}: ending it failed ({type(exc).__name__}: {exc}); trying again.")
+            return
+        self.log(f"run {rf.run_id}: ended {status}.")  # its folder, made again, now reads terminal to the scan
 
     def recover(self, rf: RunFolder, state: RunState) -> None:
         if rf.run_id not in self.announced:
@@ -177,6 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 1:
         print(f"usage: python -m {MODULE} <workspace>", file=sys.stderr)
         return 2
+    owner_only_umask()
     ws_dir = Path(argv[0])
     path = lock_path(ws_dir)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)

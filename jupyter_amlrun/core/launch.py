@@ -55,7 +55,7 @@ def start_new_run(
     record = ws.store.create_run(experiment.id, run_name, tags, params)
     rf = RunFolder(ws.path, record.run_id)
     try:
-        rf.root.mkdir(parents=True, exist_ok=False)
+        rf.root.mkdir(parents=True, exist_ok=False, mode=0o700)  # owner only, like the workspace
         prepare(rf)
         rf.create()
         handle = start(rf)
