@@ -9,9 +9,9 @@ skips MLflow's ORM (a session, a query and entity objects per call).
 The rows written are the ones MLflow's ``SqlAlchemyStore`` writes for the same call (``create_run``: status RUNNING,
 source UNKNOWN, the ``mlflow.runName`` tag, the artifact URI under the experiment's location), in one transaction, so
 MLflow reads them as its own (tests/tracking/test_sqlite_direct.py compares both). Anything outside that narrow shape
-(a schema without MLflow's tables, a name MLflow would refuse, an experiment without a location, a filter other than
-one tag equality, MLflow workspaces enabled) answers ``None`` here and the caller goes through MLflow, with its own
-checks and errors.
+(a schema at another revision than :data:`SCHEMA_REVISION`, a name MLflow would refuse, an experiment without a
+location, a filter other than one tag equality, MLflow workspaces enabled) answers ``None`` here and the caller goes
+through MLflow, with its own checks and errors.
 """
 
 from __future__ import annotations
@@ -39,6 +39,10 @@ USER_TAG = "mlflow.user"
 # A single equality on one tag, the form reader.children() uses: tags.`key` = 'value'
 _TAG_FILTER = re.compile(r"^tags\.`([^`]+)` = '([^'\\]*)'$")
 _TABLES = ("alembic_version", "experiments", "runs", "tags", "params", "latest_metrics")
+# The schema these statements were written and tested against: the head revision of the pinned MLflow (3.17.2). A
+# store at any other revision (migrated by another MLflow, or not yet migrated) goes through MLflow, which checks it.
+# tests/tracking/test_sqlite_direct.py fails when the installed MLflow's head is another one: re-check this module.
+SCHEMA_REVISION = "dc11669786a5"
 
 
 def _safe_key(key: str) -> bool:
@@ -76,17 +80,14 @@ class SqliteDirect:
             yield conn
 
     def usable(self) -> bool:
-        """Whether the file holds an MLflow store already migrated (its tables and a schema revision)."""
+        """Whether the file holds an MLflow store at :data:`SCHEMA_REVISION` (its tables, migrated to that revision)."""
         if self._usable is None:
             try:
                 with self._connect() as conn:
                     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-                    revision = (
-                        conn.execute("SELECT version_num FROM alembic_version").fetchone()
-                        if ("alembic_version" in names)
-                        else None
-                    )
-                self._usable = all(t in names for t in _TABLES) and revision is not None
+                    found = all(t in names for t in _TABLES)
+                    revisions = conn.execute("SELECT version_num FROM alembic_version").fetchall() if found else []
+                self._usable = found and revisions == [(SCHEMA_REVISION,)]
             except sqlite3.Error:
                 self._usable = False
         return self._usable

@@ -36,6 +36,7 @@ BULK_CHUNK = 50_000  # points per bulk-insert transaction: big enough to amortis
 _lock = threading.Lock()
 _clients: dict[tuple[str, str], Any] = {}
 _preload: threading.Thread | None = None
+_direct_uris: set[str] = set()  # sqlite stores this process opened without MLflow (the lock notice looks at them too)
 
 
 def preload(modules: Sequence[str] = ()) -> None:
@@ -132,7 +133,9 @@ def _retry(fn: Callable[[], T], attempts: int = 6) -> T:
     from jupyter_amlrun.tracking._lockwait import LockNotice, max_wait_seconds
 
     delay = 0.2
-    notice = LockNotice(lambda: [uri for uri, _ in list(_clients)], max_wait_seconds(attempts, delay))
+    notice = LockNotice(
+        lambda: [*(uri for uri, _ in list(_clients)), *list(_direct_uris)], max_wait_seconds(attempts, delay)
+    )
     try:
         for i in range(attempts):
             try:
@@ -172,6 +175,8 @@ class TrackingStore:
         """
         if self._sqlite is None:
             self._sqlite = SqliteDirect.for_uri(self.tracking_uri)  # None (retried later) until the file exists
+            if self._sqlite is not None:
+                _direct_uris.add(self.tracking_uri)
         return self._sqlite if self._sqlite is not None and self._sqlite.usable() else None
 
     @property

@@ -7,12 +7,14 @@ against MLflow's own client on the same file, so an MLflow upgrade that changes 
 from __future__ import annotations
 
 import math
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from jupyter_amlrun.tracking.sqlite_direct import SqliteDirect
+from jupyter_amlrun.tracking.sqlite_direct import SCHEMA_REVISION, SqliteDirect
 from jupyter_amlrun.tracking.store import RunRecord, TrackingStore
 
 pytestmark = pytest.mark.integration
@@ -155,3 +157,23 @@ def test_a_direct_experiment_reads_in_mlflow_as_its_own(store: TrackingStore, di
     run = direct.create_run(mine, "r", {})
     assert run is not None and run.artifact_uri == f"{(root / 'mine').as_uri()}/{run.run_id}/artifacts"
     assert direct.create_experiment("", "file:///x") is None
+
+
+def test_the_schema_revision_is_the_installed_mlflows_head() -> None:
+    """Fails the day the MLflow pin moves: re-check the statements against the new schema, then the constant."""
+    import mlflow.store
+    from alembic.script import ScriptDirectory
+
+    migrations = Path(mlflow.store.__file__).parent / "db_migrations"
+    assert ScriptDirectory(str(migrations)).get_heads() == [SCHEMA_REVISION]
+
+
+def test_a_store_at_another_revision_goes_through_mlflow(store: TrackingStore, mlflow_template_db: Path) -> None:
+    db = Path(store.tracking_uri[len("sqlite:///") :])
+    with closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0123456789ab'")  # as another MLflow would leave it
+    assert SqliteDirect(db).usable() is False
+    assert store._direct() is None
+    with pytest.raises(Exception, match="0123456789ab"):  # MLflow's own schema check: it names the revision found
+        store.get_or_create_experiment("e")
+    assert SqliteDirect(mlflow_template_db).usable() is True
