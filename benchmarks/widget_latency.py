@@ -573,6 +573,16 @@ def report(
             "   %%submit breakdown (median / max ms): "
             + "; ".join(f"{k} {fmt(v).split()[0]}/{fmt(v).split()[1]}" for k, v in parts.items())
         )
+        c = rounds[0]["submit"]  # the cold round: the kernel's first %%submit and the browser's first RunDetails
+        cold = {
+            "key->kernel": pre_sub[0][2] * 1000 - c["keydown"],
+            "magic->submit": (submits[0][1] - pre_sub[0][2]) * 1000,
+            "submit()": (submits[0][2] - submits[0][1]) * 1000,
+            "show()": (shows[0][2] - shows[0][1]) * 1000,
+            "show->view": c["dom"] - shows[0][2] * 1000,
+            "dom->frame": c["frame"] - c["dom"],
+        }
+        print("   cold %%submit breakdown (ms): " + "; ".join(f"{k} {v:.0f}" for k, v in cold.items()))
         if len(pre_print) == len(rounds):
             k2k = [pre_print[i][2] * 1000 - r["print"]["keydown"] for i, r in enumerate(rounds) if i > 0]
             print(f"   print breakdown: key->kernel median {statistics.median(k2k):.0f} ms")

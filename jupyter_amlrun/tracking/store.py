@@ -454,7 +454,28 @@ class TrackingStore:
         _retry(lambda: self.client.log_artifacts(run_id, str(local_dir), artifact_path))
 
     def log_artifact(self, run_id: str, local_file: Path, artifact_path: str | None = None) -> None:
+        direct = self._direct()
+        if direct is not None and self._copy_local_artifact(direct, run_id, local_file, artifact_path):
+            return
         _retry(lambda: self.client.log_artifact(run_id, str(local_file), artifact_path))
+
+    @staticmethod
+    def _copy_local_artifact(direct: SqliteDirect, run_id: str, local_file: Path, artifact_path: str | None) -> bool:
+        """What MLflow's local artifact repository does for ``log_artifact`` (a copy under the run's artifact folder),
+        without importing MLflow (the notebook copy of a first %%submit); False where the artifacts are not local."""
+        record = _retry(lambda: direct.get_run(run_id))
+        root = (
+            None
+            if record is None or not record.artifact_uri.startswith("file:")
+            else file_uri_to_path(record.artifact_uri)
+        )
+        parts = [p for p in (artifact_path or "").replace("\\", "/").split("/") if p not in ("", ".")]
+        if root is None or ".." in parts or (artifact_path or "").startswith("/"):
+            return False  # a remote store, or a path MLflow would refuse: its rules
+        folder = root.joinpath(*parts)
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(local_file, folder / Path(local_file).name)
+        return True
 
     def list_artifacts(self, run_id: str, path: str | None = None) -> list[tuple[str, int]]:
         """Return every artifact file under ``path`` as ``(relative path, size)``, recursively."""

@@ -8,6 +8,8 @@ alembic and pandas take ~2 s to import; the submit's store rows go through the s
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -52,8 +54,13 @@ print("RUN", run.id, run.wait_for_completion()["status"])
 
 
 def _kernel(mode: str, folder: Path) -> dict[str, str]:
+    # The kernel's notebook, as jupyter_server tells its kernels: the submit copies it into the run (notebook/origin.py)
+    notebook = folder / "first.ipynb"
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "source": "%%submit --experiment first\nprint('hi')\n"}
+    notebook.write_text(json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
     proc = subprocess.run(
         [sys.executable, "-c", KERNEL.format(heavy=HEAVY), mode],
+        env={**os.environ, "JPY_SESSION_NAME": str(notebook)},
         cwd=folder,
         capture_output=True,
         text=True,
@@ -77,3 +84,7 @@ def test_first_submit_neither_imports_nor_waits_for_mlflow(ws: Any, tmp_path: Pa
     assert record is not None and record.mlflow_status == "FINISHED"
     assert record.params["script"] and record.tags["mlflow.runName"] == record.run_name
     assert ws.store.experiment_name(record.experiment_id) == "first"
+    copies = [
+        a.path for a in ws.store.client.list_artifacts(run_id, "outputs/notebook")
+    ]  # MLflow lists the notebook's copy
+    assert [Path(c).name for c in copies] == ["first.ipynb"], copies

@@ -177,3 +177,20 @@ def test_a_store_at_another_revision_goes_through_mlflow(store: TrackingStore, m
     with pytest.raises(Exception, match="0123456789ab"):  # MLflow's own schema check: it names the revision found
         store.get_or_create_experiment("e")
     assert SqliteDirect(mlflow_template_db).usable() is True
+
+
+def test_log_artifact_of_a_local_store_lands_where_mlflow_reads_it(store: TrackingStore, tmp_path: Path) -> None:
+    """A first %%submit in a notebook copies the notebook into the run (notebook/origin.py): no MLflow import."""
+    exp = store.get_or_create_experiment("e")
+    run = store.create_run(exp, "r", {})
+    src = tmp_path / "nb.ipynb"
+    src.write_text('{"cells": []}')
+    store.log_artifact(run.run_id, src, "notebook_copy")
+    store.log_artifact(run.run_id, src)
+    listed = {a.path for a in store.client.list_artifacts(run.run_id, "notebook_copy")}
+    assert listed == {"notebook_copy/nb.ipynb"}
+    assert {a.path for a in store.client.list_artifacts(run.run_id)} == {"notebook_copy", "nb.ipynb"}
+    got = store.client.download_artifacts(run.run_id, "notebook_copy/nb.ipynb", str(tmp_path))
+    assert Path(got).read_text() == '{"cells": []}'
+    with pytest.raises(Exception, match=r"\.\."):  # a path MLflow refuses goes to MLflow, which says why
+        store.log_artifact(run.run_id, src, "../out")
