@@ -234,6 +234,8 @@ class SlurmBackend(ComputeBackend):
             "#!/bin/sh\n"
             "# The run's driver, as its Slurm job (written by jupyter_amlrun; the job log has what came before it).\n"
             "export PYTHONUNBUFFERED=1 MLFLOW_DISABLE_TELEMETRY=true\n"
+            # when Slurm started the job (unix time), for the job log: queue wait vs the driver's start
+            'echo "jupyter_amlrun: Slurm job $SLURM_JOB_ID started at $(date +%s.%N)"\n'
             f"exec {shlex.join(driver)} >> {shlex.quote(str(rf.driver_log))} 2>&1\n",
             encoding="utf-8",
         )
