@@ -65,8 +65,8 @@ def main() -> None:
         print("PYTHONDONTWRITEBYTECODE removed for the jobs (--no-bytecode keeps it); one warm-up run first")
     from jupyter_amlrun import ComputeTarget, Experiment, ScriptRunConfig, Workspace
     from jupyter_amlrun.compute.slurm import JOB_LOG
-    from jupyter_amlrun.core.runfolder import RunFolder
-    from jupyter_amlrun.core.slurmcompute import SlurmCompute
+    from jupyter_amlrun.compute.slurmcompute import SlurmCompute
+    from jupyter_amlrun.runtime.runfolder import RunFolder
     from jupyter_amlrun.testing import slurm_cluster as sc
 
     root = Path(tempfile.mkdtemp(prefix="slurm-bench-"))

@@ -12,8 +12,8 @@ import shutil
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from jupyter_amlrun.core.errors import ExperimentExecutionException
-from jupyter_amlrun.core.runfolder import RunFolder
+from jupyter_amlrun.runtime.errors import ExperimentExecutionException
+from jupyter_amlrun.runtime.runfolder import RunFolder
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.contracts import LaunchHandle
@@ -55,7 +55,7 @@ def start_new_run(
     record = ws.store.create_run(experiment.id, run_name, tags, params)
     rf = RunFolder(ws.path, record.run_id)
     try:
-        rf.root.mkdir(parents=True, exist_ok=False)
+        rf.root.mkdir(parents=True, exist_ok=False, mode=0o700)  # owner only, like the workspace
         prepare(rf)
         rf.create()
         handle = start(rf)

@@ -1,4 +1,4 @@
-"""The workspace's watchdog: ``python -m jupyter_amlrun.core.watchdog <workspace>``, one per workspace and machine.
+"""The workspace's watchdog: ``python -m jupyter_amlrun.compute.watchdog <workspace>``, one per workspace and machine.
 
 It ends the runs whose supervisor died when nobody is there to see it. Each run already has a guard that ends it when
 its driver dies; the watchdog is for what the guard cannot cover: the driver *and* its guard both dead (kill -9 of the
@@ -20,8 +20,8 @@ read again). A run on a target whose backend watches its own runs (a batch sched
 under its driver) is judged by the backend's :meth:`~jupyter_amlrun.core.contracts.ComputeBackend.watch`, every
 :data:`WATCH_SECONDS` in a thread, which ends it with the scheduler's reason; otherwise a run whose owner is dead
 (gone, or silent past
-:func:`~jupyter_amlrun.core.runfolder.liveness_seconds`: stopped or hung, then killed) is recovered in a thread
-(:func:`~jupyter_amlrun.core.lifecycle.recover_dead_run`: its processes ended, so its slots are freed, its data kept,
+:func:`~jupyter_amlrun.runtime.runfolder.liveness_seconds`: stopped or hung, then killed) is recovered in a thread
+(:func:`~jupyter_amlrun.runtime.lifecycle.recover_dead_run`: its processes ended, so its slots are freed, its data kept,
 Failed with the reason). A recovered sweep's live children are canceled. What it does goes to
 ``<workspace>/logs/watchdog.log``.
 """
@@ -31,90 +31,26 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, RunFolder, RunState
+from jupyter_amlrun._util.procs import process_alive
+from jupyter_amlrun.runtime.runfolder import RunFolder, RunState, owner_only_umask
+from jupyter_amlrun.runtime.watchdog import MODULE, lock_path
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.contracts import ComputeBackend
     from jupyter_amlrun.tracking.store import TrackingStore
 
-__all__ = ["ensure_watchdog", "lock_path", "watchdog_running"]
+__all__ = ["Watchdog", "main"]
 
-MODULE = "jupyter_amlrun.core.watchdog"
 POLL_SECONDS = 1.0
 IDLE_SECONDS = 30.0  # no live run for this long: the watchdog exits
-ENSURE_SECONDS = 10.0  # how often a supervisor checks that the watchdog lives (and starts one if not)
-WATCH_SECONDS = 2.0  # how often a backend that watches its runs (ComputeBackend.watch) is asked about each
 SWEEP_CONFIG = "hyperdrive.json"  # a sweep parent's folder holds it (train/hyperdrive/controller.py CONFIG_FILE)
-
-_last_start: dict[str, float] = {}
-_start_lock = threading.Lock()
-
-
-def lock_path(workspace_dir: Path) -> Path:
-    """The file the live watchdog of ``workspace_dir`` holds locked."""
-    return Path(workspace_dir) / "watchdog.lock"
-
-
-def log_path(workspace_dir: Path) -> Path:
-    return Path(workspace_dir) / "logs" / "watchdog.log"
-
-
-def watchdog_running(workspace_dir: Path) -> bool:
-    """Whether a watchdog holds the workspace's lock (never waits)."""
-    path = lock_path(workspace_dir)
-    if not path.exists():
-        return False
-    fd = os.open(path, os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
-
-
-def ensure_watchdog(workspace_dir: Path, *, min_interval: float = 0.0) -> bool:
-    """Start the workspace's watchdog unless one runs; returns whether one was started.
-
-    ``min_interval``: start at most once per that many seconds from this process (a watchdog that cannot start must
-    not turn every heartbeat into a new process). Errors are swallowed: the watchdog is a safety net, never the
-    reason a run fails.
-    """
-    ws = Path(workspace_dir)
-    key = str(ws.resolve())
-    try:
-        if watchdog_running(ws):
-            return False
-        with _start_lock:
-            now = time.monotonic()
-            if min_interval and now - _last_start.get(key, -1e9) < min_interval:
-                return False
-            _last_start[key] = now
-        log = log_path(ws)
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "ab") as out:
-            subprocess.Popen(
-                [sys.executable, "-m", MODULE, str(ws)],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # what ends the starter (a driver's group, a kernel) does not end it
-                close_fds=True,
-                cwd=str(ws),
-                # not one of any run's processes: a run's end must not sweep the watchdog away
-                env={**{k: v for k, v in os.environ.items() if k != RUN_MARK_ENV}, "PYTHONUNBUFFERED": "1"},
-            )
-        return True
-    except OSError:
-        return False
+WATCH_SECONDS = 2.0  # how often a backend that watches its runs (ComputeBackend.watch) is asked about each
 
 
 class Watchdog:
@@ -125,6 +61,7 @@ class Watchdog:
         self.runs_dir = self.ws_dir / "runs"
         self.ended: set[str] = set()  # run ids read terminal (never read again)
         self.recovering: dict[str, threading.Thread] = {}
+        self.live: dict[str, RunFolder] = {}  # live runs seen, each with the last state read
         self.announced: set[str] = set()  # runs whose recovery was said in the log (a guard may be at it too)
         self._store: TrackingStore | None = None
         self._store_lock = threading.Lock()
@@ -151,20 +88,28 @@ class Watchdog:
         except FileNotFoundError:
             return 0
         live = 0
+        # Live runs seen before whose folder is gone: their driver ends them, unless it is gone too.
+        listed = set(names)
+        for run_id in [r for r in self.live if r not in listed]:
+            live += self.vanished(self.live[run_id])
         for run_id in names:
             if run_id in self.ended:
                 continue
-            rf = RunFolder(self.ws_dir, run_id)
+            rf = self.live.get(run_id) or RunFolder(self.ws_dir, run_id)
             try:
                 if not rf.state_path.exists():
-                    continue  # not made yet, or deleted (a driver ends a run whose folder vanished)
+                    # not made yet, or deleted (a live driver ends a run whose folder vanished)
+                    live += self.vanished(rf) if run_id in self.live else 0
+                    continue
                 state = rf.read_state()
             except (OSError, ValueError):
                 continue
             if state.terminal:
                 if run_id not in self.recovering:
                     self.ended.add(run_id)
+                    self.live.pop(run_id, None)
                 continue
+            self.live[run_id] = rf  # it remembers the state: what to end if the folder goes with its owner
             # A run owned on another host (a shared folder) is judged by its heartbeat, as a reader used to.
             live += 1
             thread = self.recovering.get(run_id)
@@ -181,6 +126,41 @@ class Watchdog:
             self.recover(rf, state)
         self.recovering = {k: t for k, t in self.recovering.items() if t.is_alive()}
         return live
+
+    def vanished(self, rf: RunFolder) -> int:
+        """A live run's folder is gone: if its owner is gone too, end the run (its processes, its MLflow record);
+        returns 1 while the run still counts as live."""
+        state = rf.last_known()
+        if state is None or state.terminal or rf.run_id in self.ended:
+            self.live.pop(rf.run_id, None)
+            return 0
+        thread = self.recovering.get(rf.run_id)
+        if thread is not None and thread.is_alive():
+            return 1
+        # Judged by the process alone: the heartbeat went with the folder.
+        if state.owner_pid and process_alive(state.owner_pid, state.owner_started or 0.0):
+            # a driver ends its run itself within a second; a notebook's run is not worth keeping the watchdog up
+            return 1 if state.driver else 0
+        if rf.run_id not in self.announced:
+            self.announced.add(rf.run_id)
+            self.log(
+                f"run {rf.run_id} ({state.status}): its folder was deleted and its supervising process (pid "
+                f"{state.owner_pid}) is gone; ending the run."
+            )
+        thread = threading.Thread(target=self._end_vanished, args=(rf,), name=f"vanished-{rf.run_id}", daemon=False)
+        self.recovering[rf.run_id] = thread
+        thread.start()
+        return 1
+
+    def _end_vanished(self, rf: RunFolder) -> None:
+        from jupyter_amlrun.runtime.lifecycle import end_vanished_run
+
+        try:
+            status = end_vanished_run(self.store(), rf)
+        except Exception as exc:  # the next scan tries again
+            self.log(f"run {rf.run_id}: ending it failed ({type(exc).__name__}: {exc}); trying again.")
+            return
+        self.log(f"run {rf.run_id}: ended {status}.")  # its folder, made again, now reads terminal to the scan
 
     def recover(self, rf: RunFolder, state: RunState) -> None:
         if rf.run_id not in self.announced:
@@ -236,8 +216,8 @@ class Watchdog:
             self._recover(rf)
 
     def _recover(self, rf: RunFolder) -> None:
-        from jupyter_amlrun.core.lifecycle import recover_dead_run
-        from jupyter_amlrun.core.status import is_terminal
+        from jupyter_amlrun.runtime.lifecycle import recover_dead_run
+        from jupyter_amlrun.runtime.status import is_terminal
 
         try:
             status = recover_dead_run(self.store(), rf)
@@ -253,8 +233,8 @@ class Watchdog:
     def end_children(self, rf: RunFolder, status: str) -> None:
         """Cancel the live children of a sweep whose controller died (each through its own backend)."""
         from jupyter_amlrun.core.reader import RunReader
-        from jupyter_amlrun.core.status import is_terminal
         from jupyter_amlrun.core.workspace import Workspace
+        from jupyter_amlrun.runtime.status import is_terminal
 
         ws = Workspace(path=self.ws_dir)
         reason = f"The sweep {rf.run_id} ended ({status}): its controller died"
@@ -297,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) != 1:
         print(f"usage: python -m {MODULE} <workspace>", file=sys.stderr)
         return 2
+    owner_only_umask()
     ws_dir = Path(argv[0])
     path = lock_path(ws_dir)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
