@@ -4,9 +4,10 @@
   line has run (it writes the wall-clock time), and until ``run.get_status() == "Running"``.
 * **bare sbatch** — ``sbatch --wrap "<python> train.py"`` until the same first line has run.
 
-Slurm schedules in passes (here ``sched_interval=2``), so both sides include the scheduler's wait, which is either
-~0.1 s (the job placed at submit) or up to ~2 s (the next pass) whatever the job's options (measured: the same spread
-for ``sbatch --wrap`` and for our job's options). That wait is noise for the comparison, so each side is also
+Slurm schedules in passes (here ``sched_interval=2``), so both sides include the scheduler's wait: a job submitted
+to an idle cluster waits for the next pass (up to ~2 s), one submitted while another job ends is placed at once by
+that job's completion (measured: the same for ``sbatch --wrap`` and for our job's options). Each side therefore
+starts from an empty queue. That wait is noise for the comparison, so each side is also
 measured from the job's start (its first shell line, ``date +%s.%N``) to the script's first line: the part that is
 ours (the driver's start) and the submit before ``sbatch`` (MLflow run, snapshot, spec). Then: cancel of a
 running run until its job is gone from ``squeue``. The cluster is the one-node test cluster on 127.0.0.1
@@ -81,6 +82,10 @@ def main() -> None:
         exp = Experiment(ws, "bench")
         ours, ours_running, bare, cancels = [], [], [], []
         ours_in_job, bare_in_job, ours_submit = [], [], []
+
+        def queue_empty() -> bool:
+            return subprocess.run(["squeue", "-h"], env=cluster.env(), capture_output=True, text=True).stdout == ""
+
         warm = exp.submit(ScriptRunConfig(source_directory=src, script="train.py", compute_target="hpc"))
         warm.wait_for_completion()  # not measured: the first driver writes the .pyc files the others read
         for _ in range(args.reps):
@@ -96,6 +101,9 @@ def main() -> None:
             assert started, "the job log has no start line"
             ours_in_job.append(first - float(started.group(1)))
             run.wait_for_completion()
+            # Both sides start from an empty queue: a job submitted while another ends is placed by that job's
+            # completion (Slurm schedules then), one submitted to an idle cluster waits for the next pass.
+            _wait(queue_empty)
 
             out = root / f"bare-{len(bare)}"
             out.mkdir()
@@ -108,9 +116,7 @@ def main() -> None:
             first = _first_line(out / "first_line.txt")
             bare.append(first - t0)
             bare_in_job.append(first - float((out / "job_start.txt").read_text()))
-            _wait(
-                lambda: subprocess.run(["squeue", "-h"], env=cluster.env(), capture_output=True, text=True).stdout == ""
-            )
+            _wait(queue_empty)
 
         for _ in range(2):  # cancel of a running run until its Slurm job is gone
             src2 = root / "long"
