@@ -1,9 +1,9 @@
 """The Slurm compute target against a real one-node Slurm cluster on 127.0.0.1 (tests/compute/conftest.py starts
 munged, slurmctld and slurmd from a temp conf once per session and stops them by their pid files).
 
-What this cluster cannot show: GPUs (no gres here: the sbatch options are checked, and Slurm's refusal of them) and
-an account Slurm refuses (associations need slurmdbd and a database, not run here: Slurm accepts any account then,
-which is checked, and the mapping of its refusal to the fix is checked on its message)."""
+Without slurmdbd Slurm accepts any account (checked); test_an_account_slurm_refuses starts a second cluster with
+accounting (MariaDB and slurmdbd, associations enforced) when their packages are here. What no cluster here can
+show: GPUs (no gres: the sbatch options are checked, and Slurm's refusal of them)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from jupyter_amlrun.core.runconfig import PyTorchConfiguration
 from jupyter_amlrun.runtime.errors import ComputeTargetException, ExperimentExecutionException
 from jupyter_amlrun.runtime.runfolder import RunFolder, RunSpec
 from jupyter_amlrun.testing import ComputeBackendContract
+from jupyter_amlrun.testing import slurm_cluster as sc
 from jupyter_amlrun.testing.slurm_cluster import SlurmCluster
 from tests.conftest import wait_for
 
@@ -332,3 +333,39 @@ def test_gpus_slurm_cannot_give_are_refused_with_its_words(
     with pytest.raises(ExperimentExecutionException, match="sbatch: error: Invalid generic resource"):
         Experiment(ws, "gpu").submit(est)
     assert list(Experiment(ws, "gpu").get_runs()) == []
+
+
+def test_an_account_slurm_refuses(ws: Any, make_source: Any) -> None:
+    """A cluster that enforces associations (its own slurmdbd over MariaDB, started here): an account the user has
+    no association with is refused at attach (sbatch --test-only) with Slurm's words and the fix; an association
+    the site removes after attach is refused at submit, with no run left Queued (or at all)."""
+    why = sc.missing_accounting()
+    if why:
+        pytest.skip(why)
+    cluster = sc.start(cpus=1, accounts={"lab": ["root"], "other": ["root"]})
+    try:
+
+        def attach(name: str, account: str) -> Any:
+            config = SlurmCompute.attach_configuration(
+                account=account, slurm_conf=str(cluster.conf), check_shared_folder=False
+            )
+            return ComputeTarget.attach(ws, name, config)
+
+        with pytest.raises(ComputeTargetException, match="Invalid account.*account 'nosuch'.*sacctmgr show assoc"):
+            attach("nosuch", "nosuch")
+        attach("other", "other")
+        env = cluster.env()
+        subprocess.run(["sacctmgr", "-i", "remove", "user", "root", "account=other"], env=env, check=True)
+
+        def refused() -> bool:
+            probe = ["sbatch", "--test-only", "--account=other", "--wrap", "true"]
+            return subprocess.run(probe, env=env, capture_output=True).returncode != 0
+
+        assert wait_for(refused, timeout=30)  # slurmdbd tells slurmctld
+        with pytest.raises(ExperimentExecutionException, match="sbatch: error: .*Invalid account.*account 'other'"):
+            _submit(ws, make_source, "other", "print(1)\n")
+        assert list(Experiment(ws, "slurm").get_runs()) == []
+        assert [t.name for t in ComputeTarget.list(ws)] == ["other"]
+    finally:
+        sc.stop(cluster)
+    assert not cluster.folder.exists()
