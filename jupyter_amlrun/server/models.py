@@ -169,6 +169,7 @@ class ChartPart(TypedDict):
     label: str
     replace: bool
     reindex: bool
+    section: str  # "metrics", or "system" (system/... samples: the System section)
 
 
 class LogChunkPart(TypedDict):

@@ -7,19 +7,34 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from jupyter_amlrun.view.model import SYSTEM_PREFIX, TableView, chart_xs, format_value
+from jupyter_amlrun.view.model import SYSTEM_PREFIX, StatusView, TableView, chart_xs, format_value, status_view
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.reader import RunReader
 
 #: Runs one compare view holds at most (a chart with more lines is unreadable; the REST metrics route has the same).
 MAX_RUNS = 20
+#: A run's line colour in every chart of the view (by its place in the view; the front end picks no colour).
+LINE_COLORS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
 
 
 class CompareRun(TypedDict):
     id: str
     name: str
     status: str
+    badge: StatusView  # the status as the run view draws it
+    color: str  # the run's line colour in every chart
 
 
 class CompareLine(TypedDict):
@@ -36,6 +51,7 @@ class CompareChart(TypedDict):
 
 
 class CompareView(TypedDict):
+    title: str
     runs: list[CompareRun]
     charts: list[CompareChart]  # by metric name
     params: TableView  # "Parameter", then one column per run; the rows whose values differ first
@@ -63,7 +79,11 @@ def compare_view(readers: Sequence[RunReader]) -> CompareView:
     series: dict[str, dict[str, list[tuple[float, float]]]] = {}
     for reader in readers:
         rec = reader.refresh()
-        runs.append({"id": reader.run_id, "name": rec.run_name, "status": status_of(rec)})
+        status = status_of(rec)
+        color = LINE_COLORS[len(runs) % len(LINE_COLORS)]
+        runs.append(
+            {"id": reader.run_id, "name": rec.run_name, "status": status, "badge": status_view(status), "color": color}
+        )
         values: dict[str, Any] = dict(rec.params)
         args = json_tag(rec.tags.get(T.ARGUMENTS), None)
         if args is not None:
@@ -92,4 +112,5 @@ def compare_view(readers: Sequence[RunReader]) -> CompareView:
         "columns": ["Parameter", *(r["name"] or r["id"] for r in runs)],
         "rows": rows,
     }
-    return {"runs": runs, "charts": charts, "params": table, "differing": len(differ)}
+    title = f"Compare {len(runs)} runs"
+    return {"title": title, "runs": runs, "charts": charts, "params": table, "differing": len(differ)}

@@ -18,6 +18,7 @@ import {
   run,
   statusBadge
 } from './dom';
+import { diffButton } from './diffview';
 import { PagedList } from './pager';
 import { requestAPI } from './request';
 
@@ -152,7 +153,8 @@ class ExperimentRuns {
       select,
       button('Compare', () => this._compare(ids, select.value), {
         class: 'jp-amlrun-compare-button'
-      })
+      }),
+      diffButton(ids, this._chart)
     );
   }
 
