@@ -26,7 +26,7 @@ class DiffFileView(TypedDict):
 
 class DiffCodeView(TypedDict):
     title: str
-    note: str  # "3 changed, 1 added, 0 removed, 1,997 unchanged", or why a side is missing
+    note: str  # "3 changed, 1 added, 0 removed, 1997 unchanged", or why a side is missing
     missing: list[str]  # one sentence per side without a snapshot
     files: list[DiffFileView]
 
@@ -98,7 +98,11 @@ def diff_view(diff: dict[str, Any], labels: list[str] | None = None) -> DiffView
     environment = _pairs("environment", "Environment", env_rows, labels)
     environment["columns"][0] = "Item"
     notes = ["same definition" if env["same"] else environment["note"]]
-    notes += [f"run folder of {labels[0 if s == 'a' else 1]} is gone: only name and hash known" for s in env["missing"]]
+    notes += [
+        f"{labels[0 if s == 'a' else 1]} recorded no environment definition (an interactive run, or its run folder "
+        "is gone): only its name and hash are known"
+        for s in env["missing"]
+    ]
     environment["note"] = "; ".join(notes)
 
     inp = diff["inputs"]

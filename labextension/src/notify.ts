@@ -36,7 +36,8 @@ const KINDS: Notification.TypeOptions[] = [
   'error'
 ];
 
-type Watched = { panel: NotebookPanel };
+/** A run shown here: its notebook, and whether it was seen live (a run shown after it ended says nothing). */
+type Watched = { panel: NotebookPanel; sawLive: boolean };
 
 export class RunEndWatcher {
   constructor(
@@ -74,7 +75,9 @@ export class RunEndWatcher {
       this._runs.delete(marker.run_id);
       return;
     }
-    this._runs.set(marker.run_id, { panel });
+    if (!this._runs.has(marker.run_id)) {
+      this._runs.set(marker.run_id, { panel, sawLive: false });
+    }
     this._schedule(0);
   }
 
@@ -93,10 +96,11 @@ export class RunEndWatcher {
         continue; // the server is busy or restarting: ask again next time
       }
       if (!notice.terminal) {
+        w.sawLive = true;
         continue;
       }
       this._runs.delete(id);
-      if (this._looksElsewhere(w.panel)) {
+      if (w.sawLive && this._looksElsewhere(w.panel)) {
         this._notify(notice);
       }
     }
