@@ -136,7 +136,8 @@ def diff_view(diff: dict[str, Any], labels: list[str] | None = None) -> DiffView
             note = "a side's content was pruned from the snapshot store"
         files.append({"path": ch["path"], "change": "changed", "note": note, "diff": ch.get("diff") or ""})
     if missing:
-        code_note = "cannot compare the code: " + "; ".join(missing)
+        # the sentences themselves are in ``missing``, one line each
+        code_note = f"cannot compare the code: {len(missing)} of 2 snapshots missing"
     else:
         code_note = (
             f"{len(code['changed'])} changed, {len(code['added'])} added, {len(code['removed'])} removed, "

@@ -50,7 +50,10 @@ SEED = textwrap.dedent(
         ws.store.client.log_param(run.id, "optimizer", "adam")
         run.complete()
         runs.append(run.id)
-    print(json.dumps({"runs": runs}))
+    # a run without a source snapshot: its diff says that side is missing instead of failing
+    with Experiment(ws, "ui-bench").start_logging(snapshot_directory=None, display_name="no-snapshot") as run:
+        run.log("loss", 0.5)
+    print(json.dumps({"runs": runs, "nosnap": run.id}))
     """
 )
 
@@ -198,4 +201,14 @@ def test_workbench_flow(lab: LabServer, page: Any, seeded: dict[str, Any]) -> No
     assert changed.locator(".jp-amlrun-diff-del").first.inner_text().startswith("-lr = 0.1")
     diff.scroll_into_view_if_needed()
     shot(page.locator(SIDEBAR), "diff")
+
+    # A side without a snapshot: the code part says so, the other parts still compare.
+    experiment.locator(f'.jp-amlrun-run[data-run-id="{second}"] input.jp-amlrun-select').uncheck()
+    experiment.locator(f'.jp-amlrun-run[data-run-id="{seeded["nosnap"]}"] input.jp-amlrun-select').check()
+    experiment.locator("button.jp-amlrun-diff-button").click()
+    missing = experiment.locator(f'.jp-amlrun-diff[data-runs="{first},{seeded["nosnap"]}"] .jp-amlrun-diff-missing')
+    missing.wait_for(timeout=30_000)
+    assert "no-snapshot: run " in missing.inner_text() and "has no source snapshot" in missing.inner_text()
+    assert experiment.locator('.jp-amlrun-diff [data-section="metrics"] tr').count() == 3
+    shot(page.locator(SIDEBAR), "diff-missing")
     lab.shut_down_kernels()
