@@ -16,7 +16,7 @@ from typing import Any
 
 from jupyter_amlrun.compute.driver import Driver
 from jupyter_amlrun.compute.slurm import SlurmCli, slurm_reason
-from jupyter_amlrun.core.runfolder import RunFolder
+from jupyter_amlrun.runtime.runfolder import RunFolder
 
 
 class SlurmJobDriver(Driver):

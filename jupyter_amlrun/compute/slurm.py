@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun.core.contracts import ComputeBackend, LaunchHandle, RankHost, RankOutcome, RankTopology
-from jupyter_amlrun.core.errors import ComputeTargetException
-from jupyter_amlrun.core.lifecycle import error_tail, finalize, live_status, recover_dead_run, recovery_lock
-from jupyter_amlrun.core.lifecycle import request_cancel as lifecycle_cancel
-from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, RunFolder
-from jupyter_amlrun.core.status import RunStatus
+from jupyter_amlrun.runtime.errors import ComputeTargetException
+from jupyter_amlrun.runtime.lifecycle import error_tail, finalize, live_status, recover_dead_run, recovery_lock
+from jupyter_amlrun.runtime.lifecycle import request_cancel as lifecycle_cancel
+from jupyter_amlrun.runtime.runfolder import RUN_MARK_ENV, RunFolder
+from jupyter_amlrun.runtime.status import RunStatus
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.runconfig import RunConfiguration
@@ -162,7 +162,7 @@ class SlurmBackend(ComputeBackend):
     """Runs each run's driver as a batch job on the Slurm cluster the target names (a partition and options)."""
 
     kind = KIND
-    target_class = "jupyter_amlrun.core.slurmcompute:SlurmCompute"
+    target_class = "jupyter_amlrun.compute.slurmcompute:SlurmCompute"
 
     def __init__(self, workspace: Workspace, name: str, config: dict[str, Any]) -> None:
         super().__init__(workspace, name, config)

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.runconfig import RunConfiguration
-    from jupyter_amlrun.core.runfolder import RunFolder, RunSpec
     from jupyter_amlrun.core.workspace import Workspace
+    from jupyter_amlrun.runtime.runfolder import RunFolder, RunSpec
 
 Log = Callable[[str], None]
 

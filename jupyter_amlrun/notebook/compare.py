@@ -1,9 +1,9 @@
 """``RunDetails([run_a, run_b, ...]).show()``: the compare view of two or more runs as a notebook widget.
 
 What it shows is decided in Python (:func:`jupyter_amlrun.view.compare.compare_view`: one chart per metric with a
-line per run on the shared step axis, colours, status badges, the parameters table with the differing rows first);
-the front end (``labextension/src/runview/compare.ts``, bundled by ``js/build.mjs`` as ``compare_details.js``) only
-draws the view it is sent as the synced ``view`` state. While any of the runs is live a thread refreshes the view.
+line per run on the shared step axis, colours, the parameters table with the differing rows first);
+the front end (``labextension/src/runview/compare.ts``, the sidebar's compare view too, bundled by ``js/build.mjs``
+as ``compare_details.js``) only draws the view it is sent as the synced ``view`` state. While any of the runs is live a thread refreshes the view.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
-from jupyter_amlrun.core.errors import UserErrorException
-from jupyter_amlrun.core.status import is_terminal
+from jupyter_amlrun.runtime.errors import UserErrorException
+from jupyter_amlrun.runtime.status import is_terminal
 from jupyter_amlrun.view.compare import MAX_RUNS, compare_view
 
 if TYPE_CHECKING:
@@ -133,7 +133,7 @@ class CompareDetails(anywidget.AnyWidget):
             "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in params["rows"]
         )
         summary = (
-            f'<div class="amlrun-summary"><b>{html.escape(self.view["title"])}</b>: {names}. '
+            f'<div class="amlrun-summary"><b>Compare {len(self.runs)} runs</b>: {names}. '
             f"Parameters ({html.escape(params['note'])}):<table><tr>{head}</tr>{rows}</table></div>"
         )
         return {

@@ -7,34 +7,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from jupyter_amlrun.view.model import SYSTEM_PREFIX, StatusView, TableView, chart_xs, format_value, status_view
+from jupyter_amlrun.view.model import SYSTEM_PREFIX, TableView, chart_xs, format_value, series_color
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.reader import RunReader
 
 #: Runs one compare view holds at most (a chart with more lines is unreadable; the REST metrics route has the same).
 MAX_RUNS = 20
-#: A run's line colour in every chart of the view (by its place in the view; the front end picks no colour).
-LINE_COLORS = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-)
 
 
 class CompareRun(TypedDict):
     id: str
     name: str
     status: str
-    badge: StatusView  # the status as the run view draws it
-    color: str  # the run's line colour in every chart
+    color: str  # its line's colour in every chart (view/model.py series_color)
 
 
 class CompareLine(TypedDict):
@@ -51,7 +37,6 @@ class CompareChart(TypedDict):
 
 
 class CompareView(TypedDict):
-    title: str
     runs: list[CompareRun]
     charts: list[CompareChart]  # by metric name
     params: TableView  # "Parameter", then one column per run; the rows whose values differ first
@@ -71,19 +56,17 @@ def compare_view(readers: Sequence[RunReader]) -> CompareView:
     """
     if not 2 <= len(readers) <= MAX_RUNS:
         raise ValueError(f"A compare view takes 2 to {MAX_RUNS} runs, got {len(readers)}: pass a list of runs.")
-    from jupyter_amlrun.core import tags as T
-    from jupyter_amlrun.core.reader import json_tag, status_of
+    from jupyter_amlrun.runtime import tags as T
+    from jupyter_amlrun.runtime.status import status_of
+    from jupyter_amlrun.runtime.tags import json_tag
 
     runs: list[CompareRun] = []
     params: list[dict[str, Any]] = []
     series: dict[str, dict[str, list[tuple[float, float]]]] = {}
     for reader in readers:
         rec = reader.refresh()
-        status = status_of(rec)
-        color = LINE_COLORS[len(runs) % len(LINE_COLORS)]
-        runs.append(
-            {"id": reader.run_id, "name": rec.run_name, "status": status, "badge": status_view(status), "color": color}
-        )
+        color = series_color(len(runs))
+        runs.append({"id": reader.run_id, "name": rec.run_name, "status": status_of(rec), "color": color})
         values: dict[str, Any] = dict(rec.params)
         args = json_tag(rec.tags.get(T.ARGUMENTS), None)
         if args is not None:
@@ -112,5 +95,4 @@ def compare_view(readers: Sequence[RunReader]) -> CompareView:
         "columns": ["Parameter", *(r["name"] or r["id"] for r in runs)],
         "rows": rows,
     }
-    title = f"Compare {len(runs)} runs"
-    return {"title": title, "runs": runs, "charts": charts, "params": table, "differing": len(differ)}
+    return {"runs": runs, "charts": charts, "params": table, "differing": len(differ)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from jupyter_amlrun.core.status import RunStatus, is_terminal
+from jupyter_amlrun.runtime.status import RunStatus, is_terminal
 from jupyter_amlrun.view.model import status_view
 
 __all__ = ["EndNotice", "end_notice"]

@@ -10,10 +10,10 @@ import pytest
 
 from jupyter_amlrun import ComputeTarget, Experiment, ScriptRunConfig
 from jupyter_amlrun.compute.slurm import SlurmBackend, _limit_minutes
-from jupyter_amlrun.core.errors import ComputeTargetException
+from jupyter_amlrun.compute.slurmcompute import SlurmCompute
 from jupyter_amlrun.core.runconfig import PyTorchConfiguration
-from jupyter_amlrun.core.runfolder import RunFolder
-from jupyter_amlrun.core.slurmcompute import SlurmCompute
+from jupyter_amlrun.runtime.errors import ComputeTargetException
+from jupyter_amlrun.runtime.runfolder import RunFolder
 from jupyter_amlrun.testing import ComputeBackendContract
 from jupyter_amlrun.testing.slurm_cluster import SlurmCluster
 from tests.conftest import wait_for

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import typing
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from jupyter_amlrun.core.errors import UserErrorException
-from tests.tswire import REPO, ts_types
-
-COMPARE_TS = REPO / "labextension" / "src" / "runview" / "compare.ts"
+from jupyter_amlrun.runtime.errors import UserErrorException
 
 
 def _runs(ws: Any, n: int = 2) -> list[Any]:
@@ -39,7 +35,7 @@ def test_a_list_of_runs_gives_the_compare_view(ws: Any) -> None:
         view = widget.view
         assert [r["id"] for r in view["runs"]] == [a.id, b.id]
         assert view["runs"][0]["color"] != view["runs"][1]["color"]
-        assert view["runs"][0]["badge"]["label"] == "Completed" and not widget.live
+        assert view["runs"][0]["status"] == "Completed" and not widget.live
         (loss,) = view["charts"]
         assert loss["name"] == "loss" and [line["run_id"] for line in loss["lines"]] == [a.id, b.id]
         assert loss["lines"][1]["ys"] == [6.0, 4.0, 2.0]
@@ -74,16 +70,6 @@ def test_bad_lists_say_what_to_pass(ws: Any, tmp_path: Path) -> None:
     (b,) = _runs(other, 1)
     with pytest.raises(UserErrorException, match="compares runs of one workspace"):
         RunDetails([a, b])
-
-
-@pytest.mark.unit
-def test_compare_ts_types_match_the_view() -> None:
-    """compare.ts draws view/compare.py's TypedDicts: the same properties."""
-    from jupyter_amlrun.view import compare
-
-    ts = ts_types(COMPARE_TS.read_text(encoding="utf-8"))
-    for name in ("CompareRun", "CompareLine", "CompareChart", "CompareView"):
-        assert ts[name] == set(typing.get_type_hints(getattr(compare, name))), name
 
 
 @pytest.mark.unit
@@ -138,6 +124,6 @@ def test_the_compare_view_follows_live_runs(ws: Any) -> None:
         widget.refresh()
         (loss,) = widget.view["charts"]
         assert [line["run_id"] for line in loss["lines"]] == [done.id, live.id] and loss["lines"][1]["ys"] == [9, 8]
-        assert not widget.live and widget.view["runs"][1]["badge"]["label"] == "Completed"
+        assert not widget.live and widget.view["runs"][1]["status"] == "Completed"
     finally:
         widget.close()

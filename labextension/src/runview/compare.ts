@@ -1,201 +1,129 @@
 /**
- * The compare view of two or more runs (RunDetails([run_a, run_b]).show()): one uPlot chart per metric with a
- * line per run on the shared step axis, and the parameters table with the differing rows first. Python decides
- * everything (jupyter_amlrun/view/compare.py compare_view: texts, badges, line colours, row order); this file only
- * draws the view. It is the anywidget entry of compare_details.js (js/build.mjs) and can be mounted by the sidebar.
+ * The compare view of several runs (jupyter_amlrun/view/compare.py compare_view, served as GET compare?runs=): a
+ * chart per metric with a line per run, drawn with uPlot as the run view's charts are, and the parameters table.
+ * It only draws: the runs' names and colours, the points and the table's formatted cells come from Python.
  */
 import uPlot from 'uplot';
 
-import { StatusView, TableView } from './wire';
+import { ICompareAnswer } from '../api';
+import { CHART_MIN_POINTS, table } from './render';
 
-// ---------------------------------------------------------------- the view (view/compare.py)
-export type CompareRun = {
-  id: string;
-  name: string;
-  status: string;
-  badge: StatusView;
-  color: string;
-};
+/** Draw `view` into `el`; the returned function removes it (and frees its charts). */
+export function drawCompare(el: HTMLElement, view: ICompareAnswer): () => void {
+  const plots: uPlot[] = [];
+  const byId = new Map(view.runs.map(r => [r.id, r]));
+  const root = document.createElement('div');
+  root.className = 'amlrun-compare';
 
-export type CompareLine = {
-  run_id: string;
-  xs: number[];
-  ys: number[];
-};
-
-export type CompareChart = {
-  name: string;
-  lines: CompareLine[];
-};
-
-export type CompareView = {
-  title: string;
-  runs: CompareRun[];
-  charts: CompareChart[];
-  params: TableView;
-  differing: number;
-};
-
-/** The class of a compare view's root element. */
-export const COMPARE_CLASS = 'amlrun-compare';
-
-function h(
-  tag: string,
-  attrs: Record<string, string> = {},
-  ...children: (Node | string)[]
-): HTMLElement {
-  const el = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    el.setAttribute(k, v);
+  const legend = document.createElement('div');
+  legend.className = 'amlrun-compare-legend';
+  for (const r of view.runs) {
+    const item = document.createElement('span');
+    item.className = 'amlrun-compare-run';
+    item.setAttribute('data-run', r.id);
+    const swatch = document.createElement('span');
+    swatch.className = 'amlrun-swatch';
+    swatch.style.background = r.color;
+    item.append(swatch, r.name || r.id);
+    legend.append(item);
   }
-  el.append(...children);
-  return el;
-}
+  root.append(legend);
 
-function badge(s: StatusView): HTMLElement {
-  const el = h(
-    'span',
-    { class: `amlrun-status amlrun-${s.css_class}` },
-    s.label
-  );
-  el.style.background = s.color;
-  return el;
-}
-
-/** One metric: a line per run that logged it, on one step axis (uPlot.join aligns the runs' steps). */
-function chart(c: CompareChart, runs: Map<string, CompareRun>): HTMLElement {
-  const box = h(
-    'div',
-    { class: 'amlrun-chart', 'data-metric': c.name },
-    h('div', { class: 'amlrun-chart-title' }, h('b', {}, c.name))
-  );
-  const lines = c.lines.filter(l => l.xs.length > 0);
-  if (!lines.length) {
-    return box;
-  }
-  const data = uPlot.join(
-    lines.map(l => [l.xs, l.ys] as uPlot.AlignedData)
-  ) as uPlot.AlignedData;
-  const integerTicks = (_u: uPlot, splits: number[]) =>
-    splits.map(v => (Number.isInteger(v) ? String(v) : ''));
-  const plot = h('div');
-  box.append(plot);
-  // A run with one point of a metric is a dot, not an invisible line.
-  const single = (l: CompareLine) => l.xs.length < 2;
-  new uPlot(
-    {
-      width: 420,
-      height: 200,
-      legend: { show: false },
-      cursor: { drag: { x: true, y: false } },
-      scales: { x: { time: false } },
-      axes: [
-        { size: 40, label: 'step', labelSize: 14, values: integerTicks },
-        { size: 56, label: c.name, labelSize: 14 }
-      ],
-      series: [
-        {},
-        ...lines.map(l => ({
-          label: runs.get(l.run_id)?.name || l.run_id,
-          stroke: runs.get(l.run_id)?.color,
+  const charts = document.createElement('div');
+  charts.className = 'amlrun-charts';
+  root.append(charts);
+  el.append(root);
+  const width = Math.max(240, Math.min(420, (el.clientWidth || 420) - 16));
+  for (const chart of view.charts) {
+    const box = document.createElement('div');
+    box.className = 'amlrun-chart';
+    box.setAttribute('data-metric', chart.name);
+    box.setAttribute('data-lines', String(chart.lines.length));
+    const title = document.createElement('div');
+    title.className = 'amlrun-chart-title';
+    const name = document.createElement('b');
+    name.textContent = chart.name;
+    title.append(name);
+    box.append(title);
+    charts.append(box);
+    // JSON's null stands for NaN or +-inf: a gap. uPlot.join aligns the runs' steps; a step one run lacks is
+    // undefined there, which the line passes over.
+    const data = uPlot.join(
+      chart.lines.map(
+        line => [line.xs.map(v => v ?? NaN), line.ys] as uPlot.AlignedData
+      )
+    );
+    const steps = data[0];
+    const single = steps.length > 0 && steps[0] === steps[steps.length - 1];
+    const series: uPlot.Series[] = [
+      {},
+      ...chart.lines.map(line => {
+        const colour = byId.get(line.run_id)?.color;
+        return {
+          label: byId.get(line.run_id)?.name || line.run_id,
+          stroke: colour,
           width: 1.5,
-          spanGaps: true,
-          points: { show: single(l) }
-        }))
-      ]
-    },
-    data,
-    plot
-  );
-  box.setAttribute('data-lines', String(lines.length));
-  return box;
-}
-
-/** Draws a compare view into `el`; `update` redraws it from a newer view. */
-export class CompareDetailsView {
-  readonly root: HTMLElement;
-
-  constructor(readonly el: HTMLElement) {
-    this.root = h('div', { class: `amlrun-rd ${COMPARE_CLASS}` });
-    el.append(this.root);
-  }
-
-  update(view: CompareView | null): void {
-    if (!view || !view.runs) {
-      this.root.replaceChildren();
-      return;
-    }
-    const runs = new Map(view.runs.map(r => [r.id, r]));
-    const legend = h('div', { class: 'amlrun-compare-runs' });
-    for (const r of view.runs) {
-      const swatch = h('span', { class: 'amlrun-compare-swatch' }, '━━ ');
-      swatch.style.color = r.color;
-      legend.append(
-        h(
-          'span',
-          { class: 'amlrun-compare-run', 'data-run': r.id, title: r.id },
-          swatch,
-          r.name || r.id,
-          ' ',
-          badge(r.badge),
-          '  '
-        )
-      );
-    }
-    const charts = h('div', { class: 'amlrun-charts' });
-    for (const c of view.charts) {
-      charts.append(chart(c, runs));
-    }
-    const t = view.params;
-    const table = h('table', { class: 'amlrun-table', 'data-table': t.name });
-    table.append(h('tr', {}, ...t.columns.map(c => h('th', {}, c))));
-    t.rows.forEach((row, i) => {
-      const tr = h('tr', {}, ...row.map(c => h('td', {}, String(c))));
-      if (i < view.differing) {
-        tr.classList.add('amlrun-differs');
-      }
-      table.append(tr);
-    });
-    this.root.replaceChildren(
-      h('div', { class: 'amlrun-title' }, h('b', {}, view.title)),
-      legend,
-      h('div', { class: 'amlrun-section' }, 'Metrics'),
-      view.charts.length
-        ? charts
-        : h('div', { class: 'amlrun-empty' }, 'No metrics yet.'),
-      h('div', { class: 'amlrun-section' }, `${t.title} `, t.note),
-      table
+          // a value logged once (lr) is a dot, not a line
+          points: {
+            show: line.xs.length < CHART_MIN_POINTS,
+            fill: colour,
+            size: 7
+          }
+        };
+      })
+    ];
+    plots.push(
+      new uPlot(
+        {
+          width,
+          height: 180,
+          legend: { show: false },
+          cursor: { drag: { x: true, y: false } },
+          scales: {
+            x: {
+              time: false,
+              // every run logged it at one step: a range around that step (uPlot's own would be 0..100)
+              ...(single ? { range: [steps[0] - 1, steps[0] + 1] } : {})
+            }
+          },
+          axes: [
+            {
+              size: 40,
+              label: 'step',
+              labelSize: 14,
+              // steps are whole numbers: integer ticks only, as the run view's charts
+              values: (_u, splits) =>
+                splits.map(v => (Number.isInteger(v) ? String(v) : ''))
+            },
+            { size: 56, label: chart.name, labelSize: 14 }
+          ],
+          series
+        },
+        data,
+        box
+      )
     );
   }
-
-  dispose(): void {
-    this.root.remove();
+  if (view.charts.length === 0) {
+    const empty = document.createElement('div');
+    empty.className = 'amlrun-empty';
+    empty.textContent = 'The runs logged no scalar metric.';
+    charts.append(empty);
   }
-}
 
-/** What the compare widget uses of an anywidget model. */
-export interface ICompareModel {
-  get(name: string): any;
-  on(event: string, callback: () => void): void;
-  off(event: string, callback: () => void): void;
-}
-
-/** anywidget's render: the compare view from the widget's synced `view`. */
-export function render({
-  model,
-  el
-}: {
-  model: ICompareModel;
-  el: HTMLElement;
-}): () => void {
-  const view = new CompareDetailsView(el);
-  const redraw = () => view.update(model.get('view') as CompareView | null);
-  redraw();
-  model.on('change:view', redraw);
+  if (view.params.rows.length) {
+    const title = document.createElement('div');
+    title.className = 'amlrun-chart-title';
+    const b = document.createElement('b');
+    b.textContent = view.params.title;
+    title.append(b, view.params.note ? ` ${view.params.note}` : '');
+    const box = document.createElement('div');
+    box.className = 'amlrun-table-box';
+    box.append(title, table(view.params));
+    root.append(box);
+  }
   return () => {
-    model.off('change:view', redraw);
-    view.dispose();
+    plots.forEach(p => p.destroy());
+    root.remove();
   };
 }
-
-export default { render };

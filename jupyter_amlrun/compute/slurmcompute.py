@@ -12,9 +12,9 @@ import builtins
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
-from jupyter_amlrun.core.computetarget import ComputeTarget, _check_name, _doc_path, _now_iso
-from jupyter_amlrun.core.errors import ComputeTargetException
+from jupyter_amlrun.core.computetarget import ComputeTarget, check_name, doc_path, now_iso
 from jupyter_amlrun.core.registry import compute_backends
+from jupyter_amlrun.runtime.errors import ComputeTargetException
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.contracts import ComputeBackend
@@ -34,7 +34,7 @@ class SlurmComputeAttachConfiguration:
     def to_doc(self) -> dict[str, Any]:
         return {"type": SLURM_TYPE, "managed": False, **{k: v for k, v in self.fields.items() if v is not None}}
 
-    def _attach_target(self, workspace: Workspace, name: str) -> ComputeTarget:
+    def attach_target(self, workspace: Workspace, name: str) -> ComputeTarget:
         """Called by ``ComputeTarget.attach``."""
         return SlurmCompute._attach(workspace, name, self)
 
@@ -96,13 +96,13 @@ class SlurmCompute(ComputeTarget):
 
     @staticmethod
     def _attach(workspace: Workspace, name: str, config: SlurmComputeAttachConfiguration) -> ComputeTarget:
-        _check_name(name)
+        check_name(name)
         doc = config.to_doc()
         backend: Any = compute_backends.load(SLURM_TYPE)(workspace, name, doc)
         backend.check_cluster()  # no sbatch, a partition or account Slurm refuses: refused before anything is written
         if config.check_shared_folder:
             backend.check_shared_folder()
-        path = _doc_path(workspace, name)
+        path = doc_path(workspace, name)
         with file_lock(path.with_suffix(".lock")):
             existing = read_json(path)
             if existing is not None:
@@ -113,7 +113,7 @@ class SlurmCompute(ComputeTarget):
                         f"{name!r}), or detach() it first."
                     )
             else:
-                doc["created"] = _now_iso()
+                doc["created"] = now_iso()
                 write_json_atomic(path, doc)
         return ComputeTarget(workspace, name)
 
@@ -140,7 +140,7 @@ class SlurmCompute(ComputeTarget):
 
     def detach(self) -> None:
         """Forget the cluster (it keeps running; jobs already submitted stay Slurm's)."""
-        path = _doc_path(self.workspace, self.name)
+        path = doc_path(self.workspace, self.name)
         with file_lock(path.with_suffix(".lock")):
             path.unlink(missing_ok=True)
 

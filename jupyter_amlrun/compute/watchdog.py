@@ -1,4 +1,4 @@
-"""The workspace's watchdog: ``python -m jupyter_amlrun.core.watchdog <workspace>``, one per workspace and machine.
+"""The workspace's watchdog: ``python -m jupyter_amlrun.compute.watchdog <workspace>``, one per workspace and machine.
 
 It ends the runs whose supervisor died when nobody is there to see it. Each run already has a guard that ends it when
 its driver dies; the watchdog is for what the guard cannot cover: the driver *and* its guard both dead (kill -9 of the
@@ -17,8 +17,8 @@ the watchdog, never ends a run itself). A flock on ``<workspace>/watchdog.lock``
 
 Every :data:`POLL_SECONDS` it reads the state of each live run (ended runs are remembered and not
 read again); a run whose owner is dead (gone, or silent past
-:func:`~jupyter_amlrun.core.runfolder.liveness_seconds`: stopped or hung, then killed) is recovered in a thread
-(:func:`~jupyter_amlrun.core.lifecycle.recover_dead_run`: its processes ended, so its slots are freed, its data kept,
+:func:`~jupyter_amlrun.runtime.runfolder.liveness_seconds`: stopped or hung, then killed) is recovered in a thread
+(:func:`~jupyter_amlrun.runtime.lifecycle.recover_dead_run`: its processes ended, so its slots are freed, its data kept,
 Failed with the reason). A recovered sweep's live children are canceled. What it does goes to
 ``<workspace>/logs/watchdog.log``.
 """
@@ -28,88 +28,23 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, RunFolder, RunState
+from jupyter_amlrun.runtime.runfolder import RunFolder, RunState
+from jupyter_amlrun.runtime.watchdog import MODULE, lock_path
 
 if TYPE_CHECKING:
     from jupyter_amlrun.tracking.store import TrackingStore
 
-__all__ = ["ensure_watchdog", "lock_path", "watchdog_running"]
+__all__ = ["Watchdog", "main"]
 
-MODULE = "jupyter_amlrun.core.watchdog"
 POLL_SECONDS = 1.0
 IDLE_SECONDS = 30.0  # no live run for this long: the watchdog exits
-ENSURE_SECONDS = 10.0  # how often a supervisor checks that the watchdog lives (and starts one if not)
 SWEEP_CONFIG = "hyperdrive.json"  # a sweep parent's folder holds it (train/hyperdrive/controller.py CONFIG_FILE)
-
-_last_start: dict[str, float] = {}
-_start_lock = threading.Lock()
-
-
-def lock_path(workspace_dir: Path) -> Path:
-    """The file the live watchdog of ``workspace_dir`` holds locked."""
-    return Path(workspace_dir) / "watchdog.lock"
-
-
-def log_path(workspace_dir: Path) -> Path:
-    return Path(workspace_dir) / "logs" / "watchdog.log"
-
-
-def watchdog_running(workspace_dir: Path) -> bool:
-    """Whether a watchdog holds the workspace's lock (never waits)."""
-    path = lock_path(workspace_dir)
-    if not path.exists():
-        return False
-    fd = os.open(path, os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
-
-
-def ensure_watchdog(workspace_dir: Path, *, min_interval: float = 0.0) -> bool:
-    """Start the workspace's watchdog unless one runs; returns whether one was started.
-
-    ``min_interval``: start at most once per that many seconds from this process (a watchdog that cannot start must
-    not turn every heartbeat into a new process). Errors are swallowed: the watchdog is a safety net, never the
-    reason a run fails.
-    """
-    ws = Path(workspace_dir)
-    key = str(ws.resolve())
-    try:
-        if watchdog_running(ws):
-            return False
-        with _start_lock:
-            now = time.monotonic()
-            if min_interval and now - _last_start.get(key, -1e9) < min_interval:
-                return False
-            _last_start[key] = now
-        log = log_path(ws)
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "ab") as out:
-            subprocess.Popen(
-                [sys.executable, "-m", MODULE, str(ws)],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # what ends the starter (a driver's group, a kernel) does not end it
-                close_fds=True,
-                cwd=str(ws),
-                # not one of any run's processes: a run's end must not sweep the watchdog away
-                env={**{k: v for k, v in os.environ.items() if k != RUN_MARK_ENV}, "PYTHONUNBUFFERED": "1"},
-            )
-        return True
-    except OSError:
-        return False
 
 
 class Watchdog:
@@ -181,8 +116,8 @@ class Watchdog:
         thread.start()
 
     def _recover(self, rf: RunFolder) -> None:
-        from jupyter_amlrun.core.lifecycle import recover_dead_run
-        from jupyter_amlrun.core.status import is_terminal
+        from jupyter_amlrun.runtime.lifecycle import recover_dead_run
+        from jupyter_amlrun.runtime.status import is_terminal
 
         try:
             status = recover_dead_run(self.store(), rf)
@@ -198,8 +133,8 @@ class Watchdog:
     def end_children(self, rf: RunFolder, status: str) -> None:
         """Cancel the live children of a sweep whose controller died (each through its own backend)."""
         from jupyter_amlrun.core.reader import RunReader
-        from jupyter_amlrun.core.status import is_terminal
         from jupyter_amlrun.core.workspace import Workspace
+        from jupyter_amlrun.runtime.status import is_terminal
 
         ws = Workspace(path=self.ws_dir)
         reason = f"The sweep {rf.run_id} ended ({status}): its controller died"
