@@ -1,9 +1,10 @@
 """``RunDetails([run_a, run_b, ...]).show()``: the compare view of two or more runs as a notebook widget.
 
 What it shows is decided in Python (:func:`jupyter_amlrun.view.compare.compare_view`: one chart per metric with a
-line per run on the shared step axis, colours, the parameters table with the differing rows first);
-the front end (``labextension/src/runview/compare.ts``, the sidebar's compare view too, bundled by ``js/build.mjs``
-as ``compare_details.js``) only draws the view it is sent as the synced ``view`` state. While any of the runs is live a thread refreshes the view.
+line per run on the shared step axis, colours, the parameters table with the differing rows first); the front end
+(``labextension/src/runview/compare.ts``, the sidebar's compare view too, bundled by ``js/build.mjs`` as
+``compare_details.js``) only draws the view it is sent as the synced ``view`` state. While any of the runs is live a
+thread refreshes the view.
 """
 
 from __future__ import annotations
