@@ -23,7 +23,13 @@ import time
 from pathlib import Path
 
 from jupyter_amlrun._util.procs import kill_tree, process_alive
-from jupyter_amlrun.runtime.runfolder import RUN_MARK_ENV, RunFolder, end_dead_owner, liveness_seconds
+from jupyter_amlrun.runtime.runfolder import (
+    RUN_MARK_ENV,
+    RunFolder,
+    end_dead_owner,
+    liveness_seconds,
+    owner_only_umask,
+)
 
 POLL_SECONDS = 0.5
 
@@ -89,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     ws_dir, run_id, pid, fd = Path(argv[0]), argv[1], int(argv[2]), int(argv[3])
     slot_fds = [int(x) for x in argv[4].split(",") if x.strip()]
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # only the driver's end ends the guard
+    owner_only_umask()
     rf = RunFolder(ws_dir, run_id)
     try:
         started = float(rf.read_state().owner_started or 0.0)

@@ -25,6 +25,8 @@ class SlurmJobDriver(Driver):
     def _on_sigterm(self, *_: Any) -> None:
         job_id = os.environ.get("SLURM_JOB_ID", "")
         reason = f"The Slurm job {job_id} was signalled to end (SIGTERM)"
+        # While the job's processes are signalled Slurm says COMPLETING; its final state (CANCELLED...) comes only
+        # once they (this driver too) are gone, so what Slurm says now is all the driver can know.
         try:
             info = SlurmCli().job(job_id, timeout=5.0) if job_id else None
         except Exception:  # never let the handler fail: the cancel must be recorded

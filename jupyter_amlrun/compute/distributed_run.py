@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from jupyter_amlrun._util.procs import kill_tree
 from jupyter_amlrun.compute.distributed import LaunchPaths, NodeLaunch, free_port, plan
 from jupyter_amlrun.core.contracts import RankHost, RankOutcome, RankTopology
-from jupyter_amlrun.runtime.runfolder import RUN_MARK_ENV
+from jupyter_amlrun.runtime.runfolder import RUN_MARK_ENV, user_umask
 from jupyter_amlrun.runtime.status import RunStatus
 
 if TYPE_CHECKING:
@@ -89,6 +89,7 @@ def run_local(driver: RankHost, topo: RankTopology, cmd: list[str], env: dict[st
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 pass_fds=node_fds,
+                umask=user_umask(),  # the driver's own is owner-only
             )
         procs.append((launch, proc))
     pids = [p.pid for _, p in procs]

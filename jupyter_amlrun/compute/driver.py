@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from jupyter_amlrun._util.procs import kill_tree
 from jupyter_amlrun.compute._gpus import CUDA_ENV
 from jupyter_amlrun.core.contracts import InputMaterializer, MaterializedInputs, NodeReservation, RankHost, RankTopology
-from jupyter_amlrun.runtime.runfolder import RUN_MARK_ENV, RunFolder, RunSpec
+from jupyter_amlrun.runtime.runfolder import RUN_MARK_ENV, RunFolder, RunSpec, owner_only_umask, user_umask
 from jupyter_amlrun.runtime.status import RunStatus
 from jupyter_amlrun.runtime.supervisor import Supervisor
 
@@ -576,6 +576,7 @@ class Driver(Supervisor):
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 pass_fds=self.node_fds(),  # the nodes stay held while the script lives, even if we die
+                umask=user_umask(),
             )
         started = time.time()
         self.set_status(RunStatus.RUNNING, script_pgid=self.proc.pid, script_pids=[self.proc.pid])
@@ -637,6 +638,7 @@ def _replace_all(arg: str, replacements: dict[str, str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    owner_only_umask()  # the run's folder, logs and records are the owner's only; the script gets the user's umask
     if len(argv) != 2:
         print("usage: python -m jupyter_amlrun.compute.driver <workspace_dir> <run_id>", file=sys.stderr)
         return 2

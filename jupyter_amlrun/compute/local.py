@@ -13,7 +13,7 @@ from jupyter_amlrun.compute._slots import SlotPool
 from jupyter_amlrun.core.contracts import ComputeBackend, LaunchHandle, NodeReservation, Unlimited
 from jupyter_amlrun.runtime.errors import ComputeTargetException
 from jupyter_amlrun.runtime.lifecycle import live_status, request_cancel
-from jupyter_amlrun.runtime.runfolder import RunFolder
+from jupyter_amlrun.runtime.runfolder import RunFolder, private_dirs
 from jupyter_amlrun.runtime.supervisor import reap, start_supervisor
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ class LocalBackend(ComputeBackend):
 
     def launch(self, rf: RunFolder) -> LaunchHandle:
         reap()
-        rf.driver_log.parent.mkdir(parents=True, exist_ok=True)
+        private_dirs(rf.driver_log.parent)
         # The place in the pool's queue is taken now, in submit order, not when the driver gets going.
         ticket = _enqueue(self.folder / "queue", rf.run_id) if self.pool is not None else None
         try:

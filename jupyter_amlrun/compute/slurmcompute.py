@@ -21,7 +21,17 @@ if TYPE_CHECKING:
     from jupyter_amlrun.core.workspace import Workspace
 
 SLURM_TYPE = "Slurm"
-_KEYS = ("partition", "account", "qos", "time_limit", "extra_sbatch_args", "python", "slurm_conf", "slurm_bin_dir")
+_KEYS = (
+    "partition",
+    "account",
+    "qos",
+    "time_limit",
+    "gpus_per_node",
+    "extra_sbatch_args",
+    "python",
+    "slurm_conf",
+    "slurm_bin_dir",
+)
 
 
 class SlurmComputeAttachConfiguration:
@@ -55,6 +65,7 @@ class SlurmCompute(ComputeTarget):
         account: str | None = None,
         qos: str | None = None,
         time_limit: int | str | None = None,
+        gpus_per_node: int | None = None,
         extra_sbatch_args: builtins.list[str] | None = None,
         python: str | None = None,
         slurm_conf: str | None = None,
@@ -69,6 +80,10 @@ class SlurmCompute(ComputeTarget):
             ``sbatch --partition/--account/--qos`` (None: the cluster's defaults).
         time_limit:
             Each job's ``--time`` (minutes, or Slurm's ``HH:MM:SS``); a run's ``max_run_duration_seconds`` lowers it.
+        gpus_per_node:
+            Each job's ``--gpus-per-node`` (as a GPU VM size gives v1's AmlCompute its GPUs). None: a run that asks
+            for GPUs (an estimator's ``use_gpu``, a CUDA base image) gets one per process on the node, other runs
+            none. The cluster must offer them as ``gres`` (``GresTypes=gpu``).
         extra_sbatch_args:
             More ``sbatch`` options, e.g. ``["--gpus-per-node=1", "--mem=16G"]``.
         python:
@@ -82,12 +97,19 @@ class SlurmCompute(ComputeTarget):
             isinstance(extra_sbatch_args, str) or not all(isinstance(a, str) for a in extra_sbatch_args)
         ):
             raise ComputeTargetException('extra_sbatch_args must be a list of strings, e.g. ["--mem=16G"].')
+        if gpus_per_node is not None and (
+            isinstance(gpus_per_node, bool) or not isinstance(gpus_per_node, int) or gpus_per_node < 0
+        ):
+            raise ComputeTargetException(
+                f"gpus_per_node must be a whole number of GPUs (0 or more), got {gpus_per_node!r}."
+            )
         return SlurmComputeAttachConfiguration(
             check_shared_folder,
             partition=partition,
             account=account,
             qos=qos,
             time_limit=time_limit,
+            gpus_per_node=gpus_per_node,
             extra_sbatch_args=list(extra_sbatch_args) if extra_sbatch_args else None,
             python=python,
             slurm_conf=slurm_conf,

@@ -264,7 +264,7 @@ def start_run(
         tags[T.SOURCE_DIRECTORY] = str(Path(snapshot_directory).resolve())
     record = ws.store.create_run(experiment.id, name or new_run_name(experiment.name), tags)
     rf = RunFolder(ws.path, record.run_id)
-    rf.root.mkdir(parents=True, exist_ok=True)
+    rf.root.mkdir(parents=True, exist_ok=True, mode=0o700)  # owner only, like the workspace
     rf.create()
     state = rf.set_status(RunStatus.RUNNING)
     run = Run(experiment, record.run_id, _record=record)

@@ -51,12 +51,14 @@ import sysconfig
 import time
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
 from jupyter_amlrun.runtime.errors import UserErrorException
+from jupyter_amlrun.runtime.runfolder import RUN_MARK_ENV
 from jupyter_amlrun.runtime.status import RunStatus
 
 CACHE_ENV = "AMLRUN_ENV_CACHE"
@@ -67,6 +69,9 @@ ERROR_TAIL_LINES = 25
 PIN_POLICY_ENV = "AMLRUN_ENV_PIN_POLICY"
 PIN_POLICIES = ("nearest", "strict")
 PLANS_DIR = ".plans"
+# In the run folder while a build of this run is under way: the build's folder, for a recovery to delete if the driver
+# dies mid-build (the next build of the key deletes it too, but that may never come).
+BUILDING_FILE = "env-building"
 # conda names whose pip package is called differently (the conda -> pip fallback), as v1 specs use them.
 _CONDA_TO_PIP = {
     "pytorch": "torch",
@@ -114,6 +119,17 @@ Log = Callable[[str], None]
 
 # Use locks this driver holds while its run lives: prune skips an environment in use.
 _held: list[int] = []
+# The folder of the run whose environment is being prepared: every build process carries that run's mark, so the
+# run's guard or the watchdog ends pip (and its build backends) with the run's other processes if the driver dies.
+_run_root: ContextVar[Path | None] = ContextVar("amlrun_env_run_root", default=None)
+
+
+def _proc_env(base: dict[str, str] | None = None) -> dict[str, str] | None:
+    """The environment of a build process: ``base`` (or this one) plus the run's mark, if a run is being prepared."""
+    root = _run_root.get()
+    if root is None:
+        return base
+    return {**(base if base is not None else os.environ), RUN_MARK_ENV: root.name}
 
 
 class EnvironmentBuildError(Exception):
@@ -301,7 +317,7 @@ def pin_policy(definition: dict[str, Any]) -> str:
 
 def _pip(args: list[str], options: list[str], no_config: bool = False) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-m", "pip", *args, "--disable-pip-version-check", "--no-input", *options]
-    env = dict(os.environ, PIP_CONFIG_FILE=os.devnull) if no_config else None
+    env = _proc_env(dict(os.environ, PIP_CONFIG_FILE=os.devnull) if no_config else None)
     return subprocess.run(
         cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False, timeout=600, env=env
     )
@@ -504,11 +520,14 @@ def prepare_run_environment(
     warnings = _runtime_warnings(definition)
     for w in warnings:
         log(f"Warning: {w}")
+    token = _run_root.set(Path(run_root))
     try:
         return _prepare(workspace_dir, run_root, definition, log, cancel_requested, name, warnings)
     except EnvironmentBuildError as exc:
         exc.warnings = [*warnings, *exc.warnings]
         raise
+    finally:
+        _run_root.reset(token)
 
 
 def _prepare(
@@ -551,7 +570,7 @@ def _prepare(
     if isinstance(known, dict) and not known.get("install"):
         return _satisfied_after_pins(name, known, build_log, log, warnings, replay=True)
     log(f"Environment {name!r}: building environment {key[:12]} (or waiting for the run that builds it)")
-    with wait_lock(root / ".locks" / f"{key}.build", cancel_requested):
+    with wait_lock(root / ".locks" / f"{key}.build", cancel_requested), _building(Path(run_root)):
         if _complete(link):  # another run built it while this one waited for the lock
             return _reuse(link, key, name, build_log, log, warnings)
         options = _options(definition)
@@ -615,6 +634,40 @@ def _prepare(
     with open(build_log, "a", encoding="utf-8") as fh:
         fh.write(f"Built environment {key} in {seconds:.1f} s at {venv}\n")
     return Prepared(str(venv / "bin" / "python"), "built", key, [*warnings, *resolved.warnings])
+
+
+@contextlib.contextmanager
+def _building(run_root: Path) -> Any:
+    """While a build of this run may be under way; on the way out (published, failed or canceled) the run folder's
+    record of the half build goes (a build that is published must not be taken for a half one)."""
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            (run_root / BUILDING_FILE).unlink(missing_ok=True)
+
+
+def remove_half_build(run_root: Path) -> Path | None:
+    """Delete the environment build the run folder says was under way when its driver died; returns it if deleted.
+
+    Called by a dead run's recovery once the run's processes (pip among them) are gone. A build that was published
+    (its key's link points at it) is kept; so is anything that is not a ``.builds/<key>-<nonce>`` folder.
+    """
+    record = Path(run_root) / BUILDING_FILE
+    try:
+        venv = Path(record.read_text(encoding="utf-8").strip())
+    except (OSError, ValueError):
+        return None
+    removed: Path | None = None
+    key = venv.name.rsplit("-", 1)[0]
+    link = venv.parent.parent / key
+    published = link.is_symlink() and link.resolve() == venv.resolve()
+    if venv.parent.name == ".builds" and key and not published and venv.exists():
+        shutil.rmtree(venv, ignore_errors=True)
+        removed = venv
+    with contextlib.suppress(OSError):
+        record.unlink()
+    return removed
 
 
 def _append(build_log: Path, text: str) -> None:
@@ -743,6 +796,10 @@ def _build(
         if not (root / key).is_symlink() or (root / key).resolve() != stale.resolve():
             shutil.rmtree(stale, ignore_errors=True)
     venv = builds / f"{key}-{uuid.uuid4().hex[:8]}"
+    run_root = _run_root.get()
+    if run_root is not None:  # removed by _prepare once the build is published or deleted
+        with contextlib.suppress(OSError):
+            (run_root / BUILDING_FILE).write_text(str(venv), encoding="utf-8")
     options = _options(definition)
     with open(build_log, "a", encoding="utf-8") as out:
         out.write(f"Building environment {key} for {definition.get('name')!r} in {venv}\n")
@@ -840,7 +897,12 @@ def _check_torch_family(venv: Path, install: list[str], build_log: Path) -> str 
         return None
     code = "; ".join(f"import {n}" for n in names)
     done = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", code], capture_output=True, text=True, timeout=300, check=False
+        [str(venv / "bin" / "python"), "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=_proc_env(),
     )
     if done.returncode == 0:
         _append(build_log, f"Checked: {', '.join(names)} load with torch {_base_version('torch')}")
@@ -883,7 +945,7 @@ def _install_command(venv: Path, options: list[str], requirements: list[str]) ->
 
 def _step(cmd: list[str], out: Any, cancel_requested: Callable[[], str | None]) -> int:
     """Run one build command with its output appended to the build log; a cancel request stops it."""
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=_proc_env())
     while True:
         try:
             return proc.wait(timeout=0.2)

@@ -211,17 +211,52 @@ def end_lost_run(store: TrackingStore, rf: RunFolder, error: str) -> RunState:
     """
     state = rf.read_state()
     now = time.time()
+    rf.root.mkdir(parents=True, exist_ok=True)
+    _restore_cwd(rf.root)
     state.status = RunStatus.FAILED.value
     state.history.append([state.status, now])
     state.end_time = now
     state.error = error
     state.outcome = state.status
-    rf.root.mkdir(parents=True, exist_ok=True)
     rf.write_state(state)
     with contextlib.suppress(Exception):
         ship_journal(store, rf.run_id, rf.root, final=True)
     mirror_status(store, rf.run_id, state)
     return state
+
+
+def _restore_cwd(folder: Path) -> None:
+    """A process whose working folder was the deleted run folder (a driver's) cannot open the tracking store (MLflow
+    asks for the working folder): move it to the folder made again at the same path."""
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        with contextlib.suppress(OSError):
+            os.chdir(folder)
+
+
+def end_vanished_run(store: TrackingStore, rf: RunFolder, *, locked: bool = False) -> str:
+    """A live run whose folder was deleted and whose owner is gone too: end its processes and its MLflow record.
+
+    ``rf`` must have read the run's state before the folder went (:meth:`RunFolder.last_known`): that state names the
+    processes to end, and the run ends Failed with it (:func:`end_lost_run`), the folder made again for its record.
+    ``locked``: the caller holds :func:`recovery_lock` (without it, a caller that finds another recovery at work
+    returns the status as it stands).
+    """
+    if not locked:
+        with recovery_lock(rf) as mine:
+            return end_vanished_run(store, rf, locked=True) if mine else rf.read_state().status
+    state = rf.read_state()
+    if state.terminal:
+        return state.status
+    mark = (RUN_MARK_ENV, rf.run_id) if state.driver else None
+    kill_tree(state.script_pgid, state.script_pids, grace=1.0, mark=mark)
+    error = (
+        f"The run's folder {rf.root} (its state.json) disappeared while the run was live, and the process "
+        f"supervising it (pid {state.owner_pid}) ended without finishing it; the run's processes were ended. Its "
+        "live state, metrics journal and logs are gone. Leave runs/<run id> alone until the run has ended."
+    )
+    return end_lost_run(store, rf, error).status
 
 
 def recover_dead_run(store: TrackingStore, rf: RunFolder, fate: str | None = None, *, locked: bool = False) -> str:
@@ -253,6 +288,11 @@ def _recover(store: TrackingStore, rf: RunFolder, fate: str | None) -> str:
     fate = fate or end_dead_owner(rf, state)
     mark = (RUN_MARK_ENV, rf.run_id) if state.driver else None
     kill_tree(state.script_pgid, state.script_pids, grace=1.0, mark=mark)
+    _remove_half_build(rf)
+    if not rf.state_path.exists() and rf.last_known() is not None:
+        return end_vanished_run(
+            store, rf, locked=True
+        )  # the folder went with the owner (the guard's lock file made it again)
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(_heartbeat_time(rf)))
     canceled = rf.cancel_requested()
     warnings: list[str] = []
@@ -289,6 +329,16 @@ def _recover(store: TrackingStore, rf: RunFolder, fate: str | None) -> str:
         if warnings:
             final = rf.update_state(warnings=[*final.warnings, *warnings])
     return final.status
+
+
+def _remove_half_build(rf: RunFolder) -> None:
+    """An environment build the dead driver left half done goes (its pip was ended with the run's processes)."""
+    from jupyter_amlrun.runtime.envcache import remove_half_build
+
+    with contextlib.suppress(OSError):
+        removed = remove_half_build(rf.root)
+        if removed is not None:
+            _log_to(rf)(f"removed the environment build {removed} the run's driver left half done.")
 
 
 def _log_to(rf: RunFolder) -> Log:

@@ -18,7 +18,7 @@ import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
 from jupyter_amlrun._util.procs import process_alive, process_start_time, process_stopped
@@ -35,6 +35,50 @@ STARTUP_STALE_SECONDS = 60.0
 REMOTE_STALE_SECONDS = 15.0
 # The environment variable that marks every process a run starts; sweeps for it reach processes that left the tree.
 RUN_MARK_ENV = "AMLRUN_RUN_ID"
+
+
+# What a workspace's own processes (driver, guard, watchdog) create is their owner's only: folders 0700, files 0600
+# (on a shared machine, a JupyterHub node, another user must not read a run's metrics and logs).
+OWNER_ONLY_UMASK = 0o077
+_user_umask: list[int] = []
+
+
+def owner_only_umask() -> None:
+    """Make this process create owner-only files and folders; the umask it had is kept for :func:`user_umask`.
+
+    Called first thing by the processes that write a workspace and run no user code themselves.
+    """
+    previous = os.umask(OWNER_ONLY_UMASK)
+    if not _user_umask:
+        _user_umask.append(previous)
+
+
+def user_umask() -> int:
+    """The umask the user's own processes (a run's script) are started with: the one this process was given."""
+    if _user_umask:
+        return _user_umask[0]
+    current = os.umask(OWNER_ONLY_UMASK)
+    os.umask(current)
+    return current
+
+
+def private_dirs(path: Path) -> Path:
+    """Make ``path`` and every missing folder above it owner-only (0700), whatever this process's umask."""
+    missing: list[Path] = []
+    folder = Path(path)
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir(mode=0o700)
+    return Path(path)
+
+
+def open_private_log(path: Path) -> BinaryIO:
+    """A log file opened for appending, made owner-only (0600) if new, its folders too."""
+    private_dirs(Path(path).parent)
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab")
 
 
 def liveness_seconds() -> float:
@@ -251,6 +295,7 @@ class RunFolder:
     def create(self) -> RunState:
         """Start the state of a new run (NotStarted)."""
         state = RunState(created=time.time())
+        private_dirs(self.root)
         self.write_state(state)
         return state
 
@@ -290,7 +335,7 @@ class RunFolder:
 
     # ownership and liveness
     def beat(self) -> None:
-        self.heartbeat_path.touch()
+        self.heartbeat_path.touch(mode=0o600)
 
     def claim(self, pid: int | None = None) -> None:
         """Make process ``pid`` (default: this one) the owner whose liveness the run depends on."""

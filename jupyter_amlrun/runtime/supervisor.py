@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jupyter_amlrun.runtime.runfolder import HEARTBEAT_SECONDS, RUN_MARK_ENV, RunFolder
+from jupyter_amlrun.runtime.runfolder import HEARTBEAT_SECONDS, RUN_MARK_ENV, RunFolder, open_private_log
 from jupyter_amlrun.runtime.watchdog import ENSURE_SECONDS, ensure_watchdog
 from jupyter_amlrun.tracking.journal import ship_journal
 
@@ -49,8 +49,7 @@ def start_supervisor(module: str, workspace_dir: Path, rf: RunFolder) -> subproc
     """Start ``python -m <module> <workspace_dir> <run id>`` detached, its output appended to the run's driver log."""
     reap()
     ensure_watchdog(workspace_dir, min_interval=2.0)  # up before the supervisor: one dying at start-up is found too
-    rf.driver_log.parent.mkdir(parents=True, exist_ok=True)
-    with open(rf.driver_log, "ab") as log:
+    with open_private_log(rf.driver_log) as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", module, str(workspace_dir), rf.run_id],
             stdin=subprocess.DEVNULL,

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jupyter_amlrun.runtime.runfolder import RUN_MARK_ENV
+from jupyter_amlrun.runtime.runfolder import RUN_MARK_ENV, open_private_log
 
 if TYPE_CHECKING:
     pass
@@ -70,9 +70,7 @@ def ensure_watchdog(workspace_dir: Path, *, min_interval: float = 0.0) -> bool:
             if min_interval and now - _last_start.get(key, -1e9) < min_interval:
                 return False
             _last_start[key] = now
-        log = log_path(ws)
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "ab") as out:
+        with open_private_log(log_path(ws)) as out:
             subprocess.Popen(
                 [sys.executable, "-m", MODULE, str(ws)],
                 stdin=subprocess.DEVNULL,

@@ -81,6 +81,9 @@ def _quiet_mlflow_logs() -> None:
         "mlflow.tracking._tracking_service",
     ):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # It logs a traceback for every locked attempt; the error itself reaches the caller, and a lock wait is said once
+    # by _retry instead.
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.CRITICAL)
 
 
 @dataclass
@@ -121,17 +124,24 @@ def file_uri_to_path(uri: str) -> Path | None:
 
 
 def _retry(fn: Callable[[], T], attempts: int = 6) -> T:
-    """Retry transient sqlite contention; anything else is raised at once."""
+    """Retry transient sqlite contention; anything else is raised at once. A wait for another process's lock is said
+    once (:mod:`jupyter_amlrun.tracking._lockwait`)."""
+    from jupyter_amlrun.tracking._lockwait import LockNotice, max_wait_seconds
+
     delay = 0.2
-    for i in range(attempts):
-        try:
-            return fn()
-        except Exception as exc:
-            text = str(exc).lower()
-            if i == attempts - 1 or ("locked" not in text and "busy" not in text):
-                raise
-            time.sleep(delay)
-            delay *= 2
+    notice = LockNotice(lambda: [uri for uri, _ in list(_clients)], max_wait_seconds(attempts, delay))
+    try:
+        for i in range(attempts):
+            try:
+                return fn()
+            except Exception as exc:
+                text = str(exc).lower()
+                if i == attempts - 1 or ("locked" not in text and "busy" not in text):
+                    raise
+                time.sleep(delay)
+                delay *= 2
+    finally:
+        notice.done()
     raise AssertionError("unreachable")
 
 
