@@ -1,4 +1,4 @@
-"""The diff view of two runs (what the sidebar's "Diff" shows): :func:`jupyter_amlrun.core.diff.diff_runs`'s answer
+"""The diff view of two runs (what the sidebar's "Diff" shows): :func:`jupyter_amlrun.runtime.diff.diff_runs`'s answer
 turned into tables of formatted cells and file changes with their unified diffs, so the front end only draws.
 
 Every cell goes through the view model's one number rule (:func:`~jupyter_amlrun.view.model.format_value`); a value
@@ -71,7 +71,7 @@ def diff_view(diff: dict[str, Any], labels: list[str] | None = None) -> DiffView
     Parameters
     ----------
     diff:
-        The dict :func:`jupyter_amlrun.core.diff.diff_runs` returns.
+        The dict :func:`jupyter_amlrun.runtime.diff.diff_runs` returns.
     labels:
         Column titles for the two runs (their display names); the run ids when not given.
     """
