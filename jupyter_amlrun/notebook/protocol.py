@@ -99,6 +99,7 @@ class RunMarker(TypedDict):
     run_id: str
     experiment: str
     notify: bool  # whether a JupyterLab notice is wanted when the run ends (`%amlrun notify off|on`)
+    live: bool  # whether the run was live when this output was made (a run shown after it ended says nothing)
 
 
 STATES = (STATE_RUN_ID, STATE_STATUS, STATE_HEADER, STATE_DURATION, STATE_LOGS, STATE_CHILDREN)

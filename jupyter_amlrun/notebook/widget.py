@@ -302,7 +302,12 @@ class RunDetails(anywidget.AnyWidget):
 
     def _bundle(self) -> dict[str, Any]:
         plain = f"RunDetails(run_id={self.run.id!r}, status={self.status!r})"
-        marker: P.RunMarker = {"run_id": self.run.id, "experiment": self.run.experiment.name, "notify": self._notify}
+        marker: P.RunMarker = {
+            "run_id": self.run.id,
+            "experiment": self.run.experiment.name,
+            "notify": self._notify,
+            "live": not is_terminal(self.status),
+        }
         return {
             # The interactive view, while this kernel lives (also after the run ended).
             WIDGET_MIME: {"version_major": 2, "version_minor": 1, "model_id": self.model_id},

@@ -67,7 +67,7 @@ export class RunEndWatcher {
     }
     const data = (msg.content as { data?: Record<string, unknown> }).data;
     const marker = data?.[RUN_MIME] as
-      { run_id?: unknown; notify?: unknown } | undefined;
+      { run_id?: unknown; notify?: unknown; live?: unknown } | undefined;
     if (!marker || typeof marker.run_id !== 'string') {
       return;
     }
@@ -76,7 +76,8 @@ export class RunEndWatcher {
       return;
     }
     if (!this._runs.has(marker.run_id)) {
-      this._runs.set(marker.run_id, { panel, sawLive: false });
+      // live when shown: its end is news even if it comes before the first poll
+      this._runs.set(marker.run_id, { panel, sawLive: marker.live === true });
     }
     this._schedule(0);
   }

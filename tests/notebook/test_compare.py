@@ -101,6 +101,8 @@ def test_the_marker_carries_the_notify_setting(ws: Any) -> None:
     try:
         shown_off = RunDetails(run)
         assert shown_on._bundle()[P.RUN_MIME]["notify"] is True
+        shown_on._prime()  # what show() does first: the run's status is read
+        assert shown_on._bundle()[P.RUN_MIME]["live"] is False  # a finished run: no notice to wait for
         assert shown_off._bundle()[P.RUN_MIME]["notify"] is False
         shown_off.close()
     finally:

@@ -153,6 +153,7 @@ def test_live_widget_sends_deltas_and_ends_with_the_run(shell: Any, ws: Any, mak
         "run_id": run.id,
         "experiment": run.experiment.name,
         "notify": True,
+        "live": True,
     }
     assert wait_for(lambda: len(spy.points("loss")) == 4, timeout=60)
     assert w.status == "Running"
