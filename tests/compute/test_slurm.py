@@ -16,9 +16,11 @@ import pytest
 from jupyter_amlrun import ComputeTarget, Estimator, Experiment, ScriptRunConfig
 from jupyter_amlrun.compute.slurm import SlurmBackend, _limit_minutes, run_gpus
 from jupyter_amlrun.compute.slurmcompute import SlurmCompute
+from jupyter_amlrun.compute.watchdog import WATCH_SECONDS
 from jupyter_amlrun.core.runconfig import PyTorchConfiguration
 from jupyter_amlrun.runtime.errors import ComputeTargetException, ExperimentExecutionException
-from jupyter_amlrun.runtime.runfolder import RunFolder, RunSpec
+from jupyter_amlrun.runtime.runfolder import RunFolder, RunSpec, liveness_seconds
+from jupyter_amlrun.runtime.watchdog import watchdog_running
 from jupyter_amlrun.testing import ComputeBackendContract
 from jupyter_amlrun.testing import slurm_cluster as sc
 from jupyter_amlrun.testing.slurm_cluster import SlurmCluster
@@ -262,6 +264,29 @@ def test_a_job_ended_under_a_dead_driver_ends_with_slurms_reason(
     assert state.status == "Failed", state
     assert f"was ended by Slurm (The Slurm job {job} ended FAILED" in (state.error or ""), state.error
     assert job not in _squeue(slurm_cluster, "-t", "PENDING,RUNNING")
+
+
+def test_a_suspended_job_keeps_its_run(
+    ws: Any, make_source: Any, hpc: SlurmCompute, slurm_cluster: SlurmCluster
+) -> None:
+    """``scontrol suspend`` stops every process of the job: the driver's heartbeat goes stale, which by liveness
+    alone reads as a dead owner; the watchdog asks Slurm (SUSPENDED) and leaves the run, which completes once
+    resumed."""
+    script = "import time\nprint('started', flush=True)\ntime.sleep(15)\n"
+    run = _submit(ws, make_source, hpc.name, script)
+    rf = RunFolder(ws.path, run.id)
+    assert wait_for(lambda: rf.read_state().status == "Running", timeout=120)
+    job = _job_of(ws, run)
+    subprocess.run(["scontrol", "suspend", job], env=slurm_cluster.env(), check=True)
+    try:
+        stale = liveness_seconds() + 3 * WATCH_SECONDS  # past liveness, and the watchdog has asked Slurm since
+        assert wait_for(lambda: rf.heartbeat_age(rf.read_state()) > stale, timeout=120)
+        assert watchdog_running(ws.path)
+        assert rf.read_state().status == "Running", rf.read_state()
+    finally:
+        subprocess.run(["scontrol", "resume", job], env=slurm_cluster.env(), check=True)
+    details = run.wait_for_completion(raise_on_error=False)
+    assert details["status"] == "Completed", details.get("error")
 
 
 def _is_guard(cmdline: list[str], run_id: str) -> bool:
