@@ -129,7 +129,7 @@ def main() -> None:
     print(f"{'jupyter_amlrun run.cancel()':28}{med_ours:>10.3f}{max(ours):>10.3f}")
     print(f"{'bare os.killpg (floor)':28}{med_raw:>10.3f}{max(raw):>10.3f}")
     print(f"ratio ours/floor: {med_ours / med_raw:.1f}x; goal < 5 s: {'met' if max(ours) < 5 else 'MISSED'}")
-    from jupyter_amlrun.core.runfolder import liveness_seconds
+    from jupyter_amlrun.runtime.runfolder import liveness_seconds
 
     window = liveness_seconds()
     print(f"\nSIGSTOPped driver -> run Failed by the pool's guard, {len(stopped)} runs")

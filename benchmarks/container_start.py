@@ -78,7 +78,7 @@ def main() -> int:
     os.environ["AMLRUN_HOME"] = str(root / "home")
     from jupyter_amlrun import DockerConfiguration, Environment, Experiment, ScriptRunConfig, Workspace
     from jupyter_amlrun._util.engine import detect
-    from jupyter_amlrun.core.runfolder import RunFolder
+    from jupyter_amlrun.runtime.runfolder import RunFolder
 
     engine = detect()
     if engine is None or engine("image", "inspect", args.image).returncode != 0:

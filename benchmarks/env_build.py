@@ -10,7 +10,7 @@ Everything is offline: a wheelhouse of small pure-Python wheels made in a temp f
 * **plain venv + pip**: ``python -m venv X && X/bin/pip install ...`` of the same wheels, timed from outside.
 * **uv venv + uv pip** (when ``uv`` is on PATH or given with ``--uv``): the same with uv, for reference. uv is not
   used by default: it ignores the base interpreter's site-packages seen through a ``.pth``, so it would re-install
-  torch and friends (see core/envcache.py).
+  torch and friends (see runtime/envcache.py).
 
 Run: ``.venv/bin/python benchmarks/env_build.py [--reps 3] [--packages 3] [--uv PATH]``
 """
@@ -30,7 +30,7 @@ from typing import Any
 
 
 def preparing_seconds(ws_path: Path, run_id: str) -> float:
-    from jupyter_amlrun.core.runfolder import RunFolder
+    from jupyter_amlrun.runtime.runfolder import RunFolder
 
     times = {s: t for s, t in RunFolder(ws_path, run_id).read_state().history}
     return float(times["Starting"] - times["Preparing"])
@@ -63,7 +63,7 @@ def main() -> None:
     os.environ["AMLRUN_HOME"] = str(tmp / "home")
     try:
         from jupyter_amlrun import CondaDependencies, Environment, Experiment, Workspace
-        from jupyter_amlrun.core.envcache import CACHE_ENV
+        from jupyter_amlrun.runtime.envcache import CACHE_ENV
         from jupyter_amlrun.testing.helpers import make_wheel
 
         wheelhouse = tmp / "wheelhouse"

@@ -22,7 +22,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["AMLRUN_HOME"] = str(Path(tmp) / "home")
         from jupyter_amlrun import Experiment, Workspace
-        from jupyter_amlrun.core.diff import diff_snapshots
+        from jupyter_amlrun.runtime.diff import diff_snapshots
 
         ws = Workspace.create("bench", path=Path(tmp) / "ws")
         src = Path(tmp) / "src"

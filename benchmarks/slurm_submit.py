@@ -50,8 +50,8 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=4)
     args = parser.parse_args()
     from jupyter_amlrun import ComputeTarget, Experiment, ScriptRunConfig, Workspace
-    from jupyter_amlrun.core.runfolder import RunFolder
-    from jupyter_amlrun.core.slurmcompute import SlurmCompute
+    from jupyter_amlrun.compute.slurmcompute import SlurmCompute
+    from jupyter_amlrun.runtime.runfolder import RunFolder
     from jupyter_amlrun.testing import slurm_cluster as sc
 
     root = Path(tempfile.mkdtemp(prefix="slurm-bench-"))

@@ -2,7 +2,7 @@
 (issue 21). commandstep_train-conda_dependencies.yml is left out: under ``nearest`` it downloads tensorflow 2.12
 (hundreds of MB) before horovod 0.19.5, a source-only package, fails to build.
 
-For each spec in tests/core/data/v1_envs (from the public v1 notebooks repository), ``prepare_run_environment`` is
+For each spec in tests/runtime/data/v1_envs (from the public v1 notebooks repository), ``prepare_run_environment`` is
 called as the driver calls it, first with an empty cache folder (cold), then again with the same folder (warm); the
 outcome (how the interpreter was obtained, or the error's first line) is printed with the seconds. Then the two ways
 to ask pip whether a pin can install here are timed: ``pip install --dry-run --no-deps --only-binary :all:`` (used)
@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parent.parent / "tests" / "core" / "data" / "v1_envs"
+DATA = Path(__file__).resolve().parent.parent / "tests" / "runtime" / "data" / "v1_envs"
 SPECS = [
     "tutorial-1st-experiment-sdk-train.yml",
     "mlflow-train-projects-local-conda.yaml",
@@ -31,7 +31,7 @@ SPECS = [
 
 
 def prepare(definition: dict[str, object], cache: Path) -> tuple[float, str]:
-    from jupyter_amlrun.core.envcache import EnvironmentBuildError, prepare_run_environment
+    from jupyter_amlrun.runtime.envcache import EnvironmentBuildError, prepare_run_environment
 
     run_root = Path(tempfile.mkdtemp(prefix="v1env-run-"))
     started = time.perf_counter()

@@ -101,7 +101,7 @@ time.sleep({tail!r})  # the live view shows the last point before the summary re
 
 PEER_CELL = """\
 import threading, time, ipywidgets
-from jupyter_amlrun.core.status import is_terminal
+from jupyter_amlrun.runtime.status import is_terminal
 _label = ipywidgets.Label("-")
 display(_label)
 def _poll(r=run, label=_label):

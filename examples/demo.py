@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from jupyter_amlrun import AmlCompute, ComputeTarget, Experiment, ScriptRunConfig, Workspace
-from jupyter_amlrun.core.errors import ComputeTargetException
+from jupyter_amlrun.runtime.errors import ComputeTargetException
 
 HERE = Path(__file__).resolve().parent
 

@@ -22,35 +22,35 @@ _EXPORTS: dict[str, str] = {
     "PyTorchConfiguration": "jupyter_amlrun.core.runconfig",
     "TensorflowConfiguration": "jupyter_amlrun.core.runconfig",
     "DockerConfiguration": "jupyter_amlrun.core.runconfig",
-    "Estimator": "jupyter_amlrun.core.estimator",
-    "PyTorch": "jupyter_amlrun.core.estimator",
-    "SKLearn": "jupyter_amlrun.core.estimator",
-    "Chainer": "jupyter_amlrun.core.estimator",
-    "TensorFlow": "jupyter_amlrun.core.estimator",
-    "Mpi": "jupyter_amlrun.core.estimator",
-    "Gloo": "jupyter_amlrun.core.estimator",
-    "Nccl": "jupyter_amlrun.core.estimator",
-    "ParameterServer": "jupyter_amlrun.core.estimator",
+    "Estimator": "jupyter_amlrun.train.estimator",
+    "PyTorch": "jupyter_amlrun.train.estimator",
+    "SKLearn": "jupyter_amlrun.train.estimator",
+    "Chainer": "jupyter_amlrun.train.estimator",
+    "TensorFlow": "jupyter_amlrun.train.estimator",
+    "Mpi": "jupyter_amlrun.train.estimator",
+    "Gloo": "jupyter_amlrun.train.estimator",
+    "Nccl": "jupyter_amlrun.train.estimator",
+    "ParameterServer": "jupyter_amlrun.train.estimator",
     "Environment": "jupyter_amlrun.core.environment",
     "CondaDependencies": "jupyter_amlrun.core.environment",
     "Model": "jupyter_amlrun.core.model",
     "ComputeTarget": "jupyter_amlrun.core.computetarget",
     "AmlCompute": "jupyter_amlrun.core.computetarget",
-    "RayCompute": "jupyter_amlrun.core.computetarget",
-    "SlurmCompute": "jupyter_amlrun.core.slurmcompute",
-    "RunStatus": "jupyter_amlrun.core.status",
-    "ComputeTargetException": "jupyter_amlrun.core.errors",
-    "UserErrorException": "jupyter_amlrun.core.errors",
-    "NotSupportedLocallyError": "jupyter_amlrun.core.errors",
+    "RayCompute": "jupyter_amlrun.compute.raycompute",
+    "SlurmCompute": "jupyter_amlrun.compute.slurmcompute",
+    "RunStatus": "jupyter_amlrun.runtime.status",
+    "ComputeTargetException": "jupyter_amlrun.runtime.errors",
+    "UserErrorException": "jupyter_amlrun.runtime.errors",
+    "NotSupportedLocallyError": "jupyter_amlrun.runtime.errors",
     "Datastore": "jupyter_amlrun.data.datastore",
     "Dataset": "jupyter_amlrun.data.dataset",
     "OutputFileDatasetConfig": "jupyter_amlrun.data.output",
     "RunDetails": "jupyter_amlrun.notebook.widget",
     # the rest of v1's azureml.core names, so `from azureml.core import X` ports to `from jupyter_amlrun import X`
     "ScriptRun": "jupyter_amlrun.core.script_run",
-    "Keyvault": "jupyter_amlrun.core.keyvault",
+    "Keyvault": "jupyter_amlrun.runtime.keyvault",
     "ContainerRegistry": "jupyter_amlrun.core.container_registry",
-    "diagnostic_log": "jupyter_amlrun.core.diagnostics",
+    "diagnostic_log": "jupyter_amlrun.telemetry",
     "get_run": "jupyter_amlrun.core.run_v1",
     "attach_legacy_compute_target": "jupyter_amlrun.core.compute_target",
     "remove_legacy_compute_target": "jupyter_amlrun.core.compute_target",
@@ -65,20 +65,10 @@ _EXPORTS: dict[str, str] = {
 __all__ = [*_EXPORTS, "VERSION", "__version__", "load_ipython_extension", "unload_ipython_extension"]
 
 if TYPE_CHECKING:
-    from jupyter_amlrun.core.computetarget import AmlCompute, ComputeTarget, RayCompute
+    from jupyter_amlrun.compute.raycompute import RayCompute
+    from jupyter_amlrun.compute.slurmcompute import SlurmCompute
+    from jupyter_amlrun.core.computetarget import AmlCompute, ComputeTarget
     from jupyter_amlrun.core.environment import CondaDependencies, Environment
-    from jupyter_amlrun.core.errors import ComputeTargetException, NotSupportedLocallyError, UserErrorException
-    from jupyter_amlrun.core.estimator import (
-        Chainer,
-        Estimator,
-        Gloo,
-        Mpi,
-        Nccl,
-        ParameterServer,
-        PyTorch,
-        SKLearn,
-        TensorFlow,
-    )
     from jupyter_amlrun.core.experiment import Experiment
     from jupyter_amlrun.core.model import Model
     from jupyter_amlrun.core.run import Run
@@ -90,10 +80,21 @@ if TYPE_CHECKING:
         ScriptRunConfig,
         TensorflowConfiguration,
     )
-    from jupyter_amlrun.core.slurmcompute import SlurmCompute
-    from jupyter_amlrun.core.status import RunStatus
     from jupyter_amlrun.core.workspace import Workspace
     from jupyter_amlrun.data.output import OutputFileDatasetConfig
+    from jupyter_amlrun.runtime.errors import ComputeTargetException, NotSupportedLocallyError, UserErrorException
+    from jupyter_amlrun.runtime.status import RunStatus
+    from jupyter_amlrun.train.estimator import (
+        Chainer,
+        Estimator,
+        Gloo,
+        Mpi,
+        Nccl,
+        ParameterServer,
+        PyTorch,
+        SKLearn,
+        TensorFlow,
+    )
 
 
 def __getattr__(name: str) -> Any:

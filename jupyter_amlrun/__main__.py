@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from jupyter_amlrun.core.errors import UserErrorException
+from jupyter_amlrun.runtime.errors import UserErrorException
 
 __all__ = ["main"]
 
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command == "port":
-        from jupyter_amlrun.core.port import run_port
+        from jupyter_amlrun.porting.port import run_port
 
         try:
             text, code = run_port(rest)

@@ -4,7 +4,7 @@ Every error of jupyter_amlrun derives from ``AzureMLException`` and has v1's ``m
 ``print_stacktrace()``.
 """
 
-from jupyter_amlrun.core.errors import (
+from jupyter_amlrun.runtime.errors import (
     ActivityFailedException,
     AuthenticationException,
     AzureMLAggregatedException,

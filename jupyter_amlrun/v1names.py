@@ -1,6 +1,6 @@
 """The refused v1 names, read from the code: ``python -m jupyter_amlrun.v1names [--write]``.
 
-Importing every public module fills :data:`jupyter_amlrun.core.errors.REFUSED` (each refusal registers itself where
+Importing every public module fills :data:`jupyter_amlrun.runtime.errors.REFUSED` (each refusal registers itself where
 it is defined); this renders it as the markdown table of docs/v1-surface.md, so the docs cannot drift from the code
 (a test compares them). ``--write`` replaces the table between the markers in docs/v1-surface.md.
 """
@@ -18,7 +18,7 @@ END = "<!-- refused:end -->"
 
 def load_all() -> dict[str, str]:
     """Import every public module of the package; returns the refused v1 names -> what to use instead."""
-    from jupyter_amlrun.core.errors import REFUSED
+    from jupyter_amlrun.runtime.errors import REFUSED
 
     for info in pkgutil.walk_packages([str(Path(__file__).resolve().parent)], "jupyter_amlrun."):
         if any(part.startswith("_") for part in info.name.split(".")[1:]):

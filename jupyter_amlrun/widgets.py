@@ -1,7 +1,7 @@
 """v1's ``azureml.widgets`` import path: ``from jupyter_amlrun.widgets import RunDetails``."""
 
-from jupyter_amlrun.core.errors import refused_class
 from jupyter_amlrun.notebook.widget import RunDetails
+from jupyter_amlrun.runtime.errors import refused_class
 
 ParallelRunStepDetails = refused_class(
     "ParallelRunStepDetails",

@@ -3,7 +3,11 @@
 Layers, lowest first; a module may import its own layer's package and any lower layer, never a higher one, and
 packages that share a layer stay independent of each other:
 
-    _util  <-  tracking  <-  core  <-  view  <-  compute | data | train  <-  notebook | server | testing  <-  jupyter_amlrun (public)
+    _util  <-  tracking  <-  runtime  <-  core  <-  view  <-  compute | data | train | porting
+        <-  notebook | server | testing  <-  jupyter_amlrun (public)
+
+``runtime`` holds the run engine's parts that need no v1 model class (errors, states, run folder, snapshots,
+environment builds, lifecycle, supervision); ``porting`` is the v1 port tool.
 
 ``view`` (what to show of a run) sits above core and below train, so a run type's package (train/hyperdrive) can
 provide its own view section; notebook and server draw from it.
@@ -31,9 +35,10 @@ PACKAGE = "jupyter_amlrun"
 LAYERS: list[list[str]] = [
     ["_util"],
     ["tracking"],
+    ["runtime"],
     ["core"],
     ["view"],
-    ["compute", "data", "train"],
+    ["compute", "data", "train", "porting"],
     ["notebook", "server", "testing"],
 ]
 

@@ -21,15 +21,15 @@ LONG_FILES = (
     "tests/compute/test_distributed.py",
     "tests/core/test_run.py",
     "tests/test_notebooks_core.py",
-    "tests/core/test_envbuild.py",
+    "tests/runtime/test_envbuild.py",
     "tests/compute/test_liveness.py",
     "tests/compute/test_container.py",
     "tests/compute/test_slurm.py",
     "tests/tracking/test_runendpoint.py",
-    "tests/core/test_envbuild_v1.py",
+    "tests/runtime/test_envbuild_v1.py",
     "tests/notebook/test_origin.py",
     "tests/compute/test_sysmetrics.py",
-    "tests/core/test_watchdog.py",
+    "tests/compute/test_watchdog.py",
 )
 
 

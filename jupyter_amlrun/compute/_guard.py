@@ -4,7 +4,7 @@ A small process the driver starts once it holds its nodes. It keeps its own copi
 of a pipe whose write end only the driver holds, so:
 
 - the driver's death (even SIGKILL) reads as end-of-file at once, and a driver that is stopped or hung shows as a
-  heartbeat older than :func:`~jupyter_amlrun.core.runfolder.liveness_seconds`; either way the guard kills the
+  heartbeat older than :func:`~jupyter_amlrun.runtime.runfolder.liveness_seconds`; either way the guard kills the
   driver, ends every process of the run (its tree and every process marked with the run id), and only then lets the
   slots go, and finishes the run (Failed, saying what happened) through the same recovery a reader would do;
 - at an orderly end (end-of-file after the final status) it sweeps for marked processes that outlived the run and
@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from jupyter_amlrun._util.procs import kill_tree, process_alive
-from jupyter_amlrun.core.runfolder import (
+from jupyter_amlrun.runtime.runfolder import (
     RUN_MARK_ENV,
     RunFolder,
     end_dead_owner,
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         kill_tree(None, [], grace=1.0, mark=mark)  # daemons the script left that escaped the driver's sweep
         _remove_containers(rf)
         return 0
-    from jupyter_amlrun.core.lifecycle import recover_dead_run, recovery_lock
+    from jupyter_amlrun.runtime.lifecycle import recover_dead_run, recovery_lock
 
     with recovery_lock(rf) as mine:
         # Without the lock a reader is recovering the run: it ends the driver; we still see the processes gone.

@@ -25,8 +25,8 @@ from jupyter_amlrun._util.procs import kill_tree
 from jupyter_amlrun.compute.distributed import LaunchPaths, NodeLaunch, free_port, plan_node
 from jupyter_amlrun.compute.distributed_run import Outcome, watch
 from jupyter_amlrun.core.contracts import RankHost, RankTopology
-from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, RunSpec
-from jupyter_amlrun.core.status import RunStatus
+from jupyter_amlrun.runtime.runfolder import RUN_MARK_ENV, RunSpec
+from jupyter_amlrun.runtime.status import RunStatus
 
 PLACEMENT_ENV = "AMLRUN_RAY_PLACEMENT_SECONDS"
 DEFAULT_PLACEMENT_SECONDS = 60.0

@@ -16,7 +16,7 @@ from typing import Any
 
 from jupyter_amlrun.compute.driver import Driver
 from jupyter_amlrun.compute.slurm import SlurmCli, slurm_reason
-from jupyter_amlrun.core.runfolder import RunFolder
+from jupyter_amlrun.runtime.runfolder import RunFolder
 
 
 class SlurmJobDriver(Driver):
@@ -25,6 +25,8 @@ class SlurmJobDriver(Driver):
     def _on_sigterm(self, *_: Any) -> None:
         job_id = os.environ.get("SLURM_JOB_ID", "")
         reason = f"The Slurm job {job_id} was signalled to end (SIGTERM)"
+        # While the job's processes are signalled Slurm says COMPLETING; its final state (CANCELLED...) comes only
+        # once they (this driver too) are gone, so what Slurm says now is all the driver can know.
         try:
             info = SlurmCli().job(job_id, timeout=5.0) if job_id else None
         except Exception:  # never let the handler fail: the cancel must be recorded

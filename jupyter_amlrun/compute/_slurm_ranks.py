@@ -20,7 +20,7 @@ import time
 from typing import TYPE_CHECKING
 
 from jupyter_amlrun.compute.distributed import free_port
-from jupyter_amlrun.core.status import RunStatus
+from jupyter_amlrun.runtime.status import RunStatus
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.contracts import RankHost, RankTopology
@@ -86,7 +86,7 @@ def run_on_slurm(driver: RankHost, topo: RankTopology, cmd: list[str], env: dict
     reason = rf.cancel_requested()
     if reason:
         return RunStatus.CANCELED, reason, code
-    from jupyter_amlrun.core.lifecycle import error_tail
+    from jupyter_amlrun.runtime.lifecycle import error_tail
 
     tails = []
     for rank in range(topo.world_size):

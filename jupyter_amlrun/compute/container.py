@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.engine import IMAGE_REPO, RUN_LABEL, Engine, EngineError, from_record, images_dir, require
 from jupyter_amlrun.compute._gpus import CUDA_ENV
-from jupyter_amlrun.core.status import RunStatus
+from jupyter_amlrun.runtime.status import RunStatus
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -317,7 +317,7 @@ def _slot_gpus(driver: Driver, engine: Engine, definition: dict[str, Any]) -> li
 
 
 def _packages(definition: dict[str, Any]) -> list[str]:
-    from jupyter_amlrun.core.envcache import conda_to_pip
+    from jupyter_amlrun.runtime.envcache import conda_to_pip
 
     conda = [p for p in (conda_to_pip(str(c)) for c in definition.get("conda") or []) if p]
     return [str(p) for p in definition.get("pip") or []] + conda
@@ -401,7 +401,7 @@ def derived_image(
     Concurrent runs of one environment build once: the first holds the key's file lock, the others wait for it and
     then reuse its image. Returns (image, interpreter inside it).
     """
-    from jupyter_amlrun.core.envcache import EnvironmentBuildError, cache_root, wait_lock
+    from jupyter_amlrun.runtime.envcache import EnvironmentBuildError, cache_root, wait_lock
 
     key = image_key(base, definition, packages)
     tag = f"{IMAGE_REPO}:{key}"
@@ -458,7 +458,7 @@ def dockerfile_image(
 ) -> str:
     """v1's ``env.docker.base_dockerfile``: the image built from that Dockerfile text (an empty build context), once
     per text; later runs reuse it. Returns its tag."""
-    from jupyter_amlrun.core.envcache import EnvironmentBuildError, cache_root, wait_lock
+    from jupyter_amlrun.runtime.envcache import EnvironmentBuildError, cache_root, wait_lock
 
     key = "df-" + hashlib.sha256(dockerfile.encode()).hexdigest()[:21]
     tag = f"{IMAGE_REPO}:{key}"

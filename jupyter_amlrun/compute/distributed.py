@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun.core.runfolder import RunSpec
+from jupyter_amlrun.runtime.runfolder import RunSpec
 
 if TYPE_CHECKING:
     from jupyter_amlrun.compute.container import ContainerRun

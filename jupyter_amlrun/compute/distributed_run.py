@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING
 from jupyter_amlrun._util.procs import kill_tree
 from jupyter_amlrun.compute.distributed import LaunchPaths, NodeLaunch, free_port, plan
 from jupyter_amlrun.core.contracts import RankHost, RankOutcome, RankTopology
-from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, user_umask
-from jupyter_amlrun.core.status import RunStatus
+from jupyter_amlrun.runtime.runfolder import RUN_MARK_ENV, user_umask
+from jupyter_amlrun.runtime.status import RunStatus
 
 if TYPE_CHECKING:
     from jupyter_amlrun.compute.distributed import Topology
@@ -172,7 +172,7 @@ def watch(
 
 def _failure(launch: NodeLaunch, code: int, topo: RankTopology, script: str) -> str:
     """The run's error when node ``launch`` ended with ``code``: the first failed rank and the tail of its log."""
-    from jupyter_amlrun.core.lifecycle import error_tail
+    from jupyter_amlrun.runtime.lifecycle import error_tail
 
     text = _read_tail(launch.launcher_log)
     rank, rank_code = _failed_rank(text)

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 from jupyter_amlrun._util.procs import kill_tree
 from jupyter_amlrun.compute._gpus import CUDA_ENV
 from jupyter_amlrun.core.contracts import InputMaterializer, MaterializedInputs, NodeReservation, RankHost, RankTopology
-from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, RunFolder, RunSpec, owner_only_umask, user_umask
-from jupyter_amlrun.core.status import RunStatus
-from jupyter_amlrun.core.supervisor import Supervisor
+from jupyter_amlrun.runtime.runfolder import RUN_MARK_ENV, RunFolder, RunSpec, owner_only_umask, user_umask
+from jupyter_amlrun.runtime.status import RunStatus
+from jupyter_amlrun.runtime.supervisor import Supervisor
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -98,7 +98,7 @@ class Driver(Supervisor):
         return self._workspace().store
 
     def _sync_once(self) -> None:
-        from jupyter_amlrun.core.lifecycle import mirror_status
+        from jupyter_amlrun.runtime.lifecycle import mirror_status
         from jupyter_amlrun.tracking.journal import ship_journal
 
         store = self._store()
@@ -184,7 +184,7 @@ class Driver(Supervisor):
 
     def wait_for_disk(self) -> None:
         """Before recording the end: wait (bounded, like a locked store) for space to write it."""
-        from jupyter_amlrun.core.lifecycle import store_retry_seconds
+        from jupyter_amlrun.runtime.lifecycle import store_retry_seconds
 
         deadline = time.monotonic() + store_retry_seconds()
         said = False
@@ -421,7 +421,7 @@ class Driver(Supervisor):
             if self._sync is not None:
                 self._sync.join(timeout=30)
         self.log(f"Finalizing: uploading outputs and logs, final status {status}.")
-        from jupyter_amlrun.core.lifecycle import end_lost_run, finalize, store_retry_seconds, with_store_retries
+        from jupyter_amlrun.runtime.lifecycle import end_lost_run, finalize, store_retry_seconds, with_store_retries
 
         self.check_disk()
         if self.disk_full is not None:
@@ -474,8 +474,8 @@ class Driver(Supervisor):
 
     def end_orphaned_children(self) -> None:
         """Child runs the script started but never completed end with it (as Failed, their data kept)."""
-        from jupyter_amlrun.core.lifecycle import recover_dead_run
         from jupyter_amlrun.core.reader import RunReader
+        from jupyter_amlrun.runtime.lifecycle import recover_dead_run
 
         try:
             parent = RunReader(self._workspace(), self.rf.run_id)
@@ -500,7 +500,7 @@ class Driver(Supervisor):
     def execute(self) -> tuple[str, str | None, int | None]:
         rf, spec = self.rf, self.spec
         self.set_status(RunStatus.PREPARING)
-        from jupyter_amlrun.core.snapshot import SnapshotStore
+        from jupyter_amlrun.runtime.snapshot import SnapshotStore
 
         count = SnapshotStore(self.ws_dir).restore(spec.snapshot_id, rf.workdir)
         (rf.workdir / "outputs").mkdir(exist_ok=True)
@@ -513,7 +513,7 @@ class Driver(Supervisor):
             except ContainerError as exc:
                 self.log(f"Error: {exc}")
                 return exc.status, str(exc), None
-        from jupyter_amlrun.core.envcache import EnvironmentBuildError, Prepared, prepare_run_environment
+        from jupyter_amlrun.runtime.envcache import EnvironmentBuildError, Prepared, prepare_run_environment
 
         try:
             prepared = (
@@ -617,7 +617,7 @@ class Driver(Supervisor):
         if reason:
             # A cancel that reached the script before us (e.g. Ray's stop_job signals the whole job): Canceled.
             return RunStatus.CANCELED, reason, code
-        from jupyter_amlrun.core.lifecycle import error_tail
+        from jupyter_amlrun.runtime.lifecycle import error_tail
 
         how = f"was killed by signal {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
         tail = error_tail(rf.user_log)

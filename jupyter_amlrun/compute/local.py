@@ -11,10 +11,10 @@ from jupyter_amlrun._util.procs import process_alive
 from jupyter_amlrun.compute._gpus import pool_gpus, slot_env
 from jupyter_amlrun.compute._slots import SlotPool
 from jupyter_amlrun.core.contracts import ComputeBackend, LaunchHandle, NodeReservation, Unlimited
-from jupyter_amlrun.core.errors import ComputeTargetException
-from jupyter_amlrun.core.lifecycle import live_status, request_cancel
-from jupyter_amlrun.core.runfolder import RunFolder, private_dirs
-from jupyter_amlrun.core.supervisor import reap, start_supervisor
+from jupyter_amlrun.runtime.errors import ComputeTargetException
+from jupyter_amlrun.runtime.lifecycle import live_status, request_cancel
+from jupyter_amlrun.runtime.runfolder import RunFolder, private_dirs
+from jupyter_amlrun.runtime.supervisor import reap, start_supervisor
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.runconfig import RunConfiguration

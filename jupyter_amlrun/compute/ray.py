@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun.core.contracts import ComputeBackend, LaunchHandle, RankHost, RankOutcome, RankTopology
-from jupyter_amlrun.core.errors import ComputeTargetException
-from jupyter_amlrun.core.lifecycle import error_tail, finalize, live_status, recovery_lock, request_cancel
-from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, RunFolder
-from jupyter_amlrun.core.status import RunStatus
+from jupyter_amlrun.runtime.errors import ComputeTargetException
+from jupyter_amlrun.runtime.lifecycle import error_tail, finalize, live_status, recovery_lock, request_cancel
+from jupyter_amlrun.runtime.runfolder import RUN_MARK_ENV, RunFolder
+from jupyter_amlrun.runtime.status import RunStatus
 
 if TYPE_CHECKING:
     from ray.job_submission import JobDetails, JobSubmissionClient
@@ -133,7 +133,7 @@ class RayBackend(ComputeBackend):
     """Runs each run's driver as a job on the Ray cluster whose Job Submission address the target names."""
 
     kind = "Ray"
-    target_class = "jupyter_amlrun.core.computetarget:RayCompute"
+    target_class = "jupyter_amlrun.compute.raycompute:RayCompute"
 
     def __init__(self, workspace: Workspace, name: str, config: dict[str, Any]) -> None:
         super().__init__(workspace, name, config)
@@ -373,7 +373,7 @@ def job_runtime_env(environment: dict[str, Any] | None, *, local: bool) -> dict[
         if os.environ.get(key):
             env_vars[key] = os.environ[key]
     runtime_env: dict[str, Any] = {"env_vars": env_vars}
-    from jupyter_amlrun.core.envcache import provided_by_amlrun
+    from jupyter_amlrun.runtime.envcache import provided_by_amlrun
 
     # azureml-* is the SDK this package replaces (the in-script API comes with the job): never installed by Ray.
     pip = [p for p in (environment or {}).get("pip") or [] if not provided_by_amlrun(_requirement_name(str(p)))]

@@ -3,11 +3,17 @@ accounting are the cluster's.
 
 The job runs the same driver a local run gets (``<python> -m jupyter_amlrun.compute.driver <workspace> <run_id>``,
 the absolute interpreter of the target), so environments, inputs, logs, metrics, outputs and cancel behave as on
-``local``. What Slurm adds is read here, from ``scontrol show job`` (no ``sacct``: a cluster without slurmdbd has
-none): a pending job keeps its run Queued with squeue's reason (Priority, Resources, JobHeldUser...) in the run's
-details, and a job that Slurm ends (time limit, preemption, node failure, scancel behind our back) ends its run with
-Slurm's state and reason. ``max_run_duration_seconds`` also bounds the job's ``--time`` (a minute after the driver's
-own limit, so the driver's clear message wins when both apply).
+``local``. What Slurm adds is read from ``scontrol show job`` (no ``sacct``: a cluster without slurmdbd has none).
+Readers never write: :meth:`SlurmBackend.status` only reads the run folder. The workspace's watchdog (started at
+launch, on the login node) asks :meth:`SlurmBackend.watch` about each live run: a pending job keeps its run Queued
+with squeue's reason (Priority, Resources, JobHeldUser...) in the run's details; a job pending for a reason that
+cannot clear by itself (InvalidAccount, PartitionTimeLimit...) is scancelled and its run ends Failed with Slurm's
+words; a job that Slurm ends (time limit, preemption, node failure, scancel behind our back) ends its run with
+Slurm's state and reason when its driver could not (the driver itself turns Slurm's SIGTERM into a cancel with
+Slurm's reason: compute/_slurm_job.py). ``max_run_duration_seconds`` also bounds the job's ``--time`` (a minute after
+the driver's own limit, so the driver's clear message wins when both apply). GPUs: ``--gpus-per-node`` from the
+target's ``gpus_per_node``, else one per process on the node when the run asks for GPUs (an estimator's ``use_gpu``,
+a CUDA base image).
 
 The workspace folder (run folders, journals, snapshots) must be on a filesystem the login node and the compute nodes
 see at the same path: ``SlurmCompute`` checks it at attach with a one-task ``srun``.
@@ -21,6 +27,7 @@ import os
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -28,11 +35,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun.core.contracts import ComputeBackend, LaunchHandle, RankHost, RankOutcome, RankTopology
-from jupyter_amlrun.core.errors import ComputeTargetException
-from jupyter_amlrun.core.lifecycle import error_tail, finalize, live_status, recover_dead_run, recovery_lock
-from jupyter_amlrun.core.lifecycle import request_cancel as lifecycle_cancel
-from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, RunFolder
-from jupyter_amlrun.core.status import RunStatus
+from jupyter_amlrun.runtime.errors import ComputeTargetException
+from jupyter_amlrun.runtime.lifecycle import error_tail, finalize, live_status, recover_dead_run, recovery_lock
+from jupyter_amlrun.runtime.lifecycle import request_cancel as lifecycle_cancel
+from jupyter_amlrun.runtime.runfolder import RUN_MARK_ENV, RunFolder, RunState
+from jupyter_amlrun.runtime.status import RunStatus
+from jupyter_amlrun.runtime.watchdog import ensure_watchdog
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.runconfig import RunConfiguration
@@ -46,9 +54,26 @@ JOB_LOG = "logs/azureml/slurm_job_log.txt"
 # How long cancel() lets the driver end the run itself before it scancels the job.
 CANCEL_GRACE_SECONDS = 20.0
 CALL_SECONDS = 30.0
+# How long the watchdog waits for Slurm to end the job of a dead driver before the shared recovery ends the run.
+ENDING_WAIT_SECONDS = 120.0
+GPU_OPTIONS = ("--gpus", "--gres=gpu", "--gpus-per-node", "--gpus-per-task", "-G")
 PENDING = ("PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD", "SUSPENDED", "CONFIGURING")
 # Slurm's end states that read as a cancel of the run (the rest end it Failed).
 CANCELED_STATES = ("CANCELLED", "PREEMPTED", "REVOKED")
+# Pending reasons that never clear by themselves (the job's own request is refused): the run ends Failed, the job is
+# scancelled, rather than the run staying Queued for ever. A cluster that enforces associations refuses most of these
+# at sbatch already; without enforcement at submit (EnforcePartLimits=NO), Slurm keeps such a job pending.
+HOPELESS_REASONS = {
+    "InvalidAccount": "Slurm does not accept the job's account (`sacctmgr show assoc user=$USER` lists yours)",
+    "InvalidQOS": "Slurm does not accept the job's QOS (`sacctmgr show qos` lists them)",
+    "QOSNotAllowed": "the job's QOS is not allowed in this partition or account",
+    "AccountNotAllowed": "the job's account is not allowed in this partition",
+    "PartitionTimeLimit": "the job's time limit is above the partition's MaxTime (`sinfo -o '%P %l'`)",
+    "PartitionNodeLimit": "the job asks for more nodes than the partition allows",
+    "BadConstraints": "the job's constraints (GPUs, features, memory) match no node of the partition",
+}
+# The environment of a run that asks for GPUs: an estimator's use_gpu, or an image whose name says CUDA/GPU.
+GPU_IMAGE_WORDS = ("cuda", "gpu")
 INSTALL_HINT = (
     "Install the Slurm client commands on this (login) node, e.g. `apt-get install slurm-client` or your site's "
     "module (`module load slurm`), and make sure `sbatch` is on PATH (or pass slurm_bin_dir=...)."
@@ -162,7 +187,7 @@ class SlurmBackend(ComputeBackend):
     """Runs each run's driver as a batch job on the Slurm cluster the target names (a partition and options)."""
 
     kind = KIND
-    target_class = "jupyter_amlrun.core.slurmcompute:SlurmCompute"
+    target_class = "jupyter_amlrun.compute.slurmcompute:SlurmCompute"
 
     def __init__(self, workspace: Workspace, name: str, config: dict[str, Any]) -> None:
         super().__init__(workspace, name, config)
@@ -221,20 +246,34 @@ class SlurmBackend(ComputeBackend):
                 topo = topology(spec)
                 if topo is not None:
                     nodes, per_node = topo.nodes, topo.per_node
-        args = self.sbatch_args(rf, nodes, per_node, spec.max_run_duration_seconds)
+        args = self.sbatch_args(rf, nodes, per_node, spec.max_run_duration_seconds, gpus=run_gpus(spec, per_node))
         done = self.cli.run("sbatch", *args, str(script))
         if done.returncode != 0:
             raise ComputeTargetException(self._refusal(done.stderr or done.stdout))
         job_id = done.stdout.strip().split(";")[0]
         if not job_id.isdigit():
             raise ComputeTargetException(f"sbatch answered {done.stdout.strip()!r}, not a job id.")
-        rf.update_state(queued_reason=f"Slurm job {job_id} submitted to partition {self.partition or '(default)'}")
+        # The job is in Slurm's queue: the run is Queued (its driver says so again when it starts).
+        rf.set_status(
+            RunStatus.QUEUED, queued_reason=f"Slurm job {job_id} submitted to partition {self.partition or '(default)'}"
+        )
+        # The watchdog (on this login node) follows the job: its pending reason, an end its driver could not record.
+        ensure_watchdog(self.workspace.path, min_interval=2.0)
         return LaunchHandle(self.kind, self.name, {"job_id": job_id, "partition": self.partition})
 
     def sbatch_args(
-        self, rf: RunFolder, nodes: int = 1, per_node: int = 1, max_seconds: float | None = None
+        self,
+        rf: RunFolder,
+        nodes: int = 1,
+        per_node: int = 1,
+        max_seconds: float | None = None,
+        gpus: int | None = None,
     ) -> list[str]:
-        """The options of a run's ``sbatch``: the target's, the run's shape, its time limit."""
+        """The options of a run's ``sbatch``: the target's, the run's shape, its time limit, its GPUs.
+
+        ``gpus``: GPUs per node the run asks for (None: none asked); the target's ``gpus_per_node`` wins, and GPU
+        options in the target's ``extra_sbatch_args`` win over both.
+        """
         cfg = self.config
         args = [
             "--parsable",
@@ -251,8 +290,11 @@ class SlurmBackend(ComputeBackend):
         limit = _limit_minutes(cfg.get("time_limit"), max_seconds)
         if limit is not None:
             args.append(f"--time={limit}")
-        args += [str(a) for a in cfg.get("extra_sbatch_args") or []]
-        return args
+        extra = [str(a) for a in cfg.get("extra_sbatch_args") or []]
+        per_node_gpus = cfg["gpus_per_node"] if cfg.get("gpus_per_node") is not None else gpus  # 0: never
+        if per_node_gpus and not any(a.startswith(GPU_OPTIONS) for a in extra):
+            args.append(f"--gpus-per-node={int(per_node_gpus)}")
+        return args + extra
 
     def _refusal(self, stderr: str) -> str:
         """sbatch's refusal, with what to change."""
@@ -268,6 +310,11 @@ class SlurmBackend(ComputeBackend):
             fix = f"Partition {self.partition!r} is not usable: `sinfo -s` lists the partitions; attach with one."
         elif "qos" in low:
             fix = f"QOS {self.config.get('qos')!r} is not allowed here: `sacctmgr show qos` lists them."
+        elif "gres" in low or "gpu" in low:
+            fix = (
+                "The partition's nodes do not offer the GPUs asked for (`sinfo -o '%P %G'` lists each partition's "
+                "gres): attach a GPU partition, or lower gpus_per_node (0: none) / the run's GPU needs."
+            )
         elif "time limit" in low:
             fix = "Lower time_limit / max_run_duration_seconds to the partition's MaxTime (`sinfo -o '%P %l'`)."
         elif "node configuration" in low or "node count" in low:
@@ -275,32 +322,56 @@ class SlurmBackend(ComputeBackend):
         return f"Slurm refused the job (sbatch: {text}). {fix}"
 
     def status(self, rf: RunFolder) -> str:
+        """The run's status, read from its folder only (a reader never ends a run: :meth:`watch` does, in the
+        workspace's watchdog, which a read starts when none runs)."""
         state = rf.read_state()
         if state.terminal:
             return state.status
-        job_id = self._job_id(rf)
-        info = self.cli.job(job_id) if job_id else None
-        job_state = (info or {}).get("JobState", "")
         if state.driver:
-            # The driver runs (or ran) the run: the run folder is the truth while it lives. A job that Slurm ended
-            # (time limit, preemption, node failure, scancel) ends the run with Slurm's reason.
-            ended = job_state not in (*PENDING, "RUNNING", "COMPLETING", "COMPLETED")
-            if info is not None and ended and not rf.owner_alive(state):
-                return self._end_killed(rf, info)
-            return live_status(self.workspace.store, rf)
+            return live_status(self.workspace.store, rf)  # read only; starts the watchdog for a dead owner
+        ensure_watchdog(self.workspace.path, min_interval=2.0)  # a pending job is followed by the watchdog
+        return state.status
+
+    def watch(self, rf: RunFolder, state: RunState) -> bool | None:
+        """What Slurm says of the run's job, for the workspace's watchdog (see the module docstring): True while
+        the run lives, False when it was ended here, None when the driver's liveness decides."""
+        job_id = self._job_id(rf)
+        if not job_id or state.terminal:
+            return None
+        if state.driver:
+            if rf.owner_alive(state):
+                return True
+            info = self.cli.job(job_id)
+            if info is None:
+                return None  # Slurm forgot the job (MinJobAge) or does not answer: the driver's death decides
+            job_state = info.get("JobState", "")
+            if job_state in (*PENDING, "RUNNING", "COMPLETING"):
+                # Slurm is still ending the job's processes (KillWait): wait, bounded, for its final word.
+                return True if rf.heartbeat_age(state) < ENDING_WAIT_SECONDS else None
+            if job_state == "COMPLETED":
+                return None  # the driver exited 0 without its final status: the shared recovery finishes the run
+            self._end_killed(rf, info)
+            return False
+        info = self.cli.job(job_id)
         if info is None:
-            if job_id and self.cli.job(job_id) is None and _gone(self.cli, job_id):
-                return self._end_without_driver(rf, None)
-            return state.status
+            if _gone(self.cli, job_id):
+                self._end_without_driver(rf, None)
+                return False
+            return True  # Slurm does not answer: nothing to conclude
+        job_state = info.get("JobState", "")
         if job_state in PENDING:
             reason = info.get("Reason", "None")
+            if reason in HOPELESS_REASONS:
+                self._end_refused(rf, info)
+                return False
             text = f"Slurm job {job_id} is {job_state} (reason: {reason}) in partition {info.get('Partition', '?')}"
             if state.queued_reason != text:
                 rf.update_state(queued_reason=text)
-            return RunStatus.QUEUED.value
+            return True
         if job_state in ("RUNNING", "COMPLETING", "CONFIGURING"):
-            return state.status  # the driver is starting on the node
-        return self._end_without_driver(rf, info)
+            return True  # the driver is starting on the node
+        self._end_without_driver(rf, info)
+        return False
 
     def log_sources(self, rf: RunFolder) -> dict[str, Path]:
         return rf.log_files()
@@ -315,12 +386,14 @@ class SlurmBackend(ComputeBackend):
             rf.request_cancel(reason)
             self._scancel(job_id)
             deadline = time.monotonic() + 10.0
+            info = None
             while time.monotonic() < deadline and not rf.read_state().driver:
                 info = self.cli.job(job_id) if job_id else None
                 if info is None or info.get("JobState") not in (*PENDING, "RUNNING"):
                     break
                 time.sleep(0.2)
-            self.status(rf)
+            if not rf.read_state().driver:
+                self._end_without_driver(rf, info)  # a cancel is a writer: the run ends Canceled now
             return
         # The driver's own cancel path ends the script's tree and finalises Canceled; the job then ends by itself.
         # scancel is the fallback for a driver that does not answer.
@@ -387,7 +460,31 @@ class SlurmBackend(ComputeBackend):
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
         with contextlib.suppress(OSError), open(rf.driver_log, "a", encoding="utf-8") as fh:
             fh.write(f"[{stamp}] Slurm: {why}\n")
+        state = rf.read_state()
+        if state.driver_host and state.driver_host != socket.gethostname():
+            # The pids are a compute node's (Slurm ended them there): the recovery must not kill this host's.
+            rf.update_state(script_pgid=None, script_pids=[])
         return recover_dead_run(self.workspace.store, rf, fate=f"was ended by Slurm ({why})")
+
+    def _end_refused(self, rf: RunFolder, info: dict[str, str]) -> str:
+        """A job Slurm keeps pending for a reason that cannot clear by itself: scancel it, the run ends Failed."""
+        job_id, reason = self._job_id(rf), info.get("Reason", "?")
+        self._scancel(job_id)
+        error = (
+            f"Slurm keeps job {job_id} pending with reason {reason}: {HOPELESS_REASONS.get(reason, reason)}. The job "
+            f"was cancelled. Change the target's options (account, qos, partition, time_limit, extra_sbatch_args) "
+            f"or the run's (node_count, max_run_duration_seconds) and submit again."
+        )
+        with recovery_lock(rf) as mine:
+            state = rf.read_state()
+            if not mine or state.terminal or state.driver:
+                return state.status
+            try:
+                return finalize(self.workspace.store, rf, RunStatus.FAILED, error=error).status
+            except Exception as exc:  # the store is down: the run still ends; MLflow catches up on a later read
+                return rf.set_status(
+                    RunStatus.FAILED, error=error, warnings=[f"recording the end failed: {exc}"]
+                ).status
 
     def _end_without_driver(self, rf: RunFolder, info: dict[str, str] | None) -> str:
         """A job that ended before its driver took the run: end the run here, with Slurm's reason and job log."""
@@ -470,6 +567,8 @@ def slurm_reason(job_id: str, info: dict[str, str] | None) -> str:
     state, reason = info.get("JobState", "?"), info.get("Reason", "None")
     if state == "COMPLETING" and reason == "TimeLimit":  # what scontrol says while the job's processes are signalled
         state = "TIMEOUT"
+    elif state == "COMPLETING":  # its processes are being signalled: scancel, a signal to the job, a node going down
+        return f"The Slurm job {job_id} was ended by Slurm (scancel or a signal to the job; it is COMPLETING)"
     text = f"The Slurm job {job_id} ended {state}"
     if state == "TIMEOUT":
         text += f" (its time limit {info.get('TimeLimit', '?')} was reached)"
@@ -479,6 +578,17 @@ def slurm_reason(job_id: str, info: dict[str, str] | None) -> str:
     if exit_code and exit_code != "0:0":
         text += f", exit code {exit_code}"
     return text
+
+
+def run_gpus(spec: Any, per_node: int = 1) -> int | None:
+    """GPUs per node a run asks for: one per process on the node when its environment needs GPUs (an estimator's
+    ``use_gpu``, or a container image whose name says CUDA/GPU), else None (no GPU option)."""
+    definition = getattr(spec, "environment_definition", None) or {}
+    docker = (getattr(spec, "extra", None) or {}).get("docker") or {}
+    image = str(docker.get("image") or "").lower()
+    if definition.get("use_gpu") or any(word in image for word in GPU_IMAGE_WORDS):
+        return max(1, int(per_node or 1))
+    return None
 
 
 def _gone(cli: SlurmCli, job_id: str) -> bool:

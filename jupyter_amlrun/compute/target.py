@@ -6,7 +6,7 @@ from jupyter_amlrun.core.computetarget import (
     AmlComputeStatus,
     ComputeTarget,
 )
-from jupyter_amlrun.core.errors import ComputeTargetException
+from jupyter_amlrun.runtime.errors import ComputeTargetException
 
 __all__ = [
     "AmlCompute",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from jupyter_amlrun.core.errors import refused
+from jupyter_amlrun.runtime.errors import refused
 
 _NOTED: set[str] = set()
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.fileio import read_json, write_json_atomic
-from jupyter_amlrun.core.errors import DatastoreException
+from jupyter_amlrun.runtime.errors import DatastoreException
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.contracts import DatastoreBackend

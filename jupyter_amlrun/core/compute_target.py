@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jupyter_amlrun.core.errors import ComputeTargetException, refused
+from jupyter_amlrun.runtime.errors import ComputeTargetException, refused
 
 _LEGACY = (
     "Use ComputeTarget.create(ws, name, AmlCompute.provisioning_configuration(max_nodes=N)) or compute_target='local'."

@@ -15,7 +15,7 @@ from jupyter_amlrun.core.computetarget import (
     AmlComputeStatus,
     ComputeTarget,
 )
-from jupyter_amlrun.core.errors import ComputeTargetException, refused
+from jupyter_amlrun.runtime.errors import ComputeTargetException, refused
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.workspace import Workspace

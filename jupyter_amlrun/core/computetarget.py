@@ -1,4 +1,4 @@
-"""ComputeTarget, AmlCompute and RayCompute (v1 API): workspace documents; ``resolve_backend`` gives a target's backend.
+"""ComputeTarget and AmlCompute (v1 API): workspace documents; ``resolve_backend`` gives a target's backend.
 
 The documents live here (core); the backend that runs on a target is looked up by the document's ``type`` in
 :data:`jupyter_amlrun.core.registry.compute_backends`, and everything live (busy nodes, queue) comes from its contract.
@@ -15,8 +15,8 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
-from jupyter_amlrun.core.errors import ComputeTargetException, refused
 from jupyter_amlrun.core.registry import UnknownKindError, compute_backends
+from jupyter_amlrun.runtime.errors import ComputeTargetException, refused
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.contracts import ComputeBackend
@@ -29,11 +29,11 @@ _NAME_RE = re.compile(r"^[a-zA-Z][a-zA-Z0-9\-]{1,15}$")
 NAME_RULE = "Compute names are 2-16 characters: a letter first, then letters, digits or hyphens."
 
 
-def _doc_path(ws: Workspace, name: str) -> Any:
+def doc_path(ws: Workspace, name: str) -> Any:
     return ws.path / "compute" / f"{name}.json"
 
 
-def _now_iso() -> str:
+def now_iso() -> str:
     return _dt.datetime.now(tz=_dt.timezone.utc).isoformat()
 
 
@@ -156,7 +156,7 @@ class ComputeTarget:
     type = "ComputeTarget"
 
     def __new__(cls, workspace: Workspace, name: str) -> ComputeTarget:
-        doc = read_json(_doc_path(workspace, name)) if isinstance(name, str) and _NAME_RE.match(name) else None
+        doc = read_json(doc_path(workspace, name)) if isinstance(name, str) and _NAME_RE.match(name) else None
         if doc is None:
             raise ComputeTargetException(
                 f"ComputeTargetNotFound: Compute Target with name {name} not found in provided workspace. "
@@ -180,7 +180,7 @@ class ComputeTarget:
     @staticmethod
     def create(workspace: Workspace, name: str, provisioning_configuration: Any) -> ComputeTarget:
         """Create a compute target; re-creating one with the same configuration returns it."""
-        _check_name(name)
+        check_name(name)
         if not isinstance(provisioning_configuration, AmlComputeProvisioningConfiguration):
             if callable(getattr(provisioning_configuration, "to_doc", None)):  # another kind's (RayCompute's)
                 return _create_kind(workspace, name, provisioning_configuration.to_doc())
@@ -190,7 +190,7 @@ class ComputeTarget:
             )
         provisioning_configuration.validate_configuration()
         doc = provisioning_configuration.to_doc()
-        path = _doc_path(workspace, name)
+        path = doc_path(workspace, name)
         with file_lock(path.with_suffix(".lock")):
             existing = read_json(path)
             if existing is not None:
@@ -202,7 +202,7 @@ class ComputeTarget:
                         f"ComputeTarget(ws, {name!r}), or update()/delete() it first."
                     )
             else:
-                doc["created"] = _now_iso()
+                doc["created"] = now_iso()
                 write_json_atomic(path, doc)
         return ComputeTarget(workspace, name)
 
@@ -213,9 +213,11 @@ class ComputeTarget:
     @staticmethod
     def attach(workspace: Workspace, name: str, attach_configuration: Any) -> ComputeTarget:
         """Attach existing compute: a Ray cluster by its Job Submission address (RayCompute.attach_configuration)."""
-        _check_name(name)
-        if hasattr(attach_configuration, "_attach_target"):  # SlurmCompute.attach_configuration (core/slurmcompute.py)
-            return attach_configuration._attach_target(workspace, name)
+        check_name(name)
+        if hasattr(
+            attach_configuration, "attach_target"
+        ):  # SlurmCompute.attach_configuration (compute/slurmcompute.py)
+            return attach_configuration.attach_target(workspace, name)
         if not callable(getattr(attach_configuration, "to_doc", None)):
             raise ComputeTargetException(
                 "attach_configuration must come from RayCompute.attach_configuration(address='http://<head>:8265'); "
@@ -235,7 +237,7 @@ class ComputeTarget:
         return None
 
     def refresh_state(self) -> None:
-        doc = read_json(_doc_path(self.workspace, self.name))
+        doc = read_json(doc_path(self.workspace, self.name))
         if doc is None:
             raise ComputeTargetException(f"Compute target {self.name!r} was deleted.")
         self._doc = doc
@@ -250,7 +252,7 @@ class ComputeTarget:
             )
         with contextlib.suppress(UnknownKindError):  # a kind no longer installed has nothing of ours to undo
             compute_backends.load(str(self._doc.get("type"))).deprovision(self.workspace, self.name, self._doc)
-        path = _doc_path(self.workspace, self.name)
+        path = doc_path(self.workspace, self.name)
         with file_lock(path.with_suffix(".lock")):
             path.unlink(missing_ok=True)
         shutil.rmtree(self.workspace.path / "compute" / self.name, ignore_errors=True)
@@ -359,8 +361,8 @@ class AmlCompute(ComputeTarget):
                 doc[key] = value
         cfg = AmlComputeProvisioningConfiguration(**{k: v for k, v in doc.items() if k != "type"})
         cfg.validate_configuration()
-        doc["modified"] = _now_iso()
-        path = _doc_path(self.workspace, self.name)
+        doc["modified"] = now_iso()
+        path = doc_path(self.workspace, self.name)
         with file_lock(path.with_suffix(".lock")):
             write_json_atomic(path, doc)
         self._doc = doc
@@ -395,7 +397,7 @@ class AmlCompute(ComputeTarget):
     remove_identity = refused("AmlCompute.remove_identity", _IDENTITY)
 
 
-def _check_name(name: Any) -> None:
+def check_name(name: Any) -> None:
     if not isinstance(name, str):
         raise ComputeTargetException(f"Compute target name must be a string, got {type(name).__name__}.")
     if name.lower() in RESERVED_NAMES:
@@ -405,112 +407,6 @@ def _check_name(name: Any) -> None:
         )
     if not _NAME_RE.match(name):
         raise ComputeTargetException(f"Invalid compute target name {name!r}. {NAME_RULE}")
-
-
-RAY_TYPE = "Ray"
-
-
-class RayComputeAttachConfiguration:
-    """What ``RayCompute.attach_configuration`` returns: an existing Ray cluster's Job Submission address."""
-
-    def __init__(self, address: str, python: str | None = None) -> None:
-        self.address = address
-        self.python = python
-
-    def to_doc(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {"type": RAY_TYPE, "address": self.address, "managed": False}
-        if self.python:
-            doc["python"] = self.python
-        return doc
-
-
-class RayComputeProvisioningConfiguration:
-    """What ``RayCompute.provisioning_configuration`` returns: a development head on this machine."""
-
-    def __init__(self, num_cpus: int | None = None, num_gpus: int | None = None) -> None:
-        for field, value in (("num_cpus", num_cpus), ("num_gpus", num_gpus)):
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
-                raise ComputeTargetException(f"RayCompute.provisioning_configuration: {field} must be an integer >= 0.")
-        self.num_cpus = num_cpus
-        self.num_gpus = num_gpus
-
-    def to_doc(self) -> dict[str, Any]:
-        return {"type": RAY_TYPE, "num_cpus": self.num_cpus, "num_gpus": self.num_gpus, "managed": True}
-
-
-class RayCompute(ComputeTarget):
-    """A Ray cluster: runs are Ray jobs submitted through its Job Submission API (the backend: compute/ray.py).
-
-    ``ComputeTarget.attach(ws, "ray", RayCompute.attach_configuration(address="http://head:8265"))`` uses an existing
-    cluster; ``ComputeTarget.create(ws, "ray-dev", RayCompute.provisioning_configuration(num_cpus=2))`` starts a
-    development head on 127.0.0.1 that ``delete()`` stops.
-    """
-
-    type = RAY_TYPE
-
-    @staticmethod
-    def attach_configuration(address: str = "http://127.0.0.1:8265", python: str | None = None) -> Any:
-        """Describe an existing Ray cluster.
-
-        Parameters
-        ----------
-        address:
-            The head's Job Submission (dashboard) URL, ``http://<head>:8265``.
-        python:
-            The interpreter the jobs run the driver with on the cluster (default: this one's absolute path).
-        """
-        return RayComputeAttachConfiguration(address, python)
-
-    @staticmethod
-    def provisioning_configuration(num_cpus: int | None = None, num_gpus: int | None = None, **kwargs: Any) -> Any:
-        """Describe a development head started on 127.0.0.1 (``ray start --head``) by ``ComputeTarget.create``.
-
-        Parameters
-        ----------
-        num_cpus, num_gpus:
-            The head's resources (default: Ray's detection).
-        """
-        if kwargs:
-            raise ComputeTargetException(
-                f"RayCompute.provisioning_configuration got unknown argument(s) {sorted(kwargs)}; it takes num_cpus "
-                "and num_gpus."
-            )
-        return RayComputeProvisioningConfiguration(num_cpus, num_gpus)
-
-    @property
-    def address(self) -> str:
-        return str(self._doc.get("address", ""))
-
-    def _backend(self) -> ComputeBackend:
-        return resolve_backend(self.workspace, self.name)
-
-    def get_status(self) -> dict[str, Any]:
-        """What the cluster says now: address, queued and active runs (``error`` when the head does not answer)."""
-        self.refresh_state()
-        return self._backend().describe()
-
-    @property
-    def status(self) -> dict[str, Any]:
-        return self.get_status()
-
-    def get_active_runs(self, **kwargs: Any) -> builtins.list[str]:
-        return list(self.get_status().get("active_runs") or [])
-
-    def delete(self) -> None:
-        """Forget the target; a development head it started is stopped (an attached cluster is left running)."""
-        if self._doc.get("managed"):
-            compute_backends.load(RAY_TYPE).deprovision(self.workspace, self.name, self._doc)
-        path = _doc_path(self.workspace, self.name)
-        with file_lock(path.with_suffix(".lock")):
-            path.unlink(missing_ok=True)
-
-    def detach(self) -> None:
-        """Forget an attached cluster (the cluster keeps running)."""
-        if self._doc.get("managed"):
-            raise ComputeTargetException(
-                f"{self.name!r} is a development head this workspace started; use delete() to stop it."
-            )
-        self.delete()
 
 
 def _kind_of(doc: dict[str, Any]) -> type[ComputeTarget]:
@@ -536,7 +432,7 @@ def _create_kind(workspace: Workspace, name: str, doc: dict[str, Any]) -> Comput
     development head), the document is written, and a failed write undoes the provisioning."""
     keys = tuple(doc)
     backend = _backend_of_kind(doc)
-    existing = read_json(_doc_path(workspace, name))
+    existing = read_json(doc_path(workspace, name))
     if existing is not None and {k: existing.get(k) for k in doc} == doc:
         return ComputeTarget(workspace, name)
     if existing is not None:
@@ -550,7 +446,7 @@ def _create_kind(workspace: Workspace, name: str, doc: dict[str, Any]) -> Comput
 
 
 def _write_kind(workspace: Workspace, name: str, doc: dict[str, Any], keys: tuple[str, ...]) -> ComputeTarget:
-    path = _doc_path(workspace, name)
+    path = doc_path(workspace, name)
     with file_lock(path.with_suffix(".lock")):
         existing = read_json(path)
         if existing is not None:
@@ -561,7 +457,7 @@ def _write_kind(workspace: Workspace, name: str, doc: dict[str, Any], keys: tupl
                     "or delete()/detach() it first."
                 )
         else:
-            doc["created"] = _now_iso()
+            doc["created"] = now_iso()
             write_json_atomic(path, doc)
     return ComputeTarget(workspace, name)
 
@@ -576,7 +472,7 @@ def resolve_backend(workspace: Workspace, target: str) -> ComputeBackend:
     if target == LOCAL:
         doc: dict[str, Any] | None = {"type": LOCAL, "max_nodes": None}
     else:
-        doc = read_json(_doc_path(workspace, target)) if isinstance(target, str) and _NAME_RE.match(target) else None
+        doc = read_json(doc_path(workspace, target)) if isinstance(target, str) and _NAME_RE.match(target) else None
     if doc is None:
         known = [LOCAL, *sorted(_list_names(workspace))]
         raise ComputeTargetException(

@@ -8,16 +8,16 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from jupyter_amlrun.core.errors import RunEnvironmentException
-from jupyter_amlrun.core.run import (
-    Run,
-    _check_log_image,
-    _check_log_list,
-    _check_log_row,
-    _check_log_scalar,
-    _check_log_table,
+from jupyter_amlrun.core.run import Run
+from jupyter_amlrun.runtime.errors import RunEnvironmentException
+from jupyter_amlrun.runtime.logchecks import (
+    check_log_image,
+    check_log_list,
+    check_log_row,
+    check_log_scalar,
+    check_log_table,
 )
-from jupyter_amlrun.core.runfolder import RunFolder
+from jupyter_amlrun.runtime.runfolder import RunFolder
 
 _context: Run | None = None
 # Set in every rank of a distributed run (compute/_rank.py); only rank 0's metrics are the run's.
@@ -95,7 +95,7 @@ class _SubmittedRun(Run):
 
     def log_image(self, name: str, path: str | None = None, plot: Any = None, description: str = "") -> None:
         if self._refused_rank(name):
-            _check_log_image(name, path, plot)
+            check_log_image(name, path, plot)
             return
         super().log_image(name, path=path, plot=plot, description=description)
 
@@ -156,20 +156,20 @@ class _OfflineRun:
 
     # The same checks as a submitted run: a script that runs offline fails the same way once submitted.
     def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
-        self._say("scalar", name, _check_log_scalar(name, value, step))
+        self._say("scalar", name, check_log_scalar(name, value, step))
 
     def log_list(self, name: str, value: Any, description: str = "") -> None:
-        self._say("list", name, _check_log_list(name, value))
+        self._say("list", name, check_log_list(name, value))
 
     def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
-        _check_log_row(name, kwargs)
+        check_log_row(name, kwargs)
         self._say("row", name, kwargs)
 
     def log_table(self, name: str, value: Any, description: str = "") -> None:
-        self._say("table", name, _check_log_table(name, value))
+        self._say("table", name, check_log_table(name, value))
 
     def log_image(self, name: str, path: str | None = None, plot: Any = None, description: str = "") -> None:
-        _check_log_image(name, path, plot)
+        check_log_image(name, path, plot)
         self._say("image", name, path or "<plot>")
 
     def log_confusion_matrix(self, name: str, value: Any, description: str = "") -> None:

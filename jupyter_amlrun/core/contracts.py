@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.runconfig import RunConfiguration
-    from jupyter_amlrun.core.runfolder import RunFolder, RunSpec
     from jupyter_amlrun.core.workspace import Workspace
+    from jupyter_amlrun.runtime.runfolder import RunFolder, RunSpec, RunState
 
 Log = Callable[[str], None]
 
@@ -194,6 +194,16 @@ class ComputeBackend(abc.ABC):
         """Refuse, with a clear error, an attach of existing compute that cannot work (a bad or unreachable address)
         before its document is written; returns fields to keep (the address in normal form). Nothing by default."""
         return {}
+
+    def watch(self, rf: RunFolder, state: RunState) -> bool | None:
+        """The workspace's watchdog asks this of each live run of the target (every few seconds, in a thread).
+
+        Readers never end a run; the watchdog does. A backend whose scheduler knows what the run's owner cannot (a
+        batch job pending, or ended by the scheduler before or under its driver) records that here and ends such a
+        run, with the scheduler's reason. Returns True when the run lives (the watchdog leaves it), False when it was
+        ended here, None to let the watchdog judge by the owner's liveness (the default).
+        """
+        return None
 
     def reserve_nodes(self, run_id: str, count: int) -> NodeReservation:
         """The run's place in the queue for ``count`` nodes (called by the driver); unlimited by default."""

@@ -1,6 +1,6 @@
 """Environment and CondaDependencies: versioned JSON documents in the workspace, curated names, the build cache.
 
-A run's environment is materialised by the driver during Preparing (:mod:`jupyter_amlrun.core.envcache`): a cached
+A run's environment is materialised by the driver during Preparing (:mod:`jupyter_amlrun.runtime.envcache`): a cached
 virtualenv per package set, or the current interpreter when nothing needs installing. Requirement strings are checked
 where they are given, so a typo fails at construction rather than minutes later in pip.
 """
@@ -33,64 +33,17 @@ from jupyter_amlrun.core.environment_v1 import (  # noqa: F401 - the value class
     SparkPackage,
     SparkSection,
 )
-from jupyter_amlrun.core.errors import UserErrorException
+from jupyter_amlrun.runtime.envspec import (
+    check_conda_spec,
+    check_environment_name,
+    check_pip_requirement,
+    requirement_lines,
+)
+from jupyter_amlrun.runtime.errors import UserErrorException
 
 DEFAULT_CPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:20251130.v1"
 DEFAULT_GPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-cuda11.8-cudnn8-ubuntu22.04"
 _RESERVED_PREFIXES = ("azureml", "microsoft")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][\w.\-]{0,254}$", re.ASCII)
-_VERSION_RE = r"[\w.*+!\-]+"
-# name, an optional version constraint (conda's = and pip-style operators, comma-joined), an optional =build.
-_CONDA_SPEC_RE = re.compile(
-    rf"^([\w.\-]+::)?[A-Za-z0-9_][\w.\-]*(\s*([=<>!~]=?)\s*{_VERSION_RE}(,\s*[<>=!~]=?\s*{_VERSION_RE})*)?(={_VERSION_RE})?$",
-    re.ASCII,
-)
-
-
-def check_pip_requirement(text: str) -> str:
-    """A pip requirement (``name``, ``name==1.2``, ``name[extra]>=1; marker``, ``name @ url``, a URL or a path).
-
-    Raises
-    ------
-    UserErrorException
-        The string is not a requirement pip can read.
-    """
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    if not isinstance(text, str) or not text.strip():
-        raise UserErrorException(f"A pip package must be a non-empty string, got {text!r}.")
-    text = text.strip()
-    if "://" in text or text.startswith((".", "/", "~")):
-        return text  # a direct URL or a local path: pip reads it as it is
-    try:
-        Requirement(text)
-    except InvalidRequirement as exc:
-        raise UserErrorException(
-            f"Invalid pip requirement {text!r}: {str(exc).splitlines()[0]}. Write it as pip does: 'name', 'name==1.2', "
-            "'name>=1,<2' or 'name[extra]'; put options such as --index-url in set_pip_option()."
-        ) from None
-    return text
-
-
-def check_conda_spec(text: str) -> str:
-    """A conda package spec (``numpy``, ``numpy=1.26``, ``conda-forge::numpy>=1.2``)."""
-    if not isinstance(text, str) or not _CONDA_SPEC_RE.match(text.strip()):
-        raise UserErrorException(
-            f"Invalid conda package {text!r}: write it as 'name', 'name=1.2', 'name>=1.2' or 'channel::name'."
-        )
-    return text.strip()
-
-
-def check_environment_name(name: Any) -> str:
-    """An environment name that is also a safe folder name inside the workspace."""
-    if not isinstance(name, str) or not _NAME_RE.match(name) or name in (".", ".."):
-        raise UserErrorException(
-            f"Invalid environment name {name!r}: use letters, digits, '.', '-' and '_', starting with a letter "
-            "or digit (at most 255 characters)."
-        )
-    return name
-
-
 if TYPE_CHECKING:
     from jupyter_amlrun.core.workspace import Workspace
 
@@ -420,7 +373,7 @@ class Environment(EnvironmentV1Mixin):
         if not path.is_file():
             raise UserErrorException(f"pip requirements file {path} does not exist.")
         env = Environment(name)
-        env.python.conda_dependencies.set_pip_requirements(_requirement_lines(path, set()))
+        env.python.conda_dependencies.set_pip_requirements(requirement_lines(path, set()))
         return env
 
     @staticmethod
@@ -578,7 +531,7 @@ class Environment(EnvironmentV1Mixin):
     @staticmethod
     def list_cache(workspace: Workspace) -> builtins.list[dict[str, Any]]:
         """The built virtualenvs of this workspace's cache: key, name, python, packages, path, size, last use."""
-        from jupyter_amlrun.core.envcache import list_cache
+        from jupyter_amlrun.runtime.envcache import list_cache
 
         return list_cache(workspace.path)
 
@@ -587,7 +540,7 @@ class Environment(EnvironmentV1Mixin):
         workspace: Workspace, older_than_days: float | None = None, keys: builtins.list[str] | None = None
     ) -> builtins.list[str]:
         """Delete built virtualenvs (all, unused for ``older_than_days``, or ``keys``); ones in use are kept."""
-        from jupyter_amlrun.core.envcache import prune_cache
+        from jupyter_amlrun.runtime.envcache import prune_cache
 
         return prune_cache(workspace.path, older_than_days=older_than_days, keys=keys)
 
@@ -648,28 +601,6 @@ def _env_folder(workspace: Workspace, name: str) -> Path:
 
 def _versions(folder: Path) -> builtins.list[int]:
     return sorted(int(p.stem) for p in folder.glob("*.json") if p.stem.isdigit())
-
-
-def _requirement_lines(path: Path, seen: set[Path]) -> builtins.list[str]:
-    """The lines of a requirements file, with ``-r``/``--requirement`` includes expanded (relative to the file)."""
-    path = path.resolve()
-    if path in seen:
-        return []
-    seen.add(path)
-    out: builtins.list[str] = []
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.split(" #", 1)[0].strip()
-        if not line or line.startswith("#"):
-            continue
-        m = re.match(r"^(-r|--requirement)[\s=]+(.+)$", line)
-        if m:
-            inc = (path.parent / m.group(2).strip()).resolve()
-            if not inc.is_file():
-                raise UserErrorException(f"{path}: the included requirements file {inc} does not exist.")
-            out += _requirement_lines(inc, seen)
-        else:
-            out.append(line)
-    return out
 
 
 # ------------------------------------------------------------------------------------------------ curated

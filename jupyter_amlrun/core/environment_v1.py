@@ -13,8 +13,8 @@ import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun.core.errors import UserErrorException, refuse_members
 from jupyter_amlrun.core.runconfig_sections import Record
+from jupyter_amlrun.runtime.errors import UserErrorException, refuse_members
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.environment import Environment

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun.core import tags as T
-from jupyter_amlrun.core.errors import SnapshotException, UserErrorException
-from jupyter_amlrun.core.lifecycle import mirror_status
-from jupyter_amlrun.core.runfolder import RunFolder
-from jupyter_amlrun.core.status import RunStatus
+from jupyter_amlrun.runtime import tags as T
+from jupyter_amlrun.runtime.errors import SnapshotException, UserErrorException
+from jupyter_amlrun.runtime.lifecycle import mirror_status
+from jupyter_amlrun.runtime.runfolder import RunFolder
+from jupyter_amlrun.runtime.status import RunStatus
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.run import Run
@@ -239,7 +239,7 @@ def start_run(
 ) -> Run:
     """Create a Running run owned by this process (interactive runs and child runs)."""
     from jupyter_amlrun.core.run import Run, current_user
-    from jupyter_amlrun.core.snapshot import SnapshotStore
+    from jupyter_amlrun.runtime.snapshot import SnapshotStore
 
     ws = experiment.workspace
     tags: dict[str, str] = {

@@ -12,8 +12,8 @@ import shutil
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from jupyter_amlrun.core.errors import ExperimentExecutionException
-from jupyter_amlrun.core.runfolder import RunFolder
+from jupyter_amlrun.runtime.errors import ExperimentExecutionException
+from jupyter_amlrun.runtime.runfolder import RunFolder
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.contracts import LaunchHandle

@@ -1,6 +1,6 @@
 """v1's Synapse linked services (out of scope): importable, and any use says what to do instead."""
 
-from jupyter_amlrun.core.errors import refused_class
+from jupyter_amlrun.runtime.errors import refused_class
 
 _INSTEAD = "Synapse links are Azure-only; register a datastore for the data (Datastore.register_azure_blob_container)."
 

@@ -11,9 +11,8 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun.core import tags as T
-from jupyter_amlrun.core._filters import match_tags
-from jupyter_amlrun.core.errors import ModelNotFoundException, UserErrorException, refuse_members, refused_class
+from jupyter_amlrun.runtime import tags as T
+from jupyter_amlrun.runtime.errors import ModelNotFoundException, UserErrorException, refuse_members, refused_class
 from jupyter_amlrun.tracking.store import file_uri_to_path
 
 if TYPE_CHECKING:
@@ -333,7 +332,7 @@ class Model:
 def _matches(r: ModelVersionRecord, tags: Any, properties: Any, run_id: str | None) -> bool:
     if run_id is not None and r.run_id != run_id:
         return False
-    return match_tags(T.user_tags(r.tags), tags) and match_tags(T.properties(r.tags), properties)
+    return T.match_tags(T.user_tags(r.tags), tags) and T.match_tags(T.properties(r.tags), properties)
 
 
 def _find(

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
-import json
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -28,13 +27,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.fileio import read_range, whole_chars
-from jupyter_amlrun.core import tags as T
 from jupyter_amlrun.core.contracts import LaunchHandle
-from jupyter_amlrun.core.errors import ComputeTargetException
-from jupyter_amlrun.core.runfolder import RunFolder, log_files_under
-from jupyter_amlrun.core.status import FROM_MLFLOW_STATUS, RunStatus, is_terminal
+from jupyter_amlrun.runtime import tags as T
+from jupyter_amlrun.runtime.errors import ComputeTargetException
+from jupyter_amlrun.runtime.runfolder import RunFolder, log_files_under
+from jupyter_amlrun.runtime.status import RunStatus, is_terminal, status_of
+from jupyter_amlrun.runtime.tags import float_tag, json_tag
 from jupyter_amlrun.tracking import journal as _journal
 from jupyter_amlrun.tracking import metrics as _metrics
+from jupyter_amlrun.tracking.metrics import SampledSeries, downsample
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.contracts import ComputeBackend
@@ -48,11 +49,7 @@ __all__ = [
     "MetricBatch",
     "MetricCursor",
     "RunReader",
-    "SampledSeries",
-    "downsample",
-    "float_tag",
     "iso_time",
-    "status_of",
     "whole_chars",
 ]
 
@@ -69,29 +66,6 @@ def iso_time(ts: float | int | None, ms: bool = False) -> str | None:
         return None
     seconds = float(ts) / (1000.0 if ms else 1.0)
     return _dt.datetime.fromtimestamp(seconds, tz=_dt.timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-def float_tag(v: Any) -> float | None:
-    """A tag's value as a float; ``None`` when missing or not a number."""
-    try:
-        return float(v) if v not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
-
-
-def json_tag(v: str | None, default: Any) -> Any:
-    """A JSON tag's value; ``default`` when missing or not JSON."""
-    if not v:
-        return default
-    try:
-        return json.loads(v)
-    except ValueError:
-        return default
-
-
-def status_of(rec: RunRecord) -> str:
-    """The status a run's record holds (its ``STATUS`` tag, else MLflow's own status)."""
-    return rec.tags.get(T.STATUS) or FROM_MLFLOW_STATUS.get(rec.mlflow_status, RunStatus.RUNNING).value
 
 
 # ---------------------------------------------------------------------------------------------------- results
@@ -516,35 +490,6 @@ class RunReader:
     def child(self, record: RunRecord) -> RunReader:
         """A reader of one child (from :meth:`children`)."""
         return RunReader(self.workspace, record.run_id, record=record)
-
-
-@dataclass(frozen=True)
-class SampledSeries:
-    """A metric series cut for display: ``points`` ``[(step, value), ...]`` of ``total`` logged."""
-
-    points: list[tuple[float, float]]
-    total: int
-
-
-def downsample(points: list[tuple[float, float]], budget: int) -> list[tuple[float, float]]:
-    """At most ``budget`` (at least 4) of ``points``, in order: the first and the last, and in each of
-    ``(budget - 2) // 2`` equal runs of the others the lowest and the highest value, so spikes and the series' min and
-    max stay visible (NaN points are kept only where a bucket holds nothing else)."""
-    budget = max(budget, 4)
-    if len(points) <= budget:
-        return list(points)
-    inner = points[1:-1]
-    buckets = (budget - 2) // 2
-    size = len(inner) / buckets
-    kept: list[tuple[float, float]] = [points[0]]
-    for b in range(buckets):
-        chunk = range(int(b * size), max(int((b + 1) * size), int(b * size) + 1))
-        idx = [i for i in chunk if i < len(inner) and inner[i][1] == inner[i][1]] or [chunk[0]]
-        lo = min(idx, key=lambda i: inner[i][1])
-        hi = max(idx, key=lambda i: inner[i][1])
-        kept.extend(inner[i] for i in sorted({lo, hi}))
-    kept.append(points[-1])
-    return kept
 
 
 def _log_range(name: str, got: tuple[bytes, int, int] | None) -> LogRange | None:

@@ -20,7 +20,7 @@ import threading
 from typing import Any, Generic, TypeVar, cast
 
 from jupyter_amlrun.core.contracts import ComputeBackend, DatastoreBackend, InputMaterializer
-from jupyter_amlrun.core.errors import UserErrorException
+from jupyter_amlrun.runtime.errors import UserErrorException
 
 _T = TypeVar("_T")
 

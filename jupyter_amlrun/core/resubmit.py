@@ -7,13 +7,13 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun.core import tags as T
-from jupyter_amlrun.core.errors import SnapshotException, UserErrorException
+from jupyter_amlrun.runtime import tags as T
+from jupyter_amlrun.runtime.errors import SnapshotException, UserErrorException
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.environment import Environment
     from jupyter_amlrun.core.run import Run
-    from jupyter_amlrun.core.runfolder import RunSpec
+    from jupyter_amlrun.runtime.runfolder import RunSpec
 
 #: The user tag a re-run carries: the id of the run it came from.
 RESUBMIT_OF = "resubmit_of"
@@ -67,7 +67,7 @@ def resubmit(
         When ``run``'s snapshot is no longer in the workspace.
     """
     from jupyter_amlrun.core.runconfig import ScriptRunConfig
-    from jupyter_amlrun.core.snapshot import SnapshotStore
+    from jupyter_amlrun.runtime.snapshot import SnapshotStore
 
     spec = run.folder.read_spec()
     if spec is None or not spec.snapshot_id:

@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-import atexit
 import builtins
 import contextlib
 import getpass
 import html
 import importlib
 import json
-import numbers
 import os
 import posixpath
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.fileio import copy_to_named_file
-from jupyter_amlrun.core import tags as T
-from jupyter_amlrun.core._filters import match_tags
-from jupyter_amlrun.core.errors import (
+from jupyter_amlrun.core.reader import DEFAULT_ERROR, RunReader
+from jupyter_amlrun.core.run_v1 import InputDatasets, LinkOutput, OutputDatasets, RunV1Mixin, _OfflineRun, get_run  # noqa: F401 - v1 path
+from jupyter_amlrun.runtime import tags as T
+from jupyter_amlrun.runtime.errors import (
     ActivityFailedException,
     ExperimentExecutionException,
     MetricValidationException,
@@ -32,13 +30,18 @@ from jupyter_amlrun.core.errors import (
     RunNotFoundException,
     UserErrorException,
 )
-from jupyter_amlrun.core.lifecycle import finalize, mirror_status
-from jupyter_amlrun.core.reader import DEFAULT_ERROR, RunReader, status_of
-from jupyter_amlrun.core.run_v1 import InputDatasets, LinkOutput, OutputDatasets, RunV1Mixin, _OfflineRun, get_run  # noqa: F401 - v1 path
-from jupyter_amlrun.core.runfolder import HEARTBEAT_SECONDS, RunFolder
-from jupyter_amlrun.core.status import RunStatus, is_terminal
+from jupyter_amlrun.runtime.lifecycle import finalize, mirror_status
+from jupyter_amlrun.runtime.logchecks import (
+    check_log_image,
+    check_log_list,
+    check_log_row,
+    check_log_scalar,
+    check_log_table,
+)
+from jupyter_amlrun.runtime.runfolder import RunFolder
+from jupyter_amlrun.runtime.status import RunStatus, is_terminal, status_of
+from jupyter_amlrun.runtime.supervisor import owner
 from jupyter_amlrun.tracking import journal as _journal
-from jupyter_amlrun.tracking import metrics as _metrics
 from jupyter_amlrun.tracking.shapes import v1_metrics
 
 if TYPE_CHECKING:
@@ -51,52 +54,6 @@ if TYPE_CHECKING:
 # Run types whose handle is a Run subclass, by ``amlrun.run_type`` tag -> "module:Class" (imported on first use, so
 # core does not import the packages above it).
 RUN_TYPES: dict[str, str] = {"hyperdrive": "jupyter_amlrun.train.hyperdrive.run:HyperDriveRun"}
-
-
-class _Owner:
-    """Beats the heartbeat and ships the journal of runs this process owns (interactive and child runs).
-
-    It holds the runs' folders and stores, not their Run objects: a run stays owned, beaten and shipped, after its
-    handle is garbage-collected (``for run in exp.get_runs():`` rebinding ``run``), until complete()/fail() or the
-    end of this process. Liveness follows the process, not the Python object.
-    """
-
-    def __init__(self) -> None:
-        self.runs: dict[str, tuple[RunFolder, Any]] = {}
-        self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    def add(self, run: Run) -> None:
-        with self._lock:
-            self.runs[run.id] = (run._folder, run._ws.store)
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._loop, name="amlrun-owner", daemon=True)
-                self._thread.start()
-
-    def discard(self, run_id: str) -> None:
-        with self._lock:
-            self.runs.pop(run_id, None)
-
-    def _owned(self) -> list[tuple[str, RunFolder, Any]]:
-        with self._lock:
-            return [(run_id, folder, store) for run_id, (folder, store) in self.runs.items()]
-
-    def _loop(self) -> None:
-        while True:
-            time.sleep(HEARTBEAT_SECONDS / 2)
-            for run_id, folder, store in self._owned():
-                with contextlib.suppress(Exception):
-                    folder.beat()
-                    _journal.ship_journal(store, run_id, folder.root)
-
-    def flush_all(self) -> None:
-        for run_id, folder, store in self._owned():
-            with contextlib.suppress(Exception):
-                _journal.ship_journal(store, run_id, folder.root)
-
-
-_owner = _Owner()
-atexit.register(_owner.flush_all)
 
 
 class Run(RunV1Mixin):
@@ -165,9 +122,9 @@ class Run(RunV1Mixin):
                 continue
             if status is not None and status_of(rec) != status:
                 continue
-            if tags is not None and not match_tags(T.user_tags(rec.tags), tags):
+            if tags is not None and not T.match_tags(T.user_tags(rec.tags), tags):
                 continue
-            if properties is not None and not match_tags(T.properties(rec.tags), properties):
+            if properties is not None and not T.match_tags(T.properties(rec.tags), properties):
                 continue
             yield Run(experiment, rec.run_id, _record=rec)
 
@@ -361,7 +318,7 @@ class Run(RunV1Mixin):
         self._folder.claim()
         if outputs_dir is not None:
             self._folder.update_state(outputs_dir=str(outputs_dir))
-        _owner.add(self)
+        owner.add(self.id, self._folder, self._ws.store)
 
     def _finish(self, status: str, error: str | None = None) -> None:
         if not self._owned:
@@ -373,7 +330,7 @@ class Run(RunV1Mixin):
             return
         outputs = [self._outputs_dir] if self._outputs_dir is not None else []
         finalize(self._ws.store, self._folder, status, error=error, outputs_dirs=outputs)
-        _owner.discard(self.id)
+        owner.discard(self.id)
 
     def complete(self, _set_status: bool = True) -> None:
         """Mark an interactive or child run Completed (after flushing metrics and uploading outputs)."""
@@ -436,21 +393,21 @@ class Run(RunV1Mixin):
         MetricValidationException
             When the name, value or step cannot be kept as logged (the message names the rule and the fix).
         """
-        value = _check_log_scalar(name, value, step)
+        value = check_log_scalar(name, value, step)
         self._append(_journal.SCALAR, name, value, step=step, description=description)
 
     def log_list(self, name: str, value: Any, description: str = "") -> None:
         """Log a list of values under ``name``."""
-        self._append(_journal.LIST, name, _check_log_list(name, value), description=description)
+        self._append(_journal.LIST, name, check_log_list(name, value), description=description)
 
     def log_row(self, name: str, description: str | None = None, **kwargs: Any) -> None:
         """Append one row (columns as keyword arguments) to the table ``name``."""
-        _check_log_row(name, kwargs)
+        check_log_row(name, kwargs)
         self._append(_journal.ROW, name, kwargs, description=description or "")
 
     def log_table(self, name: str, value: dict[str, Any], description: str = "") -> None:
         """Log a table given as ``{column: list of values}``."""
-        self._append(_journal.TABLE, name, _check_log_table(name, value), description=description)
+        self._append(_journal.TABLE, name, check_log_table(name, value), description=description)
 
     def _append(self, kind: str, name: str, value: Any, step: int | None = None, description: str = "") -> None:
         try:
@@ -461,7 +418,7 @@ class Run(RunV1Mixin):
 
     def log_image(self, name: str, path: str | None = None, plot: Any = None, description: str = "") -> None:
         """Log an image from a file (``path``) or a matplotlib figure/pyplot (``plot``)."""
-        _check_log_image(name, path, plot)
+        check_log_image(name, path, plot)
         if (path is None) == (plot is None):
             raise UserErrorException("log_image takes exactly one of path= or plot=.")
         tmp = Path(tempfile.mkdtemp(prefix="amlrun-img-"))
@@ -655,7 +612,7 @@ class Run(RunV1Mixin):
         for rec in self.reader.children():  # oldest first, like the order they were made
             if status is not None and status_of(rec) != status:
                 continue
-            if tags is not None and not match_tags(T.user_tags(rec.tags), tags):
+            if tags is not None and not T.match_tags(T.user_tags(rec.tags), tags):
                 continue
             child = Run(self._experiment, rec.run_id, _record=rec)
             out.append(child)
@@ -743,8 +700,8 @@ class Run(RunV1Mixin):
         path:
             Target folder; default ``./<snapshot id>`` (v1 writes a zip; here the files are restored as they were).
         """
-        from jupyter_amlrun.core.errors import SnapshotException
-        from jupyter_amlrun.core.snapshot import SnapshotStore
+        from jupyter_amlrun.runtime.errors import SnapshotException
+        from jupyter_amlrun.runtime.snapshot import SnapshotStore
 
         sid = snapshot_id or self.get_snapshot_id()
         if not sid:
@@ -854,78 +811,6 @@ def _artifact_path(path: str) -> str:
     """A run-relative artifact path: v1 accepts ``./outputs/x.pkl`` and ``outputs/x.pkl`` alike."""
     clean = posixpath.normpath(path.replace("\\", "/")).lstrip("/")
     return "" if clean == "." else clean
-
-
-def _check_metric_name(name: Any) -> None:
-    """Raise when MLflow would refuse ``name`` (its rules, checked here so the call fails, not the shipping)."""
-    problem = _metrics.name_problem(name)
-    if problem is not None:
-        raise MetricValidationException(f"Invalid metric name {name!r}: {problem}")
-
-
-def _check_log_scalar(name: Any, value: Any, step: Any) -> Any:
-    """Check a ``run.log`` call; returns the value to journal (number-likes such as 0-d tensors made floats)."""
-    _check_metric_name(name)
-    if isinstance(value, list | tuple | range | set | dict) or (
-        hasattr(value, "__iter__") and not isinstance(value, str | bytes) and not hasattr(value, "__float__")
-    ):
-        raise MetricValidationException("run.log does not support list type. Use run.log_list instead")
-    if step is not None and (isinstance(step, bool) or not isinstance(step, numbers.Integral)):
-        raise MetricValidationException(
-            f"Metric {name!r}: step must be an integer, not {type(step).__name__} ({step!r}); pass step=int(...)."
-        )
-    if isinstance(value, str | bool | numbers.Real):
-        return value
-    if isinstance(value, bytes):
-        raise MetricValidationException(
-            f"Metric {name!r}: run.log takes a number or a string, not bytes; decode it first (value.decode())."
-        )
-    if hasattr(value, "__float__") and not isinstance(value, complex):
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            pass
-    raise MetricValidationException(
-        f"Metric {name!r}: run.log takes a number or a string, not {type(value).__name__} ({value!r:.80}); "
-        "log float(value), or str(value) to keep it as text."
-    )
-
-
-def _check_log_list(name: Any, value: Any) -> builtins.list[Any]:
-    _check_metric_name(name)
-    if isinstance(value, str | bytes | dict) or not hasattr(value, "__iter__"):
-        raise MetricValidationException(
-            f"Metric {name!r}: log_list takes a list (or any iterable) of values, not {type(value).__name__}; "
-            "use run.log for one value, run.log_table for a dict of columns."
-        )
-    return builtins.list(value)
-
-
-def _check_log_row(name: Any, row: dict[str, Any]) -> None:
-    _check_metric_name(name)
-    if not row:
-        raise MetricValidationException("log_row needs at least one column, e.g. run.log_row('t', epoch=1, loss=0.3).")
-
-
-def _check_log_table(name: Any, value: Any) -> dict[str, builtins.list[Any]]:
-    _check_metric_name(name)
-    if not isinstance(value, dict):
-        raise MetricValidationException("log_table expects a dict of column name -> list of values.")
-    out = {}
-    for col, values in value.items():
-        if isinstance(values, str | bytes) or not hasattr(values, "__iter__"):
-            raise MetricValidationException(
-                f"Metric {name!r}: column {col!r} of log_table must be a list of values, not "
-                f"{type(values).__name__}; wrap a single value as [value]."
-            )
-        out[str(col)] = builtins.list(values)
-    return out
-
-
-def _check_log_image(name: Any, path: str | None, plot: Any) -> None:
-    _check_metric_name(name)
-    if (path is None) == (plot is None):
-        raise MetricValidationException("log_image takes exactly one of path= or plot=.")
 
 
 def _check_artifact_name(name: Any) -> None:

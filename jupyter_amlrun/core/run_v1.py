@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun.core.errors import UserErrorException
+from jupyter_amlrun.runtime.errors import UserErrorException
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.run import Run
@@ -88,19 +88,29 @@ class RunV1Mixin:
     def diff(self: Any, other: Run) -> dict[str, Any]:
         """What differs between this run and ``other``: ``params``, ``metrics`` (last values side by side),
         ``code`` (files added, removed, changed, with a unified diff per changed text file), ``environment`` and
-        ``inputs``. See :func:`jupyter_amlrun.core.diff.diff_runs` for the shape.
+        ``inputs``. See :func:`jupyter_amlrun.runtime.diff.diff_runs` for the shape.
 
         Raises
         ------
         UserErrorException
             When ``other`` is not a run, or is a run of another workspace.
         """
-        from jupyter_amlrun.core.diff import diff_runs
         from jupyter_amlrun.core.run import Run
+        from jupyter_amlrun.runtime.diff import DiffSide, diff_runs
 
         if not isinstance(other, Run):
             raise UserErrorException(f"run.diff(other) takes another Run, got {type(other).__name__}.")
-        return diff_runs(self, other)
+        sides = [
+            DiffSide(
+                Path(r.experiment.workspace.path),
+                r.experiment.workspace.name,
+                r.id,
+                r.reader.refresh(),
+                r.folder.read_spec(),
+            )
+            for r in (self, other)
+        ]
+        return diff_runs(sides[0], sides[1])
 
     def get_system_metrics(self: Any) -> dict[str, builtins.list[tuple[int, float, float]]]:
         """The samples the run's driver took of the script's process tree (``system/...`` names, as MLflow's
@@ -146,7 +156,7 @@ class RunV1Mixin:
         ``run.restore_snapshot(snapshot_id)`` restores."""
         import tempfile
 
-        from jupyter_amlrun.core.snapshot import SnapshotStore
+        from jupyter_amlrun.runtime.snapshot import SnapshotStore
 
         path = Path(file_or_folder_path)
         if not path.exists():
@@ -203,7 +213,7 @@ class LinkOutput:
 
     def link(self, *args: Any, **kwargs: Any) -> Any:
         """Pipelines' link outputs are not provided here."""
-        from jupyter_amlrun.core.errors import not_supported
+        from jupyter_amlrun.runtime.errors import not_supported
 
         raise not_supported(
             "LinkOutput.link", "Pipelines are not provided; pass an OutputFileDatasetConfig to the run instead."

@@ -17,7 +17,6 @@ from jupyter_amlrun.core.environment import (  # noqa: F401 - v1 notebooks impor
     ContainerRegistry,
     Environment,
 )
-from jupyter_amlrun.core.errors import RunConfigurationException, UserErrorException
 from jupyter_amlrun.core.runconfig_sections import (  # noqa: F401 - the value classes: v1's azureml.core.runconfig path
     AmlComputeConfiguration,
     ApplicationEndpointConfiguration,
@@ -45,6 +44,7 @@ from jupyter_amlrun.core.runconfig_sections import (  # noqa: F401 - the value c
     UploadOptions,
     Uri,
 )
+from jupyter_amlrun.runtime.errors import RunConfigurationException, UserErrorException
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.experiment import Experiment
@@ -488,7 +488,7 @@ class ScriptRunConfig:
         self.script = script
         self.arguments = list(arguments) if arguments is not None else []
         self.command = command
-        self._use_gpu = False  # an Estimator's use_gpu: the driver warns when no GPU is visible
+        self.use_gpu = False  # set by an Estimator(use_gpu=True): the driver warns when no GPU is visible
         if run_config is not None:
             ignored = [
                 n

@@ -1,6 +1,6 @@
 """v1's ``azureml.core.webservice`` (deployment, out of scope): importable, and any use says what to do instead."""
 
-from jupyter_amlrun.core.errors import refused_class
+from jupyter_amlrun.runtime.errors import refused_class
 
 _SERVE = (
     "Deployment is not provided: serve a registered model locally, e.g. `mlflow models serve -m "

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
-from jupyter_amlrun.core.errors import (
+from jupyter_amlrun.runtime.errors import (
     DatastoreException,
     RunNotFoundException,
     UserErrorException,
@@ -25,9 +25,9 @@ if TYPE_CHECKING:
     from jupyter_amlrun.core.computetarget import ComputeTarget
     from jupyter_amlrun.core.environment import Environment
     from jupyter_amlrun.core.experiment import Experiment
-    from jupyter_amlrun.core.keyvault import Keyvault
     from jupyter_amlrun.core.model import Model
     from jupyter_amlrun.core.run import Run
+    from jupyter_amlrun.runtime.keyvault import Keyvault
 
 CONFIG_DIRS = (
     ".amlrun",
@@ -344,7 +344,7 @@ class Workspace:
 
     def get_default_keyvault(self) -> Keyvault:
         """The workspace's secrets (v1 Key Vault), kept in its 0600 ``secrets.json``."""
-        from jupyter_amlrun.core.keyvault import Keyvault
+        from jupyter_amlrun.runtime.keyvault import Keyvault
 
         return Keyvault(self)
 

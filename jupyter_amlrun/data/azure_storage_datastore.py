@@ -6,9 +6,9 @@ use instead.
 
 from __future__ import annotations
 
-from jupyter_amlrun.core.errors import refused_class
 from jupyter_amlrun.data._blob import AzureBlobDatastore
 from jupyter_amlrun.data.datastore import Datastore
+from jupyter_amlrun.runtime.errors import refused_class
 
 #: v1's base of blob/file datastores; every datastore here has the whole v1 API.
 AbstractAzureStorageDatastore = Datastore

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
-from jupyter_amlrun.core.errors import refused
 from jupyter_amlrun.data.dataset_v1 import (
     ROW_OPS,
     TABULAR_KEY,
@@ -34,6 +33,7 @@ from jupyter_amlrun.data.dataset_v1 import (
 from jupyter_amlrun.data.datastore import Datastore, FileEntry, normalize_path
 from jupyter_amlrun.data.errors import DatasetException, DatasetValidationError, DatastoreException
 from jupyter_amlrun.data.reference import DataPath, DataReference, check_input_name, check_path_on_compute
+from jupyter_amlrun.runtime.errors import refused
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.workspace import Workspace

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from jupyter_amlrun.core.errors import refused
 from jupyter_amlrun.data.dataset import FileDatasetFactory, TabularDatasetFactory
+from jupyter_amlrun.runtime.errors import refused
 
 
 class DataType:

@@ -14,8 +14,8 @@ import datetime as _dt
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
-from jupyter_amlrun.core.errors import DatasetTimestampMissingError, refuse_members
 from jupyter_amlrun.data.errors import DatasetException
+from jupyter_amlrun.runtime.errors import DatasetTimestampMissingError, refuse_members
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.workspace import Workspace

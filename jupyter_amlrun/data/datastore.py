@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
 from jupyter_amlrun.core import catalog
 from jupyter_amlrun.core.contracts import DatastoreBackend, FileEntry
-from jupyter_amlrun.core.errors import (
+from jupyter_amlrun.runtime.errors import (
     DatastoreAuthenticationError,
     DatastoreConnectionError,
     DatastoreException,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 # the datastore errors belong to core (its datastore catalog raises them); re-exported here for the data API
-from jupyter_amlrun.core.errors import (
+from jupyter_amlrun.runtime.errors import (
     DatastoreAuthenticationError,
     DatastoreConnectionError,
     DatastoreException,

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from jupyter_amlrun.core.errors import refused
 from jupyter_amlrun.data.errors import DatasetException
+from jupyter_amlrun.runtime.errors import refused
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.workspace import Workspace

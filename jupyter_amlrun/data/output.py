@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun.core.contracts import InputMaterializer, Log, MaterializedInputs
-from jupyter_amlrun.core.status import RunStatus
 from jupyter_amlrun.data.datastore import PART_MARK, Datastore, normalize_path
 from jupyter_amlrun.data.errors import DatasetException
+from jupyter_amlrun.runtime.status import RunStatus
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.workspace import Workspace
@@ -491,8 +491,8 @@ class OutputMaterializer(InputMaterializer):
 
     def _record_lineage(self, log: Log) -> None:
         """The resolved outputs as the run's ``amlrun.outputs`` tag (``get_details()['outputDatasets']``)."""
-        from jupyter_amlrun.core import tags as T
-        from jupyter_amlrun.core.lifecycle import store_retry_seconds, with_store_retries
+        from jupyter_amlrun.runtime import tags as T
+        from jupyter_amlrun.runtime.lifecycle import store_retry_seconds, with_store_retries
 
         if self._run_root is None:
             return

@@ -1,9 +1,9 @@
 """v1's ``azureml.data.output_dataset_config``: ``OutputFileDatasetConfig`` is real; the pipeline-only kinds are
 refused with what to use instead."""
 
-from jupyter_amlrun.core.errors import refused_class
 from jupyter_amlrun.core.runconfig_sections import MountOptions, Record, UploadOptions
 from jupyter_amlrun.data.output import OutputFileDatasetConfig
+from jupyter_amlrun.runtime.errors import refused_class
 
 _PIPELINES = (
     "Pipelines are not provided; write files to an OutputFileDatasetConfig and read them after the run with "

@@ -1,6 +1,6 @@
 """v1's ``azureml.data.sql_data_reference`` (SQL datastores are not provided): importable, refusing with an instead."""
 
-from jupyter_amlrun.core.errors import refused_class
+from jupyter_amlrun.runtime.errors import refused_class
 
 SqlDataReference = refused_class(
     "SqlDataReference",

@@ -19,9 +19,9 @@ from IPython.core.completer import CompletionContext, SimpleCompletion, SimpleMa
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 
-from jupyter_amlrun.core.errors import AmlRunError, UserErrorException
 from jupyter_amlrun.core.reader import RunReader
 from jupyter_amlrun.notebook.widget import RunDetails
+from jupyter_amlrun.runtime.errors import AmlRunError, UserErrorException
 from jupyter_amlrun.view.model import duration_text, header_view, main_log
 
 __all__ = ["AmlRunMagics", "load_ipython_extension", "unload_ipython_extension"]
@@ -563,7 +563,7 @@ class AmlRunMagics(Magics):
 
     def _amlrun_port(self, argv: list[str]) -> None:
         """``%amlrun port``: the same as ``jupyter amlrun port`` (needs no workspace); prints the report."""
-        from jupyter_amlrun.core.port import run_port
+        from jupyter_amlrun.porting.port import run_port
 
         try:
             text, _code = run_port(argv, prog="%amlrun port")
@@ -807,7 +807,7 @@ SUBMIT_PATH_MODULES = (
     "jupyter_amlrun.core.experiment",
     "jupyter_amlrun.core.runconfig",
     "jupyter_amlrun.core.environment",
-    "jupyter_amlrun.core.snapshot",
+    "jupyter_amlrun.runtime.snapshot",
     "jupyter_amlrun.core.launch",
     "jupyter_amlrun.core.computetarget",
     "jupyter_amlrun.compute.local",

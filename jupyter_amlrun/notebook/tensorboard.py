@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jupyter_amlrun._util.procs import kill_tree
-from jupyter_amlrun.core.errors import UserErrorException
-from jupyter_amlrun.core.runfolder import RunFolder
-from jupyter_amlrun.core.status import is_terminal
+from jupyter_amlrun.runtime.errors import UserErrorException
+from jupyter_amlrun.runtime.runfolder import RunFolder
+from jupyter_amlrun.runtime.status import is_terminal
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.run import Run

@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
-from jupyter_amlrun.core.status import is_terminal
 from jupyter_amlrun.notebook import protocol as P
+from jupyter_amlrun.runtime.status import is_terminal
 from jupyter_amlrun.view.model import (
     ChartUpdate,
     RunView,

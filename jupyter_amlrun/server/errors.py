@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from tornado.web import HTTPError
 
-from jupyter_amlrun.core.errors import (
+from jupyter_amlrun.runtime.errors import (
     DatastoreAuthenticationError,
     DatastoreConnectionError,
     ExperimentExecutionException,

@@ -19,8 +19,8 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 
-from jupyter_amlrun.core.errors import UserErrorException
 from jupyter_amlrun.core.workspace import Workspace
+from jupyter_amlrun.runtime.errors import UserErrorException
 from jupyter_amlrun.server import errors, service
 from jupyter_amlrun.server.app import AmlrunExtension
 
@@ -208,14 +208,15 @@ class RunHandler(AmlrunHandler):
 
 
 class RunLogsHandler(AmlrunHandler):
-    """GET runs/{id}/logs: a part of one log from a byte offset."""
+    """GET runs/{id}/logs: a part of one log from a byte offset, or the part before byte ``before``."""
 
     @tornado.web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
-        name = self.get_argument("name", None)
-        offset = self.get_argument("offset", None)
-        self.reply(await self.call(service.read_log, run_id, name, offset))
+        arg = self.get_argument
+        self.reply(
+            await self.call(service.read_log, run_id, arg("name", None), arg("offset", None), arg("before", None))
+        )
 
 
 class RunViewHandler(AmlrunHandler):
@@ -273,6 +274,18 @@ class MetricsHandler(AmlrunHandler):
         self.reply(answer)
 
 
+class CompareHandler(AmlrunHandler):
+    """GET compare?runs=a,b,...: the compare view of 2 to 20 runs (a chart per metric, the parameters table)."""
+
+    heavy = True
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self) -> None:
+        ids = [i.strip() for i in self.get_argument("runs", "").split(",")]
+        self.reply(await self.call(service.compare, ids))
+
+
 def _flag(name: str, value: str) -> bool:
     if value.lower() in ("1", "true", "yes"):
         return True
@@ -299,4 +312,5 @@ def routes() -> list[tuple[str, type[AmlrunHandler]]]:
         (f"{API}/runs/{_SEG}/resubmit", RunResubmitHandler),
         (f"{API}/runs/{_SEG}/cancel", RunCancelHandler),
         (f"{API}/metrics", MetricsHandler),
+        (f"{API}/compare", CompareHandler),
     ]

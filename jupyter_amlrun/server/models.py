@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from jupyter_amlrun.view.model import HeaderView, ImageView, LogsView, SweepView, TableView
+from jupyter_amlrun.view.compare import CompareRun
+from jupyter_amlrun.view.model import HeaderView, ImageView, LogsView, StatusView, SweepView, TableView
 
 
 class ErrorAnswer(TypedDict):
@@ -47,6 +48,8 @@ class FileItem(TypedDict):
     is_dir: bool
     size: int | None  # None for folders
     modified: str | None  # ISO 8601 (UTC, "Z"), None when the store does not say
+    size_text: str  # "2.0 KB" (view/model.py format_size); "" for folders
+    modified_text: str  # the server's local time (view/model.py format_time); "" when not known
 
 
 class FolderAnswer(PageAnswer):
@@ -58,6 +61,7 @@ class FolderAnswer(PageAnswer):
 class UploadAnswer(TypedDict):
     path: str
     size: int
+    size_text: str
 
 
 class DatasetItem(TypedDict):
@@ -77,6 +81,7 @@ class ModelVersionItem(TypedDict):
     run_id: str | None
     experiment: str | None
     created: str
+    created_text: str  # the server's local time (view/model.py format_time)
     snippet: str
 
 
@@ -95,6 +100,7 @@ class ExperimentItem(TypedDict):
     id: str
     run_count: int
     live_count: int
+    counts_text: str  # "3 runs · 1 live"
 
 
 class RunItem(TypedDict):
@@ -108,6 +114,10 @@ class RunItem(TypedDict):
     metrics: dict[str, float]  # last scalar value of each metric
     target: str
     parent_id: str | None
+    # What the runs list draws, by the widget's rules (view/model.py): the front end formats nothing.
+    badge: StatusView
+    duration_text: str  # "1h 2m 3s"; "" when not known
+    metrics_text: str  # the first metrics as "name=value ..."
 
 
 class RunsAnswer(PageAnswer):
@@ -123,7 +133,8 @@ class RunDetailAnswer(RunItem):
 class LogAnswer(TypedDict):
     name: str
     text: str
-    offset: int  # where the next call goes on
+    start: int  # the byte the text starts at (with before=: a line start; 0: nothing earlier is left)
+    offset: int  # where the next call goes on (with before=: the byte the text ends at)
     complete: bool
 
 
@@ -133,7 +144,7 @@ class CancelAnswer(TypedDict):
 
 
 class DiffAnswer(TypedDict):
-    """GET runs/{a}/diff/{b} (core/diff.py ``diff_runs``): each ``[a, b]`` pair is the two runs' values."""
+    """GET runs/{a}/diff/{b} (runtime/diff.py ``diff_runs``): each ``[a, b]`` pair is the two runs' values."""
 
     runs: list[str]
     params: dict[str, list[Any]]  # name -> [a, b], differing names first; the script's arguments as "arguments"
@@ -156,6 +167,28 @@ class MetricsAnswer(TypedDict):
     total: dict[str, dict[str, int]]  # run id -> metric -> points logged (``runs`` holds a sample of them)
     points: int  # the most points a series of ``runs`` holds in this answer
     cursor: str | None  # paging one series' full history: where the next page starts (null: the last page)
+
+
+class CompareLinePart(TypedDict):
+    """One run's line in a compare chart (view/compare.py ``CompareLine``; null for NaN or +-inf)."""
+
+    run_id: str
+    xs: list[float | None]
+    ys: list[float | None]
+
+
+class CompareChartPart(TypedDict):
+    name: str
+    lines: list[CompareLinePart]
+
+
+class CompareAnswer(TypedDict):
+    """GET compare?runs=a,b,...: view/compare.py ``CompareView`` over REST (what ``RunDetails([a, b])`` draws)."""
+
+    runs: list[CompareRun]  # id, name, status and the colour of its line
+    charts: list[CompareChartPart]  # one per metric name
+    params: TableView  # "Parameter", then a column per run; differing rows first
+    differing: int
 
 
 class ChartPart(TypedDict):

@@ -26,20 +26,33 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun.core import catalog
-from jupyter_amlrun.core import tags as T
-from jupyter_amlrun.core.errors import (
+from jupyter_amlrun.core.model import Model
+from jupyter_amlrun.core.reader import DEFAULT_SERIES_POINTS, RunReader
+from jupyter_amlrun.core.reader import iso_time as _iso
+from jupyter_amlrun.core.run import Run
+from jupyter_amlrun.runtime import tags as T
+from jupyter_amlrun.runtime.errors import (
     ExperimentExecutionException,
     ModelNotFoundException,
     RunNotFoundException,
     UserErrorException,
 )
-from jupyter_amlrun.core.model import Model
-from jupyter_amlrun.core.reader import DEFAULT_SERIES_POINTS, RunReader, SampledSeries, downsample, status_of
-from jupyter_amlrun.core.reader import float_tag as _float
-from jupyter_amlrun.core.reader import iso_time as _iso
-from jupyter_amlrun.core.run import Run
-from jupyter_amlrun.core.status import RunStatus, is_terminal
-from jupyter_amlrun.view.model import RunView, main_log
+from jupyter_amlrun.runtime.status import RunStatus, is_terminal, status_of
+from jupyter_amlrun.runtime.tags import float_tag as _float
+from jupyter_amlrun.tracking.metrics import SampledSeries, downsample
+from jupyter_amlrun.view.compare import MAX_RUNS as MAX_COMPARED_RUNS
+from jupyter_amlrun.view.compare import compare_view
+from jupyter_amlrun.view.model import (
+    RunView,
+    duration_seconds,
+    format_duration,
+    format_size,
+    format_time,
+    format_value,
+    main_log,
+    parse_iso,
+    status_view,
+)
 from jupyter_amlrun.view.watch import RunWatcher
 
 if TYPE_CHECKING:
@@ -50,6 +63,7 @@ if TYPE_CHECKING:
 DEFAULT_LIMIT = 200
 MAX_LIMIT = 1000
 MAX_LOG_BYTES = 256 * 1024
+KEY_METRICS = 3  # the metrics a run's row in the list shows (metrics_text)
 MAX_METRIC_RUNS = 20
 MAX_NAME_BYTES = 255  # one path segment (NAME_MAX of Linux and macOS file systems)
 MAX_ANSWER_BYTES = 1024 * 1024  # no metrics answer over 1 MB: the sidebar stays responsive, the server's memory bounded
@@ -233,7 +247,15 @@ def list_folder(ws: Workspace, name: str, path: str | None, query: PageQuery) ->
             raise NotFoundException(f"No folder {rel!r} in datastore {name!r}; list its root with path=''.")
     root = store.local_root()
     items: list[dict[str, Any]] = [
-        {"name": d, "path": f"{rel}/{d}" if rel else d, "is_dir": True, "size": None, "modified": None}
+        {
+            "name": d,
+            "path": f"{rel}/{d}" if rel else d,
+            "is_dir": True,
+            "size": None,
+            "modified": None,
+            "size_text": "",
+            "modified_text": "",
+        }
         for d in sorted(dirs)
     ]
     for entry in sorted(files, key=lambda f: f.path):
@@ -250,6 +272,8 @@ def list_folder(ws: Workspace, name: str, path: str | None, query: PageQuery) ->
                 "is_dir": False,
                 "size": entry.size,
                 "modified": modified,
+                "size_text": format_size(entry.size),
+                "modified_text": format_time(parse_iso(modified)),
             }
         )
     return {"datastore": name, "path": rel, **page(items, query), "snippet": file_snippet(name, rel)}
@@ -281,7 +305,7 @@ def upload_file(ws: Workspace, name: str, path: str | None, body: bytes, overwri
         store.put_file(Path(tmp), rel)
     finally:
         Path(tmp).unlink(missing_ok=True)
-    return {"path": rel, "size": len(body)}
+    return {"path": rel, "size": len(body), "size_text": format_size(len(body))}
 
 
 # ---------------------------------------------------------------------------------------------------- datasets
@@ -348,6 +372,7 @@ def models(ws: Workspace, query: PageQuery) -> dict[str, Any]:
                 "run_id": m.run_id,
                 "experiment": m.experiment_name,
                 "created": m.created_time.isoformat().replace("+00:00", "Z"),
+                "created_text": format_time(m.created_time.timestamp()),
                 "snippet": f"Model(ws, {m.name!r}, version={m.version})",
             }
         )
@@ -407,19 +432,31 @@ def _live_status(ws: Workspace, rec: RunRecord, experiment: str) -> str:
     return RunReader(ws, rec.run_id, record=rec).status()
 
 
+def metrics_text(metrics: Mapping[str, Any], limit: int = KEY_METRICS) -> str:
+    """The first ``limit`` metrics as ``name=value`` (values by view/model.py's one number rule), space-separated."""
+    return " ".join(f"{name}={format_value(value)}" for name, value in list(metrics.items())[:limit])
+
+
+def counts_text(run_count: int, live_count: int) -> str:
+    """An experiment's ``3 runs · 1 live`` (no live part when none is live)."""
+    runs = f"{run_count} run" + ("" if run_count == 1 else "s")
+    return f"{runs} · {live_count} live" if live_count else runs
+
+
 def run_summary(rec: RunRecord, experiment: str, status: str, now: float | None = None) -> dict[str, Any]:
     """``{"id", "experiment", "display_name", "status", "start", "end", "duration_seconds", "metrics", "target",
-    "parent_id"}`` of one run."""
+    "parent_id"}`` of one run, and what the list draws of it, formatted by view/model.py's rules (the widget's):
+    ``badge`` (its status badge), ``duration_text`` and ``metrics_text``."""
     start = _float(rec.tags.get(T.START_TIME)) or (rec.start_time / 1000 if rec.start_time else None)
     end = _float(rec.tags.get(T.END_TIME)) or (rec.end_time / 1000 if rec.end_time else None)
     if not is_terminal(status):
         end = None
-    duration = None
-    if start is not None:
-        if end is not None:
-            duration = max(0.0, end - start)
-        elif not is_terminal(status):
-            duration = max(0.0, (time.time() if now is None else now) - start)
+    # the view's duration rule: end - start once ended, now - start while live, unknown for an end without a time
+    times = {"startTimeUtc": _iso(start), "endTimeUtc": _iso(end), "status": status}
+    duration = duration_seconds(times, now)
+    if duration is not None:
+        duration = max(0.0, duration)
+    metrics = dict(rec.metrics)
     return {
         "id": rec.run_id,
         "experiment": experiment,
@@ -428,9 +465,12 @@ def run_summary(rec: RunRecord, experiment: str, status: str, now: float | None 
         "start": _iso(start),
         "end": _iso(end),
         "duration_seconds": duration,
-        "metrics": dict(rec.metrics),
+        "metrics": metrics,
         "target": rec.tags.get(T.TARGET, "local"),
         "parent_id": rec.tags.get(T.PARENT_RUN_ID),
+        "badge": status_view(status),
+        "duration_text": format_duration(duration),
+        "metrics_text": metrics_text(metrics),
     }
 
 
@@ -445,7 +485,13 @@ def experiments(ws: Workspace, query: PageQuery) -> dict[str, Any]:
         if not is_terminal(_live_status(ws, rec, names.get(rec.experiment_id, ""))):
             count[1] += 1
     items = [
-        {"name": name, "id": eid, "run_count": counts[eid][0], "live_count": counts[eid][1]}
+        {
+            "name": name,
+            "id": eid,
+            "run_count": counts[eid][0],
+            "live_count": counts[eid][1],
+            "counts_text": counts_text(*counts[eid]),
+        }
         for eid, name in sorted(names.items(), key=lambda kv: kv[1])
     ]
     return page(items, query)
@@ -510,7 +556,7 @@ def run_detail(ws: Workspace, run_id: str) -> dict[str, Any]:
 
 
 def run_diff(ws: Workspace, run_a: str, run_b: str) -> dict[str, Any]:
-    """``Run.get(ws, a).diff(Run.get(ws, b))`` (core/diff.py) as JSON: metric values that are not finite become
+    """``Run.get(ws, a).diff(Run.get(ws, b))`` (runtime/diff.py) as JSON: metric values that are not finite become
     None; :class:`NotFoundException` when either run is not in the workspace."""
     diff = get_run(ws, run_a).diff(get_run(ws, run_b))
     diff["metrics"] = {
@@ -544,28 +590,56 @@ def resubmit_run(ws: Workspace, run_id: str, body: bytes) -> dict[str, Any]:
     return {"id": new.id, "status": new.get_status(), "resubmit_of": run_id}
 
 
-def read_log(ws: Workspace, run_id: str, name: str | None, offset: str | int | None) -> dict[str, Any]:
-    """At most 256 KiB of a run's log from byte ``offset``: ``{"name", "text", "offset", "complete"}``.
+def read_log(
+    ws: Workspace, run_id: str, name: str | None, offset: str | int | None, before: str | int | None = None
+) -> dict[str, Any]:
+    """At most 256 KiB of a run's log: ``{"name", "text", "start", "offset", "complete"}``.
 
-    ``offset`` in the answer is where the next call goes on; ``complete`` is true once the run ended and the whole
-    file was read. A cut inside a UTF-8 character waits for the next call.
+    Going forward (no ``before``) the text starts at byte ``offset``, and ``offset`` in the answer is where the next
+    call goes on; ``complete`` is true once the run ended and the whole file was read. A cut inside a UTF-8 character
+    waits for the next call. Going backwards (``before``, "load earlier output"), the text is the part that ends at
+    byte ``before`` and starts at a line start (``start``; 0: nothing is left before it), and ``offset`` is
+    ``before``.
     """
     reader = open_reader(ws, run_id)
-    start = _int_arg("offset", None if offset is None else str(offset), 0, 0, None)
-    status = reader.status()
-    names = reader.log_names()
-    chosen = name or main_log(names)
-    got = reader.read_log(chosen, start, MAX_LOG_BYTES) if chosen in names and chosen is not None else None
-    if got is None:
-        if not is_terminal(status):  # a live run's logs appear as it goes: nothing yet, not an error
-            return {"name": chosen or "", "text": "", "offset": start, "complete": False}
+    try:
+        status = reader.status()
+        paths = reader.log_paths()
+        names = reader.log_names()
+        chosen = name or main_log(names)
+        if before is not None:
+            return _read_log_before(reader, run_id, chosen, names, paths, before)
+        start = _int_arg("offset", None if offset is None else str(offset), 0, 0, None)
+        got = reader.read_log(chosen, start, MAX_LOG_BYTES, paths) if chosen in names and chosen is not None else None
+        if got is None:
+            if not is_terminal(status):  # a live run's logs appear as it goes: nothing yet, not an error
+                return {"name": chosen or "", "text": "", "start": start, "offset": start, "complete": False}
+            raise NotFoundException(f"Run {run_id} has no log file {name!r}; its log files: {names}.")
+        return {
+            "name": chosen,
+            "text": got.text,
+            "start": got.start,
+            "offset": got.end,
+            "complete": is_terminal(status) and got.end >= got.size,
+        }
+    finally:
+        reader.close()
+
+
+def _read_log_before(
+    reader: RunReader,
+    run_id: str,
+    name: str | None,
+    names: list[str],
+    paths: Mapping[str, Path],
+    before: str | int,
+) -> dict[str, Any]:
+    end = _int_arg("before", str(before), 0, 0, None)
+    if name is None or name not in names:
         raise NotFoundException(f"Run {run_id} has no log file {name!r}; its log files: {names}.")
-    return {
-        "name": chosen,
-        "text": got.text,
-        "offset": got.end,
-        "complete": is_terminal(status) and got.end >= got.size,
-    }
+    start = reader.log_line_start(name, end, MAX_LOG_BYTES, paths)
+    got = reader.read_log(name, start, end - start, paths) if end > start else None
+    return {"name": name, "text": got.text if got is not None else "", "start": start, "offset": end, "complete": False}
 
 
 def cancel_run(ws: Workspace, run_id: str) -> dict[str, Any]:
@@ -594,7 +668,7 @@ def metric_series(
     """Scalar series by run: ``{"runs": {id: {metric: [[step, value], ...]}}, "total": {id: {metric: n}},
     "points": budget, "cursor": null}`` (at most 20 runs).
 
-    Without ``cursor`` each series is cut for display (:func:`~jupyter_amlrun.core.reader.downsample`: at most
+    Without ``cursor`` each series is cut for display (:func:`~jupyter_amlrun.tracking.metrics.downsample`: at most
     ``points`` points, default 1000, fewer when many series would make the answer pass :data:`MAX_ANSWER_BYTES`;
     first, last and each bucket's min and max kept); ``total`` says how many points each series has. With ``cursor``
     (``""`` or ``"0"`` to start) the answer is one page of the full history of one run's metric ``name``: at most
@@ -661,6 +735,48 @@ def _sampled(ws: Workspace, run_id: str, name: str | None, budget: int) -> dict[
 def _point(step: float, value: float) -> list[float | int | None]:
     """``[step, value]`` for JSON: a whole step as an int (shorter), a non-finite value as null (JSON has no inf)."""
     return [int(step) if step.is_integer() else step, value if math.isfinite(value) else None]
+
+
+# ---------------------------------------------------------------------------------------------------- compare
+def compare(ws: Workspace, run_ids: Sequence[str]) -> dict[str, Any]:
+    """The compare view of 2 to 20 runs (view/compare.py, what ``RunDetails([a, b])`` draws) as JSON: a chart per
+    metric with a line per run (its colour, name and points, cut for display like :func:`metric_series`; null for a
+    value JSON cannot hold) and the parameters table, differing rows first.
+
+    Raises
+    ------
+    UserErrorException
+        Fewer than two runs, or more than 20.
+    NotFoundException
+        A run is not in the workspace.
+    """
+    ids = [i for i in dict.fromkeys(run_ids) if i]
+    if not 2 <= len(ids) <= MAX_COMPARED_RUNS:
+        raise UserErrorException(
+            f"{len(ids)} runs given; compare 2 to {MAX_COMPARED_RUNS} runs: runs=<id1>,<id2>,... (comma-separated)."
+        )
+    readers = [open_reader(ws, run_id) for run_id in ids]
+    view = compare_view(readers)
+    return {
+        "runs": view["runs"],
+        "charts": [
+            {
+                "name": chart["name"],
+                "lines": [
+                    {
+                        "run_id": line["run_id"],
+                        "xs": [_finite(x) for x, _y in points],
+                        "ys": [_finite(y) for _x, y in points],
+                    }
+                    for line in chart["lines"]
+                    for points in [downsample(list(zip(line["xs"], line["ys"], strict=True)), DEFAULT_SERIES_POINTS)]
+                ],
+            }
+            for chart in view["charts"]
+        ],
+        "params": view["params"],
+        "differing": view["differing"],
+    }
 
 
 # ---------------------------------------------------------------------------------------------------- run view

@@ -17,7 +17,7 @@ import pytest
 from jupyter_amlrun._util.procs import process_alive
 from jupyter_amlrun.core.experiment import Experiment
 from jupyter_amlrun.core.runconfig import PyTorchConfiguration, ScriptRunConfig
-from jupyter_amlrun.core.runfolder import RunFolder
+from jupyter_amlrun.runtime.runfolder import RunFolder
 from jupyter_amlrun.testing.helpers import wait_for, write_tree
 
 LONG_SCRIPT = """

@@ -14,6 +14,7 @@ import numbers
 import posixpath
 import re
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 MAX_NAME_LENGTH = 250
@@ -92,3 +93,32 @@ def from_stored(value: float) -> float:
     if abs(value) == STORED_INF:
         return math.copysign(math.inf, value)
     return value
+
+
+@dataclass(frozen=True)
+class SampledSeries:
+    """A metric series cut for display: ``points`` ``[(step, value), ...]`` of ``total`` logged."""
+
+    points: list[tuple[float, float]]
+    total: int
+
+
+def downsample(points: list[tuple[float, float]], budget: int) -> list[tuple[float, float]]:
+    """At most ``budget`` (at least 4) of ``points``, in order: the first and the last, and in each of
+    ``(budget - 2) // 2`` equal runs of the others the lowest and the highest value, so spikes and the series' min and
+    max stay visible (NaN points are kept only where a bucket holds nothing else)."""
+    budget = max(budget, 4)
+    if len(points) <= budget:
+        return list(points)
+    inner = points[1:-1]
+    buckets = (budget - 2) // 2
+    size = len(inner) / buckets
+    kept: list[tuple[float, float]] = [points[0]]
+    for b in range(buckets):
+        chunk = range(int(b * size), max(int((b + 1) * size), int(b * size) + 1))
+        idx = [i for i in chunk if i < len(inner) and inner[i][1] == inner[i][1]] or [chunk[0]]
+        lo = min(idx, key=lambda i: inner[i][1])
+        hi = max(idx, key=lambda i: inner[i][1])
+        kept.extend(inner[i] for i in sorted({lo, hi}))
+    kept.append(points[-1])
+    return kept

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from jupyter_amlrun.view.model import SYSTEM_PREFIX, TableView, chart_xs, format_value
+from jupyter_amlrun.view.model import SYSTEM_PREFIX, TableView, chart_xs, format_value, series_color
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.reader import RunReader
@@ -20,6 +20,7 @@ class CompareRun(TypedDict):
     id: str
     name: str
     status: str
+    color: str  # its line's colour in every chart (view/model.py series_color)
 
 
 class CompareLine(TypedDict):
@@ -55,15 +56,17 @@ def compare_view(readers: Sequence[RunReader]) -> CompareView:
     """
     if not 2 <= len(readers) <= MAX_RUNS:
         raise ValueError(f"A compare view takes 2 to {MAX_RUNS} runs, got {len(readers)}: pass a list of runs.")
-    from jupyter_amlrun.core import tags as T
-    from jupyter_amlrun.core.reader import json_tag, status_of
+    from jupyter_amlrun.runtime import tags as T
+    from jupyter_amlrun.runtime.status import status_of
+    from jupyter_amlrun.runtime.tags import json_tag
 
     runs: list[CompareRun] = []
     params: list[dict[str, Any]] = []
     series: dict[str, dict[str, list[tuple[float, float]]]] = {}
     for reader in readers:
         rec = reader.refresh()
-        runs.append({"id": reader.run_id, "name": rec.run_name, "status": status_of(rec)})
+        color = series_color(len(runs))
+        runs.append({"id": reader.run_id, "name": rec.run_name, "status": status_of(rec), "color": color})
         values: dict[str, Any] = dict(rec.params)
         args = json_tag(rec.tags.get(T.ARGUMENTS), None)
         if args is not None:

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from jupyter_amlrun.core.status import RunStatus, is_terminal
+from jupyter_amlrun.runtime.status import RunStatus, is_terminal
 from jupyter_amlrun.tracking import journal as _journal
 
 if TYPE_CHECKING:
@@ -53,6 +53,7 @@ __all__ = [
     "SweepChildView",
     "SweepView",
     "TableView",
+    "ValueAxisView",
     "ViewUpdate",
     "chart_xs",
     "children_table",
@@ -60,6 +61,7 @@ __all__ = [
     "duration_seconds",
     "duration_text",
     "format_duration",
+    "format_size",
     "format_time",
     "format_value",
     "header_view",
@@ -67,7 +69,9 @@ __all__ = [
     "logs_view",
     "main_log",
     "parse_iso",
+    "series_color",
     "status_view",
+    "value_axis",
 ]
 
 # The newest rows of a table that a view shows: a table is not a log.
@@ -97,6 +101,20 @@ CLASS_COLORS = {
     "busy": "#1565c0",
     "wait": "#ef8f00",
 }
+# The colour of the i-th line of a chart with several (a sweep's children, compared runs): matplotlib's tab10, so the
+# static summary's PNG and the live view agree. The front end takes each line's colour from the view.
+SERIES_COLORS = (
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+)
 
 
 # ---------------------------------------------------------------------- what a view receives (JSON)
@@ -174,6 +192,7 @@ class SweepChildView(TypedDict):
     run_id: str
     name: str
     status: StatusView
+    color: str  # its line's colour in both charts (series_color)
     terminated: bool
     values: list[float]
     best: float | None
@@ -190,7 +209,8 @@ class SweepAxisView(TypedDict):
 
 
 class SweepView(TypedDict):
-    """A sweep's children, best first: the table (``columns``), the metric-per-child chart, the parallel axes."""
+    """A sweep's children, best first: the table (``columns``), the metric-per-child chart (its ``value_axis``), the
+    parallel axes."""
 
     metric: str
     goal: str
@@ -198,6 +218,15 @@ class SweepView(TypedDict):
     columns: list[str]
     children: list[SweepChildView]
     axes: list[SweepAxisView]
+    value_axis: ValueAxisView  # the metric-per-child chart's value axis
+
+
+class ValueAxisView(TypedDict):
+    """A value axis ready to draw: the range ``[lo, hi]`` to map onto the axis and ``[value, label]`` ticks."""
+
+    lo: float
+    hi: float
+    ticks: list[list[Any]]
 
 
 class ImageView(TypedDict):
@@ -253,6 +282,39 @@ def format_duration(seconds: float | None) -> str:
     s = max(0, int(seconds))
     h, m, sec = s // 3600, (s % 3600) // 60, s % 60
     return f"{h}h {m}m {sec}s" if h else f"{m}m {sec}s" if m else f"{sec}s"
+
+
+def format_size(size: float | None) -> str:
+    """A byte count for people: ``512 B``, ``2.0 KB``, ``3.4 MB`` (powers of 1024); "" when unknown.
+
+    Examples
+    --------
+    >>> format_size(512), format_size(2048), format_size(None)
+    ('512 B', '2.0 KB', '')
+    """
+    if size is None or not math.isfinite(size):
+        return ""
+    units = ("B", "KB", "MB", "GB", "TB")
+    value, unit = float(size), 0
+    while abs(value) >= 1024 and unit < len(units) - 1:
+        value /= 1024
+        unit += 1
+    return f"{int(value)} B" if unit == 0 else f"{value:.1f} {units[unit]}"
+
+
+def series_color(index: int) -> str:
+    """The colour of the ``index``-th line of a chart with several lines (:data:`SERIES_COLORS`, cycled)."""
+    return SERIES_COLORS[index % len(SERIES_COLORS)]
+
+
+def value_axis(values: Iterable[float]) -> ValueAxisView:
+    """The value axis of a chart drawn by hand (a sweep's metric per child): the finite values' range (widened by
+    0.5 each way when it is a single value) and its two ends as ticks, labelled by :func:`format_value`."""
+    finite = [float(v) for v in values if math.isfinite(v)]
+    lo, hi = (min(finite), max(finite)) if finite else (0.0, 1.0)
+    if hi == lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    return {"lo": lo, "hi": hi, "ticks": [[lo, format_value(lo)], [hi, format_value(hi)]]}
 
 
 def parse_iso(value: Any) -> float | None:

@@ -138,8 +138,8 @@ def _sweep_png(sweep: SweepView) -> str | None:
     fig = Figure(figsize=(10, 3.2), dpi=80)
     FigureCanvasAgg(fig)
     lines, par = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
-    colors = [f"C{i % 10}" for i in range(len(sweep["children"]))]
-    for kid, color in zip(sweep["children"], colors, strict=True):
+    for kid in sweep["children"]:
+        color = kid["color"]  # the live view's colour of this child (view/model.py series_color)
         values = kid["values"]
         if not values:
             continue

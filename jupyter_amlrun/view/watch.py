@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.portal import run_link
-from jupyter_amlrun.core import tags as T
 from jupyter_amlrun.core.reader import JOURNAL, STORE, MetricCursor, RunReader
-from jupyter_amlrun.core.status import is_terminal
+from jupyter_amlrun.runtime import tags as T
+from jupyter_amlrun.runtime.status import is_terminal
 from jupyter_amlrun.tracking import journal as _journal
 from jupyter_amlrun.view.sections import section_for
 

@@ -1,13 +1,14 @@
 /**
  * Response shapes of the server extension's REST API (docs/rest-api.md).
  *
- * Mirrors jupyter_amlrun/server/models.py; keep the two in step with the doc (tests/labextension/test_wire_types.py
+ * Mirrors jupyter_amlrun/server/models.py; keep the two in step with the doc (tests/server/test_wire_types.py
  * checks the properties of each).
  */
 import {
   HeaderView,
   ImageView,
   LogsView,
+  StatusView,
   SweepView,
   TableView
 } from './runview/wire';
@@ -59,6 +60,10 @@ export interface IFileEntry {
   is_dir: boolean;
   size: number | null;
   modified: string | null;
+  /** "2.0 KB" ("" for folders): shown as it is. */
+  size_text: string;
+  /** The server's local time ("" when not known). */
+  modified_text: string;
 }
 
 export interface IFolderListing extends IPage<IFileEntry> {
@@ -70,6 +75,7 @@ export interface IFolderListing extends IPage<IFileEntry> {
 export interface IUploaded {
   path: string;
   size: number;
+  size_text: string;
 }
 
 export interface IDataset {
@@ -89,6 +95,7 @@ export interface IModelVersion {
   run_id: string | null;
   experiment: string | null;
   created: string | null;
+  created_text: string;
   snippet: string;
 }
 
@@ -108,6 +115,8 @@ export interface IExperiment {
   id: string;
   run_count: number;
   live_count: number;
+  /** "3 runs · 1 live" */
+  counts_text: string;
 }
 
 export interface IRun {
@@ -121,6 +130,10 @@ export interface IRun {
   metrics: Record<string, number>;
   target: string | null;
   parent_id: string | null;
+  /** What the runs list draws, made by the widget's rules (view/model.py): this side formats nothing. */
+  badge: StatusView;
+  duration_text: string;
+  metrics_text: string;
 }
 
 export interface IRunPage extends IPage<IRun> {
@@ -136,7 +149,9 @@ export interface IRunDetail extends IRun {
 export interface ILogChunk {
   name: string;
   text: string;
-  /** The byte offset to ask for next. */
+  /** The byte the text starts at (asked with `before`: a line start; 0: nothing earlier is left). */
+  start: number;
+  /** The byte offset to ask for next (asked with `before`: where the text ends). */
   offset: number;
   complete: boolean;
 }
@@ -176,6 +191,34 @@ export interface IResubmitAnswer {
 
 /** The most runs the metrics route compares at once. */
 export const MAX_COMPARED_RUNS = 20;
+
+/** One run's line in a compare chart (server/models.py CompareLinePart); null stands for NaN or +-inf. */
+export interface ICompareLinePart {
+  run_id: string;
+  xs: (number | null)[];
+  ys: (number | null)[];
+}
+
+export interface ICompareChartPart {
+  name: string;
+  lines: ICompareLinePart[];
+}
+
+/** GET compare?runs=a,b (server/models.py CompareAnswer): view/compare.py's compare view. */
+export interface ICompareAnswer {
+  runs: ICompareRun[];
+  charts: ICompareChartPart[];
+  params: TableView;
+  differing: number;
+}
+
+/** A compared run (view/compare.py CompareRun): its line's colour comes with it. */
+export interface ICompareRun {
+  id: string;
+  name: string;
+  status: string;
+  color: string;
+}
 
 /** Points for one chart (server/models.py ChartPart); null stands for NaN or +-inf, which JSON cannot hold. */
 export interface IChartPart {

@@ -9,15 +9,7 @@ import {
   IUploaded
 } from './api';
 import { ISidebarContext } from './context';
-import {
-  Collapsible,
-  button,
-  copy,
-  formatDate,
-  formatSize,
-  h,
-  run
-} from './dom';
+import { Collapsible, button, copy, h, run } from './dom';
 import { PagedList } from './pager';
 import { AmlApiError, requestAPI, route } from './request';
 
@@ -172,12 +164,9 @@ class FolderBrowser {
         title: entry.path
       },
       name,
-      h(
-        'span',
-        { class: 'jp-amlrun-size' },
-        entry.is_dir ? '' : formatSize(entry.size)
-      ),
-      h('span', { class: 'jp-amlrun-date' }, formatDate(entry.modified)),
+      // sizes and dates come formatted by the server (view/model.py)
+      h('span', { class: 'jp-amlrun-size' }, entry.size_text),
+      h('span', { class: 'jp-amlrun-date' }, entry.modified_text),
       button('Copy', () => copy(entry.path, 'path'), {
         title: 'Copy path',
         class: 'jp-amlrun-icon-button'
@@ -229,7 +218,7 @@ class FolderBrowser {
         for (const file of files) {
           const done = await uploadFile(this._store.name, target, file);
           Notification.success(
-            `Uploaded ${done.path} (${formatSize(done.size)}) to ${this._store.name}`,
+            `Uploaded ${done.path} (${done.size_text}) to ${this._store.name}`,
             {
               autoClose: 3000
             }

@@ -99,69 +99,6 @@ export function tags(
   );
 }
 
-/** Human size: 1.2 KB, 3.4 MB. */
-export function formatSize(bytes: number | null | undefined): string {
-  if (bytes === null || bytes === undefined) {
-    return '';
-  }
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
-
-/** Local date and time of an ISO 8601 string. */
-export function formatDate(iso: string | null | undefined): string {
-  if (!iso) {
-    return '';
-  }
-  const date = new Date(iso);
-  return isNaN(date.getTime())
-    ? iso
-    : date.toLocaleString(undefined, {
-        dateStyle: 'short',
-        timeStyle: 'short'
-      });
-}
-
-/** 1h 02m 03s / 2m 05s / 4.2s */
-export function formatDuration(seconds: number | null | undefined): string {
-  if (seconds === null || seconds === undefined) {
-    return '';
-  }
-  if (seconds < 60) {
-    return `${seconds.toFixed(1)}s`;
-  }
-  const s = Math.floor(seconds % 60);
-  const m = Math.floor((seconds / 60) % 60);
-  const hrs = Math.floor(seconds / 3600);
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return hrs > 0 ? `${hrs}h ${pad(m)}m ${pad(s)}s` : `${m}m ${pad(s)}s`;
-}
-
-/** A metric value, short. */
-export function formatMetric(value: number): string {
-  if (!isFinite(value)) {
-    return String(value);
-  }
-  return Math.abs(value) >= 1e4 || (Math.abs(value) < 1e-3 && value !== 0)
-    ? value.toExponential(3)
-    : String(Number(value.toPrecision(4)));
-}
-
-/** A status badge; its class carries the status for colour. */
-export function statusBadge(status: string): HTMLElement {
-  return h(
-    'span',
-    { class: `jp-amlrun-status jp-amlrun-status-${status.toLowerCase()}` },
-    status
-  );
-}
-
 /** An expandable section header + body. */
 export class Collapsible {
   readonly node: HTMLElement;

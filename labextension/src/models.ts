@@ -3,7 +3,7 @@ import { Notification } from '@jupyterlab/apputils';
 
 import { IDownloaded, IModel, IModelVersion, IPage } from './api';
 import { ISidebarContext } from './context';
-import { Collapsible, button, copy, formatDate, h, tags } from './dom';
+import { Collapsible, button, copy, h, tags } from './dom';
 import { PagedList } from './pager';
 import { requestAPI, route } from './request';
 
@@ -68,7 +68,7 @@ export class ModelsSection {
         'div',
         { class: 'jp-amlrun-row' },
         h('span', { class: 'jp-amlrun-name' }, `version ${v.version}`),
-        h('span', { class: 'jp-amlrun-date' }, formatDate(v.created))
+        h('span', { class: 'jp-amlrun-date' }, v.created_text)
       ),
       v.description
         ? h('div', { class: 'jp-amlrun-description' }, v.description)

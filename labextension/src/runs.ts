@@ -1,28 +1,21 @@
-/** Experiments and runs section: run counts, live status, duration, key metrics; select runs to compare. */
+/**
+ * Experiments and runs section: run counts, live status, duration, key metrics; select runs to compare. Every text
+ * and colour shown comes formatted from the server (view/model.py's rules, the run view's): this file only draws.
+ */
 import {
+  ICompareAnswer,
   IExperiment,
-  IMetricSeries,
   IPage,
   IRun,
   IRunPage,
   MAX_COMPARED_RUNS
 } from './api';
-import { lineChart } from './chart';
 import { ISidebarContext } from './context';
-import {
-  Collapsible,
-  button,
-  formatDuration,
-  formatMetric,
-  h,
-  run,
-  statusBadge
-} from './dom';
+import { Collapsible, button, h, run } from './dom';
 import { PagedList } from './pager';
 import { requestAPI } from './request';
-
-/** How many metrics a run row shows. */
-const KEY_METRICS = 3;
+import { drawCompare } from './runview/compare';
+import { badge } from './runview/render';
 
 /** One row of a run: status, name, duration, key metrics; click opens it. */
 export function runRow(
@@ -31,10 +24,8 @@ export function runRow(
   selected?: Set<string>,
   onSelect?: () => void
 ): HTMLElement {
-  const metrics = Object.entries(r.metrics)
-    .slice(0, KEY_METRICS)
-    .map(([k, v]) => `${k}=${formatMetric(v)}`)
-    .join(' ');
+  const status = badge(r.badge);
+  status.classList.add('jp-amlrun-status');
   const box = h('input', {
     type: 'checkbox',
     class: 'jp-amlrun-select',
@@ -59,14 +50,10 @@ export function runRow(
       title: r.id
     },
     selected ? box : null,
-    statusBadge(r.status),
+    status,
     h('span', { class: 'jp-amlrun-name' }, r.display_name || r.id),
-    h(
-      'span',
-      { class: 'jp-amlrun-duration' },
-      formatDuration(r.duration_seconds)
-    ),
-    h('span', { class: 'jp-amlrun-metrics' }, metrics)
+    h('span', { class: 'jp-amlrun-duration' }, r.duration_text),
+    h('span', { class: 'jp-amlrun-metrics' }, r.metrics_text)
   );
   row.addEventListener('click', () => ctx.openRun(r.id));
   return row;
@@ -134,58 +121,45 @@ class ExperimentRuns {
       );
       return;
     }
-    const names = new Set<string>();
-    for (const id of ids) {
-      Object.keys(this._known.get(id)?.metrics ?? {}).forEach(n =>
-        names.add(n)
-      );
-    }
-    const select = h('select', {
-      class: 'jp-amlrun-metric-select',
-      title: 'Metric to compare'
-    });
-    for (const name of [...names].sort()) {
-      select.append(h('option', { value: name }, name));
-    }
     this._compareBar.replaceChildren(
       h('span', {}, `${ids.length} runs `),
-      select,
-      button('Compare', () => this._compare(ids, select.value), {
-        class: 'jp-amlrun-compare-button'
+      button('Compare', () => this._compare(ids), {
+        class: 'jp-amlrun-compare-button',
+        title: 'A chart per metric with a line per run, and their parameters'
       })
     );
   }
 
-  private async _compare(ids: string[], metric: string): Promise<void> {
-    if (!metric) {
-      throw new Error('The selected runs logged no scalar metric to compare.');
-    }
+  /** The compare view of the selected runs (view/compare.py), drawn with the run view's charts. */
+  private async _compare(ids: string[]): Promise<void> {
     if (ids.length > MAX_COMPARED_RUNS) {
       throw new Error(
         `Compare at most ${MAX_COMPARED_RUNS} runs at once (${ids.length} are selected).`
       );
     }
-    const data = await requestAPI<IMetricSeries>(
-      'metrics',
+    const view = await requestAPI<ICompareAnswer>(
+      'compare',
       {},
-      { runs: ids.join(','), name: metric }
+      { runs: ids.join(',') }
     );
-    const series = ids.map(id => ({
-      label: this._known.get(id)?.display_name || id,
-      // a null value (NaN or +-inf) has no place on the chart's axis
-      points: (data.runs[id]?.[metric] ?? []).filter(
-        (p): p is [number, number] => p[1] !== null
-      )
-    }));
+    this._closeCompare();
+    const body = h('div', { class: 'jp-amlrun-compare-body' });
     this._chart.replaceChildren(
       h(
         'div',
         { class: 'jp-amlrun-row' },
-        h('strong', {}, metric),
-        button('Close', () => this._chart.replaceChildren())
+        h('strong', {}, `${ids.length} runs`),
+        button('Close', () => this._closeCompare())
       ),
-      lineChart(series, metric)
+      body
     );
+    this._disposeCompare = drawCompare(body, view);
+  }
+
+  private _closeCompare(): void {
+    this._disposeCompare?.();
+    this._disposeCompare = null;
+    this._chart.replaceChildren();
   }
 
   private _list: PagedList<IRun>;
@@ -193,6 +167,7 @@ class ExperimentRuns {
   private _known = new Map<string, IRun>();
   private _compareBar: HTMLElement;
   private _chart: HTMLElement;
+  private _disposeCompare: (() => void) | null = null;
 }
 
 export class RunsSection {
@@ -245,7 +220,7 @@ export class RunsSection {
         h(
           'span',
           { class: 'jp-amlrun-muted jp-amlrun-counts' },
-          ` ${e.run_count} runs${e.live_count ? ` · ${e.live_count} live` : ''}`
+          ` ${e.counts_text}`
         )
       ),
       {

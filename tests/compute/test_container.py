@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from jupyter_amlrun import Dataset, DockerConfiguration, Environment, Experiment, ScriptRunConfig
-from jupyter_amlrun.core.errors import UserErrorException
-from jupyter_amlrun.core.runfolder import RunFolder
+from jupyter_amlrun.runtime.errors import UserErrorException
+from jupyter_amlrun.runtime.runfolder import RunFolder
 from jupyter_amlrun.testing.helpers import wait_for
 
 pytestmark = pytest.mark.integration

@@ -17,9 +17,9 @@ from jupyter_amlrun._util.procs import marked_processes
 from jupyter_amlrun.compute import distributed
 from jupyter_amlrun.compute.distributed import DistributedConfigError, LaunchPaths, plan, plan_node, topology
 from jupyter_amlrun.compute.distributed_run import _failed_rank
-from jupyter_amlrun.core.errors import RunConfigurationException
 from jupyter_amlrun.core.runconfig import MpiConfiguration, PyTorchConfiguration
-from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, RunFolder, RunSpec
+from jupyter_amlrun.runtime.errors import RunConfigurationException
+from jupyter_amlrun.runtime.runfolder import RUN_MARK_ENV, RunFolder, RunSpec
 from tests.conftest import wait_for
 
 try:
@@ -125,7 +125,7 @@ def test_plan_mpi_and_refusals(tmp_path: Path) -> None:
 
 @pytest.mark.unit
 def test_estimator_spelling_reaches_the_same_launch(tmp_path: Path, make_source: Any) -> None:
-    from jupyter_amlrun.core.estimator import PyTorch
+    from jupyter_amlrun.train.estimator import PyTorch
 
     src = make_source({"train.py": "print(1)\n"})
     est = PyTorch(str(src), entry_script="train.py", node_count=2, process_count_per_node=2, distributed_backend="gloo")

@@ -21,7 +21,7 @@ import pytest
 from jupyter_amlrun import AmlCompute, ComputeTarget, Experiment, ScriptRunConfig, Workspace
 from jupyter_amlrun.compute._gpus import pool_gpus, slot_env, slot_share, visible_gpus
 from jupyter_amlrun.core.runconfig import PyTorchConfiguration
-from jupyter_amlrun.core.runfolder import RunFolder
+from jupyter_amlrun.runtime.runfolder import RunFolder
 
 try:
     import torch  # noqa: F401

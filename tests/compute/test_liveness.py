@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from jupyter_amlrun import AmlCompute, ComputeTarget, Experiment, Run, ScriptRunConfig, Workspace
-from jupyter_amlrun.core.runfolder import RunFolder
+from jupyter_amlrun.runtime.runfolder import RunFolder
 from tests.conftest import process_alive, wait_for
 
 pytestmark = pytest.mark.integration

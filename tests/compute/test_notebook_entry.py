@@ -73,7 +73,7 @@ def test_a_failing_cell_fails_the_run_with_its_error(ws: Workspace, make_source:
 
 def test_the_kernel_is_the_run_environments_interpreter(ws: Workspace, make_source: Any, tmp_path: Path) -> None:
     from jupyter_amlrun import CondaDependencies, Environment
-    from jupyter_amlrun.core.envcache import cache_root
+    from jupyter_amlrun.runtime.envcache import cache_root
     from jupyter_amlrun.testing.helpers import make_wheel
 
     wheels = tmp_path / "wheels"

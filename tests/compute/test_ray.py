@@ -22,9 +22,9 @@ from jupyter_amlrun import ComputeTarget, Dataset, Experiment, RayCompute, Scrip
 from jupyter_amlrun._util.procs import marked_processes
 from jupyter_amlrun.compute import _ray_nodes
 from jupyter_amlrun.compute import ray as rayb
-from jupyter_amlrun.core.errors import ComputeTargetException, ExperimentExecutionException
 from jupyter_amlrun.core.runconfig import MpiConfiguration, PyTorchConfiguration
-from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, RunFolder
+from jupyter_amlrun.runtime.errors import ComputeTargetException, ExperimentExecutionException
+from jupyter_amlrun.runtime.runfolder import RUN_MARK_ENV, RunFolder
 from jupyter_amlrun.testing import ComputeBackendContract
 from tests.compute.test_distributed import (
     ALL_REDUCE,

@@ -1,19 +1,24 @@
 """The Slurm compute target against a real one-node Slurm cluster on 127.0.0.1 (tests/compute/conftest.py starts
-munged, slurmctld and slurmd from a temp conf once per session and stops them by their pid files)."""
+munged, slurmctld and slurmd from a temp conf once per session and stops them by their pid files).
+
+What this cluster cannot show: GPUs (no gres here: the sbatch options are checked, and Slurm's refusal of them) and
+an account Slurm refuses (associations need slurmdbd and a database, not run here: Slurm accepts any account then,
+which is checked, and the mapping of its refusal to the fix is checked on its message)."""
 
 from __future__ import annotations
 
 import subprocess
 from typing import Any
 
+import psutil
 import pytest
 
-from jupyter_amlrun import ComputeTarget, Experiment, ScriptRunConfig
-from jupyter_amlrun.compute.slurm import SlurmBackend, _limit_minutes
-from jupyter_amlrun.core.errors import ComputeTargetException
+from jupyter_amlrun import ComputeTarget, Estimator, Experiment, ScriptRunConfig
+from jupyter_amlrun.compute.slurm import SlurmBackend, _limit_minutes, run_gpus
+from jupyter_amlrun.compute.slurmcompute import SlurmCompute
 from jupyter_amlrun.core.runconfig import PyTorchConfiguration
-from jupyter_amlrun.core.runfolder import RunFolder
-from jupyter_amlrun.core.slurmcompute import SlurmCompute
+from jupyter_amlrun.runtime.errors import ComputeTargetException, ExperimentExecutionException
+from jupyter_amlrun.runtime.runfolder import RunFolder, RunSpec
 from jupyter_amlrun.testing import ComputeBackendContract
 from jupyter_amlrun.testing.slurm_cluster import SlurmCluster
 from tests.conftest import wait_for
@@ -46,7 +51,7 @@ def hpc(ws: Any, slurm_cluster: SlurmCluster) -> SlurmCompute:
     return _attach(ws, slurm_cluster)
 
 
-class TestSlurmContract(ComputeBackendContract):
+class TestSlurmBackend(ComputeBackendContract):
     @pytest.fixture
     def target(self, hpc: SlurmCompute) -> str:
         return hpc.name
@@ -105,7 +110,7 @@ def test_time_limit_kill_ends_the_run_with_slurms_reason(
     run = _submit(ws, make_source, "short", SLEEPER)
     details = run.wait_for_completion(raise_on_error=False)
     # Slurm's SIGTERM reaches the driver, which ends the run Canceled (as max_run_duration_seconds does) with Slurm's
-    # reason; a driver killed outright ends Failed by the backend's status read, with the same reason.
+    # reason; a driver killed outright ends Failed by the workspace's watchdog (SlurmBackend.watch), same reason.
     assert details["status"] in ("Canceled", "Failed")
     message = details["error"]["error"]["message"]
     assert "TIMEOUT" in message and "time limit 00:01:00 was reached" in message, message
@@ -123,6 +128,8 @@ def test_bad_input(ws: Any, make_source: Any, slurm_cluster: SlurmCluster, monke
     ):
         _submit(ws, make_source, "hpc", "print(1)\n", distributed_job_config=PyTorchConfiguration(node_count=2))
     assert list(Experiment(ws, "slurm").get_runs()) == []
+    # Without slurmdbd (AccountingStorageEnforce needs it) Slurm does not check accounts: any is accepted.
+    _attach(ws, slurm_cluster, "acct", account="no-such-account", check_shared_folder=False).detach()
     monkeypatch.setenv("PATH", "/nonexistent")
     with pytest.raises(ComputeTargetException, match="`sbatch` is not found on PATH.*slurm-client"):
         _attach(ws, slurm_cluster, "bad")
@@ -191,3 +198,137 @@ def test_pytorch_1x2_gloo_through_srun(ws: Any, make_source: Any, hpc: SlurmComp
         run.download_file(f"logs/user_logs/std_log_process_{rank}.txt", str(path))
         text = path.read_text()
         assert "SUM 3.0" in text and f'"RANK": "{rank}"' in text and '"WORLD_SIZE": "2"' in text
+
+
+def _job_of(ws: Any, run: Any) -> str:
+    handle = RunFolder(ws.path, run.id).read_state().handle or {}
+    return str(handle.get("data", {}).get("job_id", ""))
+
+
+def _ended(ws: Any, run: Any, timeout: float = 120) -> Any:
+    """The run's state once ended, read from its folder only: no reader (no backend status) is asked meanwhile."""
+    rf = RunFolder(ws.path, run.id)
+    assert wait_for(lambda: rf.read_state().terminal, timeout=timeout), rf.read_state()
+    return rf.read_state()
+
+
+def test_scancel_behind_our_back_ends_the_run_without_a_reader(
+    ws: Any, make_source: Any, slurm_cluster: SlurmCluster
+) -> None:
+    """A job that Slurm ends while nobody reads the run: the watchdog (SlurmBackend.watch) ends the run with
+    Slurm's reason, pending (no driver yet) or running (its driver killed with the job, so it cannot say it)."""
+    _attach(ws, slurm_cluster, "held", extra_sbatch_args=["--hold"], check_shared_folder=False)
+    run = _submit(ws, make_source, "held", SLEEPER)
+    rf = RunFolder(ws.path, run.id)
+    # the watchdog records the pending reason (a reader only reads it)
+    assert wait_for(lambda: "JobHeldUser" in (rf.read_state().queued_reason or ""), timeout=60)
+    job = _job_of(ws, run)
+    subprocess.run(["scancel", job], env=slurm_cluster.env(), check=True)
+    state = _ended(ws, run)
+    assert state.status == "Canceled", state
+    assert f"The Slurm job {job} ended CANCELLED" in (state.error or "") and "before the run's driver started" in (
+        state.error or ""
+    )
+
+    # Running: Slurm's SIGTERM reaches the driver, which ends the run Canceled with Slurm's words itself.
+    _attach(ws, slurm_cluster, "hpc", check_shared_folder=False)
+    run = _submit(ws, make_source, "hpc", SLEEPER, name="src2")
+    rf = RunFolder(ws.path, run.id)
+    assert wait_for(lambda: rf.read_state().status == "Running", timeout=120)
+    job = _job_of(ws, run)
+    subprocess.run(["scancel", job], env=slurm_cluster.env(), check=True)
+    state = _ended(ws, run)
+    assert state.status == "Canceled", state
+    # while its processes are signalled Slurm says only COMPLETING (CANCELLED comes once the driver is gone)
+    assert f"The Slurm job {job} was ended by Slurm (scancel or a signal" in (state.error or ""), state.error
+    assert wait_for(lambda: job not in _squeue(slurm_cluster, "-t", "PENDING,RUNNING,COMPLETING"), timeout=60)
+
+
+def test_a_job_ended_under_a_dead_driver_ends_with_slurms_reason(
+    ws: Any, make_source: Any, hpc: SlurmCompute, slurm_cluster: SlurmCluster
+) -> None:
+    """The driver and its guard are killed outright (as a node failure would: nothing of the run can record its
+    end); the job ends FAILED; the watchdog ends the run with Slurm's state. Nobody reads the run meanwhile."""
+    run = _submit(ws, make_source, hpc.name, SLEEPER)
+    rf = RunFolder(ws.path, run.id)
+    assert wait_for(lambda: rf.read_state().status == "Running", timeout=120)
+    job, driver = _job_of(ws, run), int(rf.read_state().owner_pid or 0)
+    guards = [p for p in psutil.process_iter(["cmdline"]) if _is_guard(p.info["cmdline"] or [], run.id)]
+    assert driver and guards
+    for proc in [*guards, psutil.Process(driver)]:
+        proc.kill()
+    state = _ended(ws, run)
+    assert state.status == "Failed", state
+    assert f"was ended by Slurm (The Slurm job {job} ended FAILED" in (state.error or ""), state.error
+    assert job not in _squeue(slurm_cluster, "-t", "PENDING,RUNNING")
+
+
+def _is_guard(cmdline: list[str], run_id: str) -> bool:
+    return "jupyter_amlrun.compute._guard" in cmdline and run_id in cmdline
+
+
+def test_a_job_slurm_keeps_pending_for_ever_fails_the_run(
+    ws: Any, make_source: Any, slurm_cluster: SlurmCluster
+) -> None:
+    """A pending reason that cannot clear by itself (here the partition's MaxTime, lowered under the target's
+    time_limit after attach; Slurm 22.05 keeps such a job PENDING) ends the run Failed with Slurm's words, the job
+    cancelled, instead of a run Queued for ever. Nobody reads the run meanwhile."""
+    _attach(ws, slurm_cluster, "long", time_limit=5, check_shared_folder=False)
+    part = f"PartitionName={slurm_cluster.partition}"
+    subprocess.run(["scontrol", "update", part, "MaxTime=1"], env=slurm_cluster.env(), check=True)
+    try:
+        run = _submit(ws, make_source, "long", SLEEPER)
+        state = _ended(ws, run)
+    finally:
+        subprocess.run(["scontrol", "update", part, "MaxTime=UNLIMITED"], env=slurm_cluster.env(), check=True)
+    assert state.status == "Failed", state
+    job = _job_of(ws, run)
+    assert f"Slurm keeps job {job} pending with reason PartitionTimeLimit" in (state.error or ""), state.error
+    assert "MaxTime" in (state.error or "") and "submit again" in (state.error or "")
+    assert job not in _squeue(slurm_cluster, "-t", "PENDING,RUNNING")
+
+
+@pytest.mark.unit
+def test_gpus_per_node_in_the_sbatch_arguments(ws: Any) -> None:
+    """No GPUs here: the options are checked (a real GPU run needs the nodes' gres, GresTypes=gpu)."""
+    rf = RunFolder(ws.path, "r1")
+
+    def spec(**kw: Any) -> RunSpec:
+        return RunSpec(
+            run_id="r1", experiment="e", experiment_id="1", workspace=str(ws.path), script="t.py", snapshot_id="s",
+            interpreter="python", **kw,
+        )  # fmt: skip
+
+    plain, asks = spec(), spec(environment_definition={"use_gpu": True})
+    cuda = spec(extra={"docker": {"image": "mcr.microsoft.com/azureml/openmpi4.1.0-cuda11.8-cudnn8-ubuntu22.04"}})
+    assert run_gpus(plain, 2) is None and run_gpus(asks, 1) == 1 and run_gpus(cuda, 1) == 1
+    assert run_gpus(asks, 4) == 4  # one per process on the node (PyTorch process_count_per_node)
+
+    def gpu_args(config: dict[str, Any], gpus: int | None, per_node: int = 1) -> list[str]:
+        args = SlurmBackend(ws, "hpc", {"type": "Slurm", **config}).sbatch_args(rf, 2, per_node, gpus=gpus)
+        assert "--nodes=2" in args and f"--ntasks-per-node={per_node}" in args
+        return [a for a in args if a.startswith(("--gpu", "--gres"))]
+
+    assert gpu_args({}, None) == []
+    assert gpu_args({}, run_gpus(asks, 4), per_node=4) == ["--gpus-per-node=4"]
+    assert gpu_args({"gpus_per_node": 8}, None) == ["--gpus-per-node=8"]  # the target's (a GPU node type) wins
+    assert gpu_args({"gpus_per_node": 0}, 1) == []  # 0: never ask
+    extra = {"extra_sbatch_args": ["--gres=gpu:a100:2"]}
+    assert gpu_args({**extra, "gpus_per_node": 4}, 1) == ["--gres=gpu:a100:2"]  # the user's own GPU option wins
+    with pytest.raises(ComputeTargetException, match="gpus_per_node must be a whole number"):
+        SlurmCompute.attach_configuration(gpus_per_node=-1)
+
+
+def test_gpus_slurm_cannot_give_are_refused_with_its_words(
+    ws: Any, make_source: Any, slurm_cluster: SlurmCluster
+) -> None:
+    """This cluster has no GPU gres: Slurm refuses --gpus-per-node, at attach (sbatch --test-only) for a target's
+    gpus_per_node, at submit (sbatch's stderr) for a run that asks for GPUs; no run is left behind."""
+    with pytest.raises(ComputeTargetException, match="Invalid generic resource.*do not offer the GPUs"):
+        _attach(ws, slurm_cluster, "gpu", gpus_per_node=1, check_shared_folder=False)
+    _attach(ws, slurm_cluster, "hpc", check_shared_folder=False)
+    src = make_source({"train.py": "print(1)\n"})
+    est = Estimator(source_directory=src, entry_script="train.py", compute_target="hpc", use_gpu=True)
+    with pytest.raises(ExperimentExecutionException, match="sbatch: error: Invalid generic resource"):
+        Experiment(ws, "gpu").submit(est)
+    assert list(Experiment(ws, "gpu").get_runs()) == []

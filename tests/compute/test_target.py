@@ -9,7 +9,7 @@ import pytest
 
 from jupyter_amlrun import AmlCompute, ComputeTarget, Experiment, ScriptRunConfig
 from jupyter_amlrun.compute._slots import SlotPool
-from jupyter_amlrun.core.errors import ComputeTargetException, UserErrorException
+from jupyter_amlrun.runtime.errors import ComputeTargetException, UserErrorException
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.integration

@@ -37,7 +37,7 @@ def test_every_auth_class_is_accepted_by_workspace_and_noted_once(
 @pytest.mark.unit
 def test_asking_for_a_token_refuses_with_what_to_do(capsys: pytest.CaptureFixture[str]) -> None:
     from jupyter_amlrun.core.authentication import InteractiveLoginAuthentication
-    from jupyter_amlrun.core.errors import NotSupportedLocallyError
+    from jupyter_amlrun.runtime.errors import NotSupportedLocallyError
 
     with pytest.raises(NotSupportedLocallyError, match="Instead: .*get_mlflow_tracking_uri"):
         InteractiveLoginAuthentication().get_token("https://management.azure.com/.default")

@@ -10,7 +10,7 @@ import pytest
 
 from jupyter_amlrun import ComputeTarget, Experiment, RunConfiguration, ScriptRunConfig, Workspace
 from jupyter_amlrun.core.compute import ComputeInstance
-from jupyter_amlrun.core.errors import ComputeTargetException, NotSupportedLocallyError
+from jupyter_amlrun.runtime.errors import ComputeTargetException, NotSupportedLocallyError
 
 
 @pytest.mark.unit

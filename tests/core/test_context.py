@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from jupyter_amlrun import Run
-from jupyter_amlrun.core.errors import MetricValidationException, UserErrorException
+from jupyter_amlrun.runtime.errors import MetricValidationException, UserErrorException
 
 BAD_NAMES = ["a/", ".", "a//b", "./x", "/lead", "..", "../x", "", "x" * 251, "semi;colon"]
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from jupyter_amlrun import CondaDependencies, Environment, Experiment, ScriptRunConfig, Workspace
-from jupyter_amlrun.core.errors import UserErrorException
+from jupyter_amlrun.runtime.errors import UserErrorException
 
 
 @pytest.mark.integration
@@ -171,7 +171,7 @@ def test_curated_names_resolve_with_a_notice(ws: Workspace, capsys: pytest.Captu
 @pytest.mark.integration
 def test_registered_environment_in_a_script_run_config_and_estimator(ws: Workspace, make_source: Any) -> None:
     from jupyter_amlrun import Estimator
-    from jupyter_amlrun.core.runfolder import RunFolder
+    from jupyter_amlrun.runtime.runfolder import RunFolder
 
     env = Environment("tutorial-env")
     env.python.conda_dependencies = CondaDependencies.create(pip_packages=["numpy"])

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_amlrun import CondaDependencies, Environment, Workspace
-from jupyter_amlrun.core.errors import NotSupportedLocallyError, UserErrorException
+from jupyter_amlrun.runtime.errors import NotSupportedLocallyError, UserErrorException
 
 
 @pytest.mark.unit

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from jupyter_amlrun import Experiment, Model, Workspace
-from jupyter_amlrun.core.errors import ModelNotFoundException, ModelPathNotFoundException, UserErrorException
+from jupyter_amlrun.runtime.errors import ModelNotFoundException, ModelPathNotFoundException, UserErrorException
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_amlrun import Model, Workspace
-from jupyter_amlrun.core.errors import NotSupportedLocallyError
+from jupyter_amlrun.runtime.errors import NotSupportedLocallyError
 
 
 @pytest.mark.unit

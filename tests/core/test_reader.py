@@ -15,8 +15,8 @@ import jupyter_amlrun
 from jupyter_amlrun import Experiment, Run, ScriptRunConfig
 from jupyter_amlrun.core import computetarget, registry
 from jupyter_amlrun.core.reader import MetricCursor, RunReader, whole_chars
-from jupyter_amlrun.core.runfolder import RunFolder
-from jupyter_amlrun.core.status import is_terminal
+from jupyter_amlrun.runtime.runfolder import RunFolder
+from jupyter_amlrun.runtime.status import is_terminal
 from jupyter_amlrun.view.watch import RunWatcher
 
 SCRIPT = """\
@@ -156,8 +156,8 @@ def test_details_to_v1_of_an_interactive_run(ws: Any) -> None:
 JOURNAL_NAMES = {"journal_path", "JournalReader", "read_all"}
 ALLOWED = {
     "core/reader.py",
-    "core/runfolder.py",  # defines journal_path
-    "core/lifecycle.py",  # finalizing ships the journal
+    "runtime/runfolder.py",  # defines journal_path
+    "runtime/lifecycle.py",  # finalizing ships the journal
     "core/run.py",  # the journal writer of run.log
     "compute/driver.py",
     "train/hyperdrive/controller.py",  # the sweep's controller: a write-side process deciding on its children

@@ -14,7 +14,6 @@ import pytest
 
 from jupyter_amlrun.core import catalog
 from jupyter_amlrun.core.contracts import ComputeBackend, DatastoreBackend
-from jupyter_amlrun.core.errors import DatastoreException
 from jupyter_amlrun.core.registry import (
     Registry,
     UnknownKindError,
@@ -22,6 +21,7 @@ from jupyter_amlrun.core.registry import (
     datastore_backends,
     input_materializers,
 )
+from jupyter_amlrun.runtime.errors import DatastoreException
 
 OUT_OF_TREE = Path(__file__).parent / "outoftree"
 ROOT = Path(__file__).resolve().parents[2]

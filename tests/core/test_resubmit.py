@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from jupyter_amlrun import Environment, Experiment, ScriptRunConfig
-from jupyter_amlrun.core import tags as T
-from jupyter_amlrun.core.errors import SnapshotException, UserErrorException
-from jupyter_amlrun.core.snapshot import SnapshotStore
+from jupyter_amlrun.runtime import tags as T
+from jupyter_amlrun.runtime.errors import SnapshotException, UserErrorException
+from jupyter_amlrun.runtime.snapshot import SnapshotStore
 
 SCRIPT = """\
 import sys

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from jupyter_amlrun import Experiment, Run, ScriptRunConfig, Workspace
-from jupyter_amlrun.core.errors import ActivityFailedException, RunNotFoundException, UserErrorException
+from jupyter_amlrun.runtime.errors import ActivityFailedException, RunNotFoundException, UserErrorException
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.integration
@@ -279,7 +279,7 @@ def test_offline_context_prints(capsys: pytest.CaptureFixture[str], amlrun_home:
     assert run.id.startswith("OfflineRun_")
     run.log("loss", 0.3)
     assert "Attempted to log scalar metric loss:\n0.3" in capsys.readouterr().out
-    from jupyter_amlrun.core.errors import RunEnvironmentException
+    from jupyter_amlrun.runtime.errors import RunEnvironmentException
 
     with pytest.raises(RunEnvironmentException, match="outside a submitted run"):
         Run.get_context(allow_offline=False)
@@ -341,7 +341,7 @@ def test_a_bad_record_between_good_ones_loses_nothing_else(ws: Workspace, make_s
         {
             "train.py": """
             from jupyter_amlrun import Run
-            from jupyter_amlrun.core.errors import UserErrorException
+            from jupyter_amlrun.runtime.errors import UserErrorException
             from jupyter_amlrun.tracking.journal import SCALAR, JournalWriter
             run = Run.get_context()
             for i in range(100):

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from jupyter_amlrun import CondaDependencies, Environment, MpiConfiguration, RunConfiguration
-from jupyter_amlrun.core.errors import RunConfigurationException
+from jupyter_amlrun.runtime.errors import RunConfigurationException
 
 
 def _config() -> RunConfiguration:

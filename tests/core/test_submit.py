@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from jupyter_amlrun import Experiment, ScriptRunConfig, Workspace
-from jupyter_amlrun.core.errors import SnapshotException, UserErrorException
+from jupyter_amlrun.runtime.errors import SnapshotException, UserErrorException
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from jupyter_amlrun import Experiment, ScriptRunConfig, Workspace
-from jupyter_amlrun.core.errors import UserErrorException
+from jupyter_amlrun.runtime.errors import UserErrorException
 
 
 @pytest.mark.unit

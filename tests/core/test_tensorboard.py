@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from jupyter_amlrun import Experiment, ScriptRunConfig
-from jupyter_amlrun.core.runfolder import RunFolder
+from jupyter_amlrun.runtime.runfolder import RunFolder
 from jupyter_amlrun.tensorboard import Tensorboard, TensorboardException
 from tests.conftest import wait_for
 

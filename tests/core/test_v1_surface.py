@@ -43,7 +43,7 @@ def test_workspace_list_finds_local_workspaces(amlrun_home: Path) -> None:
 @pytest.mark.unit
 @pytest.mark.parametrize("name", ["webservices", "images", "service_context", "linked_services"])
 def test_azure_only_workspace_properties_refuse_with_a_reason(ws: Workspace, name: str) -> None:
-    from jupyter_amlrun.core.errors import NotSupportedLocallyError
+    from jupyter_amlrun.runtime.errors import NotSupportedLocallyError
 
     with pytest.raises(NotSupportedLocallyError, match="Azure-only") as info:
         getattr(ws, name)
@@ -52,7 +52,7 @@ def test_azure_only_workspace_properties_refuse_with_a_reason(ws: Workspace, nam
 
 @pytest.mark.unit
 def test_azure_only_workspace_methods_refuse(ws: Workspace) -> None:
-    from jupyter_amlrun.core.errors import NotSupportedLocallyError
+    from jupyter_amlrun.runtime.errors import NotSupportedLocallyError
 
     for call in (ws.delete, ws.update, ws.list_keys, ws.sync_keys):
         with pytest.raises(NotSupportedLocallyError):
@@ -69,7 +69,7 @@ def test_default_datastore_prints_v1_attributes(ws: Workspace) -> None:
 @pytest.mark.unit
 def test_unsupported_datastore_kinds_refuse(ws: Workspace) -> None:
     from jupyter_amlrun import Datastore
-    from jupyter_amlrun.core.errors import NotSupportedLocallyError
+    from jupyter_amlrun.runtime.errors import NotSupportedLocallyError
 
     with pytest.raises(NotSupportedLocallyError, match="register_folder"):
         Datastore.register_azure_file_share(ws, "share", "s", "a", account_key="k")
@@ -127,7 +127,7 @@ def test_details_with_logs_snapshot_and_model_path_with_dot(
 
 
 def test_fail_on_a_submitted_run_stops_it_and_records_the_error(ws: Workspace, make_source: Any) -> None:
-    from jupyter_amlrun.core.errors import ExperimentExecutionException
+    from jupyter_amlrun.runtime.errors import ExperimentExecutionException
     from tests.conftest import wait_for
 
     run = _submit(ws, make_source, "import time\nprint('started', flush=True)\ntime.sleep(60)\n", name="failme")
@@ -149,7 +149,7 @@ def test_fail_on_an_interactive_run(ws: Workspace) -> None:
 
 @pytest.mark.unit
 def test_experiment_tags_and_refusals(ws: Workspace) -> None:
-    from jupyter_amlrun.core.errors import UserErrorException
+    from jupyter_amlrun.runtime.errors import UserErrorException
 
     exp = Experiment(ws, "tagged")
     exp.tag("team", "vision")
@@ -236,7 +236,7 @@ def _public_classes() -> list[type]:
 def test_every_refused_v1_callable_raises_not_supported_with_what_to_do_instead() -> None:
     """Data-driven: every refused member of every public class raises NotSupportedLocallyError (a
     UserErrorException and an AzureMLException), its message naming what to use instead."""
-    from jupyter_amlrun.core.errors import AzureMLException, NotSupportedLocallyError, UserErrorException, refusal_of
+    from jupyter_amlrun.runtime.errors import AzureMLException, NotSupportedLocallyError, UserErrorException, refusal_of
 
     checked = 0
     for cls in _public_classes():
@@ -251,7 +251,7 @@ def test_every_refused_v1_callable_raises_not_supported_with_what_to_do_instead(
             assert f"Instead: {instead}" in str(info.value), (cls, name)
             checked += 1
     assert checked >= 90  # the tables of refusals were all found (98 members when written)
-    from jupyter_amlrun.core.errors import REFUSED
+    from jupyter_amlrun.runtime.errors import REFUSED
 
     assert not [name for name in REFUSED if "V1Mixin" in name]  # messages name v1 classes, never our mixins
 
@@ -259,8 +259,8 @@ def test_every_refused_v1_callable_raises_not_supported_with_what_to_do_instead(
 @pytest.mark.unit
 def test_refused_classes_refuse_to_be_made_and_every_member_refuses(ws: Workspace) -> None:
     from jupyter_amlrun.core.compute import AksCompute, ComputeTarget, DatabricksCompute
-    from jupyter_amlrun.core.errors import NotSupportedLocallyError, refusal_of
     from jupyter_amlrun.core.model import InferenceConfig
+    from jupyter_amlrun.runtime.errors import NotSupportedLocallyError, refusal_of
     from jupyter_amlrun.widgets import ParallelRunStepDetails
 
     for cls in (AksCompute, DatabricksCompute, InferenceConfig, ParallelRunStepDetails):

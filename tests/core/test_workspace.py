@@ -9,7 +9,7 @@ import pytest
 
 from jupyter_amlrun import Experiment, Workspace
 from jupyter_amlrun.core import workspace as workspace_mod
-from jupyter_amlrun.core.errors import RunNotFoundException, WorkspaceException
+from jupyter_amlrun.runtime.errors import RunNotFoundException, WorkspaceException
 
 pytestmark = pytest.mark.integration
 

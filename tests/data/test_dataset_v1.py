@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from jupyter_amlrun import Dataset, Workspace
-from jupyter_amlrun.core.errors import DatasetTimestampMissingError, NotSupportedLocallyError
 from jupyter_amlrun.data import DataType, TabularDataset
 from jupyter_amlrun.data.errors import DatasetException
+from jupyter_amlrun.runtime.errors import DatasetTimestampMissingError, NotSupportedLocallyError
 
 ROWS = 48  # one row an hour over two days
 

@@ -295,7 +295,7 @@ class _Reports(InputMaterializer):
 @pytest.mark.unit
 def test_driver_turns_a_completed_run_failed_when_an_end_step_reports_a_problem(ws, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from jupyter_amlrun.compute.driver import Driver
-    from jupyter_amlrun.core.runfolder import RunSpec
+    from jupyter_amlrun.runtime.runfolder import RunSpec
 
     spec = RunSpec(
         run_id="r",

@@ -11,7 +11,7 @@ from IPython.core.error import UsageError
 
 pytestmark = pytest.mark.unit
 
-NOTEBOOK = Path(__file__).parents[1] / "core" / "port_data" / "sklearn-hyperdrive"
+NOTEBOOK = Path(__file__).parents[1] / "porting" / "port_data" / "sklearn-hyperdrive"
 
 
 def test_amlrun_port_prints_the_report(_ipython: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

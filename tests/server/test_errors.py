@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from tornado.web import HTTPError
 
-from jupyter_amlrun.core import errors as E
 from jupyter_amlrun.data.errors import DatasetException, DatasetValidationError
+from jupyter_amlrun.runtime import errors as E
 from jupyter_amlrun.server.errors import answer_for, status_for
 from jupyter_amlrun.server.service import ConflictException, NotFoundException
 

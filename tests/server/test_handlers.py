@@ -67,7 +67,9 @@ async def test_workspace_and_lists_answer_what_core_answers(jp_fetch: Any, world
     exps = await get(jp_fetch, "experiments")
     assert set(exps["items"][0]) == keys_of(models.ExperimentItem) and set(exps) == keys_of(models.PageAnswer)
     assert set(model) == keys_of(models.ModelItem)
-    assert exps["items"] == [{"name": "exp-a", "id": exps["items"][0]["id"], "run_count": 1, "live_count": 0}]
+    assert exps["items"] == [
+        {"name": "exp-a", "id": exps["items"][0]["id"], "run_count": 1, "live_count": 0, "counts_text": "1 run"}
+    ]
 
 
 async def test_runs_run_logs_and_metrics(jp_fetch: Any, world: World) -> None:
@@ -88,6 +90,14 @@ async def test_runs_run_logs_and_metrics(jp_fetch: Any, world: World) -> None:
     assert set(log) == keys_of(models.LogAnswer)
     again = await get(jp_fetch, f"runs/{world.run_id}/logs", name=log["name"], offset=log["offset"])
     assert again["text"] == "" and again["offset"] == log["offset"]
+    # "Load earlier output" over REST: the part that ends where the view's text starts
+    earlier = await get(jp_fetch, f"runs/{world.run_id}/logs", name=log["name"], before=log["offset"])
+    assert earlier["start"] == 0 and earlier["offset"] == log["offset"] and earlier["text"] == log["text"]
+    assert set(earlier) == keys_of(models.LogAnswer)
+
+    # What the list draws comes formatted by the widget's rules (view/model.py)
+    assert run["badge"]["css_class"] == "ok" and run["badge"]["label"] == "Completed"
+    assert run["metrics_text"].startswith(("loss=0.2", "accuracy=0.9")) and run["duration_text"].endswith("s")
 
     series = await get(jp_fetch, "metrics", runs=world.run_id, name="loss")
     assert set(series) == keys_of(models.MetricsAnswer)
@@ -135,7 +145,9 @@ async def test_symlink_out_of_a_datastore_is_refused(jp_fetch: Any, world: World
 
 async def test_upload_writes_the_body_and_refuses_overwrite(jp_fetch: Any, world: World) -> None:
     answer = await post(jp_fetch, "datastores/workspaceblobstore/files", b"\x00\x01payload", path="up/one.bin")
-    assert answer == {"path": "up/one.bin", "size": 9} and set(answer) == keys_of(models.UploadAnswer)
+    assert answer == {"path": "up/one.bin", "size": 9, "size_text": "9 B"} and set(answer) == keys_of(
+        models.UploadAnswer
+    )
     store_root = Path(world.ws.path) / "datastores" / "workspaceblobstore" / "data"
     assert (store_root / "up" / "one.bin").read_bytes() == b"\x00\x01payload"
     code, message = await error(jp_fetch, "datastores/workspaceblobstore/files", "POST", b"x", path="up/one.bin")
@@ -157,6 +169,25 @@ async def test_model_download_lands_in_the_root_and_not_outside(jp_fetch: Any, w
         assert code == 400
     code, message = await error(jp_fetch, "models/clf/versions/9/download", "POST", json.dumps({"target": ""}))
     assert code == 404 and "clf" in message
+
+
+async def test_compare_answers_the_compare_view(jp_fetch: Any, world: World) -> None:
+    from jupyter_amlrun import Experiment
+    from jupyter_amlrun.view.compare import compare_view
+
+    with Experiment(world.ws, "exp-cmp").start_logging(snapshot_directory=None) as run:
+        for i in range(3):
+            run.log("loss", 0.5 / (i + 1), step=i)
+    answer = await get(jp_fetch, "compare", runs=f"{world.run_id},{run.id}")
+    assert set(answer) == keys_of(models.CompareAnswer)
+    view = compare_view([browse.open_reader(world.ws, i) for i in (world.run_id, run.id)])
+    assert answer["runs"] == view["runs"] and answer["params"] == view["params"]
+    (loss,) = [c for c in answer["charts"] if c["name"] == "loss"]
+    assert [line["run_id"] for line in loss["lines"]] == [world.run_id, run.id]
+    assert loss["lines"][1]["ys"] == [pytest.approx(0.5), pytest.approx(0.25), pytest.approx(0.5 / 3)]
+    assert answer["runs"][0]["color"] != answer["runs"][1]["color"]
+    code, message = await error(jp_fetch, "compare", runs=world.run_id)
+    assert code == 400 and "compare 2 to 20 runs" in message
 
 
 async def test_unknown_names_are_404_with_a_message(jp_fetch: Any, world: World) -> None:

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from jupyter_amlrun.core.errors import UserErrorException
+from jupyter_amlrun.runtime.errors import UserErrorException
 from jupyter_amlrun.server import service as browse
 from jupyter_amlrun.server.service import ConflictException, NotFoundException, PageQuery
+from jupyter_amlrun.view.model import format_time, status_view
 
 
 # ---------------------------------------------------------------------------------------------------- paging
@@ -83,6 +84,9 @@ def test_folder_listing_folders_first_with_sizes_and_dates(ws: Any, store_root: 
     assert [(i["name"], i["is_dir"], i["size"]) for i in root["items"]] == [("d1", True, None), ("z.txt", False, 1)]
     z = root["items"][1]
     assert abs(browse_time(z["modified"]) - (store_root / "z.txt").stat().st_mtime) < 1
+    # what the sidebar shows comes formatted (view/model.py): a folder has no size or date text
+    assert z["size_text"] == "1 B" and z["modified_text"] == format_time(browse_time(z["modified"]))
+    assert root["items"][0]["size_text"] == root["items"][0]["modified_text"] == ""
     deep = browse.list_folder(ws, "files", "d1/d2", PageQuery())
     assert deep["path"] == "d1/d2" and deep["items"][0]["path"] == "d1/d2/x.bin"
     assert deep["snippet"] == "Dataset.File.from_files((Datastore.get(ws, 'files'), 'd1/d2'))"
@@ -114,7 +118,11 @@ def test_symlinks_out_of_the_store_are_neither_listed_nor_followed(ws: Any, stor
 
 
 def test_upload_conflicts_and_overwrite(ws: Any, store_root: Path) -> None:
-    assert browse.upload_file(ws, "files", "d1/new.txt", b"abc", overwrite=False) == {"path": "d1/new.txt", "size": 3}
+    assert browse.upload_file(ws, "files", "d1/new.txt", b"abc", overwrite=False) == {
+        "path": "d1/new.txt",
+        "size": 3,
+        "size_text": "3 B",
+    }
     assert (store_root / "d1" / "new.txt").read_bytes() == b"abc"
     with pytest.raises(ConflictException, match="overwrite=1"):
         browse.upload_file(ws, "files", "d1/new.txt", b"x", overwrite=False)
@@ -196,7 +204,15 @@ def test_interactive_runs_metrics_logs_and_cancel(ws: Any) -> None:
     done.complete()
 
     exps = browse.experiments(ws, PageQuery())
-    assert exps["items"] == [{"name": "inter", "id": exps["items"][0]["id"], "run_count": 2, "live_count": 1}]
+    assert exps["items"] == [
+        {
+            "name": "inter",
+            "id": exps["items"][0]["id"],
+            "run_count": 2,
+            "live_count": 1,
+            "counts_text": "2 runs · 1 live",
+        }
+    ]
     runs = browse.runs(ws, PageQuery(), experiment="inter")
     assert [r["id"] for r in runs["items"]] == [done.id, live.id] and runs["live_count"] == 1
     assert runs["items"][0]["status"] == "Completed" and runs["items"][0]["end"] is not None
@@ -250,11 +266,64 @@ def test_logs_are_read_by_offset_without_cutting_characters(ws: Any, tmp_path: P
         with pytest.raises(UserErrorException, match="offset"):
             browse.read_log(ws, run.id, None, "-3")
         later = browse.read_log(ws, run.id, "logs/later.txt", 7)  # live: it may still appear
-        assert later == {"name": "logs/later.txt", "text": "", "offset": 7, "complete": False}
+        assert later == {"name": "logs/later.txt", "text": "", "start": 7, "offset": 7, "complete": False}
     finally:
         run.complete()
     with pytest.raises(NotFoundException, match="std_log"):
         browse.read_log(ws, run.id, "logs/none.txt", 0)
+
+
+def test_logs_are_read_backwards_from_line_starts(ws: Any, monkeypatch: Any) -> None:
+    """ "Load earlier output" over REST: each answer ends where the view's text starts and starts at a line start."""
+    from jupyter_amlrun import Experiment
+
+    run = Experiment(ws, "logs-back").start_logging()
+    try:
+        logs = run._folder.logs_dir / "user_logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        lines = [f"line {i:02d} é\n" for i in range(12)]  # 11 bytes each
+        text = "".join(lines)
+        (logs / "std_log.txt").write_text(text, encoding="utf-8")
+        if not run.get_log_files():
+            pytest.skip("an interactive run lists no log files on this backend")
+        size = len(text.encode())
+        monkeypatch.setattr(browse, "MAX_LOG_BYTES", 25)
+        got, before, rounds = "", size, 0
+        while before > 0 and rounds < 20:
+            part = browse.read_log(ws, run.id, None, None, before=before)
+            assert part["offset"] == before and part["start"] < before and not part["complete"]
+            assert part["text"].endswith("\n") and (part["start"] == 0 or text.encode()[part["start"] - 1] == 10)
+            got, before, rounds = part["text"] + got, part["start"], rounds + 1
+        assert got == text and rounds > 1
+        with pytest.raises(UserErrorException, match="before"):
+            browse.read_log(ws, run.id, None, None, before="-1")
+        with pytest.raises(NotFoundException, match="std_log"):
+            browse.read_log(ws, run.id, "logs/none.txt", None, before=10)
+    finally:
+        run.complete()
+
+
+def test_compare_over_rest_is_the_compare_view_with_json_safe_points(ws: Any) -> None:
+    from jupyter_amlrun import Experiment
+    from jupyter_amlrun.view.compare import compare_view
+
+    exp = Experiment(ws, "cmp-rest")
+    ids = []
+    for lr in (0.1, 0.2):
+        with exp.start_logging(snapshot_directory=None) as run:
+            run.log("loss", lr, step=0)
+            run.log("loss", float("inf"), step=1)  # JSON cannot hold it: null, a gap in the line
+        ids.append(run.id)
+    answer = browse.compare(ws, ids)
+    view = compare_view([browse.open_reader(ws, i) for i in ids])
+    assert answer["runs"] == view["runs"] and answer["params"] == view["params"]
+    assert [r["color"] for r in answer["runs"]] == ["#1f77b4", "#ff7f0e"]
+    (loss,) = answer["charts"]
+    assert loss["lines"][0] == {"run_id": ids[0], "xs": [0.0, 1.0], "ys": [0.1, None]}
+    with pytest.raises(UserErrorException, match="compare 2 to 20 runs"):
+        browse.compare(ws, ids[:1])
+    with pytest.raises(NotFoundException):
+        browse.compare(ws, [ids[0], "missing-run"])
 
 
 def test_run_summary_durations() -> None:
@@ -264,9 +333,14 @@ def test_run_summary_durations() -> None:
     rec = RunRecord("id1", "1", "name", "RUNNING", int((now - 10) * 1000), None, "", {"mlflow.parentRunId": "p"})
     live = browse.run_summary(rec, "e", "Running", now=now)
     assert live["duration_seconds"] == pytest.approx(10, abs=0.01) and live["end"] is None and live["parent_id"] == "p"
+    # what the list shows, by the widget's rules: the same duration text and badge the run's view has
+    assert live["duration_text"] == "10s" and live["badge"] == status_view("Running")
     rec.tags["amlrun.end_time"] = str(now - 4)
     ended = browse.run_summary(rec, "e", "Completed", now=now + 100)
     assert ended["duration_seconds"] == pytest.approx(6, abs=0.01) and ended["end"].endswith("Z")
+    assert ended["duration_text"] == "6s" and ended["badge"]["css_class"] == "ok"
+    rec.metrics.update({"loss": 0.123456789, "acc": 1.0, "steps": 1e20, "extra": 2.0})
+    assert browse.run_summary(rec, "e", "Completed")["metrics_text"] == "loss=0.123457 acc=1 steps=1e+20"
     assert (
         browse.run_summary(RunRecord("i", "1", "n", "FINISHED", None, None, ""), "e", "Completed")["duration_seconds"]
         is None

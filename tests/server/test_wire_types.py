@@ -30,6 +30,9 @@ TS_NAME = {
     "CancelAnswer": "ICancelled",
     "MetricsAnswer": "IMetricSeries",
     "ChartPart": "IChartPart",
+    "CompareLinePart": "ICompareLinePart",
+    "CompareChartPart": "ICompareChartPart",
+    "CompareAnswer": "ICompareAnswer",
     "LogChunkPart": "ILogChunkPart",
     "RunViewAnswer": "IRunViewAnswer",
     "DiffAnswer": "IDiffAnswer",
@@ -58,6 +61,15 @@ def test_every_answer_has_the_same_properties_in_api_ts() -> None:
         ts_name = TS_NAME[name]
         assert ts_name in ts, f"api.ts has no interface {ts_name} for server/models.py {name}"
         assert ts[ts_name] == set(typing.get_type_hints(td)), f"{name}: server/models.py and api.ts {ts_name} differ"
+
+
+@pytest.mark.unit
+def test_the_view_types_rest_answers_carry_have_the_same_properties_in_api_ts() -> None:
+    """A view TypedDict that only REST carries (the compare view's runs) is mirrored in api.ts too."""
+    from jupyter_amlrun.view.compare import CompareRun
+
+    ts = ts_types(API_TS.read_text(encoding="utf-8"))
+    assert ts["ICompareRun"] == set(typing.get_type_hints(CompareRun))
 
 
 @pytest.mark.unit

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from jupyter_amlrun.train.hyperdrive.section import SweepSection, sweep_view
-from jupyter_amlrun.view.model import MISSING, RunView
+from jupyter_amlrun.view.model import MISSING, RunView, format_value, series_color, value_axis
 from jupyter_amlrun.view.sections import section_for
 from jupyter_amlrun.view.watch import RunDelta
 
@@ -63,6 +63,10 @@ def test_sweep_view_sorts_best_first_and_places_parallel_axes() -> None:
     assert [a["name"] for a in sw["axes"]] == ["--lr", "--opt", "accuracy"]
     assert sw["children"][0]["coords"] == [0.0, 0.0, 1.0] and sw["children"][1]["coords"] == [1.0, 1.0, 0.0]
     assert sw["children"][2]["coords"][-1] is None
+    # the metric-per-child chart's axis and each child's line colour come with the view: the renderer formats nothing
+    values = [v for c in sw["children"] for v in c["values"]]
+    assert sw["value_axis"] == value_axis(values) and sw["value_axis"]["ticks"][1][1] == format_value(max(values))
+    assert [c["color"] for c in sw["children"]] == [series_color(i) for i in range(3)]
     low = sweep_view(kids, "loss", "minimize")
     assert [c["run_id"] for c in low["children"]] == ["b", "a", "c"]
     # a sweep parent's view carries it; any other run's does not

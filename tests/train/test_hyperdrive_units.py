@@ -10,7 +10,7 @@ import optuna
 import pytest
 
 from jupyter_amlrun import ScriptRunConfig
-from jupyter_amlrun.core.errors import UserErrorException
+from jupyter_amlrun.runtime.errors import UserErrorException
 from jupyter_amlrun.train.hyperdrive import (
     BanditPolicy,
     BayesianParameterSampling,

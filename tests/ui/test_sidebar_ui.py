@@ -9,6 +9,7 @@ live run, and follow the URL ``run.get_portal_url()`` prints in the kernel. The 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -18,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from jupyter_amlrun.view.model import CLASS_COLORS, series_color
 from tests.ui.conftest import ARTIFACTS, REPO, LabServer, labextension_built, write_notebook
 from tests.ui.test_run_details_ui import LONG_SCRIPT, run_cells, wait_kernel_idle
 
@@ -51,13 +53,28 @@ SEED = textwrap.dedent(
         run.log("lr", lr)
         for step in range(10):
             run.log("loss", (1.0 + i) / (step + 1))
+        if i == 0:  # a log longer than a view's first read (64 KiB): "Load earlier output" fetches the rest
+            logs = run._folder.logs_dir / "user_logs"
+            logs.mkdir(parents=True, exist_ok=True)
+            (logs / "std_log.txt").write_text("".join(f"line {n:05d} of the long log\\n" for n in range(4000)))
         run.complete()
         runs.append(run.id)
+    # A sweep parent (its properties name it; HyperDrive's section draws its children) with two children.
+    sweep = Experiment(ws, "ui-sweep").start_logging(snapshot_directory=None, display_name="sweep")
+    sweep.add_properties({"azureml.runsource": "hyperdrive",
+                          "primary_metric_config": json.dumps({"name": "acc", "goal": "maximize"})})
+    for k, rate in enumerate([0.1, 0.3]):
+        child = sweep.child_run(name=f"HD_{k}")
+        child.tag("hyperparameters", json.dumps({"--lr": rate}))
+        for step in range(3):
+            child.log("acc", rate * (step + 1), step=step)
+        child.complete()
+    sweep.complete()
     weights = root / "seed-files" / "model.pkl"
     weights.write_bytes(b"weights")
     for n in range(2):
         Model.register(ws, str(weights), "sb-model", tags={"round": str(n + 1)}, description=f"round {n + 1}")
-    print(json.dumps({"runs": runs, "datastore": store.name}))
+    print(json.dumps({"runs": runs, "datastore": store.name, "sweep": sweep.id}))
     """
 )
 
@@ -73,6 +90,12 @@ def seeded(lab: LabServer) -> Iterator[dict[str, Any]]:
     data: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
     (lab.root / "seed.json").write_text(json.dumps(data))
     yield data
+
+
+def _rgb(hex_colour: str) -> str:
+    """``#2e7d32`` as the browser's computed ``rgb(46, 125, 50)``."""
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgb({r}, {g}, {b})"
 
 
 def sidebar_item(page: Any, kind: str, name: str) -> Any:
@@ -160,34 +183,73 @@ def test_sidebar_flow(lab: LabServer, page: Any, seeded: dict[str, Any]) -> None
     assert versions == ["2", "1"], versions
     assert "round=2" in model.locator(".jp-amlrun-model-version").first.inner_text()
 
-    # Experiments and runs: open a finished run, insert its RunDetails cell into the notebook.
+    # Experiments and runs: each row drawn from the texts the server made by the widget's rules (view/model.py).
     experiment = expand(page, "experiment", "ui-sidebar")
+    assert experiment.locator(".jp-amlrun-counts").first.inner_text().strip() == "2 runs"
     first, second = seeded["runs"]
-    experiment.locator(f'.jp-amlrun-run[data-run-id="{first}"]').click()
+    row = experiment.locator(f'.jp-amlrun-run[data-run-id="{first}"]')
+    row.wait_for()
+    assert set(row.locator(".jp-amlrun-metrics").inner_text().split()) == {"lr=0.1", "loss=0.1"}
+    assert re.fullmatch(r"(\d+m )?\d+s", row.locator(".jp-amlrun-duration").inner_text())
+    row_badge = row.locator(".jp-amlrun-status.amlrun-status")
+    assert row_badge.inner_text() == "Completed"
+    assert row_badge.evaluate("e => getComputedStyle(e).backgroundColor") == _rgb(CLASS_COLORS["ok"])
+
+    # Open a finished run, insert its RunDetails cell into the notebook.
+    row.click()
     view = page.locator(f"{SIDEBAR} .jp-amlrun-runview")
     # The run renderer of the RunDetails widget, fed over REST (labextension/src/runview/).
     view.locator('.amlrun-rd[data-transport="rest"][data-status="Completed"]').wait_for(timeout=60_000)
     assert first in view.inner_text()
+    # Its long log shows its end first; "Load earlier output" reads the rest over REST (runs/{id}/logs?before=).
+    log = view.locator("pre.amlrun-log")
+    page.wait_for_function("el => el.textContent.includes('line 03999')", arg=log.element_handle(), timeout=30_000)
+    assert "line 00000 " not in log.inner_text()
+    more = view.locator("button.amlrun-log-more")
+    assert more.is_visible()
+    more.click()
+    page.wait_for_function("el => el.textContent.startsWith('line 00000 ')", arg=log.element_handle(), timeout=30_000)
+    assert log.inner_text().count("of the long log") == 4000 and more.is_hidden()
+    page.screenshot(path=str(ARTIFACTS / "sidebar-load-earlier.png"))
     cells_before = page.locator(".jp-Notebook .jp-Cell").count()
     view.locator("button.jp-amlrun-insert").click()
     page.wait_for_function("n => document.querySelectorAll('.jp-Notebook .jp-Cell').length === n + 1", arg=cells_before)
     sources = page.locator(".jp-Notebook .jp-Cell .jp-InputArea-editor").all_inner_texts()
     assert any(f"RunDetails(Run.get(ws, '{first}')).show()" in s for s in sources), sources
 
-    # Compare the two runs' loss on one chart.
+    # Compare the two runs: the compare view (view/compare.py) drawn with the run view's charts (uPlot), a line per
+    # run in the colour the view gives it.
     for run_id in (first, second):
         experiment.locator(f'.jp-amlrun-run[data-run-id="{run_id}"] input.jp-amlrun-select').check()
-    experiment.locator(".jp-amlrun-metric-select").select_option("loss")
     experiment.locator("button.jp-amlrun-compare-button").click()
-    chart = experiment.locator("svg.jp-amlrun-chart")
+    chart = experiment.locator('.jp-amlrun-compare .amlrun-chart[data-metric="loss"]')
     chart.wait_for()
-    assert chart.locator("polyline").count() == 2
+    assert chart.get_attribute("data-lines") == "2" and chart.locator("canvas").count() == 1
+    legend = experiment.locator(".jp-amlrun-compare .amlrun-compare-run")
+    assert legend.all_inner_texts() == ["trial-0", "trial-1"]
+    swatches = legend.locator(".amlrun-swatch").evaluate_all("els => els.map(e => getComputedStyle(e).backgroundColor)")
+    assert swatches == [_rgb(series_color(0)), _rgb(series_color(1))]
+    assert experiment.locator("svg").count() == 0  # the hand-made SVG chart is gone
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    experiment.screenshot(path=str(ARTIFACTS / "sidebar-compare.png"))
 
     # The README screenshot: the sidebar with a folder, a model and an open run.
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT))
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "sidebar-browse.png"))
+
+    # A sweep parent's view: its children's lines in the colours the view gives them, the value axis labelled by
+    # the view's number rule (train/hyperdrive/section.py, view/model.py value_axis); nothing formatted in TS.
+    sweeps = expand(page, "experiment", "ui-sweep")
+    sweeps.locator(f'.jp-amlrun-run[data-run-id="{seeded["sweep"]}"]').click()
+    lines = view.locator("svg.amlrun-sweep-lines polyline")
+    lines.nth(1).wait_for(timeout=60_000)
+    assert [line.get_attribute("stroke") for line in lines.all()] == [series_color(0), series_color(1)]
+    ticks = view.locator("svg.amlrun-sweep-lines text").all_text_contents()
+    assert ticks[:2] == ["0.1", "0.9"], ticks  # the best child (0.9) first, its colour the first
+    assert view.locator(".amlrun-sweep-table tr[data-run]").count() == 2
+    view.screenshot(path=str(ARTIFACTS / "sidebar-sweep.png"))
 
     # Cancel the live run the notebook submitted (its experiment is newer than the list: refresh first).
     # The notebook's %%submit may run after the list loaded (the kernel runs the cells in turn): once its RunDetails

@@ -275,6 +275,25 @@ def test_run_view_header_logs_children_and_duration() -> None:
     assert RunView("r2").duration() == rv.MISSING
 
 
+@pytest.mark.parametrize(
+    "size,text",
+    [(None, ""), (0, "0 B"), (1023, "1023 B"), (1024, "1.0 KB"), (2048, "2.0 KB"), (5 * 1024**3, "5.0 GB")],
+)
+def test_format_size(size: int | None, text: str) -> None:
+    assert rv.format_size(size) == text
+
+
+def test_series_colors_cycle_and_value_axes_are_labelled_by_the_number_rule() -> None:
+    assert rv.series_color(0) == rv.series_color(10) != rv.series_color(1)
+    assert rv.value_axis([0.25, 1 / 3, float("nan")]) == {
+        "lo": 0.25,
+        "hi": 1 / 3,
+        "ticks": [[0.25, "0.25"], [1 / 3, "0.333333"]],
+    }
+    assert rv.value_axis([2.0]) == {"lo": 1.5, "hi": 2.5, "ticks": [[1.5, "1.5"], [2.5, "2.5"]]}
+    assert rv.value_axis([])["ticks"] == [[0.0, "0"], [1.0, "1"]]
+
+
 def test_core_view_model_imports_without_jupyter() -> None:
     code = (
         "import sys, jupyter_amlrun.view.model, jupyter_amlrun.view.watch;"

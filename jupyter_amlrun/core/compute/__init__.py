@@ -30,9 +30,8 @@ from jupyter_amlrun.core.computetarget import (
     AmlComputeProvisioningConfiguration,
     AmlComputeStatus,
     ComputeTarget,
-    RayCompute,
 )
-from jupyter_amlrun.core.errors import ComputeTargetException
+from jupyter_amlrun.runtime.errors import ComputeTargetException
 
 __all__ = [
     "AdlaCompute",
@@ -56,7 +55,6 @@ __all__ = [
     "HDInsightCompute",
     "KubernetesCompute",
     "KustoCompute",
-    "RayCompute",
     "RemoteCompute",
     "ScaleSettings",
     "SynapseCompute",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from jupyter_amlrun.core.errors import ComputeTargetException
+from jupyter_amlrun.runtime.errors import ComputeTargetException
 
 
 class ComputeTargetProvisioningConfiguration:

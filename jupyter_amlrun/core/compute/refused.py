@@ -6,7 +6,7 @@ Each is a subclass of :class:`ComputeTarget` (so ``isinstance`` checks in ported
 from __future__ import annotations
 
 from jupyter_amlrun.core.computetarget import ComputeTarget
-from jupyter_amlrun.core.errors import refused_class
+from jupyter_amlrun.runtime.errors import refused_class
 
 _MODULE = "jupyter_amlrun.core.compute"
 _POOL = (

@@ -10,7 +10,7 @@ import pickle
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun.core.errors import UserErrorException
+from jupyter_amlrun.runtime.errors import UserErrorException
 from jupyter_amlrun.train.hyperdrive.parameters import arg_name
 from jupyter_amlrun.train.hyperdrive.policy import EarlyTerminationPolicy, NoTerminationPolicy
 from jupyter_amlrun.train.hyperdrive.sampling import HyperParameterSampling

@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.fileio import read_json, write_json_atomic
-from jupyter_amlrun.core import tags as T
 from jupyter_amlrun.core.contracts import LaunchHandle
 from jupyter_amlrun.core.launch import start_new_run
-from jupyter_amlrun.core.runfolder import RunFolder
-from jupyter_amlrun.core.status import RunStatus, is_terminal
-from jupyter_amlrun.core.supervisor import Supervisor, start_supervisor
+from jupyter_amlrun.runtime import tags as T
+from jupyter_amlrun.runtime.runfolder import RunFolder
+from jupyter_amlrun.runtime.status import RunStatus, is_terminal
+from jupyter_amlrun.runtime.supervisor import Supervisor, start_supervisor
 from jupyter_amlrun.tracking.journal import SCALAR, JournalReader
 from jupyter_amlrun.train.hyperdrive.parameters import HYPERPARAMETERS_TAG, arg_name, format_arg
 
@@ -56,9 +56,9 @@ CANCEL_WAIT_SECONDS = 120.0  # how long a canceled sweep waits for its children 
 def start_sweep(experiment: Experiment, config: HyperDriveConfig, tags: dict[str, str] | None) -> HyperDriveRun:
     """Create the parent run (NotStarted), write its folder and start the detached controller; return at once."""
     from jupyter_amlrun.core.computetarget import resolve_backend
-    from jupyter_amlrun.core.errors import UserErrorException
     from jupyter_amlrun.core.run import current_user
-    from jupyter_amlrun.core.snapshot import SnapshotStore
+    from jupyter_amlrun.runtime.errors import UserErrorException
+    from jupyter_amlrun.runtime.snapshot import SnapshotStore
     from jupyter_amlrun.train.hyperdrive.run import HyperDriveRun
 
     ws = experiment.workspace
@@ -158,8 +158,8 @@ class SweepController(Supervisor):
             fh.write(f"[{stamp}] {message}\n")
 
     def run(self) -> int:
-        from jupyter_amlrun.core.lifecycle import finalize, mirror_status
         from jupyter_amlrun.core.workspace import Workspace
+        from jupyter_amlrun.runtime.lifecycle import finalize, mirror_status
 
         rf = self.rf
         self.take_over()
@@ -194,7 +194,7 @@ class SweepController(Supervisor):
         import optuna
 
         from jupyter_amlrun.core.experiment import Experiment
-        from jupyter_amlrun.core.snapshot import SnapshotStore
+        from jupyter_amlrun.runtime.snapshot import SnapshotStore
         from jupyter_amlrun.train.hyperdrive.policy import policy_from_config
         from jupyter_amlrun.train.hyperdrive.sampling import sampling_from_config
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from statistics import NormalDist
 from typing import Any
 
-from jupyter_amlrun.core.errors import UserErrorException
+from jupyter_amlrun.runtime.errors import UserErrorException
 
 __all__ = [
     "ParameterExpression",

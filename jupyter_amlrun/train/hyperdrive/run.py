@@ -8,9 +8,9 @@ import json
 import math
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun.core.errors import refused
 from jupyter_amlrun.core.run import Run
-from jupyter_amlrun.core.status import RunStatus, is_terminal
+from jupyter_amlrun.runtime.errors import refused
+from jupyter_amlrun.runtime.status import RunStatus, is_terminal
 from jupyter_amlrun.train.hyperdrive.config import PrimaryMetricGoal
 from jupyter_amlrun.train.hyperdrive.parameters import HYPERPARAMETERS_TAG
 
@@ -130,7 +130,7 @@ class HyperDriveRun(Run):
             Leave out children that logged no primary metric (else they come last).
         """
         if isinstance(top, bool) or not isinstance(top, int) or top < 0:
-            from jupyter_amlrun.core.errors import UserErrorException
+            from jupyter_amlrun.runtime.errors import UserErrorException
 
             raise UserErrorException(f"top must be an integer >= 0 (0: all children), got {top!r}.")
         rows: builtins.list[dict[str, Any]] = []

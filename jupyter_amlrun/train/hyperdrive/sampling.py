@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from jupyter_amlrun.core.errors import UserErrorException
+from jupyter_amlrun.runtime.errors import UserErrorException
 from jupyter_amlrun.train.hyperdrive.parameters import ParameterExpression, from_config
 
 __all__ = [

@@ -10,7 +10,7 @@ import numbers
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun.core import tags as T
+from jupyter_amlrun.runtime import tags as T
 from jupyter_amlrun.train.hyperdrive.parameters import HYPERPARAMETERS_TAG
 from jupyter_amlrun.view.model import (
     MISSING,
@@ -19,7 +19,9 @@ from jupyter_amlrun.view.model import (
     SweepChildView,
     SweepView,
     format_value,
+    series_color,
     status_view,
+    value_axis,
 )
 from jupyter_amlrun.view.sections import RunSection
 
@@ -126,7 +128,7 @@ def sweep_view(children: Sequence[Mapping[str, Any]], metric: str, goal: str) ->
     axes_fns = [_axis(p, [(k.get("parameters") or {}).get(p) for k, _v, _b in ordered]) for p in params]
     axes_fns.append(_axis(metric, [b for _k, _v, b in ordered]))
     out: list[SweepChildView] = []
-    for kid, values, best in ordered:
+    for index, (kid, values, best) in enumerate(ordered):
         ps = kid.get("parameters") or {}
         status = str(kid.get("status") or "")
         label = str(kid.get("name") or kid.get("runId") or "")
@@ -144,6 +146,7 @@ def sweep_view(children: Sequence[Mapping[str, Any]], metric: str, goal: str) ->
                 "run_id": str(kid.get("runId") or ""),
                 "name": label,
                 "status": status_view(status),
+                "color": series_color(index),
                 "terminated": bool(kid.get("terminated")),
                 "values": values,
                 "best": best,
@@ -161,4 +164,5 @@ def sweep_view(children: Sequence[Mapping[str, Any]], metric: str, goal: str) ->
         "columns": ["Run", "Status", *params, f"{metric} ({'max' if maximize else 'min'})"],
         "children": out,
         "axes": [ax for ax, _fn in axes_fns],
+        "value_axis": value_axis(v for _k, values, _b in ordered for v in values),
     }

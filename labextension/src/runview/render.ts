@@ -74,7 +74,8 @@ function h(
   return el;
 }
 
-function badge(s: StatusView | undefined): HTMLElement {
+/** A status badge: its label, colour class and colour all come from the view model (view/model.py status_view). */
+export function badge(s: StatusView | undefined): HTMLElement {
   const v = s || { css_class: 'wait', color: '', label: '…' };
   return h(
     'span',
@@ -90,7 +91,8 @@ function cell(c: Cell): Node | string {
   return typeof c === 'string' ? c : badge(c);
 }
 
-function table(t: TableView): HTMLElement {
+/** A table of formatted cells (view/model.py TableView). */
+export function table(t: TableView): HTMLElement {
   const el = h('table', { class: 'amlrun-table', 'data-table': t.name });
   el.append(h('tr', {}, ...t.columns.map(c => h('th', {}, c))));
   for (const row of t.rows) {
@@ -101,18 +103,6 @@ function table(t: TableView): HTMLElement {
 
 // ---------------------------------------------------------------- a sweep's children (view/model.py SweepView)
 const SVG = 'http://www.w3.org/2000/svg';
-const PALETTE = [
-  '#1f77b4',
-  '#ff7f0e',
-  '#2ca02c',
-  '#d62728',
-  '#9467bd',
-  '#8c564b',
-  '#e377c2',
-  '#7f7f7f',
-  '#bcbd22',
-  '#17becf'
-];
 
 function s(
   tag: string,
@@ -180,30 +170,35 @@ function sweepTable(
   return el;
 }
 
-/** The primary metric per child over its intervals; children a policy ended are dashed and end with an x. */
+/**
+ * The primary metric per child over its intervals; children a policy ended are dashed and end with an x. The value
+ * axis (range and labelled ticks) and each child's colour come with the view (view/model.py value_axis, series_color).
+ */
 function sweepLines(sw: SweepView): SVGElement {
   const [W, H, L, R, T, B] = [420, 220, 46, 8, 8, 26];
-  const all = sw.children.flatMap(c => c.values);
   const el = s('svg', { width: W, height: H, class: 'amlrun-sweep-lines' });
-  if (!all.length) {
+  if (!sw.children.some(c => c.values.length)) {
     return el;
   }
-  let lo = Math.min(...all);
-  let hi = Math.max(...all);
-  if (hi === lo) {
-    lo -= 0.5;
-    hi += 0.5;
-  }
+  const { lo, hi, ticks } = sw.value_axis;
   const n = Math.max(2, ...sw.children.map(c => c.values.length));
   const x = (i: number) => L + ((W - L - R) * i) / (n - 1);
   const y = (v: number) => T + (H - T - B) * (1 - (v - lo) / (hi - lo));
   el.append(
-    s('line', { x1: L, y1: H - B, x2: W - R, y2: H - B, stroke: '#999' })
+    s('line', { x1: L, y1: H - B, x2: W - R, y2: H - B, class: 'amlrun-axis' })
   );
-  el.append(s('line', { x1: L, y1: T, x2: L, y2: H - B, stroke: '#999' }));
-  const font = { 'text-anchor': 'end', 'font-size': 10 };
-  el.append(s('text', { x: L - 4, y: T + 8, ...font }, hi.toPrecision(3)));
-  el.append(s('text', { x: L - 4, y: H - B, ...font }, lo.toPrecision(3)));
+  el.append(
+    s('line', { x1: L, y1: T, x2: L, y2: H - B, class: 'amlrun-axis' })
+  );
+  for (const [value, label] of ticks) {
+    el.append(
+      s(
+        'text',
+        { x: L - 4, y: y(value) + 4, 'text-anchor': 'end', 'font-size': 10 },
+        label
+      )
+    );
+  }
   el.append(
     s(
       'text',
@@ -211,11 +206,11 @@ function sweepLines(sw: SweepView): SVGElement {
       'interval'
     )
   );
-  sw.children.forEach((c, k) => {
+  sw.children.forEach(c => {
     if (!c.values.length) {
       return;
     }
-    const color = PALETTE[k % PALETTE.length];
+    const color = c.color;
     const pts = c.values.map((v, i) => `${x(i)},${y(v)}`).join(' ');
     const line = s('polyline', {
       points: pts,
@@ -259,7 +254,7 @@ function sweepParallel(sw: SweepView): SVGElement {
   const y = (p: number) => T + (H - T - B) * (1 - p);
   sw.axes.forEach((ax, i) => {
     el.append(
-      s('line', { x1: x(i), y1: T, x2: x(i), y2: H - B, stroke: '#999' })
+      s('line', { x1: x(i), y1: T, x2: x(i), y2: H - B, class: 'amlrun-axis' })
     );
     el.append(
       s(
@@ -272,13 +267,13 @@ function sweepParallel(sw: SweepView): SVGElement {
       el.append(
         s(
           'text',
-          { x: x(i) + 3, y: y(p) + 3, 'font-size': 9, fill: '#666' },
+          { x: x(i) + 3, y: y(p) + 3, 'font-size': 9, class: 'amlrun-tick' },
           label
         )
       );
     }
   });
-  sw.children.forEach((c, k) => {
+  sw.children.forEach(c => {
     const pts = c.coords
       .map((p, i) => (p === null ? null : `${x(i)},${y(p)}`))
       .filter(p => p !== null);
@@ -288,7 +283,7 @@ function sweepParallel(sw: SweepView): SVGElement {
     const line = s('polyline', {
       points: pts.join(' '),
       fill: 'none',
-      stroke: PALETTE[k % PALETTE.length],
+      stroke: c.color,
       'stroke-width': 1.2,
       opacity: c.terminated ? 0.45 : 0.9,
       'data-run': c.run_id

@@ -3,7 +3,7 @@
  * server/models.py RunViewAnswer), the same view model the widget's comm carries. Used by the sidebar's run view
  * and by a RunDetails output whose kernel is gone.
  */
-import { IRunViewAnswer } from '../api';
+import { ILogChunk, IRunViewAnswer } from '../api';
 import { AmlApiError, requestAPI, route } from '../request';
 import { IRunTransport, IViewSink } from './render';
 
@@ -46,6 +46,33 @@ export class RestTransport implements IRunTransport {
     window.clearTimeout(this.timer);
     this.sink = null;
   }
+
+  /** "Load earlier output": the log's part that ends at byte `before` (GET runs/{id}/logs?before=), as the comm's
+   * log_more asks for it; the view prepends it. */
+  loadEarlier = (name: string, before: number): void => {
+    void requestAPI<ILogChunk>(
+      route('runs', this.runId, 'logs'),
+      {},
+      { name, before }
+    )
+      .then(got =>
+        this.sink?.prependLog({
+          name: got.name,
+          text: got.text,
+          start: got.start,
+          end: got.offset,
+          head: got.start,
+          reset: false
+        })
+      )
+      .catch(error => {
+        console.warn(
+          'jupyter_amlrun: loading earlier log output failed',
+          error
+        );
+        this.sink?.prependLog(null);
+      });
+  };
 
   /** Ask again now (after a cancel, or when the caller knows the run changed). */
   pollSoon(): void {

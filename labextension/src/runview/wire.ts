@@ -2,7 +2,7 @@
  * The run view's wire: what the kernel's comm (jupyter_amlrun/notebook/protocol.py) and the REST view stream
  * (GET runs/{id}/view, jupyter_amlrun/server/models.py RunViewAnswer) carry. Every text and number shown comes
  * from the Python view model (jupyter_amlrun/view/model.py); these types mirror its TypedDicts and
- * tests/notebook/test_protocol.py and tests/labextension/test_wire_types.py check that they do.
+ * tests/notebook/test_protocol.py and tests/server/test_wire_types.py check that they do.
  */
 
 /** Message type names (protocol.py MSG_*). */
@@ -85,6 +85,7 @@ export type SweepChildView = {
   run_id: string;
   name: string;
   status: StatusView;
+  color: string;
   terminated: boolean;
   values: number[];
   best: number | null;
@@ -98,6 +99,12 @@ export type SweepAxisView = {
   ticks: [number, string][];
 };
 
+export type ValueAxisView = {
+  lo: number;
+  hi: number;
+  ticks: [number, string][];
+};
+
 export type SweepView = {
   metric: string;
   goal: string;
@@ -105,6 +112,7 @@ export type SweepView = {
   columns: string[];
   children: SweepChildView[];
   axes: SweepAxisView[];
+  value_axis: ValueAxisView;
 };
 
 // ---------------------------------------------------------------- the comm (protocol.py)

@@ -19,8 +19,8 @@ import pytest
 
 from jupyter_amlrun import CondaDependencies, Environment, Experiment, ScriptRunConfig, Workspace
 from jupyter_amlrun.compute.driver import GUARD_MODULE
-from jupyter_amlrun.core.envcache import BUILDING_FILE, cache_root
-from jupyter_amlrun.core.runfolder import DRIVER_LOG, RunFolder
+from jupyter_amlrun.runtime.envcache import BUILDING_FILE, cache_root
+from jupyter_amlrun.runtime.runfolder import DRIVER_LOG, RunFolder
 from tests.conftest import process_alive, wait_for
 
 pytestmark = pytest.mark.integration

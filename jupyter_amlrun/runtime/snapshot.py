@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
-from jupyter_amlrun.core.errors import SnapshotException
+from jupyter_amlrun.runtime.errors import SnapshotException
 
 if TYPE_CHECKING:
     import pathspec

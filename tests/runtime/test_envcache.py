@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from jupyter_amlrun.core.envcache import (
+from jupyter_amlrun.runtime.envcache import (
     EnvironmentBuildError,
     _nearest,
     _step,
@@ -25,7 +25,7 @@ from jupyter_amlrun.core.envcache import (
     prune_cache,
     wait_lock,
 )
-from jupyter_amlrun.core.errors import UserErrorException
+from jupyter_amlrun.runtime.errors import UserErrorException
 
 pytestmark = pytest.mark.unit
 

@@ -12,16 +12,26 @@ import builtins
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
-from jupyter_amlrun.core.computetarget import ComputeTarget, _check_name, _doc_path, _now_iso
-from jupyter_amlrun.core.errors import ComputeTargetException
+from jupyter_amlrun.core.computetarget import ComputeTarget, check_name, doc_path, now_iso
 from jupyter_amlrun.core.registry import compute_backends
+from jupyter_amlrun.runtime.errors import ComputeTargetException
 
 if TYPE_CHECKING:
     from jupyter_amlrun.core.contracts import ComputeBackend
     from jupyter_amlrun.core.workspace import Workspace
 
 SLURM_TYPE = "Slurm"
-_KEYS = ("partition", "account", "qos", "time_limit", "extra_sbatch_args", "python", "slurm_conf", "slurm_bin_dir")
+_KEYS = (
+    "partition",
+    "account",
+    "qos",
+    "time_limit",
+    "gpus_per_node",
+    "extra_sbatch_args",
+    "python",
+    "slurm_conf",
+    "slurm_bin_dir",
+)
 
 
 class SlurmComputeAttachConfiguration:
@@ -34,7 +44,7 @@ class SlurmComputeAttachConfiguration:
     def to_doc(self) -> dict[str, Any]:
         return {"type": SLURM_TYPE, "managed": False, **{k: v for k, v in self.fields.items() if v is not None}}
 
-    def _attach_target(self, workspace: Workspace, name: str) -> ComputeTarget:
+    def attach_target(self, workspace: Workspace, name: str) -> ComputeTarget:
         """Called by ``ComputeTarget.attach``."""
         return SlurmCompute._attach(workspace, name, self)
 
@@ -55,6 +65,7 @@ class SlurmCompute(ComputeTarget):
         account: str | None = None,
         qos: str | None = None,
         time_limit: int | str | None = None,
+        gpus_per_node: int | None = None,
         extra_sbatch_args: builtins.list[str] | None = None,
         python: str | None = None,
         slurm_conf: str | None = None,
@@ -69,6 +80,10 @@ class SlurmCompute(ComputeTarget):
             ``sbatch --partition/--account/--qos`` (None: the cluster's defaults).
         time_limit:
             Each job's ``--time`` (minutes, or Slurm's ``HH:MM:SS``); a run's ``max_run_duration_seconds`` lowers it.
+        gpus_per_node:
+            Each job's ``--gpus-per-node`` (as a GPU VM size gives v1's AmlCompute its GPUs). None: a run that asks
+            for GPUs (an estimator's ``use_gpu``, a CUDA base image) gets one per process on the node, other runs
+            none. The cluster must offer them as ``gres`` (``GresTypes=gpu``).
         extra_sbatch_args:
             More ``sbatch`` options, e.g. ``["--gpus-per-node=1", "--mem=16G"]``.
         python:
@@ -82,12 +97,19 @@ class SlurmCompute(ComputeTarget):
             isinstance(extra_sbatch_args, str) or not all(isinstance(a, str) for a in extra_sbatch_args)
         ):
             raise ComputeTargetException('extra_sbatch_args must be a list of strings, e.g. ["--mem=16G"].')
+        if gpus_per_node is not None and (
+            isinstance(gpus_per_node, bool) or not isinstance(gpus_per_node, int) or gpus_per_node < 0
+        ):
+            raise ComputeTargetException(
+                f"gpus_per_node must be a whole number of GPUs (0 or more), got {gpus_per_node!r}."
+            )
         return SlurmComputeAttachConfiguration(
             check_shared_folder,
             partition=partition,
             account=account,
             qos=qos,
             time_limit=time_limit,
+            gpus_per_node=gpus_per_node,
             extra_sbatch_args=list(extra_sbatch_args) if extra_sbatch_args else None,
             python=python,
             slurm_conf=slurm_conf,
@@ -96,13 +118,13 @@ class SlurmCompute(ComputeTarget):
 
     @staticmethod
     def _attach(workspace: Workspace, name: str, config: SlurmComputeAttachConfiguration) -> ComputeTarget:
-        _check_name(name)
+        check_name(name)
         doc = config.to_doc()
         backend: Any = compute_backends.load(SLURM_TYPE)(workspace, name, doc)
         backend.check_cluster()  # no sbatch, a partition or account Slurm refuses: refused before anything is written
         if config.check_shared_folder:
             backend.check_shared_folder()
-        path = _doc_path(workspace, name)
+        path = doc_path(workspace, name)
         with file_lock(path.with_suffix(".lock")):
             existing = read_json(path)
             if existing is not None:
@@ -113,7 +135,7 @@ class SlurmCompute(ComputeTarget):
                         f"{name!r}), or detach() it first."
                     )
             else:
-                doc["created"] = _now_iso()
+                doc["created"] = now_iso()
                 write_json_atomic(path, doc)
         return ComputeTarget(workspace, name)
 
@@ -140,7 +162,7 @@ class SlurmCompute(ComputeTarget):
 
     def detach(self) -> None:
         """Forget the cluster (it keeps running; jobs already submitted stay Slurm's)."""
-        path = _doc_path(self.workspace, self.name)
+        path = doc_path(self.workspace, self.name)
         with file_lock(path.with_suffix(".lock")):
             path.unlink(missing_ok=True)
 

@@ -8,6 +8,7 @@ for a cancel, SIGUSR1 wakes the main loop).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
@@ -15,13 +16,15 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
-from jupyter_amlrun.core.runfolder import HEARTBEAT_SECONDS, RUN_MARK_ENV, RunFolder, open_private_log
-from jupyter_amlrun.core.watchdog import ENSURE_SECONDS, ensure_watchdog
+from jupyter_amlrun.runtime.runfolder import HEARTBEAT_SECONDS, RUN_MARK_ENV, RunFolder, open_private_log
+from jupyter_amlrun.runtime.watchdog import ENSURE_SECONDS, ensure_watchdog
+from jupyter_amlrun.tracking.journal import ship_journal
 
-__all__ = ["Supervisor", "reap", "start_supervisor", "supervisor_env"]
+__all__ = ["Owner", "Supervisor", "owner", "reap", "start_supervisor", "supervisor_env"]
 
 # Supervisors this process started; polled so that finished ones do not linger as zombies of the kernel.
 _children: list[subprocess.Popen[bytes]] = []
@@ -104,3 +107,49 @@ class Supervisor:
     def _on_sigterm(self, *_: Any) -> None:
         self.rf.request_cancel(f"The {self.role} received SIGTERM")
         self.wake.set()
+
+
+class Owner:
+    """Beats the heartbeat and ships the journal of runs this process owns (interactive and child runs).
+
+    It holds the runs' folders and stores, not their Run objects: a run stays owned, beaten and shipped, after its
+    handle is garbage-collected (``for run in exp.get_runs():`` rebinding ``run``), until complete()/fail() or the
+    end of this process. Liveness follows the process, not the Python object.
+    """
+
+    def __init__(self) -> None:
+        self.runs: dict[str, tuple[RunFolder, Any]] = {}
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def add(self, run_id: str, folder: RunFolder, store: Any) -> None:
+        with self._lock:
+            self.runs[run_id] = (folder, store)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="amlrun-owner", daemon=True)
+                self._thread.start()
+
+    def discard(self, run_id: str) -> None:
+        with self._lock:
+            self.runs.pop(run_id, None)
+
+    def _owned(self) -> list[tuple[str, RunFolder, Any]]:
+        with self._lock:
+            return [(run_id, folder, store) for run_id, (folder, store) in self.runs.items()]
+
+    def _loop(self) -> None:
+        while True:
+            time.sleep(HEARTBEAT_SECONDS / 2)
+            for run_id, folder, store in self._owned():
+                with contextlib.suppress(Exception):
+                    folder.beat()
+                    ship_journal(store, run_id, folder.root)
+
+    def flush_all(self) -> None:
+        for run_id, folder, store in self._owned():
+            with contextlib.suppress(Exception):
+                ship_journal(store, run_id, folder.root)
+
+
+owner = Owner()
+atexit.register(owner.flush_all)

@@ -6,6 +6,9 @@ properties must not use the system prefixes.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 SYSTEM_PREFIXES = ("mlflow.", "amlrun.")
 PROP_PREFIX = "amlrun.prop."  # run and model properties (v1's immutable key/values)
 
@@ -65,3 +68,42 @@ def user_tags(tags: dict[str, str]) -> dict[str, str]:
 def properties(tags: dict[str, str]) -> dict[str, str]:
     """The properties (``amlrun.prop.<name>``) among all tags, by name."""
     return {k[len(PROP_PREFIX) :]: v for k, v in tags.items() if k.startswith(PROP_PREFIX)}
+
+
+def match_tags(have: dict[str, str], want: Any) -> bool:
+    """Whether ``have`` passes a v1 filter.
+
+    ``want`` may be None (everything passes), a key, a dict (a None value only asks for the key), or a list of keys
+    and ``[key, value]`` pairs.
+    """
+    if want is None:
+        return True
+    if isinstance(want, dict):
+        return all(k in have and (v is None or have[k] == str(v)) for k, v in want.items())
+    if isinstance(want, str):
+        return want in have
+    for item in want:
+        if isinstance(item, list | tuple):
+            if have.get(item[0]) != str(item[1]):
+                return False
+        elif item not in have:
+            return False
+    return True
+
+
+def float_tag(v: Any) -> float | None:
+    """A tag's value as a float; ``None`` when missing or not a number."""
+    try:
+        return float(v) if v not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def json_tag(v: str | None, default: Any) -> Any:
+    """A JSON tag's value; ``default`` when missing or not JSON."""
+    if not v:
+        return default
+    try:
+        return json.loads(v)
+    except ValueError:
+        return default

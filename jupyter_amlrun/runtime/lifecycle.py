@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from jupyter_amlrun._util.fileio import try_file_lock
 from jupyter_amlrun._util.procs import kill_tree
-from jupyter_amlrun.core import tags as T
-from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, RunFolder, RunState, end_dead_owner
-from jupyter_amlrun.core.status import RunStatus
+from jupyter_amlrun.runtime import tags as T
+from jupyter_amlrun.runtime.runfolder import RUN_MARK_ENV, RunFolder, RunState, end_dead_owner
+from jupyter_amlrun.runtime.status import RunStatus
 from jupyter_amlrun.tracking.journal import rejected_warning, ship_journal, storage_warning
 
 if TYPE_CHECKING:
@@ -264,7 +264,7 @@ def recover_dead_run(store: TrackingStore, rf: RunFolder, fate: str | None = Non
 
     A run whose script had already ended when its owner died is finished as the owner would have (Completed with
     exit code 0, say). ``fate`` says what became of the owner when the caller already ended it (see
-    :func:`~jupyter_amlrun.core.runfolder.end_dead_owner`). Only one recovery acts on a run (a lock, across
+    :func:`~jupyter_amlrun.runtime.runfolder.end_dead_owner`). Only one recovery acts on a run (a lock, across
     processes); a caller that finds another recovery at work returns the status as it stands instead of waiting.
     ``locked``: the caller already holds :func:`recovery_lock`.
     """
@@ -333,7 +333,7 @@ def _recover(store: TrackingStore, rf: RunFolder, fate: str | None) -> str:
 
 def _remove_half_build(rf: RunFolder) -> None:
     """An environment build the dead driver left half done goes (its pip was ended with the run's processes)."""
-    from jupyter_amlrun.core.envcache import remove_half_build
+    from jupyter_amlrun.runtime.envcache import remove_half_build
 
     with contextlib.suppress(OSError):
         removed = remove_half_build(rf.root)
@@ -361,13 +361,13 @@ def live_status(store: TrackingStore, rf: RunFolder, wait: float = RECOVERY_WAIT
     """The status in the run folder, read only.
 
     A non-terminal run whose owner died is not ended here (a reader never kills a process tree or finalizes a run):
-    the workspace's watchdog (:mod:`jupyter_amlrun.core.watchdog`) does that, and a read that finds a dead owner
+    the workspace's watchdog (:mod:`jupyter_amlrun.runtime.watchdog`) does that, and a read that finds a dead owner
     starts the watchdog if none runs (after a reboot, say). ``store`` and ``wait`` are kept for callers' sake.
     """
     state = rf.read_state()
     if state.terminal or rf.owner_alive(state):
         return state.status
-    from jupyter_amlrun.core.watchdog import ensure_watchdog
+    from jupyter_amlrun.runtime.watchdog import ensure_watchdog
 
     ensure_watchdog(rf.root.parent.parent, min_interval=2.0)
     return state.status

@@ -16,9 +16,9 @@ from jupyter_amlrun import (
     ScriptRunConfig,
     Workspace,
 )
-from jupyter_amlrun.core.envcache import BUILD_LOG, cache_root
-from jupyter_amlrun.core.errors import UserErrorException
-from jupyter_amlrun.core.runfolder import DRIVER_LOG, RunFolder
+from jupyter_amlrun.runtime.envcache import BUILD_LOG, cache_root
+from jupyter_amlrun.runtime.errors import UserErrorException
+from jupyter_amlrun.runtime.runfolder import DRIVER_LOG, RunFolder
 from jupyter_amlrun.testing.helpers import make_wheel, wait_for
 
 pytestmark = pytest.mark.integration
@@ -155,7 +155,7 @@ def test_fast_paths_build_nothing(ws: Workspace, make_source: Any) -> None:
 
 
 def test_docker_is_refused_without_an_engine(ws: Workspace, make_source: Any) -> None:
-    from jupyter_amlrun.core._submit import docker_engine
+    from jupyter_amlrun.runtime.submitchecks import docker_engine
 
     if docker_engine():
         pytest.skip("a container engine answers here")
@@ -180,7 +180,7 @@ def test_docker_is_refused_without_an_engine(ws: Workspace, make_source: Any) ->
 
 def test_use_gpu_without_a_gpu_warns(ws: Workspace, make_source: Any) -> None:
     from jupyter_amlrun import PyTorch
-    from jupyter_amlrun.core.envcache import gpu_visible
+    from jupyter_amlrun.runtime.envcache import gpu_visible
 
     if gpu_visible():
         pytest.skip("a GPU is visible here")

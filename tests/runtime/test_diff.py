@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from jupyter_amlrun import Environment, Experiment, Run, ScriptRunConfig, Workspace
-from jupyter_amlrun.core.diff import diff_inputs, diff_snapshots
-from jupyter_amlrun.core.errors import UserErrorException
-from jupyter_amlrun.core.snapshot import SnapshotStore
+from jupyter_amlrun.runtime.diff import diff_inputs, diff_snapshots
+from jupyter_amlrun.runtime.errors import UserErrorException
+from jupyter_amlrun.runtime.snapshot import SnapshotStore
 
 SCRIPT = """\
 import sys

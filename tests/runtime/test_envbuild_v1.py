@@ -1,4 +1,4 @@
-"""Real v1 environment specs (tests/core/data/v1_envs, from the public v1 notebooks repository) as run environments:
+"""Real v1 environment specs (tests/runtime/data/v1_envs, from the public v1 notebooks repository) as run environments:
 azureml-* skipped, the base interpreter's packages used, old pins under the pin policy, the base's torch kept.
 
 Real runs and real pip. The tests that ask PyPI (pins without a build for this Python, torchvision) are skipped when
@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from jupyter_amlrun import CondaDependencies, Environment, Experiment, ScriptRunConfig, Workspace
-from jupyter_amlrun.core.envcache import BUILD_LOG, cache_root
-from jupyter_amlrun.core.runfolder import DRIVER_LOG, RunFolder
+from jupyter_amlrun.runtime.envcache import BUILD_LOG, cache_root
+from jupyter_amlrun.runtime.runfolder import DRIVER_LOG, RunFolder
 from jupyter_amlrun.testing.helpers import make_wheel
 
 pytestmark = pytest.mark.integration

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from jupyter_amlrun import Estimator, Experiment, PyTorch, SKLearn, Workspace
-from jupyter_amlrun.core.errors import RunConfigurationException, UserErrorException
-from jupyter_amlrun.core.estimator import script_params_to_arguments
+from jupyter_amlrun.runtime.errors import RunConfigurationException, UserErrorException
+from jupyter_amlrun.train.estimator import script_params_to_arguments
 
 
 @pytest.mark.unit
@@ -93,7 +93,7 @@ def test_v1_rules_per_class(tmp_path: Any) -> None:
 
 @pytest.mark.integration
 def test_custom_docker_image_is_refused_without_an_engine(ws: Workspace, make_source: Any) -> None:
-    from jupyter_amlrun.core._submit import docker_engine
+    from jupyter_amlrun.runtime.submitchecks import docker_engine
 
     if docker_engine():
         pytest.skip("a container engine answers here")

@@ -1,6 +1,6 @@
 """What differs between two runs: parameters, last metric values, code, environment and inputs (``run_a.diff(run_b)``).
 
-The code part compares the two content-addressed snapshot manifests (core/snapshot.py): a file whose sha256 is the
+The code part compares the two content-addressed snapshot manifests (runtime/snapshot.py): a file whose sha256 is the
 same on both sides is never read, so two 2,000-file snapshots differing in 3 files read 3 pairs of objects.
 """
 
@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import difflib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jupyter_amlrun.core import tags as T
-from jupyter_amlrun.core.errors import SnapshotException, UserErrorException
+from jupyter_amlrun.runtime import tags as T
+from jupyter_amlrun.runtime.errors import SnapshotException, UserErrorException
 
 if TYPE_CHECKING:
-    from jupyter_amlrun.core.run import Run
+    from jupyter_amlrun.runtime.runfolder import RunSpec
+    from jupyter_amlrun.tracking.store import RunRecord
 
 #: Above this size (either side) a changed file gets no unified diff, only its sizes (a diff would flood the view).
 MAX_DIFF_BYTES = 1024 * 1024
@@ -23,8 +25,19 @@ MAX_DIFF_BYTES = 1024 * 1024
 CONTEXT_LINES = 3
 
 
-def diff_runs(run_a: Run, run_b: Run) -> dict[str, Any]:
-    """What differs between ``run_a`` and ``run_b`` (both of one workspace).
+@dataclass(frozen=True)
+class DiffSide:
+    """One run as a diff reads it: its workspace (path and name), id, tracking record and run spec."""
+
+    workspace_path: Path
+    workspace_name: str
+    run_id: str
+    record: RunRecord
+    spec: RunSpec | None
+
+
+def diff_runs(side_a: DiffSide, side_b: DiffSide) -> dict[str, Any]:
+    """What differs between two runs of one workspace (``run_a.diff(run_b)`` gives the sides).
 
     Returns
     -------
@@ -39,23 +52,25 @@ def diff_runs(run_a: Run, run_b: Run) -> dict[str, Any]:
     UserErrorException
         When the runs belong to different workspaces (their snapshots and environments cannot be compared).
     """
-    ws_a, ws_b = run_a.experiment.workspace, run_b.experiment.workspace
-    if Path(ws_a.path).resolve() != Path(ws_b.path).resolve():
+    a, b = side_a, side_b
+    if Path(a.workspace_path).resolve() != Path(b.workspace_path).resolve():
         raise UserErrorException(
-            f"Cannot diff run {run_a.id} of workspace {ws_a.name!r} ({ws_a.path}) with run {run_b.id} of workspace "
-            f"{ws_b.name!r} ({ws_b.path}): a diff compares runs of one workspace. Open both runs from the same "
-            "Workspace (Run.get(ws, run_id))."
+            f"Cannot diff run {a.run_id} of workspace {a.workspace_name!r} ({a.workspace_path}) with run {b.run_id} "
+            f"of workspace {b.workspace_name!r} ({b.workspace_path}): a diff compares runs of one workspace. Open "
+            "both runs from the same Workspace (Run.get(ws, run_id))."
         )
-    rec_a, rec_b = run_a.reader.refresh(), run_b.reader.refresh()
-    spec_a, spec_b = run_a.folder.read_spec(), run_b.folder.read_spec()
+    rec_a, rec_b, spec_a, spec_b = a.record, b.record, a.spec, b.spec
     params_a: dict[str, Any] = {**rec_a.params, "arguments": _json_list(rec_a.tags.get(T.ARGUMENTS))}
     params_b: dict[str, Any] = {**rec_b.params, "arguments": _json_list(rec_b.tags.get(T.ARGUMENTS))}
     return {
-        "runs": [run_a.id, run_b.id],
+        "runs": [a.run_id, b.run_id],
         "params": side_by_side(params_a, params_b),
         "metrics": side_by_side(_script_metrics(rec_a.metrics), _script_metrics(rec_b.metrics), differing_first=False),
         "code": diff_snapshots(
-            Path(ws_a.path), rec_a.tags.get(T.SNAPSHOT_ID), rec_b.tags.get(T.SNAPSHOT_ID), names=(run_a.id, run_b.id)
+            Path(a.workspace_path),
+            rec_a.tags.get(T.SNAPSHOT_ID),
+            rec_b.tags.get(T.SNAPSHOT_ID),
+            names=(a.run_id, b.run_id),
         ),
         "environment": diff_environments(
             _environment(rec_a.tags, spec_a.environment_definition if spec_a else None, spec_a.extra if spec_a else {}),
@@ -106,7 +121,7 @@ def diff_snapshots(
         "diff"}`` where ``diff`` is the unified diff text, or None for a binary or too large file (``"binary"`` or
         ``"too_large"`` says which); ``unchanged``: how many files are the same.
     """
-    from jupyter_amlrun.core.snapshot import SnapshotStore
+    from jupyter_amlrun.runtime.snapshot import SnapshotStore
 
     store = SnapshotStore(workspace_dir)
     out: dict[str, Any] = {

@@ -57,9 +57,9 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
-from jupyter_amlrun.core.errors import UserErrorException
-from jupyter_amlrun.core.runfolder import RUN_MARK_ENV
-from jupyter_amlrun.core.status import RunStatus
+from jupyter_amlrun.runtime.errors import UserErrorException
+from jupyter_amlrun.runtime.runfolder import RUN_MARK_ENV
+from jupyter_amlrun.runtime.status import RunStatus
 
 CACHE_ENV = "AMLRUN_ENV_CACHE"
 INSTALLER_ENV = "AMLRUN_ENV_INSTALLER"

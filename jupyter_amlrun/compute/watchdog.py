@@ -1,4 +1,4 @@
-"""The workspace's watchdog: ``python -m jupyter_amlrun.core.watchdog <workspace>``, one per workspace and machine.
+"""The workspace's watchdog: ``python -m jupyter_amlrun.compute.watchdog <workspace>``, one per workspace and machine.
 
 It ends the runs whose supervisor died when nobody is there to see it. Each run already has a guard that ends it when
 its driver dies; the watchdog is for what the guard cannot cover: the driver *and* its guard both dead (kill -9 of the
@@ -16,9 +16,12 @@ Who starts it: every supervisor (driver, sweep controller) when it takes a run o
 the watchdog, never ends a run itself). A flock on ``<workspace>/watchdog.lock`` keeps it to one.
 
 Every :data:`POLL_SECONDS` it reads the state of each live run (ended runs are remembered and not
-read again); a run whose owner is dead (gone, or silent past
-:func:`~jupyter_amlrun.core.runfolder.liveness_seconds`: stopped or hung, then killed) is recovered in a thread
-(:func:`~jupyter_amlrun.core.lifecycle.recover_dead_run`: its processes ended, so its slots are freed, its data kept,
+read again). A run on a target whose backend watches its own runs (a batch scheduler: Slurm's job pending, or ended
+under its driver) is judged by the backend's :meth:`~jupyter_amlrun.core.contracts.ComputeBackend.watch`, every
+:data:`WATCH_SECONDS` in a thread, which ends it with the scheduler's reason; otherwise a run whose owner is dead
+(gone, or silent past
+:func:`~jupyter_amlrun.runtime.runfolder.liveness_seconds`: stopped or hung, then killed) is recovered in a thread
+(:func:`~jupyter_amlrun.runtime.lifecycle.recover_dead_run`: its processes ended, so its slots are freed, its data kept,
 Failed with the reason). A recovered sweep's live children are canceled. What it does goes to
 ``<workspace>/logs/watchdog.log``.
 """
@@ -28,87 +31,26 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.procs import process_alive
-from jupyter_amlrun.core.runfolder import RUN_MARK_ENV, RunFolder, RunState, open_private_log, owner_only_umask
+from jupyter_amlrun.runtime.runfolder import RunFolder, RunState, owner_only_umask
+from jupyter_amlrun.runtime.watchdog import MODULE, lock_path
 
 if TYPE_CHECKING:
+    from jupyter_amlrun.core.contracts import ComputeBackend
     from jupyter_amlrun.tracking.store import TrackingStore
 
-__all__ = ["ensure_watchdog", "lock_path", "watchdog_running"]
+__all__ = ["Watchdog", "main"]
 
-MODULE = "jupyter_amlrun.core.watchdog"
 POLL_SECONDS = 1.0
 IDLE_SECONDS = 30.0  # no live run for this long: the watchdog exits
-ENSURE_SECONDS = 10.0  # how often a supervisor checks that the watchdog lives (and starts one if not)
 SWEEP_CONFIG = "hyperdrive.json"  # a sweep parent's folder holds it (train/hyperdrive/controller.py CONFIG_FILE)
-
-_last_start: dict[str, float] = {}
-_start_lock = threading.Lock()
-
-
-def lock_path(workspace_dir: Path) -> Path:
-    """The file the live watchdog of ``workspace_dir`` holds locked."""
-    return Path(workspace_dir) / "watchdog.lock"
-
-
-def log_path(workspace_dir: Path) -> Path:
-    return Path(workspace_dir) / "logs" / "watchdog.log"
-
-
-def watchdog_running(workspace_dir: Path) -> bool:
-    """Whether a watchdog holds the workspace's lock (never waits)."""
-    path = lock_path(workspace_dir)
-    if not path.exists():
-        return False
-    fd = os.open(path, os.O_RDWR)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
-
-
-def ensure_watchdog(workspace_dir: Path, *, min_interval: float = 0.0) -> bool:
-    """Start the workspace's watchdog unless one runs; returns whether one was started.
-
-    ``min_interval``: start at most once per that many seconds from this process (a watchdog that cannot start must
-    not turn every heartbeat into a new process). Errors are swallowed: the watchdog is a safety net, never the
-    reason a run fails.
-    """
-    ws = Path(workspace_dir)
-    key = str(ws.resolve())
-    try:
-        if watchdog_running(ws):
-            return False
-        with _start_lock:
-            now = time.monotonic()
-            if min_interval and now - _last_start.get(key, -1e9) < min_interval:
-                return False
-            _last_start[key] = now
-        with open_private_log(log_path(ws)) as out:
-            subprocess.Popen(
-                [sys.executable, "-m", MODULE, str(ws)],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # what ends the starter (a driver's group, a kernel) does not end it
-                close_fds=True,
-                cwd=str(ws),
-                # not one of any run's processes: a run's end must not sweep the watchdog away
-                env={**{k: v for k, v in os.environ.items() if k != RUN_MARK_ENV}, "PYTHONUNBUFFERED": "1"},
-            )
-        return True
-    except OSError:
-        return False
+WATCH_SECONDS = 2.0  # how often a backend that watches its runs (ComputeBackend.watch) is asked about each
 
 
 class Watchdog:
@@ -123,6 +65,8 @@ class Watchdog:
         self.announced: set[str] = set()  # runs whose recovery was said in the log (a guard may be at it too)
         self._store: TrackingStore | None = None
         self._store_lock = threading.Lock()
+        self.backends: dict[tuple[str, str], ComputeBackend | None] = {}  # (kind, target): None when it does not watch
+        self.next_watch: dict[str, float] = {}
 
     def log(self, message: str) -> None:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
@@ -171,6 +115,12 @@ class Watchdog:
             thread = self.recovering.get(run_id)
             if thread is not None and thread.is_alive():
                 continue
+            backend = self.watcher(state)
+            if backend is not None:
+                if time.monotonic() >= self.next_watch.get(run_id, 0.0):
+                    self.next_watch[run_id] = time.monotonic() + WATCH_SECONDS
+                    self.start(run_id, self._watch, rf, backend)
+                continue
             if rf.owner_alive(state):
                 continue
             self.recover(rf, state)
@@ -203,7 +153,7 @@ class Watchdog:
         return 1
 
     def _end_vanished(self, rf: RunFolder) -> None:
-        from jupyter_amlrun.core.lifecycle import end_vanished_run
+        from jupyter_amlrun.runtime.lifecycle import end_vanished_run
 
         try:
             status = end_vanished_run(self.store(), rf)
@@ -219,13 +169,55 @@ class Watchdog:
                 f"run {rf.run_id} ({state.status}): its supervising process (pid {state.owner_pid}) is gone or "
                 "silent; ending the run."
             )
-        thread = threading.Thread(target=self._recover, args=(rf,), name=f"recover-{rf.run_id}", daemon=False)
-        self.recovering[rf.run_id] = thread
+        self.start(rf.run_id, self._recover, rf)
+
+    def start(self, run_id: str, work: Any, *args: Any) -> None:
+        """Run ``work(*args)`` in the run's thread (the next scans leave the run alone while it lives)."""
+        thread = threading.Thread(target=work, args=args, name=f"{work.__name__.strip('_')}-{run_id}", daemon=False)
+        self.recovering[run_id] = thread
         thread.start()
 
+    def watcher(self, state: RunState) -> ComputeBackend | None:
+        """The backend of the run's target when it watches its own runs (its class overrides ``watch``), else None."""
+        handle = state.handle or {}
+        kind, target = str(handle.get("kind") or ""), str(handle.get("target") or "")
+        if kind in ("", "local") or not target:
+            return None  # local pools (and sweeps' controllers): the owner's liveness is the truth
+        key = (kind, target)
+        if key not in self.backends:
+            self.backends[key] = None
+            try:
+                from jupyter_amlrun.core.computetarget import resolve_backend
+                from jupyter_amlrun.core.contracts import ComputeBackend
+                from jupyter_amlrun.core.registry import compute_backends
+
+                cls = compute_backends.load(kind)
+                if cls.watch is not ComputeBackend.watch:
+                    backend = resolve_backend(self.workspace(), target)
+                    self.backends[key] = backend if backend.kind == kind else cls(self.workspace(), target, {})
+            except Exception as exc:  # an unknown kind or a deleted target: the owner's liveness decides
+                self.log(f"target {target!r} ({kind}): its backend cannot be loaded ({exc}); judging by liveness.")
+        return self.backends[key]
+
+    def workspace(self) -> Any:
+        from jupyter_amlrun.core.workspace import Workspace
+
+        return Workspace(path=self.ws_dir)
+
+    def _watch(self, rf: RunFolder, backend: ComputeBackend) -> None:
+        try:
+            verdict = backend.watch(rf, rf.read_state())
+        except Exception as exc:  # the next scan asks again
+            self.log(f"run {rf.run_id}: its target's watch failed ({type(exc).__name__}: {exc}); asking again.")
+            return
+        if verdict is False:
+            self.log(f"run {rf.run_id}: ended by its target {backend.name!r} ({rf.read_state().status}).")
+        elif verdict is None and not rf.owner_alive():
+            self._recover(rf)
+
     def _recover(self, rf: RunFolder) -> None:
-        from jupyter_amlrun.core.lifecycle import recover_dead_run
-        from jupyter_amlrun.core.status import is_terminal
+        from jupyter_amlrun.runtime.lifecycle import recover_dead_run
+        from jupyter_amlrun.runtime.status import is_terminal
 
         try:
             status = recover_dead_run(self.store(), rf)
@@ -241,8 +233,8 @@ class Watchdog:
     def end_children(self, rf: RunFolder, status: str) -> None:
         """Cancel the live children of a sweep whose controller died (each through its own backend)."""
         from jupyter_amlrun.core.reader import RunReader
-        from jupyter_amlrun.core.status import is_terminal
         from jupyter_amlrun.core.workspace import Workspace
+        from jupyter_amlrun.runtime.status import is_terminal
 
         ws = Workspace(path=self.ws_dir)
         reason = f"The sweep {rf.run_id} ended ({status}): its controller died"

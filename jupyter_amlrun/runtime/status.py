@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import TYPE_CHECKING
+
+from jupyter_amlrun.runtime import tags as T
+
+if TYPE_CHECKING:
+    from jupyter_amlrun.tracking.store import RunRecord
 
 
 class RunStatus(str, Enum):
@@ -77,3 +83,8 @@ FROM_MLFLOW_STATUS = {
 def is_terminal(status: str | None) -> bool:
     """Return True for Completed, Failed and Canceled (members or their strings)."""
     return status in TERMINAL_STATUSES
+
+
+def status_of(rec: RunRecord) -> str:
+    """The status a run's record holds (its ``STATUS`` tag, else MLflow's own status)."""
+    return rec.tags.get(T.STATUS) or FROM_MLFLOW_STATUS.get(rec.mlflow_status, RunStatus.RUNNING).value

@@ -22,7 +22,7 @@ from typing import Any, BinaryIO, TypeVar
 
 from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
 from jupyter_amlrun._util.procs import process_alive, process_start_time, process_stopped
-from jupyter_amlrun.core.status import RunStatus, is_terminal
+from jupyter_amlrun.runtime.status import RunStatus, is_terminal
 
 HEARTBEAT_SECONDS = 2.0
 # A driver that has not beaten for this long is dead or stopped (it beats every 2 s); kept well under the 15 s within
@@ -141,7 +141,7 @@ class RunSpec(_Document):
     arguments: list[str] = field(default_factory=list)
     inputs: list[dict[str, Any]] = field(default_factory=list)
     environment: str | None = None
-    environment_definition: dict[str, Any] | None = None  # what Preparing builds (core/envcache.py)
+    environment_definition: dict[str, Any] | None = None  # what Preparing builds (runtime/envcache.py)
     environment_variables: dict[str, str] = field(default_factory=dict)
     node_count: int = 1
     distributed: dict[str, Any] | None = None

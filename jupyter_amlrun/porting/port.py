@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jupyter_amlrun.core.errors import UserErrorException, refusal_of
+from jupyter_amlrun.runtime.errors import UserErrorException, refusal_of
 
 __all__ = [
     "FileReport",

@@ -1,4 +1,4 @@
-"""``jupyter amlrun port``: real v1 notebooks (tests/core/port_data, see its README), rewrites, report, bad input."""
+"""``jupyter amlrun port``: real v1 notebooks (tests/porting/port_data, see its README), rewrites, report, bad input."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from jupyter_amlrun.core import port
-from jupyter_amlrun.core.errors import UserErrorException, refused
-from jupyter_amlrun.core.port import PortReport, port_paths, port_python
+from jupyter_amlrun.porting import port
+from jupyter_amlrun.porting.port import PortReport, port_paths, port_python
+from jupyter_amlrun.runtime.errors import UserErrorException, refused
 
 pytestmark = pytest.mark.unit
 

@@ -20,8 +20,8 @@ import psutil
 import pytest
 
 from jupyter_amlrun import AmlCompute, ComputeTarget, Experiment, Run, ScriptRunConfig, Workspace
-from jupyter_amlrun.core.runfolder import RunFolder
-from jupyter_amlrun.core.watchdog import lock_path
+from jupyter_amlrun.runtime.runfolder import RunFolder
+from jupyter_amlrun.runtime.watchdog import lock_path
 from tests.compute.test_liveness import STAMP, STUBBORN, _kill_all, _read_pids  # the same scripts and helpers
 from tests.conftest import process_alive, wait_for
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from jupyter_amlrun import Experiment, ScriptRunConfig, Workspace
-from jupyter_amlrun.core.runfolder import RunFolder
+from jupyter_amlrun.runtime.runfolder import RunFolder
 
 pytestmark = pytest.mark.integration
 

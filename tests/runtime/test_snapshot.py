@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_amlrun.core.errors import SnapshotException
-from jupyter_amlrun.core.snapshot import SNAPSHOT_MAX_FILES, SnapshotStore
+from jupyter_amlrun.runtime.errors import SnapshotException
+from jupyter_amlrun.runtime.snapshot import SNAPSHOT_MAX_FILES, SnapshotStore
 
 pytestmark = pytest.mark.unit
 
