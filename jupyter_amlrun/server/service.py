@@ -37,7 +37,7 @@ from jupyter_amlrun.runtime.errors import (
     RunNotFoundException,
     UserErrorException,
 )
-from jupyter_amlrun.runtime.status import RunStatus, is_terminal, status_of
+from jupyter_amlrun.runtime.status import TERMINAL_STATUSES, RunStatus, is_terminal, status_of
 from jupyter_amlrun.runtime.tags import float_tag as _float
 from jupyter_amlrun.tracking.metrics import SampledSeries, downsample
 from jupyter_amlrun.view.compare import MAX_RUNS as MAX_COMPARED_RUNS
@@ -475,7 +475,33 @@ def run_summary(rec: RunRecord, experiment: str, status: str, now: float | None 
 
 
 def experiments(ws: Workspace, query: PageQuery) -> dict[str, Any]:
-    """A page of ``{"name", "id", "run_count", "live_count"}``."""
+    """A page of ``{"name", "id", "run_count", "live_count"}``.
+
+    From the store's index (:mod:`jupyter_amlrun.tracking.runindex`: counts, not every run's record) when the store
+    is sqlite; the runs not ended by their records are each asked their live status, as in :func:`runs`.
+    """
+    from jupyter_amlrun.tracking.runindex import experiment_index
+
+    index = experiment_index(ws.store.tracking_uri, T.STATUS, TERMINAL_STATUSES)
+    if index is None:
+        return _experiments_searched(ws, query)
+    items = []
+    for exp in index:
+        live = sum(1 for run_id in exp.open_runs if not is_terminal(RunReader(ws, run_id).status()))
+        items.append(
+            {
+                "name": exp.name,
+                "id": exp.experiment_id,
+                "run_count": exp.run_count,
+                "live_count": live,
+                "counts_text": counts_text(exp.run_count, live),
+            }
+        )
+    return page(items, query)
+
+
+def _experiments_searched(ws: Workspace, query: PageQuery) -> dict[str, Any]:
+    """:func:`experiments` from MLflow's search of every run (a store that is not sqlite: a team server)."""
     names, records = _all_records(ws)
     counts: dict[str, list[int]] = {eid: [0, 0] for eid in names}
     for rec in records:
