@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun.core.experiment import new_run_name
-from jupyter_amlrun.core.launch import start_new_run
 from jupyter_amlrun.runtime import tags as T
 from jupyter_amlrun.runtime.errors import UserErrorException
+from jupyter_amlrun.runtime.launch import start_new_run
 from jupyter_amlrun.runtime.runfolder import RunFolder, RunSpec
 from jupyter_amlrun.runtime.status import RunStatus
 from jupyter_amlrun.runtime.submitchecks import check_docker, docker_spec, git_info, normalize_arguments

@@ -178,7 +178,7 @@ def get_run(experiment: Any, run_id: str, rehydrate: bool = True, clean_up: bool
 
 class _OfflineRunMeta(type):
     def __instancecheck__(cls, obj: object) -> bool:
-        from jupyter_amlrun.core.context import _OfflineRun as offline  # lazy: context imports run
+        from jupyter_amlrun.runtime.offline import OfflineRun as offline
 
         return isinstance(obj, offline)
 

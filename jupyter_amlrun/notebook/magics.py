@@ -808,7 +808,7 @@ SUBMIT_PATH_MODULES = (
     "jupyter_amlrun.core.runconfig",
     "jupyter_amlrun.core.environment",
     "jupyter_amlrun.runtime.snapshot",
-    "jupyter_amlrun.core.launch",
+    "jupyter_amlrun.runtime.launch",
     "jupyter_amlrun.core.computetarget",
     "jupyter_amlrun.compute.local",
     "jupyter_amlrun.widgets",

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.fileio import read_json, write_json_atomic
 from jupyter_amlrun.core.contracts import LaunchHandle
-from jupyter_amlrun.core.launch import start_new_run
 from jupyter_amlrun.runtime import tags as T
+from jupyter_amlrun.runtime.launch import start_new_run
 from jupyter_amlrun.runtime.runfolder import RunFolder
 from jupyter_amlrun.runtime.status import RunStatus, is_terminal
 from jupyter_amlrun.runtime.supervisor import Supervisor, start_supervisor

@@ -10,24 +10,22 @@ from __future__ import annotations
 import contextlib
 import shutil
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun.runtime.errors import ExperimentExecutionException
 from jupyter_amlrun.runtime.runfolder import RunFolder
 
 if TYPE_CHECKING:
-    from jupyter_amlrun.core.contracts import LaunchHandle
-    from jupyter_amlrun.core.experiment import Experiment
     from jupyter_amlrun.tracking.store import RunRecord
 
 
 def start_new_run(
-    experiment: Experiment,
+    experiment: Any,
     run_name: str,
     tags: dict[str, str],
     params: dict[str, str] | None,
     prepare: Callable[[RunFolder], None],
-    start: Callable[[RunFolder], LaunchHandle],
+    start: Callable[[RunFolder], Any],
     failure: str,
 ) -> RunRecord:
     """Create a run and start it; returns its MLflow record.
@@ -35,14 +33,15 @@ def start_new_run(
     Parameters
     ----------
     experiment:
-        The run's experiment.
+        The run's experiment (a :class:`jupyter_amlrun.core.experiment.Experiment`: its ``workspace`` and ``id``).
     run_name, tags, params:
         The MLflow run's name, tags (the run's v1 fields) and params.
     prepare:
         Writes the run's own files into its new folder (a script run's ``spec.json``, a sweep's configuration),
         before the folder's state is created.
     start:
-        Starts the run's process (a backend's ``launch``, a sweep's controller) and returns its launch handle.
+        Starts the run's process (a backend's ``launch``, a sweep's controller) and returns its launch handle (a
+        :class:`jupyter_amlrun.core.contracts.LaunchHandle`).
     failure:
         What could not be done, for the error (``"Could not start the run on 'local'"``).
 
