@@ -18,7 +18,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["ExperimentIndex", "experiment_index"]
+__all__ = ["ExperimentIndex", "RunRow", "experiment_index", "run_rows"]
 
 READ_TIMEOUT_SECONDS = 5.0  # a writer's lock is waited out this long (a write transaction is short)
 DEFAULT_EXPERIMENT = "Default"  # MLflow's own, hidden like TrackingStore.list_experiments hides it
@@ -104,3 +104,37 @@ def experiment_index(
         if item is not None:
             item.open_runs.append(str(run_id))
     return sorted(index.values(), key=lambda item: item.name)
+
+
+@dataclass
+class RunRow:
+    """What a run list needs of a run before its page is cut: no tags (but the status), params or metrics."""
+
+    run_id: str
+    experiment_id: str
+    name: str
+    mlflow_status: str
+    status_tag: str | None
+
+
+def run_rows(tracking_uri: str, status_tag: str, limit: int, experiment_id: str | None = None) -> list[RunRow] | None:
+    """The (not deleted) runs, newest first as MLflow's search orders them (start time, then id), at most ``limit``.
+
+    None when the store is not a readable sqlite store (the caller searches instead).
+    """
+    db = sqlite_path(tracking_uri)
+    if db is None or not db.is_file():
+        return None
+    where = "r.lifecycle_stage = 'active'" + (" AND r.experiment_id = ?" if experiment_id is not None else "")
+    args: tuple[object, ...] = (status_tag,) + ((int(experiment_id),) if experiment_id is not None else ())
+    try:
+        with _read_only(db) as con:
+            rows = con.execute(
+                "SELECT r.run_uuid, r.experiment_id, r.name, r.status, t.value FROM runs r LEFT JOIN tags t "
+                f"ON t.run_uuid = r.run_uuid AND t.key = ? WHERE {where} "
+                "ORDER BY r.start_time DESC, r.run_uuid ASC LIMIT ?",
+                (*args, int(limit)),
+            ).fetchall()
+    except (sqlite3.Error, ValueError):
+        return None
+    return [RunRow(str(rid), str(eid), str(name or ""), str(st), tag) for rid, eid, name, st, tag in rows]
