@@ -239,6 +239,24 @@ class RunDiffHandler(AmlrunHandler):
         self.reply(await self.call(service.run_diff, run_a, run_b))
 
 
+class RunDiffViewHandler(AmlrunHandler):
+    """GET runs/{a}/diff/{b}/view: the diff as the sidebar draws it (view/diff.py: formatted tables, file diffs)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, run_a: str, run_b: str) -> None:
+        self.reply(await self.call(service.run_diff_view, run_a, run_b))
+
+
+class RunNoticeHandler(AmlrunHandler):
+    """GET runs/{id}/notice: whether the run ended and what JupyterLab's notice says then (view/notice.py)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        self.reply(await self.call(service.run_notice, run_id))
+
+
 class RunResubmitHandler(AmlrunHandler):
     """POST runs/{id}/resubmit: a new run from the run's snapshot, with the body's arguments, target, environment."""
 
@@ -309,7 +327,9 @@ def routes() -> list[tuple[str, type[AmlrunHandler]]]:
         (f"{API}/runs/{_SEG}/logs", RunLogsHandler),
         (f"{API}/runs/{_SEG}/view", RunViewHandler),
         (f"{API}/runs/{_SEG}/diff/{_SEG}", RunDiffHandler),
+        (f"{API}/runs/{_SEG}/diff/{_SEG}/view", RunDiffViewHandler),
         (f"{API}/runs/{_SEG}/resubmit", RunResubmitHandler),
+        (f"{API}/runs/{_SEG}/notice", RunNoticeHandler),
         (f"{API}/runs/{_SEG}/cancel", RunCancelHandler),
         (f"{API}/metrics", MetricsHandler),
         (f"{API}/compare", CompareHandler),

@@ -202,6 +202,7 @@ class ChartPart(TypedDict):
     label: str
     replace: bool
     reindex: bool
+    section: str  # "metrics", or "system" (system/... samples: the System section)
 
 
 class LogChunkPart(TypedDict):

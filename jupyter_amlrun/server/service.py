@@ -633,6 +633,27 @@ def run_diff(ws: Workspace, run_a: str, run_b: str) -> dict[str, Any]:
     return diff
 
 
+def run_diff_view(ws: Workspace, run_a: str, run_b: str) -> dict[str, Any]:
+    """The sidebar's diff of two runs (view/diff.py ``diff_view``): :func:`run_diff` as tables of formatted cells and
+    file changes, the columns titled with the runs' names."""
+    from jupyter_amlrun.view.diff import diff_view
+
+    a, b = get_run(ws, run_a), get_run(ws, run_b)
+    labels = [a.reader.refresh().run_name or run_a, b.reader.refresh().run_name or run_b]
+    if labels[0] == labels[1]:
+        labels = [f"{labels[0]} ({run_a[:8]})", f"{labels[1]} ({run_b[:8]})"]
+    return dict(diff_view(a.diff(b), labels))
+
+
+def run_notice(ws: Workspace, run_id: str) -> dict[str, Any]:
+    """Whether run ``run_id`` ended and the notice to show then (view/notice.py ``end_notice``)."""
+    from jupyter_amlrun.view.notice import end_notice
+
+    reader = get_run(ws, run_id).reader
+    status = reader.status()  # refreshes the record (and reconciles a run whose process died)
+    return dict(end_notice(run_id, reader.record.run_name, reader.experiment_name(), status))
+
+
 def resubmit_run(ws: Workspace, run_id: str, body: bytes) -> dict[str, Any]:
     """Re-run ``run_id`` from its snapshot (``Run.resubmit``) with the JSON body's changes: ``{"arguments": [...],
     "compute_target": "name", "environment": "registered name"}`` (each optional); answers ``{"id", "status",
@@ -930,6 +951,7 @@ def run_view(ws: Workspace, run_id: str, cursor: str | None = None) -> dict[str,
                 "label": c.label,
                 "replace": c.replace,
                 "reindex": c.reindex,
+                "section": c.section,
             }
             for c in upd.charts
         ],

@@ -724,8 +724,10 @@ class RunView:
     # ------------------------------------------------------------------ reading
     @property
     def has_metrics(self) -> bool:
-        """True once any metric (chart, value, table or image) was logged."""
-        return bool(self._series or self._lists or self._values or self._tables or self._images)
+        """True once any metric (chart, value, table or image) was logged; system/... samples are no metric of the
+        script's (they have their own section)."""
+        scripts = any(chart_section(n) != "system" for n in self._series)
+        return bool(scripts or self._lists or self._values or self._tables or self._images)
 
     @property
     def terminal(self) -> bool:

@@ -229,6 +229,8 @@ export interface IChartPart {
   label: string;
   replace: boolean;
   reindex: boolean;
+  /** 'metrics', or 'system' (system/... samples: the System section) */
+  section: string;
 }
 
 /** Bytes [start, end) of a log, decoded (server/models.py LogChunkPart). */

@@ -13,6 +13,8 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- the sidebar is added to the shell at activation
 import { AmlSidebar } from './panel';
+// eslint-disable-next-line jupyter/prefer-lazy-imports -- it watches the notebooks from activation on
+import { watchRunEnds } from './notify';
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- its renderer is registered at activation
 import { IHost, RUN_MIME, RunDetailsRenderer } from './widgetfallback';
 
@@ -127,7 +129,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         void app.commands.execute(CommandIDs.openRun, { id: startRun });
       }
     });
-    void labShell;
+    watchRunEnds(app, notebooks, labShell);
   }
 };
 

@@ -149,7 +149,12 @@ def test_live_widget_sends_deltas_and_ends_with_the_run(shell: Any, ws: Any, mak
     live = w._bundle()
     assert live["application/vnd.jupyter.widget-view+json"]["model_id"] == w.model_id  # live: the widget
     # ... and the marker the JupyterLab extension reads when the widget's model is gone (reopened, kernel restart)
-    assert live["application/vnd.amlrun.rundetails+json"] == {"run_id": run.id, "experiment": run.experiment.name}
+    assert live["application/vnd.amlrun.rundetails+json"] == {
+        "run_id": run.id,
+        "experiment": run.experiment.name,
+        "notify": True,
+        "live": True,
+    }
     assert wait_for(lambda: len(spy.points("loss")) == 4, timeout=60)
     assert w.status == "Running"
     # The run idles at the gate (the polls slow down) but the kernel's clock keeps the duration text moving.

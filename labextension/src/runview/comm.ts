@@ -106,7 +106,8 @@ export class CommTransport implements IRunTransport {
             ys: arr.subarray(part.n, 2 * part.n),
             label: part.label,
             replace: part.replace,
-            reindex: part.reindex
+            reindex: part.reindex,
+            section: part.section
           });
         }
       };

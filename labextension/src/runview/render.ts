@@ -498,6 +498,13 @@ export class RunDetailsView implements IViewSink {
     this.metricsEl = h('div', { class: 'amlrun-charts' });
     this.tablesEl = h('div', { class: 'amlrun-tables' });
     this.imagesEl = h('div', { class: 'amlrun-images' });
+    // The driver's system/... samples (CPU, memory, disk, GPU): their own heading, shown once one arrives.
+    this.systemHead = h(
+      'div',
+      { class: 'amlrun-section amlrun-system-head', hidden: '' },
+      'System'
+    );
+    this.systemEl = h('div', { class: 'amlrun-charts amlrun-system' });
     this.noMetrics = h('div', { class: 'amlrun-empty' }, 'No metrics yet.');
     this.logSelect = h('select', {
       class: 'amlrun-log-select',
@@ -526,6 +533,8 @@ export class RunDetailsView implements IViewSink {
       this.metricsEl,
       this.tablesEl,
       this.imagesEl,
+      this.systemHead,
+      this.systemEl,
       this.childrenEl,
       h(
         'div',
@@ -578,7 +587,13 @@ export class RunDetailsView implements IViewSink {
       const charts = part.kind === 'list' ? this.listCharts : this.charts;
       let chart = charts.get(part.name);
       if (!chart) {
-        chart = new Chart(this.metricsEl, part.name, part.kind);
+        const system = part.section === 'system';
+        chart = new Chart(
+          system ? this.systemEl : this.metricsEl,
+          part.name,
+          part.kind
+        );
+        this.systemHead.hidden &&= !system;
         charts.set(part.name, chart);
       }
       chart.apply(part);
@@ -698,6 +713,7 @@ export class RunDetailsView implements IViewSink {
     }
     this.charts.clear();
     this.listCharts.clear();
+    this.systemHead.hidden = true;
     this.tables.clear();
     this.images.clear();
     this.logs.clear();
@@ -902,6 +918,8 @@ export class RunDetailsView implements IViewSink {
   private metricsEl: HTMLElement;
   private tablesEl: HTMLElement;
   private imagesEl: HTMLElement;
+  private systemHead: HTMLElement;
+  private systemEl: HTMLElement;
   private noMetrics: HTMLElement;
   private logSelect: HTMLSelectElement;
   private logMore: HTMLButtonElement;

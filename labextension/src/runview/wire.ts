@@ -123,6 +123,7 @@ export type SeriesPart = {
   replace: boolean;
   reindex: boolean;
   label: string;
+  section: string;
 };
 
 export type LogChunkMsg = {
@@ -181,6 +182,8 @@ export type ChartPoints = {
   label: string;
   replace: boolean;
   reindex: boolean;
+  /** 'metrics', or 'system' (the driver's system/... samples, drawn under their own heading) */
+  section: string;
 };
 
 /** What changed in the view's data (charts, tables, images, log text). */
