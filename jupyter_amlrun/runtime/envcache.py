@@ -12,6 +12,9 @@ interpreter, pip packages and options, conda packages and channels) under ``<wor
 * a build happens in ``.builds/<key>-<nonce>`` and is published by atomically replacing the ``<key>`` symlink
   (a venv cannot be moved after pip wrote absolute paths into it, so the link is what gets renamed into place);
   a failed build is deleted, so a half environment is never visible;
+* every build process (pip, its build backends, the pin probes) carries the run's mark (``AMLRUN_RUN_ID``), so the
+  run's guard or the workspace's watchdog ends them with the run's other processes when the driver dies mid-build;
+  the run folder names the build under way (``env-building``) and that recovery deletes the half build;
 * each run's pip output goes to ``logs/azureml/20_image_build_log.txt`` (v1's image build log), live.
 
 uv was measured (benchmarks/README.md): much faster for a tiny package, but it ignores site-packages added by a

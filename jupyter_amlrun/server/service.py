@@ -37,7 +37,7 @@ from jupyter_amlrun.runtime.errors import (
     RunNotFoundException,
     UserErrorException,
 )
-from jupyter_amlrun.runtime.status import RunStatus, is_terminal, status_of
+from jupyter_amlrun.runtime.status import FROM_MLFLOW_STATUS, TERMINAL_STATUSES, RunStatus, is_terminal, status_of
 from jupyter_amlrun.runtime.tags import float_tag as _float
 from jupyter_amlrun.tracking.metrics import SampledSeries, downsample
 from jupyter_amlrun.view.compare import MAX_RUNS as MAX_COMPARED_RUNS
@@ -475,7 +475,33 @@ def run_summary(rec: RunRecord, experiment: str, status: str, now: float | None 
 
 
 def experiments(ws: Workspace, query: PageQuery) -> dict[str, Any]:
-    """A page of ``{"name", "id", "run_count", "live_count"}``."""
+    """A page of ``{"name", "id", "run_count", "live_count"}``.
+
+    From the store's index (:mod:`jupyter_amlrun.tracking.runindex`: counts, not every run's record) when the store
+    is sqlite; the runs not ended by their records are each asked their live status, as in :func:`runs`.
+    """
+    from jupyter_amlrun.tracking.runindex import experiment_index
+
+    index = experiment_index(ws.store.tracking_uri, T.STATUS, TERMINAL_STATUSES)
+    if index is None:
+        return _experiments_searched(ws, query)
+    items = []
+    for exp in index:
+        live = sum(1 for run_id in exp.open_runs if not is_terminal(RunReader(ws, run_id).status()))
+        items.append(
+            {
+                "name": exp.name,
+                "id": exp.experiment_id,
+                "run_count": exp.run_count,
+                "live_count": live,
+                "counts_text": counts_text(exp.run_count, live),
+            }
+        )
+    return page(items, query)
+
+
+def _experiments_searched(ws: Workspace, query: PageQuery) -> dict[str, Any]:
+    """:func:`experiments` from MLflow's search of every run (a store that is not sqlite: a team server)."""
     names, records = _all_records(ws)
     counts: dict[str, list[int]] = {eid: [0, 0] for eid in names}
     for rec in records:
@@ -507,6 +533,48 @@ def runs(ws: Workspace, query: PageQuery, experiment: str | None = None, status:
             status = RunStatus.parse(status).value
         except ValueError:
             raise UserErrorException(f"status={status!r} is not a run status; use one of {RunStatus.list()}.") from None
+    from jupyter_amlrun.tracking.runindex import RunRow, run_rows
+
+    names = dict(ws.store.list_experiments())
+    if experiment and experiment not in names.values():
+        raise NotFoundException(f"No experiment named {experiment!r}; experiments: {sorted(names.values())}.")
+    eid = next((k for k, v in names.items() if v == experiment), None) if experiment else None
+    rows = run_rows(ws.store.tracking_uri, T.STATUS, MAX_RUNS_SEARCHED, eid)
+    if rows is None:
+        return _runs_searched(ws, query, experiment, status)
+    # Filtered and cut from the index; only the page's runs are read whole (one search by id).
+    kept: list[tuple[RunRow, str, str]] = []
+    for row in rows:
+        exp = names.get(row.experiment_id)
+        if exp is None:
+            continue
+        if query.filter and not any(query.matches(s) for s in (row.run_id, row.name, exp)):
+            continue
+        known = row.status_tag or FROM_MLFLOW_STATUS.get(row.mlflow_status, RunStatus.RUNNING).value
+        live = known if is_terminal(known) else RunReader(ws, row.run_id).status()
+        if status and live != status:
+            continue
+        kept.append((row, exp, live))
+    cut = kept[query.offset : query.offset + query.limit]
+    records: dict[str, RunRecord] = {}
+    if cut:
+        ids = ", ".join(f"'{row.run_id}'" for row, _, _ in cut)
+        found = ws.store.search_runs(list(names), f"attributes.run_id IN ({ids})", max_results=len(cut))
+        records = {rec.run_id: rec for rec in found}
+    items = [run_summary(records[row.run_id], exp, live) for row, exp, live in cut if row.run_id in records]
+    return {
+        "items": items,
+        "total": len(kept),
+        "offset": query.offset,
+        "limit": query.limit,
+        "live_count": sum(1 for _, _, live in kept if not is_terminal(live)),
+    }
+
+
+def _runs_searched(
+    ws: Workspace, query: PageQuery, experiment: str | None = None, status: str | None = None
+) -> dict[str, Any]:
+    """:func:`runs` from MLflow's search of every run (a store that is not sqlite: a team server)."""
     names, records = _all_records(ws)
     if experiment:
         if experiment not in names.values():
