@@ -846,17 +846,21 @@ def _new_session(session: _ViewSession) -> str:
         return sid
 
 
-def run_view(ws: Workspace, run_id: str, cursor: str | None = None) -> dict[str, Any]:
+def run_view(ws: Workspace, run_id: str, cursor: str | None = None, root_dir: Path | None = None) -> dict[str, Any]:
     """What changed in run ``run_id``'s view since ``cursor``: the widget's view model (view/model.py) over REST.
 
     Without a cursor (or with one that expired) the answer is a ``reset`` snapshot; the answer's ``cursor`` asks for
     what is new after it, as the widget's comm sends deltas after its snapshot. :class:`NotFoundException` when the
-    workspace has no such run.
+    workspace has no such run. ``root_dir`` (the server's root) makes the run's notebook a path JupyterLab opens.
     """
     session = _take_session(run_id, cursor)
     if session is None:
         reader = open_reader(ws, run_id)
-        session = _ViewSession(run_id, RunWatcher(reader), RunView(run_id, load_image=reader.read_file))
+        session = _ViewSession(
+            run_id,
+            RunWatcher(reader),
+            RunView(run_id, load_image=reader.read_file, root_dir=str(Path(root_dir).resolve()) if root_dir else None),
+        )
         sid = _new_session(session)
         with session.lock:
             upd = session.view.apply(session.watcher.snapshot())

@@ -28,6 +28,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from jupyter_amlrun.runtime.status import RunStatus, is_terminal
@@ -47,6 +48,7 @@ __all__ = [
     "ImageView",
     "LogFileView",
     "LogsView",
+    "OriginView",
     "RunView",
     "StatusView",
     "SweepAxisView",
@@ -68,6 +70,7 @@ __all__ = [
     "log_label",
     "logs_view",
     "main_log",
+    "notebook_origin",
     "parse_iso",
     "series_color",
     "status_view",
@@ -148,8 +151,19 @@ class CancelView(TypedDict):
     pending_label: str
 
 
+class OriginView(TypedDict):
+    """The notebook a ``%%submit`` run came from (notebook/origin.py's properties): ``path`` relative to the Jupyter
+    root when the run's notebook lies under it ("" when not: then only ``text`` is shown, with no link), the cell's
+    index (``None`` when not found in the saved notebook) and the link's text."""
+
+    path: str
+    cell: int | None
+    text: str
+
+
 class HeaderView(TypedDict):
-    """The widget's header: title line, status badge, fields, error message and cancel button."""
+    """The widget's header: title line, status badge, fields, error message, cancel button, and the notebook the run
+    came from (``None`` for a run not submitted by ``%%submit``)."""
 
     title: str
     run_id: str
@@ -158,6 +172,7 @@ class HeaderView(TypedDict):
     portal_url: str
     error: str
     cancel: CancelView
+    origin: OriginView | None
 
 
 class LogFileView(TypedDict):
@@ -377,10 +392,36 @@ def status_view(status: str | None) -> StatusView:
     }
 
 
+def notebook_origin(properties: Mapping[str, Any] | None, root_dir: str | None = None) -> OriginView | None:
+    """The notebook a run came from, from its ``notebook_*`` properties (notebook/origin.py), or ``None``.
+
+    ``path`` is relative to ``root_dir`` (the Jupyter server's root) when the notebook lies under it, in the form
+    JupyterLab opens (``/``-separated); else "" and the text names the notebook's full path.
+    """
+    props = properties or {}
+    full = str(props.get("notebook_path") or "")
+    if not full:
+        return None
+    index = str(props.get("notebook_cell_index") or "")
+    cell = int(index) if index.isdigit() else None
+    rel = ""
+    if root_dir:
+        path, root = PurePath(full), PurePath(root_dir)
+        if path.is_relative_to(root) and path != root:
+            rel = path.relative_to(root).as_posix()
+    where = f" (cell {cell})" if cell is not None else ""
+    return {"path": rel, "cell": cell, "text": f"From {rel or full}{where}"}
+
+
 def header_view(
-    run_id: str, status: str | None, details: Mapping[str, Any] | None, now: float | None = None
+    run_id: str,
+    status: str | None,
+    details: Mapping[str, Any] | None,
+    now: float | None = None,
+    root_dir: str | None = None,
 ) -> HeaderView:
-    """The header of a run from its status and ``RunWatcher`` details (``Run.get_details()`` + experiment, portal)."""
+    """The header of a run from its status and ``RunWatcher`` details (``Run.get_details()`` + experiment, portal);
+    ``root_dir`` (the Jupyter root, when known) makes the notebook origin's path one JupyterLab can open."""
     d = dict(details or {})
     if status:
         d["status"] = status
@@ -410,6 +451,7 @@ def header_view(
             "label": CANCELING_LABEL if canceling else CANCEL_LABEL,
             "pending_label": CANCELING_LABEL,
         },
+        "origin": notebook_origin(d.get("properties"), root_dir),
     }
 
 
@@ -608,6 +650,8 @@ class RunView:
         Reads the bytes of a logged image (a run file such as ``images/plot_1.png``); None: images show as missing.
     max_table_rows:
         The newest rows of a table that are shown.
+    root_dir:
+        The Jupyter server's root folder when known: the notebook a run came from is linked relative to it.
 
     Examples
     --------
@@ -621,8 +665,10 @@ class RunView:
         *,
         load_image: Callable[[str], bytes | None] | None = None,
         max_table_rows: int = MAX_TABLE_ROWS,
+        root_dir: str | None = None,
     ) -> None:
         self.run_id = run_id
+        self.root_dir = root_dir
         self.load_image = load_image
         self.max_table_rows = max_table_rows
         self.status: str | None = None
@@ -735,7 +781,7 @@ class RunView:
 
     def header(self, now: float | None = None) -> HeaderView:
         """The header as of ``now`` (epoch seconds; default: the current time)."""
-        return header_view(self.run_id, self.status, self.details, now)
+        return header_view(self.run_id, self.status, self.details, now, self.root_dir)
 
     def duration(self, now: float | None = None) -> str:
         """The duration text as of ``now``: it grows while the run runs (the widget refreshes it every second)."""

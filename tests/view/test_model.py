@@ -301,3 +301,23 @@ def test_core_view_model_imports_without_jupyter() -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_notebook_origin() -> None:
+    """A %%submit run's notebook_* properties link the header back, relative to the Jupyter root when under it."""
+    props = {"notebook_path": "/srv/lab/work/train.ipynb", "notebook_cell_index": "3"}
+    assert rv.notebook_origin(props, "/srv/lab") == {
+        "path": "work/train.ipynb",
+        "cell": 3,
+        "text": "From work/train.ipynb (cell 3)",
+    }
+    # root unknown or elsewhere: the full path as text, nothing to open; a cell not found in the saved notebook
+    assert rv.notebook_origin(props, None) == {"path": "", "cell": 3, "text": "From /srv/lab/work/train.ipynb (cell 3)"}
+    assert rv.notebook_origin(props, "/srv/labx")["path"] == ""  # a sibling folder with a common prefix is not under
+    bare = rv.notebook_origin({"notebook_path": "/srv/lab/a b.ipynb"}, "/srv/lab")
+    assert bare == {"path": "a b.ipynb", "cell": None, "text": "From a b.ipynb"}
+    # no notebook (a ScriptRunConfig run, or %%submit outside a Jupyter session): no origin
+    assert rv.notebook_origin({"notebook_cell_source": "%%submit"}, "/srv/lab") is None
+    header = rv.header_view("r1", "Completed", {**DETAILS, "properties": props}, root_dir="/srv/lab")
+    assert header["origin"] is not None and header["origin"]["path"] == "work/train.ipynb"
+    assert rv.header_view("r1", "Completed", DETAILS)["origin"] is None

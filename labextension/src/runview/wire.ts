@@ -48,6 +48,13 @@ export type CancelView = {
   pending_label: string;
 };
 
+/** The notebook a %%submit run came from: `path` relative to the Jupyter root ('' when not under it: no link). */
+export type OriginView = {
+  path: string;
+  cell: number | null;
+  text: string;
+};
+
 export type HeaderView = {
   title: string;
   run_id: string;
@@ -56,6 +63,7 @@ export type HeaderView = {
   portal_url: string;
   error: string;
   cancel: CancelView;
+  origin: OriginView | null;
 };
 
 export type LogFileView = {
