@@ -120,6 +120,7 @@ class SeriesPart(TypedDict):
     reindex: bool
     label: str
     section: str  # "metrics", or "system" for the driver's system/... samples (the System section)
+    title: str  # the chart's title and value-axis label (view/model.py chart_title)
 
 
 class LogChunkMsg(TypedDict):

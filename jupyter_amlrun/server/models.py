@@ -203,6 +203,7 @@ class ChartPart(TypedDict):
     replace: bool
     reindex: bool
     section: str  # "metrics", or "system" (system/... samples: the System section)
+    title: str  # the chart's title and value-axis label (view/model.py chart_title)
 
 
 class LogChunkPart(TypedDict):

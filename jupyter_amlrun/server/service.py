@@ -44,6 +44,7 @@ from jupyter_amlrun.view.compare import MAX_RUNS as MAX_COMPARED_RUNS
 from jupyter_amlrun.view.compare import compare_view
 from jupyter_amlrun.view.model import (
     RunView,
+    chart_section,
     duration_seconds,
     format_duration,
     format_size,
@@ -433,8 +434,10 @@ def _live_status(ws: Workspace, rec: RunRecord, experiment: str) -> str:
 
 
 def metrics_text(metrics: Mapping[str, Any], limit: int = KEY_METRICS) -> str:
-    """The first ``limit`` metrics as ``name=value`` (values by view/model.py's one number rule), space-separated."""
-    return " ".join(f"{name}={format_value(value)}" for name, value in list(metrics.items())[:limit])
+    """The first ``limit`` metrics the script logged as ``name=value`` (values by view/model.py's one number rule),
+    space-separated; the driver's ``system/...`` samples are no key metric of the run's."""
+    logged = [(n, v) for n, v in metrics.items() if chart_section(n) != "system"]
+    return " ".join(f"{name}={format_value(value)}" for name, value in logged[:limit])
 
 
 def counts_text(run_count: int, live_count: int) -> str:
@@ -888,6 +891,7 @@ def run_view(ws: Workspace, run_id: str, cursor: str | None = None, root_dir: Pa
                 "replace": c.replace,
                 "reindex": c.reindex,
                 "section": c.section,
+                "title": c.title or c.name,
             }
             for c in upd.charts
         ],

@@ -57,6 +57,7 @@ __all__ = [
     "TableView",
     "ValueAxisView",
     "ViewUpdate",
+    "chart_title",
     "chart_xs",
     "children_table",
     "command_line",
@@ -565,9 +566,16 @@ class ChartUpdate:
     replace: bool = False
     reindex: bool = False
     section: str = "metrics"  # "system" for the driver's system/... samples (drawn in the System section)
+    title: str = ""  # the chart's title and value-axis label (chart_title): "" means the name
 
 
 SYSTEM_PREFIX = "system/"  # the driver's samples of the script's process tree (compute/sysmetrics.py)
+
+
+def chart_title(name: str) -> str:
+    """The title and value-axis label of a metric's chart: the name, less ``system/`` in the System section (the
+    section says it; the full name does not fit the axis)."""
+    return name[len(SYSTEM_PREFIX) :] if name.startswith(SYSTEM_PREFIX) else name
 
 
 def chart_section(name: str) -> str:
@@ -721,7 +729,14 @@ class RunView:
             series.last_step = float(steps[-1])
         series.add(values)
         return ChartUpdate(
-            name, "scalar", xs, list(values), series.label(), reindex=reindex, section=chart_section(name)
+            name,
+            "scalar",
+            xs,
+            list(values),
+            series.label(),
+            reindex=reindex,
+            section=chart_section(name),
+            title=chart_title(name),
         )
 
     def _apply_records(self, records: list[dict[str, Any]], upd: ViewUpdate) -> list[ChartUpdate]:
@@ -755,7 +770,9 @@ class RunView:
         for name, nums in lists.items():
             self._lists[name] = nums
             xs = [float(i) for i in range(len(nums))]
-            charts.append(ChartUpdate(name, "list", xs, nums, self._list_label(name), replace=True))
+            charts.append(
+                ChartUpdate(name, "list", xs, nums, self._list_label(name), replace=True, title=chart_title(name))
+            )
         return charts
 
     def _image_src(self, path: str) -> str:
@@ -835,8 +852,7 @@ class RunView:
             if chart_section(name) == "system":
                 seen = s.minimum <= s.maximum
                 lo, hi = (s.minimum, s.maximum) if seen else (math.nan, math.nan)
-                label = name[len(SYSTEM_PREFIX) :]
-                rows.append([label, format_value(s.last), format_value(lo), format_value(hi), str(s.count)])
+                rows.append([chart_title(name), format_value(s.last), format_value(lo), format_value(hi), str(s.count)])
         return _table("system", "System", ["Metric", "Last", "Min", "Max", "Samples"], rows)
 
     def sweep(self) -> SweepView | None:

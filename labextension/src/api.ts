@@ -231,6 +231,8 @@ export interface IChartPart {
   reindex: boolean;
   /** 'metrics', or 'system' (system/... samples: the System section) */
   section: string;
+  /** the chart's title and value-axis label (view/model.py chart_title) */
+  title: string;
 }
 
 /** Bytes [start, end) of a log, decoded (server/models.py LogChunkPart). */

@@ -321,3 +321,25 @@ def test_notebook_origin() -> None:
     header = rv.header_view("r1", "Completed", {**DETAILS, "properties": props}, root_dir="/srv/lab")
     assert header["origin"] is not None and header["origin"]["path"] == "work/train.ipynb"
     assert rv.header_view("r1", "Completed", DETAILS)["origin"] is None
+
+
+def test_system_charts_are_titled_by_their_short_name() -> None:
+    """The System section says "system": its charts' title and value axis show the rest of the name (the full
+    ``system/...`` name is cut on the axis); the script's metrics keep their name, ``system`` or not."""
+    view = RunView("r1")
+    upd = view.apply(
+        _delta(
+            reset=True,
+            scalars={
+                "system/cpu_utilization_percentage": ([0.0, 1.0], [10.0, 20.0]),
+                "loss": ([0.0, 1.0], [1.0, 0.5]),
+                "systemic": ([0.0], [1.0]),
+            },
+        )
+    )
+    titles = {c.name: (c.section, c.title) for c in upd.charts}
+    assert titles == {
+        "system/cpu_utilization_percentage": ("system", "cpu_utilization_percentage"),
+        "loss": ("metrics", "loss"),
+        "systemic": ("metrics", "systemic"),
+    }

@@ -415,7 +415,8 @@ class Chart {
   constructor(
     parent: HTMLElement,
     readonly name: string,
-    readonly kind: string
+    readonly kind: string,
+    readonly chartTitle: string = name
   ) {
     this.title = h('span', { class: 'amlrun-chart-value' });
     this.root = h(
@@ -429,7 +430,7 @@ class Chart {
       h(
         'div',
         { class: 'amlrun-chart-title' },
-        h('b', {}, name),
+        h('b', {}, chartTitle),
         ' ',
         this.title
       )
@@ -464,12 +465,12 @@ class Chart {
             labelSize: 14,
             values: integerTicks
           },
-          { size: 56, label: this.name, labelSize: 14 }
+          { size: 56, label: this.chartTitle, labelSize: 14 }
         ],
         series: [
           {},
           {
-            label: this.name,
+            label: this.chartTitle,
             stroke: '#1f77b4',
             width: 1.5,
             points: { show: false }
@@ -645,7 +646,8 @@ export class RunDetailsView implements IViewSink {
         chart = new Chart(
           system ? this.systemEl : this.metricsEl,
           part.name,
-          part.kind
+          part.kind,
+          part.title || part.name
         );
         this.systemHead.hidden &&= !system;
         charts.set(part.name, chart);

@@ -157,7 +157,8 @@ export class RestTransport implements IRunTransport {
         label: c.label,
         replace: c.replace,
         reindex: c.reindex,
-        section: c.section
+        section: c.section,
+        title: c.title
       })),
       tables: a.tables,
       images: a.images,

@@ -132,6 +132,7 @@ export type SeriesPart = {
   reindex: boolean;
   label: string;
   section: string;
+  title: string;
 };
 
 export type LogChunkMsg = {
@@ -192,6 +193,8 @@ export type ChartPoints = {
   reindex: boolean;
   /** 'metrics', or 'system' (the driver's system/... samples, drawn under their own heading) */
   section: string;
+  /** the chart's title and value-axis label (view/model.py chart_title) */
+  title: string;
 };
 
 /** What changed in the view's data (charts, tables, images, log text). */
