@@ -453,6 +453,7 @@ def _batches(charts: list[ChartUpdate]) -> list[tuple[list[P.SeriesPart], list[P
                 "label": chart.label,
                 "section": chart.section,
                 "title": chart.title or chart.name,
+                "axis": chart.axis or chart.title or chart.name,
             }
             (scalars if chart.kind == "scalar" else lists).append(part)
             bufs.append(array("d", [*xs, *ys]).tobytes())

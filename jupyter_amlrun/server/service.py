@@ -892,6 +892,7 @@ def run_view(ws: Workspace, run_id: str, cursor: str | None = None, root_dir: Pa
                 "reindex": c.reindex,
                 "section": c.section,
                 "title": c.title or c.name,
+                "axis": c.axis or c.title or c.name,
             }
             for c in upd.charts
         ],

@@ -57,6 +57,7 @@ __all__ = [
     "TableView",
     "ValueAxisView",
     "ViewUpdate",
+    "chart_axis",
     "chart_title",
     "chart_xs",
     "children_table",
@@ -566,16 +567,37 @@ class ChartUpdate:
     replace: bool = False
     reindex: bool = False
     section: str = "metrics"  # "system" for the driver's system/... samples (drawn in the System section)
-    title: str = ""  # the chart's title and value-axis label (chart_title): "" means the name
+    title: str = ""  # the chart's title (chart_title): "" means the name
+    axis: str = ""  # its value axis's label (chart_axis): "" means the title
 
 
 SYSTEM_PREFIX = "system/"  # the driver's samples of the script's process tree (compute/sysmetrics.py)
 
 
+# The unit a system metric's name ends with (MLflow's system-metric names and the driver's): its axis label.
+SYSTEM_UNITS = {
+    "_percentage": "%",
+    "_megabytes": "MB",
+    "_gigabytes": "GB",
+    "_bytes": "bytes",
+    "_watts": "W",
+    "_celsius": "°C",
+}
+
+
 def chart_title(name: str) -> str:
-    """The title and value-axis label of a metric's chart: the name, less ``system/`` in the System section (the
-    section says it; the full name does not fit the axis)."""
+    """The title of a metric's chart: the name, less ``system/`` in the System section (the section says it)."""
     return name[len(SYSTEM_PREFIX) :] if name.startswith(SYSTEM_PREFIX) else name
+
+
+def chart_axis(name: str) -> str:
+    """The label of a metric chart's value axis: a system metric's unit (``%``, ``MB``; its title names it, and a
+    full name is cut on the axis), else the chart's title."""
+    if name.startswith(SYSTEM_PREFIX):
+        unit = next((u for suffix, u in SYSTEM_UNITS.items() if name.endswith(suffix)), None)
+        if unit is not None:
+            return unit
+    return chart_title(name)
 
 
 def chart_section(name: str) -> str:
@@ -737,6 +759,7 @@ class RunView:
             reindex=reindex,
             section=chart_section(name),
             title=chart_title(name),
+            axis=chart_axis(name),
         )
 
     def _apply_records(self, records: list[dict[str, Any]], upd: ViewUpdate) -> list[ChartUpdate]:
@@ -771,7 +794,16 @@ class RunView:
             self._lists[name] = nums
             xs = [float(i) for i in range(len(nums))]
             charts.append(
-                ChartUpdate(name, "list", xs, nums, self._list_label(name), replace=True, title=chart_title(name))
+                ChartUpdate(
+                    name,
+                    "list",
+                    xs,
+                    nums,
+                    self._list_label(name),
+                    replace=True,
+                    title=chart_title(name),
+                    axis=chart_axis(name),
+                )
             )
         return charts
 

@@ -261,6 +261,6 @@ def test_chart_parts_carry_the_view_models_title() -> None:
 
     upd = RunView("r1").apply(RunDelta(reset=True, scalars={"system/memory_usage_megabytes": ([0.0], [300.0])}))
     (scalars, _lists, _bufs), *_ = _batches(upd.charts)
-    assert [(p["name"], p["title"], p["section"]) for p in scalars] == [
-        ("system/memory_usage_megabytes", "memory_usage_megabytes", "system")
+    assert [(p["name"], p["title"], p["axis"], p["section"]) for p in scalars] == [
+        ("system/memory_usage_megabytes", "memory_usage_megabytes", "MB", "system")
     ]

@@ -324,8 +324,8 @@ def test_notebook_origin() -> None:
 
 
 def test_system_charts_are_titled_by_their_short_name() -> None:
-    """The System section says "system": its charts' title and value axis show the rest of the name (the full
-    ``system/...`` name is cut on the axis); the script's metrics keep their name, ``system`` or not."""
+    """The System section says "system": its charts' titles show the rest of the name and their value axes the unit
+    (a full ``system/...`` name is cut on the axis); the script's metrics keep their name, ``system`` or not."""
     view = RunView("r1")
     upd = view.apply(
         _delta(
@@ -337,9 +337,13 @@ def test_system_charts_are_titled_by_their_short_name() -> None:
             },
         )
     )
-    titles = {c.name: (c.section, c.title) for c in upd.charts}
+    titles = {c.name: (c.section, c.title, c.axis) for c in upd.charts}
     assert titles == {
-        "system/cpu_utilization_percentage": ("system", "cpu_utilization_percentage"),
-        "loss": ("metrics", "loss"),
-        "systemic": ("metrics", "systemic"),
+        "system/cpu_utilization_percentage": ("system", "cpu_utilization_percentage", "%"),
+        "loss": ("metrics", "loss", "loss"),
+        "systemic": ("metrics", "systemic", "systemic"),
     }
+    # the value axis: a system metric's unit, its short name when it has no known unit
+    assert rv.chart_axis("system/process_memory_rss_megabytes") == "MB"
+    assert rv.chart_axis("system/gpu_0_power_usage_watts") == "W"
+    assert rv.chart_axis("system/open_files") == "open_files"

@@ -108,7 +108,8 @@ export class CommTransport implements IRunTransport {
             replace: part.replace,
             reindex: part.reindex,
             section: part.section,
-            title: part.title
+            title: part.title,
+            axis: part.axis
           });
         }
       };

@@ -416,7 +416,8 @@ class Chart {
     parent: HTMLElement,
     readonly name: string,
     readonly kind: string,
-    readonly chartTitle: string = name
+    readonly chartTitle: string = name,
+    readonly axisLabel: string = chartTitle
   ) {
     this.title = h('span', { class: 'amlrun-chart-value' });
     this.root = h(
@@ -465,7 +466,7 @@ class Chart {
             labelSize: 14,
             values: integerTicks
           },
-          { size: 56, label: this.chartTitle, labelSize: 14 }
+          { size: 56, label: this.axisLabel, labelSize: 14 }
         ],
         series: [
           {},
@@ -647,7 +648,8 @@ export class RunDetailsView implements IViewSink {
           system ? this.systemEl : this.metricsEl,
           part.name,
           part.kind,
-          part.title || part.name
+          part.title || part.name,
+          part.axis || part.title || part.name
         );
         this.systemHead.hidden &&= !system;
         charts.set(part.name, chart);

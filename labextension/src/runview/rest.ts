@@ -158,7 +158,8 @@ export class RestTransport implements IRunTransport {
         replace: c.replace,
         reindex: c.reindex,
         section: c.section,
-        title: c.title
+        title: c.title,
+        axis: c.axis
       })),
       tables: a.tables,
       images: a.images,

@@ -133,6 +133,7 @@ export type SeriesPart = {
   label: string;
   section: string;
   title: string;
+  axis: string;
 };
 
 export type LogChunkMsg = {
@@ -193,8 +194,10 @@ export type ChartPoints = {
   reindex: boolean;
   /** 'metrics', or 'system' (the driver's system/... samples, drawn under their own heading) */
   section: string;
-  /** the chart's title and value-axis label (view/model.py chart_title) */
+  /** the chart's title (view/model.py chart_title) */
   title: string;
+  /** its value axis's label (view/model.py chart_axis) */
+  axis: string;
 };
 
 /** What changed in the view's data (charts, tables, images, log text). */
