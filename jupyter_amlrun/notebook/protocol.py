@@ -120,6 +120,8 @@ class SeriesPart(TypedDict):
     reindex: bool
     label: str
     section: str  # "metrics", or "system" for the driver's system/... samples (the System section)
+    title: str  # the chart's title (view/model.py chart_title)
+    axis: str  # its value axis's label (view/model.py chart_axis)
 
 
 class LogChunkMsg(TypedDict):

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import anywidget
 import traitlets
 
+from jupyter_amlrun.notebook import origin
 from jupyter_amlrun.notebook import protocol as P
 from jupyter_amlrun.runtime.status import is_terminal
 from jupyter_amlrun.view.model import (
@@ -139,7 +140,8 @@ class RunDetails(anywidget.AnyWidget):
         self.watcher = RunWatcher(run_instance)
         # One read per image file, shared by the live view and the static summary.
         self._load_image = functools.lru_cache(maxsize=64)(self.watcher.load_image)
-        self.view = RunView(run_instance.id, load_image=self._load_image)
+        # the Jupyter root links the notebook the run came from (%%submit) relative to it
+        self.view = RunView(run_instance.id, load_image=self._load_image, root_dir=origin.jupyter_root())
         self._lock = threading.RLock()
         self.follower = Follower(
             self.watcher,
@@ -450,6 +452,8 @@ def _batches(charts: list[ChartUpdate]) -> list[tuple[list[P.SeriesPart], list[P
                 "reindex": chart.reindex and lo == 0,
                 "label": chart.label,
                 "section": chart.section,
+                "title": chart.title or chart.name,
+                "axis": chart.axis or chart.title or chart.name,
             }
             (scalars if chart.kind == "scalar" else lists).append(part)
             bufs.append(array("d", [*xs, *ys]).tobytes())

@@ -227,7 +227,7 @@ class RunViewHandler(AmlrunHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
-        self.reply(await self.call(service.run_view, run_id, self.get_argument("cursor", None)))
+        self.reply(await self.call(service.run_view, run_id, self.get_argument("cursor", None), self.root_dir))
 
 
 class RunDiffHandler(AmlrunHandler):

@@ -203,6 +203,8 @@ class ChartPart(TypedDict):
     replace: bool
     reindex: bool
     section: str  # "metrics", or "system" (system/... samples: the System section)
+    title: str  # the chart's title (view/model.py chart_title)
+    axis: str  # its value axis's label (view/model.py chart_axis)
 
 
 class LogChunkPart(TypedDict):

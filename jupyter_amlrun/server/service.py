@@ -44,6 +44,7 @@ from jupyter_amlrun.view.compare import MAX_RUNS as MAX_COMPARED_RUNS
 from jupyter_amlrun.view.compare import compare_view
 from jupyter_amlrun.view.model import (
     RunView,
+    chart_section,
     duration_seconds,
     format_duration,
     format_size,
@@ -433,8 +434,10 @@ def _live_status(ws: Workspace, rec: RunRecord, experiment: str) -> str:
 
 
 def metrics_text(metrics: Mapping[str, Any], limit: int = KEY_METRICS) -> str:
-    """The first ``limit`` metrics as ``name=value`` (values by view/model.py's one number rule), space-separated."""
-    return " ".join(f"{name}={format_value(value)}" for name, value in list(metrics.items())[:limit])
+    """The first ``limit`` metrics the script logged as ``name=value`` (values by view/model.py's one number rule),
+    space-separated; the driver's ``system/...`` samples are no key metric of the run's."""
+    logged = [(n, v) for n, v in metrics.items() if chart_section(n) != "system"]
+    return " ".join(f"{name}={format_value(value)}" for name, value in logged[:limit])
 
 
 def counts_text(run_count: int, live_count: int) -> str:
@@ -914,17 +917,21 @@ def _new_session(session: _ViewSession) -> str:
         return sid
 
 
-def run_view(ws: Workspace, run_id: str, cursor: str | None = None) -> dict[str, Any]:
+def run_view(ws: Workspace, run_id: str, cursor: str | None = None, root_dir: Path | None = None) -> dict[str, Any]:
     """What changed in run ``run_id``'s view since ``cursor``: the widget's view model (view/model.py) over REST.
 
     Without a cursor (or with one that expired) the answer is a ``reset`` snapshot; the answer's ``cursor`` asks for
     what is new after it, as the widget's comm sends deltas after its snapshot. :class:`NotFoundException` when the
-    workspace has no such run.
+    workspace has no such run. ``root_dir`` (the server's root) makes the run's notebook a path JupyterLab opens.
     """
     session = _take_session(run_id, cursor)
     if session is None:
         reader = open_reader(ws, run_id)
-        session = _ViewSession(run_id, RunWatcher(reader), RunView(run_id, load_image=reader.read_file))
+        session = _ViewSession(
+            run_id,
+            RunWatcher(reader),
+            RunView(run_id, load_image=reader.read_file, root_dir=str(Path(root_dir).resolve()) if root_dir else None),
+        )
         sid = _new_session(session)
         with session.lock:
             upd = session.view.apply(session.watcher.snapshot())
@@ -952,6 +959,8 @@ def run_view(ws: Workspace, run_id: str, cursor: str | None = None) -> dict[str,
                 "replace": c.replace,
                 "reindex": c.reindex,
                 "section": c.section,
+                "title": c.title or c.name,
+                "axis": c.axis or c.title or c.name,
             }
             for c in upd.charts
         ],

@@ -231,6 +231,10 @@ export interface IChartPart {
   reindex: boolean;
   /** 'metrics', or 'system' (system/... samples: the System section) */
   section: string;
+  /** the chart's title (view/model.py chart_title) */
+  title: string;
+  /** its value axis's label (view/model.py chart_axis) */
+  axis: string;
 }
 
 /** Bytes [start, end) of a log, decoded (server/models.py LogChunkPart). */

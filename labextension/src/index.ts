@@ -28,6 +28,24 @@ namespace CommandIDs {
   export const refresh = 'amlrun:refresh';
 }
 
+/** Open `path` (relative to the Jupyter root) with the document manager and, for a notebook, go to cell `cell`. */
+async function openNotebook(
+  app: JupyterFrontEnd,
+  notebooks: INotebookTracker | null,
+  path: string,
+  cell: number | null
+): Promise<void> {
+  await app.commands.execute('docmanager:open', { path });
+  const panel = notebooks?.find(p => p.context.path === path);
+  if (panel && cell !== null) {
+    await panel.context.ready;
+    if (cell < panel.content.widgets.length) {
+      panel.content.activeCellIndex = cell;
+      void panel.content.scrollToItem(cell);
+    }
+  }
+}
+
 /** The run id in the page's query string, if any. */
 export function runFromLocation(search: string): string | null {
   const id = new URLSearchParams(search).get(RUN_PARAM);
@@ -74,7 +92,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
         cell.model.sharedModel.setSource(source);
         app.shell.activateById(panel.id);
-      }
+      },
+      openNotebook: (path: string, cell: number | null) =>
+        void openNotebook(app, notebooks, path, cell)
     });
     app.shell.add(sidebar, 'left', { rank: 650 });
 
@@ -168,7 +188,9 @@ const widgetFallbackPlugin: JupyterFrontEndPlugin<void> = {
           }
           NotebookActions.insertBelow(panel.content);
           panel.content.activeCell?.model.sharedModel.setSource(source);
-        }
+        },
+        openNotebook: (path: string, cell: number | null) =>
+          void openNotebook(app, notebooks, path, cell)
       })
     };
     // Notebooks clone this registry when they open, so every notebook opened from now on has the factory.

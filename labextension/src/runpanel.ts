@@ -70,7 +70,9 @@ export class RunPanel {
       error.textContent = e instanceof Error ? e.message : String(e);
       error.hidden = false;
     });
-    this._view = mountRunView(body, this._transport);
+    this._view = mountRunView(body, this._transport, (path, cell) =>
+      this._ctx.openNotebook(path, cell)
+    );
   }
 
   close(): void {

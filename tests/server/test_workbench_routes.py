@@ -78,3 +78,9 @@ async def test_view_chart_parts_name_their_section(jp_fetch: Any, world: World) 
     answer = await _get(jp_fetch, f"runs/{run.id}/view")
     sections = {c["name"]: c["section"] for c in answer["charts"]}
     assert sections == {"loss": "metrics", "system/cpu_utilization_percentage": "system"}
+    # the System section's charts are titled by the short name, their value axis by the unit
+    titles = {c["name"]: (c["title"], c["axis"]) for c in answer["charts"]}
+    assert titles == {
+        "loss": ("loss", "loss"),
+        "system/cpu_utilization_percentage": ("cpu_utilization_percentage", "%"),
+    }

@@ -1,8 +1,8 @@
 """The run workbench in a real JupyterLab 4, driven in Debian Chromium: the compare view of two runs
 (``RunDetails([a, b]).show()``), a run's System section, the end-of-run notification of a run submitted from this
 browser while the user looks at another tab (its action opens the run view; none after ``%amlrun notify off``),
-"Re-run..." from the run view with the arguments edited, and the sidebar's "Diff" of two selected runs. Screenshots
-go to test-artifacts/ui/workbench-*.png.
+the run view's link back to the notebook the run came from, "Re-run..." from the run view with the arguments
+edited, and the sidebar's "Diff" of two selected runs. Screenshots go to test-artifacts/ui/workbench-*.png.
 """
 
 from __future__ import annotations
@@ -146,6 +146,10 @@ def test_workbench_flow(lab: LabServer, page: Any, seeded: dict[str, Any]) -> No
     assert single.locator(".amlrun-system-head").is_visible()
     assert system.locator(".amlrun-chart").count() == 2
     assert single.locator('.amlrun-charts:not(.amlrun-system) .amlrun-chart[data-metric^="system/"]').count() == 0
+    # titled by the short name (the section says "System"); the value axis (drawn on the canvas: see the
+    # screenshot) is labelled by the unit, as the view model says (tests/view/test_model.py)
+    cpu = system.locator('.amlrun-chart[data-metric="system/cpu_utilization_percentage"]')
+    assert cpu.locator(".amlrun-chart-title b").inner_text() == "cpu_utilization_percentage"
     single.scroll_into_view_if_needed()
     shot(single, "system")
 
@@ -182,6 +186,21 @@ def test_workbench_flow(lab: LabServer, page: Any, seeded: dict[str, Any]) -> No
     assert len(notify_runs) == 1
     notified = notify_runs[0]["id"]
     assert notified in view.inner_text()
+    # The run view links back to the notebook the %%submit run came from: the widget by a lab/tree URL, the
+    # sidebar through JupyterLab's document manager (here: back to the notebook's tab, at that cell).
+    widget_link = page.locator('.amlrun-rd[data-transport="comm"] a.amlrun-origin-link').first
+    assert (widget_link.get_attribute("href") or "").endswith("/lab/tree/workbench.ipynb")
+    origin = view.locator("a.amlrun-origin-link")
+    assert origin.inner_text() == "From workbench.ipynb (cell 4)"
+    assert page.locator(".jp-Launcher").first.is_visible()  # the user still looks at the other tab
+    origin.click()
+    page.wait_for_function(
+        "() => { const nb = [...document.querySelectorAll('.jp-NotebookPanel')].find(p => p.offsetParent);"
+        " return nb && nb.querySelectorAll('.jp-Cell')[4]?.classList.contains('jp-mod-active'); }",
+        timeout=30_000,
+    )
+    assert not page.locator(".jp-Launcher").first.is_visible()
+    shot(page, "origin")
 
     # 4. Re-run... from the run view with the arguments edited: a new run from the same snapshot opens.
     view.locator("button.jp-amlrun-rerun-button").click()

@@ -107,7 +107,9 @@ export class CommTransport implements IRunTransport {
             label: part.label,
             replace: part.replace,
             reindex: part.reindex,
-            section: part.section
+            section: part.section,
+            title: part.title,
+            axis: part.axis
           });
         }
       };

@@ -157,7 +157,9 @@ export class RestTransport implements IRunTransport {
         label: c.label,
         replace: c.replace,
         reindex: c.reindex,
-        section: c.section
+        section: c.section,
+        title: c.title,
+        axis: c.axis
       })),
       tables: a.tables,
       images: a.images,

@@ -48,6 +48,13 @@ export type CancelView = {
   pending_label: string;
 };
 
+/** The notebook a %%submit run came from: `path` relative to the Jupyter root ('' when not under it: no link). */
+export type OriginView = {
+  path: string;
+  cell: number | null;
+  text: string;
+};
+
 export type HeaderView = {
   title: string;
   run_id: string;
@@ -56,6 +63,7 @@ export type HeaderView = {
   portal_url: string;
   error: string;
   cancel: CancelView;
+  origin: OriginView | null;
 };
 
 export type LogFileView = {
@@ -124,6 +132,8 @@ export type SeriesPart = {
   reindex: boolean;
   label: string;
   section: string;
+  title: string;
+  axis: string;
 };
 
 export type LogChunkMsg = {
@@ -184,6 +194,10 @@ export type ChartPoints = {
   reindex: boolean;
   /** 'metrics', or 'system' (the driver's system/... samples, drawn under their own heading) */
   section: string;
+  /** the chart's title (view/model.py chart_title) */
+  title: string;
+  /** its value axis's label (view/model.py chart_axis) */
+  axis: string;
 };
 
 /** What changed in the view's data (charts, tables, images, log text). */
