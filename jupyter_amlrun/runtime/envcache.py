@@ -856,6 +856,9 @@ def _build(
         )
         if unknown:
             hint = unknown + " " + hint
+        full = _disk_full(tail, venv)
+        if full:
+            hint = full  # not the packages' fault: saying "check the names" would send the user the wrong way
         raise EnvironmentBuildError(
             f"Building the environment {definition.get('name')!r} failed: pip exited with code {code}. {hint}\n"
             f"Last lines of {BUILD_LOG}:\n{tail}"
@@ -865,6 +868,21 @@ def _build(
         shutil.rmtree(venv, ignore_errors=True)
         raise EnvironmentBuildError(f"Building the environment {definition.get('name')!r} failed: {problem}")
     return venv
+
+
+def _disk_full(tail: str, venv: Path) -> str | None:
+    """What to do when pip's output says the disk is full (``[Errno 28]``), or None."""
+    if "No space left on device" not in tail and "[Errno 28]" not in tail:
+        return None
+    where = venv.parent
+    try:
+        free = f"{shutil.disk_usage(where).free / 1e6:.1f} MB free now"
+    except OSError:
+        free = "free space unknown"
+    return (
+        f"The disk holding the environment cache ({where}; {free}) is full: the packages could not be written. "
+        f"Free space there, or set ${CACHE_ENV} to a folder on a bigger disk, then run again."
+    )
 
 
 _TORCH_FAMILY = ("torchvision", "torchaudio")
