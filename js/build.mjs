@@ -10,12 +10,13 @@ const out = resolve(here, "../jupyter_amlrun/notebook/static");
 mkdirSync(out, { recursive: true });
 
 const options = {
-  entryPoints: [resolve(here, "src/index.js")],
+  // run_details.js: the run view; compare_details.js: RunDetails([run_a, run_b]) (each bundles its own uPlot).
+  entryPoints: { run_details: resolve(here, "src/index.js"), compare_details: resolve(here, "src/compare.js") },
   bundle: true,
   format: "esm",
   minify: true,
   target: ["es2020"],
-  outfile: resolve(out, "run_details.js"),
+  outdir: out,
   legalComments: "inline",
   logLevel: "info",
   // uplot is this package's dependency; the shared sources sit in labextension/, where node_modules may be absent.

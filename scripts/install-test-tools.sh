@@ -95,13 +95,17 @@ fi
 # --- Slurm (owner: compute/slurm.py): munge + slurmctld + slurmd + client commands for the one-node test cluster that
 # tests/compute/conftest.py (jupyter_amlrun/testing/slurm_cluster.py) starts on 127.0.0.1 from a temp conf. Only as
 # root with apt; the packages' own services are not used (the fixture starts its daemons and stops them). ---
-if ! command -v sbatch >/dev/null || { ! command -v slurmctld >/dev/null && [ ! -x /usr/sbin/slurmctld ]; }; then
+# slurmdbd + MariaDB: the accounting the account-refusal test starts (associations enforced).
+SLURM_PKGS="slurmctld slurmd slurm-client munge slurmdbd mariadb-server"
+if ! command -v sbatch >/dev/null || { ! command -v slurmctld >/dev/null && [ ! -x /usr/sbin/slurmctld ]; } \
+   || [ ! -x /usr/sbin/slurmdbd ] || [ ! -x /usr/sbin/mariadbd ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurmctld slurmd slurm-client munge >/dev/null 2>&1 \
+    # shellcheck disable=SC2086
+    (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $SLURM_PKGS >/dev/null 2>&1 \
       || { apt-get update -qq >/dev/null 2>&1 \
-           && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurmctld slurmd slurm-client munge >/dev/null 2>&1; }) \
+           && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $SLURM_PKGS >/dev/null 2>&1; }) \
       || echo "install-test-tools: Slurm not installed; the Slurm tests will skip" >&2
   else
-    echo "install-test-tools: Slurm is missing; as root: apt-get install -y slurmctld slurmd slurm-client munge" >&2
+    echo "install-test-tools: Slurm is missing; as root: apt-get install -y $SLURM_PKGS" >&2
   fi
 fi

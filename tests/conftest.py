@@ -30,6 +30,7 @@ LONG_FILES = (
     "tests/notebook/test_origin.py",
     "tests/compute/test_sysmetrics.py",
     "tests/compute/test_watchdog.py",
+    "tests/runtime/test_lifecycle.py",
 )
 
 

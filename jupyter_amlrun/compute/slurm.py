@@ -234,6 +234,8 @@ class SlurmBackend(ComputeBackend):
             "#!/bin/sh\n"
             "# The run's driver, as its Slurm job (written by jupyter_amlrun; the job log has what came before it).\n"
             "export PYTHONUNBUFFERED=1 MLFLOW_DISABLE_TELEMETRY=true\n"
+            # when Slurm started the job (unix time), for the job log: queue wait vs the driver's start
+            'echo "jupyter_amlrun: Slurm job $SLURM_JOB_ID started at $(date +%s.%N)"\n'
             f"exec {shlex.join(driver)} >> {shlex.quote(str(rf.driver_log))} 2>&1\n",
             encoding="utf-8",
         )
@@ -283,6 +285,9 @@ class SlurmBackend(ComputeBackend):
             f"--nodes={max(1, int(nodes or 1))}",
             f"--ntasks-per-node={max(1, int(per_node or 1))}",
             "--kill-on-invalid-dep=yes",
+            # A run is one attempt: a node failure or preemption ends it with Slurm's reason rather than restarting
+            # its driver over the same run folder (a user's own --requeue in extra_sbatch_args comes later and wins).
+            "--no-requeue",
         ]
         for key in ("partition", "account", "qos"):
             if cfg.get(key):
@@ -345,6 +350,8 @@ class SlurmBackend(ComputeBackend):
             if info is None:
                 return None  # Slurm forgot the job (MinJobAge) or does not answer: the driver's death decides
             job_state = info.get("JobState", "")
+            if job_state in ("SUSPENDED", "REQUEUED", "REQUEUE_HOLD"):
+                return True  # stopped (or sent back to the queue) by Slurm, not dead: Slurm resumes or restarts it
             if job_state in (*PENDING, "RUNNING", "COMPLETING"):
                 # Slurm is still ending the job's processes (KillWait): wait, bounded, for its final word.
                 return True if rf.heartbeat_age(state) < ENDING_WAIT_SECONDS else None

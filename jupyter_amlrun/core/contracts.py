@@ -159,7 +159,8 @@ class ComputeBackend(abc.ABC):
 
     @abc.abstractmethod
     def status(self, rf: RunFolder) -> str:
-        """The run's v1 status; a run whose supervisor died must end (Failed) here, keeping its data."""
+        """The run's v1 status, read only: a run whose supervisor died is ended by the workspace's watchdog (its
+        owner's liveness, or :meth:`watch`), never by a read; a read may start the watchdog."""
 
     @abc.abstractmethod
     def log_sources(self, rf: RunFolder) -> dict[str, Path]:

@@ -61,8 +61,9 @@ def resubmit(
     Raises
     ------
     UserErrorException
-        When ``run`` was not submitted from a script (an interactive run), its run folder is gone, or it had dataset
-        inputs (they are not re-bound yet: submit a ScriptRunConfig with them).
+        When ``run`` was not submitted from a script (an interactive run, a sweep's parent: its children can be re-run),
+        its run folder is gone, or it had dataset inputs (they are not re-bound yet: submit a ScriptRunConfig with
+        them).
     SnapshotException
         When ``run``'s snapshot is no longer in the workspace.
     """
@@ -71,9 +72,15 @@ def resubmit(
 
     spec = run.folder.read_spec()
     if spec is None or not spec.snapshot_id:
+        if run.type == "hyperdrive":  # its children ran the script, it did not
+            raise UserErrorException(
+                f"Run {run.id} is a sweep (HyperDrive) parent, which ran no script itself: re-run one of its "
+                "children (run.get_children(), or run.get_best_run_by_primary_metric()) with resubmit, or submit "
+                "the HyperDriveConfig again."
+            )
         raise UserErrorException(
-            f"Run {run.id} cannot be re-run: it was not submitted from a script (an interactive run or a child run), "
-            "or its run folder was removed. Submit a ScriptRunConfig instead."
+            f"Run {run.id} cannot be re-run: it was not submitted from a script (an interactive run, or a child "
+            "started with run.child_run()), or its run folder was removed. Submit a ScriptRunConfig instead."
         )
     if spec.inputs:
         raise UserErrorException(

@@ -20,7 +20,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 
 from jupyter_amlrun.core.reader import RunReader
-from jupyter_amlrun.notebook.widget import RunDetails
+from jupyter_amlrun.notebook.widget import RunDetails, set_notify
 from jupyter_amlrun.runtime.errors import AmlRunError, UserErrorException
 from jupyter_amlrun.view.model import duration_text, header_view, main_log
 
@@ -41,6 +41,7 @@ AMLRUN_ACTIONS = (
     "tensorboard",
     "workspace",
     "port",
+    "notify",
 )
 
 
@@ -542,12 +543,16 @@ class AmlRunMagics(Magics):
             %amlrun workspace              the workspace in use
             %amlrun port PATH... [--out FOLDER] [--no-backup] [--dry-run]
                                            port v1 notebooks/scripts (azureml imports -> jupyter_amlrun), report
+            %amlrun notify off|on          JupyterLab's notice when a run shown here ends while you look elsewhere
         """
         argv, rest = split_line(line)
         if rest is not None:
             raise UsageError("%amlrun takes no `--` arguments.")
         if argv[:1] == ["port"]:
             self._amlrun_port(argv[1:])
+            return
+        if argv[:1] == ["notify"]:
+            self._amlrun_notify(argv[1:])
             return
         args = self.amlrun.parser.parse_args(argv)
         if args.action not in AMLRUN_ACTIONS:
@@ -560,6 +565,14 @@ class AmlRunMagics(Magics):
             getattr(self, f"_amlrun_{args.action}")(ws, args)
         except UserErrorException as exc:
             raise UsageError(str(exc)) from None
+
+    def _amlrun_notify(self, argv: list[str]) -> None:
+        """``%amlrun notify off|on``: whether the runs this kernel shows from now on raise JupyterLab's notice when
+        they end (the setting travels in each RunDetails output's marker; needs no workspace)."""
+        if argv not in (["on"], ["off"]):
+            raise UsageError(f"%amlrun notify takes on or off, got {' '.join(argv) or 'nothing'}: %amlrun notify off")
+        set_notify(argv[0] == "on")
+        print(f"Notices when a run ends: {argv[0]} (for the runs shown from now on).")
 
     def _amlrun_port(self, argv: list[str]) -> None:
         """``%amlrun port``: the same as ``jupyter amlrun port`` (needs no workspace); prints the report."""

@@ -38,6 +38,17 @@ def notebook_path() -> Path | None:
     return next((c.resolve() for c in candidates if c.is_file()), None)
 
 
+def jupyter_root() -> str | None:
+    """The root folder of the Jupyter server this kernel belongs to (resolved), or None when none is found."""
+    try:
+        from jupyter_amlrun._util.portal import find_server
+
+        server = find_server()
+    except Exception:  # no runtime folder, unreadable server files: no root, the origin shows without a link
+        return None
+    return str(Path(server.root_dir).resolve()) if server is not None else None
+
+
 def _cell_index(notebook: Path, source: str) -> int | None:
     """The index of the cell with ``source`` in the notebook as saved (None when not saved with it yet)."""
     try:

@@ -98,6 +98,8 @@ class RunMarker(TypedDict):
 
     run_id: str
     experiment: str
+    notify: bool  # whether a JupyterLab notice is wanted when the run ends (`%amlrun notify off|on`)
+    live: bool  # whether the run was live when this output was made (a run shown after it ended says nothing)
 
 
 STATES = (STATE_RUN_ID, STATE_STATUS, STATE_HEADER, STATE_DURATION, STATE_LOGS, STATE_CHILDREN)
@@ -117,6 +119,9 @@ class SeriesPart(TypedDict):
     replace: bool
     reindex: bool
     label: str
+    section: str  # "metrics", or "system" for the driver's system/... samples (the System section)
+    title: str  # the chart's title (view/model.py chart_title)
+    axis: str  # its value axis's label (view/model.py chart_axis)
 
 
 class LogChunkMsg(TypedDict):

@@ -26,15 +26,18 @@ import contextlib
 import functools
 import html
 import threading
+import typing
 import uuid
 import weakref
 from array import array
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anywidget
 import traitlets
 
+from jupyter_amlrun.notebook import origin
 from jupyter_amlrun.notebook import protocol as P
 from jupyter_amlrun.runtime.status import is_terminal
 from jupyter_amlrun.view.model import (
@@ -50,7 +53,7 @@ from jupyter_amlrun.view.watch import Backoff, Follower, LogChunk, RunDelta, Run
 if TYPE_CHECKING:
     from jupyter_amlrun.core.run import Run
 
-__all__ = ["RunDetails"]
+__all__ = ["RunDetails", "notify_enabled", "set_notify"]
 
 STATIC = Path(__file__).parent / "static"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -63,6 +66,22 @@ SUMMARY_LOG_LINES = 200  # lines of the main log kept in the static summary
 _live: weakref.WeakSet[RunDetails] = weakref.WeakSet()
 _hooked_shells: weakref.WeakSet[Any] = weakref.WeakSet()
 _current_cell: dict[str, str | None] = {"id": None}
+# `%amlrun notify off|on`: whether RunDetails outputs shown from now on ask JupyterLab for a notice when the run ends.
+_notify: dict[str, bool] = {"on": True}
+
+
+def set_notify(on: bool) -> None:
+    """Whether the runs shown from now on raise JupyterLab's notice when they end (``%amlrun notify off|on``).
+
+    The setting goes to the front end in each RunDetails output's marker (``P.RunMarker.notify``): it concerns the
+    runs this kernel shows, reaches exactly the browser that shows them, and needs no server state.
+    """
+    _notify["on"] = bool(on)
+
+
+def notify_enabled() -> bool:
+    """What :func:`set_notify` set last (on by default)."""
+    return _notify["on"]
 
 
 class RunDetails(anywidget.AnyWidget):
@@ -78,10 +97,24 @@ class RunDetails(anywidget.AnyWidget):
     max_interval:
         Longest wait between polls once the run is idle (the interval grows by 1.5x per idle poll).
 
+    A list of 2 or more runs (of one workspace) gives their compare view instead
+    (:class:`~jupyter_amlrun.notebook.compare.CompareDetails`): one chart per metric with a line per run, and the
+    parameters table with the differing rows first. A list of one run shows that run.
+
     Examples
     --------
     >>> RunDetails(run).show()  # doctest: +SKIP
+    >>> RunDetails([run_a, run_b]).show()  # doctest: +SKIP
     """
+
+    def __new__(cls, run_instance: Any = None, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(run_instance, (list, tuple)):
+            from jupyter_amlrun.notebook.compare import CompareDetails, check_runs
+
+            runs = check_runs(run_instance)
+            if len(runs) > 1:
+                return CompareDetails(runs, **{k: v for k, v in kwargs.items() if k == "interval"})
+        return super().__new__(cls, *args, **kwargs)
 
     _esm = STATIC / "run_details.js"
     _css = STATIC / "run_details.css"
@@ -94,7 +127,12 @@ class RunDetails(anywidget.AnyWidget):
     logs = traitlets.Dict().tag(sync=True)
     children = traitlets.Dict().tag(sync=True)
 
-    def __init__(self, run_instance: Run, *, interval: float = 1.0, max_interval: float = 10.0, **kwargs: Any) -> None:
+    def __init__(
+        self, run_instance: Run | Sequence[Run], *, interval: float = 1.0, max_interval: float = 10.0, **kwargs: Any
+    ) -> None:
+        if isinstance(run_instance, (list, tuple)) and len(run_instance) == 1:
+            run_instance = run_instance[0]  # RunDetails([run]): that run's view (__new__ checked the list)
+        run_instance = typing.cast("Run", run_instance)
         if not hasattr(run_instance, "reader") or not hasattr(run_instance, "get_status"):
             raise TypeError(f"RunDetails needs a Run, got {type(run_instance).__name__}.")
         super().__init__(run_id=run_instance.id, **kwargs)
@@ -102,7 +140,8 @@ class RunDetails(anywidget.AnyWidget):
         self.watcher = RunWatcher(run_instance)
         # One read per image file, shared by the live view and the static summary.
         self._load_image = functools.lru_cache(maxsize=64)(self.watcher.load_image)
-        self.view = RunView(run_instance.id, load_image=self._load_image)
+        # the Jupyter root links the notebook the run came from (%%submit) relative to it
+        self.view = RunView(run_instance.id, load_image=self._load_image, root_dir=origin.jupyter_root())
         self._lock = threading.RLock()
         self.follower = Follower(
             self.watcher,
@@ -115,6 +154,7 @@ class RunDetails(anywidget.AnyWidget):
             probe=self.watcher.journal_grew,
         )
         self.display_id = f"amlrun-{uuid.uuid4().hex}"
+        self._notify = notify_enabled()  # fixed when made: `%amlrun notify` concerns the runs shown after it
         self.cell_id: str | None = None
         self._views = 0
         self._stopped = False  # stopped on purpose (close, cell re-run): views do not restart it
@@ -264,7 +304,12 @@ class RunDetails(anywidget.AnyWidget):
 
     def _bundle(self) -> dict[str, Any]:
         plain = f"RunDetails(run_id={self.run.id!r}, status={self.status!r})"
-        marker: P.RunMarker = {"run_id": self.run.id, "experiment": self.run.experiment.name}
+        marker: P.RunMarker = {
+            "run_id": self.run.id,
+            "experiment": self.run.experiment.name,
+            "notify": self._notify,
+            "live": not is_terminal(self.status),
+        }
         return {
             # The interactive view, while this kernel lives (also after the run ended).
             WIDGET_MIME: {"version_major": 2, "version_minor": 1, "model_id": self.model_id},
@@ -406,6 +451,9 @@ def _batches(charts: list[ChartUpdate]) -> list[tuple[list[P.SeriesPart], list[P
                 "replace": chart.replace and lo == 0,
                 "reindex": chart.reindex and lo == 0,
                 "label": chart.label,
+                "section": chart.section,
+                "title": chart.title or chart.name,
+                "axis": chart.axis or chart.title or chart.name,
             }
             (scalars if chart.kind == "scalar" else lists).append(part)
             bufs.append(array("d", [*xs, *ys]).tobytes())

@@ -12,6 +12,9 @@ interpreter, pip packages and options, conda packages and channels) under ``<wor
 * a build happens in ``.builds/<key>-<nonce>`` and is published by atomically replacing the ``<key>`` symlink
   (a venv cannot be moved after pip wrote absolute paths into it, so the link is what gets renamed into place);
   a failed build is deleted, so a half environment is never visible;
+* every build process (pip, its build backends, the pin probes) carries the run's mark (``AMLRUN_RUN_ID``), so the
+  run's guard or the workspace's watchdog ends them with the run's other processes when the driver dies mid-build;
+  the run folder names the build under way (``env-building``) and that recovery deletes the half build;
 * each run's pip output goes to ``logs/azureml/20_image_build_log.txt`` (v1's image build log), live.
 
 uv was measured (benchmarks/README.md): much faster for a tiny package, but it ignores site-packages added by a
@@ -853,6 +856,9 @@ def _build(
         )
         if unknown:
             hint = unknown + " " + hint
+        full = _disk_full(tail, venv)
+        if full:
+            hint = full  # not the packages' fault: saying "check the names" would send the user the wrong way
         raise EnvironmentBuildError(
             f"Building the environment {definition.get('name')!r} failed: pip exited with code {code}. {hint}\n"
             f"Last lines of {BUILD_LOG}:\n{tail}"
@@ -862,6 +868,21 @@ def _build(
         shutil.rmtree(venv, ignore_errors=True)
         raise EnvironmentBuildError(f"Building the environment {definition.get('name')!r} failed: {problem}")
     return venv
+
+
+def _disk_full(tail: str, venv: Path) -> str | None:
+    """What to do when pip's output says the disk is full (``[Errno 28]``), or None."""
+    if "No space left on device" not in tail and "[Errno 28]" not in tail:
+        return None
+    where = venv.parent
+    try:
+        free = f"{shutil.disk_usage(where).free / 1e6:.1f} MB free now"
+    except OSError:
+        free = "free space unknown"
+    return (
+        f"The disk holding the environment cache ({where}; {free}) is full: the packages could not be written. "
+        f"Free space there, or set ${CACHE_ENV} to a folder on a bigger disk, then run again."
+    )
 
 
 _TORCH_FAMILY = ("torchvision", "torchaudio")

@@ -227,7 +227,7 @@ class RunViewHandler(AmlrunHandler):
     @tornado.web.authenticated
     @authorized
     async def get(self, run_id: str) -> None:
-        self.reply(await self.call(service.run_view, run_id, self.get_argument("cursor", None)))
+        self.reply(await self.call(service.run_view, run_id, self.get_argument("cursor", None), self.root_dir))
 
 
 class RunDiffHandler(AmlrunHandler):
@@ -237,6 +237,24 @@ class RunDiffHandler(AmlrunHandler):
     @authorized
     async def get(self, run_a: str, run_b: str) -> None:
         self.reply(await self.call(service.run_diff, run_a, run_b))
+
+
+class RunDiffViewHandler(AmlrunHandler):
+    """GET runs/{a}/diff/{b}/view: the diff as the sidebar draws it (view/diff.py: formatted tables, file diffs)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, run_a: str, run_b: str) -> None:
+        self.reply(await self.call(service.run_diff_view, run_a, run_b))
+
+
+class RunNoticeHandler(AmlrunHandler):
+    """GET runs/{id}/notice: whether the run ended and what JupyterLab's notice says then (view/notice.py)."""
+
+    @tornado.web.authenticated
+    @authorized
+    async def get(self, run_id: str) -> None:
+        self.reply(await self.call(service.run_notice, run_id))
 
 
 class RunResubmitHandler(AmlrunHandler):
@@ -309,7 +327,9 @@ def routes() -> list[tuple[str, type[AmlrunHandler]]]:
         (f"{API}/runs/{_SEG}/logs", RunLogsHandler),
         (f"{API}/runs/{_SEG}/view", RunViewHandler),
         (f"{API}/runs/{_SEG}/diff/{_SEG}", RunDiffHandler),
+        (f"{API}/runs/{_SEG}/diff/{_SEG}/view", RunDiffViewHandler),
         (f"{API}/runs/{_SEG}/resubmit", RunResubmitHandler),
+        (f"{API}/runs/{_SEG}/notice", RunNoticeHandler),
         (f"{API}/runs/{_SEG}/cancel", RunCancelHandler),
         (f"{API}/metrics", MetricsHandler),
         (f"{API}/compare", CompareHandler),

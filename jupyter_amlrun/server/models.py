@@ -202,6 +202,9 @@ class ChartPart(TypedDict):
     label: str
     replace: bool
     reindex: bool
+    section: str  # "metrics", or "system" (system/... samples: the System section)
+    title: str  # the chart's title (view/model.py chart_title)
+    axis: str  # its value axis's label (view/model.py chart_axis)
 
 
 class LogChunkPart(TypedDict):

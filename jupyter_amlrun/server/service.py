@@ -37,13 +37,14 @@ from jupyter_amlrun.runtime.errors import (
     RunNotFoundException,
     UserErrorException,
 )
-from jupyter_amlrun.runtime.status import RunStatus, is_terminal, status_of
+from jupyter_amlrun.runtime.status import FROM_MLFLOW_STATUS, TERMINAL_STATUSES, RunStatus, is_terminal, status_of
 from jupyter_amlrun.runtime.tags import float_tag as _float
 from jupyter_amlrun.tracking.metrics import SampledSeries, downsample
 from jupyter_amlrun.view.compare import MAX_RUNS as MAX_COMPARED_RUNS
 from jupyter_amlrun.view.compare import compare_view
 from jupyter_amlrun.view.model import (
     RunView,
+    chart_section,
     duration_seconds,
     format_duration,
     format_size,
@@ -433,8 +434,10 @@ def _live_status(ws: Workspace, rec: RunRecord, experiment: str) -> str:
 
 
 def metrics_text(metrics: Mapping[str, Any], limit: int = KEY_METRICS) -> str:
-    """The first ``limit`` metrics as ``name=value`` (values by view/model.py's one number rule), space-separated."""
-    return " ".join(f"{name}={format_value(value)}" for name, value in list(metrics.items())[:limit])
+    """The first ``limit`` metrics the script logged as ``name=value`` (values by view/model.py's one number rule),
+    space-separated; the driver's ``system/...`` samples are no key metric of the run's."""
+    logged = [(n, v) for n, v in metrics.items() if chart_section(n) != "system"]
+    return " ".join(f"{name}={format_value(value)}" for name, value in logged[:limit])
 
 
 def counts_text(run_count: int, live_count: int) -> str:
@@ -475,7 +478,33 @@ def run_summary(rec: RunRecord, experiment: str, status: str, now: float | None 
 
 
 def experiments(ws: Workspace, query: PageQuery) -> dict[str, Any]:
-    """A page of ``{"name", "id", "run_count", "live_count"}``."""
+    """A page of ``{"name", "id", "run_count", "live_count"}``.
+
+    From the store's index (:mod:`jupyter_amlrun.tracking.runindex`: counts, not every run's record) when the store
+    is sqlite; the runs not ended by their records are each asked their live status, as in :func:`runs`.
+    """
+    from jupyter_amlrun.tracking.runindex import experiment_index
+
+    index = experiment_index(ws.store.tracking_uri, T.STATUS, TERMINAL_STATUSES)
+    if index is None:
+        return _experiments_searched(ws, query)
+    items = []
+    for exp in index:
+        live = sum(1 for run_id in exp.open_runs if not is_terminal(RunReader(ws, run_id).status()))
+        items.append(
+            {
+                "name": exp.name,
+                "id": exp.experiment_id,
+                "run_count": exp.run_count,
+                "live_count": live,
+                "counts_text": counts_text(exp.run_count, live),
+            }
+        )
+    return page(items, query)
+
+
+def _experiments_searched(ws: Workspace, query: PageQuery) -> dict[str, Any]:
+    """:func:`experiments` from MLflow's search of every run (a store that is not sqlite: a team server)."""
     names, records = _all_records(ws)
     counts: dict[str, list[int]] = {eid: [0, 0] for eid in names}
     for rec in records:
@@ -507,6 +536,48 @@ def runs(ws: Workspace, query: PageQuery, experiment: str | None = None, status:
             status = RunStatus.parse(status).value
         except ValueError:
             raise UserErrorException(f"status={status!r} is not a run status; use one of {RunStatus.list()}.") from None
+    from jupyter_amlrun.tracking.runindex import RunRow, run_rows
+
+    names = dict(ws.store.list_experiments())
+    if experiment and experiment not in names.values():
+        raise NotFoundException(f"No experiment named {experiment!r}; experiments: {sorted(names.values())}.")
+    eid = next((k for k, v in names.items() if v == experiment), None) if experiment else None
+    rows = run_rows(ws.store.tracking_uri, T.STATUS, MAX_RUNS_SEARCHED, eid)
+    if rows is None:
+        return _runs_searched(ws, query, experiment, status)
+    # Filtered and cut from the index; only the page's runs are read whole (one search by id).
+    kept: list[tuple[RunRow, str, str]] = []
+    for row in rows:
+        exp = names.get(row.experiment_id)
+        if exp is None:
+            continue
+        if query.filter and not any(query.matches(s) for s in (row.run_id, row.name, exp)):
+            continue
+        known = row.status_tag or FROM_MLFLOW_STATUS.get(row.mlflow_status, RunStatus.RUNNING).value
+        live = known if is_terminal(known) else RunReader(ws, row.run_id).status()
+        if status and live != status:
+            continue
+        kept.append((row, exp, live))
+    cut = kept[query.offset : query.offset + query.limit]
+    records: dict[str, RunRecord] = {}
+    if cut:
+        ids = ", ".join(f"'{row.run_id}'" for row, _, _ in cut)
+        found = ws.store.search_runs(list(names), f"attributes.run_id IN ({ids})", max_results=len(cut))
+        records = {rec.run_id: rec for rec in found}
+    items = [run_summary(records[row.run_id], exp, live) for row, exp, live in cut if row.run_id in records]
+    return {
+        "items": items,
+        "total": len(kept),
+        "offset": query.offset,
+        "limit": query.limit,
+        "live_count": sum(1 for _, _, live in kept if not is_terminal(live)),
+    }
+
+
+def _runs_searched(
+    ws: Workspace, query: PageQuery, experiment: str | None = None, status: str | None = None
+) -> dict[str, Any]:
+    """:func:`runs` from MLflow's search of every run (a store that is not sqlite: a team server)."""
     names, records = _all_records(ws)
     if experiment:
         if experiment not in names.values():
@@ -563,6 +634,27 @@ def run_diff(ws: Workspace, run_a: str, run_b: str) -> dict[str, Any]:
         name: [None if v is None else _finite(float(v)) for v in pair] for name, pair in diff["metrics"].items()
     }
     return diff
+
+
+def run_diff_view(ws: Workspace, run_a: str, run_b: str) -> dict[str, Any]:
+    """The sidebar's diff of two runs (view/diff.py ``diff_view``): :func:`run_diff` as tables of formatted cells and
+    file changes, the columns titled with the runs' names."""
+    from jupyter_amlrun.view.diff import diff_view
+
+    a, b = get_run(ws, run_a), get_run(ws, run_b)
+    labels = [a.reader.refresh().run_name or run_a, b.reader.refresh().run_name or run_b]
+    if labels[0] == labels[1]:
+        labels = [f"{labels[0]} ({run_a[:8]})", f"{labels[1]} ({run_b[:8]})"]
+    return dict(diff_view(a.diff(b), labels))
+
+
+def run_notice(ws: Workspace, run_id: str) -> dict[str, Any]:
+    """Whether run ``run_id`` ended and the notice to show then (view/notice.py ``end_notice``)."""
+    from jupyter_amlrun.view.notice import end_notice
+
+    reader = get_run(ws, run_id).reader
+    status = reader.status()  # refreshes the record (and reconciles a run whose process died)
+    return dict(end_notice(run_id, reader.record.run_name, reader.experiment_name(), status))
 
 
 def resubmit_run(ws: Workspace, run_id: str, body: bytes) -> dict[str, Any]:
@@ -825,17 +917,21 @@ def _new_session(session: _ViewSession) -> str:
         return sid
 
 
-def run_view(ws: Workspace, run_id: str, cursor: str | None = None) -> dict[str, Any]:
+def run_view(ws: Workspace, run_id: str, cursor: str | None = None, root_dir: Path | None = None) -> dict[str, Any]:
     """What changed in run ``run_id``'s view since ``cursor``: the widget's view model (view/model.py) over REST.
 
     Without a cursor (or with one that expired) the answer is a ``reset`` snapshot; the answer's ``cursor`` asks for
     what is new after it, as the widget's comm sends deltas after its snapshot. :class:`NotFoundException` when the
-    workspace has no such run.
+    workspace has no such run. ``root_dir`` (the server's root) makes the run's notebook a path JupyterLab opens.
     """
     session = _take_session(run_id, cursor)
     if session is None:
         reader = open_reader(ws, run_id)
-        session = _ViewSession(run_id, RunWatcher(reader), RunView(run_id, load_image=reader.read_file))
+        session = _ViewSession(
+            run_id,
+            RunWatcher(reader),
+            RunView(run_id, load_image=reader.read_file, root_dir=str(Path(root_dir).resolve()) if root_dir else None),
+        )
         sid = _new_session(session)
         with session.lock:
             upd = session.view.apply(session.watcher.snapshot())
@@ -862,6 +958,9 @@ def run_view(ws: Workspace, run_id: str, cursor: str | None = None) -> dict[str,
                 "label": c.label,
                 "replace": c.replace,
                 "reindex": c.reindex,
+                "section": c.section,
+                "title": c.title or c.name,
+                "axis": c.axis or c.title or c.name,
             }
             for c in upd.charts
         ],

@@ -3,6 +3,11 @@
 Needs root and Debian's slurm-wlm packages (``scripts/install-test-tools.sh``). Everything the cluster writes is in
 its own temp folder; the daemons are stopped by the pids in their pid files (pid 1 here does not reap at once, so
 dead daemons can linger as zombies: they count as stopped).
+
+``start(accounts={"lab": ["root"]})`` also runs accounting with associations enforced, as a site does: a MariaDB
+server (its own data folder, 127.0.0.1 and a socket in the cluster's folder) and slurmdbd, the cluster, its accounts
+and their users added with ``sacctmgr``, ``AccountingStorageEnforce=associations``: Slurm then refuses a job whose
+account the user has no association with. Needs the ``slurmdbd`` and ``mariadb-server`` packages as well.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BINARIES = ("munged", "slurmctld", "slurmd", "sbatch", "srun", "squeue", "scancel", "sinfo", "scontrol")
+ACCOUNTING_BINARIES = ("slurmdbd", "sacctmgr", "mariadbd", "mariadb-install-db", "mariadb")
+CLUSTER = "amlruntest"
+DB_PASSWORD = "amlrun-test-only"  # a throwaway database on 127.0.0.1 of a test cluster, gone with its folder
 MUNGE_DIRS = ("/var/log/munge", "/var/lib/munge", "/etc/munge", "/run/munge")
 
 
@@ -30,6 +38,7 @@ class SlurmCluster:
     conf: Path
     partition: str = "debug"
     cpus: int = 2
+    accounting: bool = False
 
     def env(self) -> dict[str, str]:
         """This process's environment with the cluster's conf."""
@@ -44,6 +53,66 @@ def missing() -> str | None:
     if os.geteuid() != 0:
         return "the one-node Slurm test cluster needs root (SlurmUser=root, munged as munge)"
     return None
+
+
+def missing_accounting() -> str | None:
+    """Why a cluster with accounting (slurmdbd over MariaDB) cannot start here, or None."""
+    why = missing()
+    if why:
+        return why
+    absent = [b for b in ACCOUNTING_BINARIES if shutil.which(b) is None and not Path(f"/usr/sbin/{b}").exists()]
+    if absent:
+        return f"accounting binaries missing ({', '.join(absent)}): apt-get install slurmdbd mariadb-server"
+    return None
+
+
+def _sbin(name: str) -> str:
+    return shutil.which(name) or f"/usr/sbin/{name}"
+
+
+def _start_accounting(folder: Path, env: dict[str, str], accounts: dict[str, list[str]]) -> None:
+    """MariaDB and slurmdbd for the cluster in ``folder`` (its slurm.conf already names slurmdbd's port), then the
+    cluster, accounts and users in the database."""
+    db = folder / "db"
+    install = subprocess.run(
+        ["mariadb-install-db", "--user=root", f"--datadir={db}", "--auth-root-authentication-method=normal",
+         "--skip-test-db"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    if install.returncode != 0:
+        raise RuntimeError(f"mariadb-install-db failed: {install.stdout[-500:]}{install.stderr[-500:]}")
+    sock, port = folder / "mysql.sock", (folder / "db_port").read_text().strip()
+    subprocess.Popen(
+        [_sbin("mariadbd"), "--user=root", f"--datadir={db}", f"--socket={sock}", f"--port={port}",
+         "--bind-address=127.0.0.1", f"--pid-file={folder}/mariadb.pid", f"--log-error={folder}/mariadb.log"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    sql = (
+        f"CREATE USER 'slurm'@'127.0.0.1' IDENTIFIED BY '{DB_PASSWORD}'; "
+        "GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1'; FLUSH PRIVILEGES;"
+    )
+    deadline = time.monotonic() + 60
+    while subprocess.run(
+        ["mariadb", f"--socket={sock}", "-uroot", "-e", sql], capture_output=True, check=False
+    ).returncode:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"MariaDB did not answer in 60 s (log: {folder}/mariadb.log)")
+        time.sleep(0.3)
+    subprocess.run([_sbin("slurmdbd")], env=env, check=True, timeout=60, capture_output=True)
+    deadline = time.monotonic() + 60
+    while True:  # slurmdbd creates its tables, then answers
+        done = subprocess.run(["sacctmgr", "-i", "add", "cluster", CLUSTER], env=env, capture_output=True, text=True)
+        if done.returncode == 0 or "already exists" in done.stdout + done.stderr:
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"slurmdbd did not answer in 60 s: {done.stderr[-300:]} (log: {folder}/slurmdbd.log)")
+        time.sleep(0.5)
+    for account, users in accounts.items():
+        subprocess.run(["sacctmgr", "-i", "add", "account", account], env=env, check=True, capture_output=True)
+        for user in users:
+            subprocess.run(
+                ["sacctmgr", "-i", "add", "user", user, f"account={account}"], env=env, check=True, capture_output=True
+            )
 
 
 def _free_port() -> int:
@@ -76,9 +145,14 @@ def _start_munge() -> None:
         time.sleep(0.2)
 
 
-def start(cpus: int = 2, partition: str = "debug", max_time: str = "UNLIMITED") -> SlurmCluster:
-    """Start a one-node cluster on 127.0.0.1 with free ports; ready (node idle) when this returns."""
-    why = missing()
+def start(
+    cpus: int = 2, partition: str = "debug", max_time: str = "UNLIMITED", accounts: dict[str, list[str]] | None = None
+) -> SlurmCluster:
+    """Start a one-node cluster on 127.0.0.1 with free ports; ready (node idle) when this returns.
+
+    ``accounts``: run accounting with associations enforced, these accounts and their users (see the module).
+    """
+    why = missing_accounting() if accounts else missing()
     if why:
         raise RuntimeError(why)
     _start_munge()
@@ -86,10 +160,43 @@ def start(cpus: int = 2, partition: str = "debug", max_time: str = "UNLIMITED") 
     folder.chmod(0o755)
     host = socket.gethostname()
     conf = folder / "slurm.conf"
+    accounting: list[str] = []
+    if accounts:
+        dbd_port = _free_port()
+        (folder / "db_port").write_text(str(_free_port()))
+        dbd = folder / "slurmdbd.conf"
+        dbd.write_text(
+            "\n".join(
+                [
+                    "AuthType=auth/munge",
+                    f"DbdHost={host}",
+                    "DbdAddr=127.0.0.1",
+                    f"DbdPort={dbd_port}",
+                    "SlurmUser=root",
+                    f"PidFile={folder}/slurmdbd.pid",
+                    f"LogFile={folder}/slurmdbd.log",
+                    "StorageType=accounting_storage/mysql",
+                    "StorageHost=127.0.0.1",
+                    f"StoragePort={(folder / 'db_port').read_text()}",
+                    "StorageUser=slurm",
+                    f"StoragePass={DB_PASSWORD}",
+                    "StorageLoc=slurm_acct_db",
+                    "",
+                ]
+            )
+        )
+        dbd.chmod(0o600)  # slurmdbd refuses a conf others can read
+        accounting = [
+            "AccountingStorageType=accounting_storage/slurmdbd",
+            "AccountingStorageHost=127.0.0.1",
+            f"AccountingStoragePort={dbd_port}",
+            "AccountingStorageEnforce=associations",
+        ]
     conf.write_text(
         "\n".join(
             [
-                "ClusterName=amlruntest",
+                f"ClusterName={CLUSTER}",
+                *accounting,
                 f"SlurmctldHost={host}(127.0.0.1)",
                 f"SlurmctldPort={_free_port()}",
                 f"SlurmdPort={_free_port()}",
@@ -123,9 +230,11 @@ def start(cpus: int = 2, partition: str = "debug", max_time: str = "UNLIMITED") 
     )
     for sub in ("state", "spool"):
         (folder / sub).mkdir()
-    cluster = SlurmCluster(folder, conf, partition, cpus)
+    cluster = SlurmCluster(folder, conf, partition, cpus, accounting=bool(accounts))
     env = cluster.env()
     try:
+        if accounts:
+            _start_accounting(folder, env, accounts)
         for daemon in ("slurmctld", "slurmd"):
             exe = shutil.which(daemon) or f"/usr/sbin/{daemon}"
             subprocess.run([exe, "-f", str(conf)], env=env, check=True, timeout=60, capture_output=True)
@@ -149,7 +258,7 @@ def stop(cluster: SlurmCluster, grace: float = 10.0) -> None:
     with contextlib.suppress(Exception):
         subprocess.run(["scancel", "--full", "-u", "root"], env=cluster.env(), timeout=20, check=False)
     pids = []
-    for name in ("slurmd.pid", "slurmctld.pid"):
+    for name in ("slurmd.pid", "slurmctld.pid", "slurmdbd.pid", "mariadb.pid"):
         with contextlib.suppress(OSError, ValueError):
             pids.append(int((cluster.folder / name).read_text().strip()))
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):

@@ -28,6 +28,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from jupyter_amlrun.runtime.status import RunStatus, is_terminal
@@ -47,6 +48,7 @@ __all__ = [
     "ImageView",
     "LogFileView",
     "LogsView",
+    "OriginView",
     "RunView",
     "StatusView",
     "SweepAxisView",
@@ -55,6 +57,8 @@ __all__ = [
     "TableView",
     "ValueAxisView",
     "ViewUpdate",
+    "chart_axis",
+    "chart_title",
     "chart_xs",
     "children_table",
     "command_line",
@@ -68,6 +72,7 @@ __all__ = [
     "log_label",
     "logs_view",
     "main_log",
+    "notebook_origin",
     "parse_iso",
     "series_color",
     "status_view",
@@ -148,8 +153,19 @@ class CancelView(TypedDict):
     pending_label: str
 
 
+class OriginView(TypedDict):
+    """The notebook a ``%%submit`` run came from (notebook/origin.py's properties): ``path`` relative to the Jupyter
+    root when the run's notebook lies under it ("" when not: then only ``text`` is shown, with no link), the cell's
+    index (``None`` when not found in the saved notebook) and the link's text."""
+
+    path: str
+    cell: int | None
+    text: str
+
+
 class HeaderView(TypedDict):
-    """The widget's header: title line, status badge, fields, error message and cancel button."""
+    """The widget's header: title line, status badge, fields, error message, cancel button, and the notebook the run
+    came from (``None`` for a run not submitted by ``%%submit``)."""
 
     title: str
     run_id: str
@@ -158,6 +174,7 @@ class HeaderView(TypedDict):
     portal_url: str
     error: str
     cancel: CancelView
+    origin: OriginView | None
 
 
 class LogFileView(TypedDict):
@@ -377,10 +394,36 @@ def status_view(status: str | None) -> StatusView:
     }
 
 
+def notebook_origin(properties: Mapping[str, Any] | None, root_dir: str | None = None) -> OriginView | None:
+    """The notebook a run came from, from its ``notebook_*`` properties (notebook/origin.py), or ``None``.
+
+    ``path`` is relative to ``root_dir`` (the Jupyter server's root) when the notebook lies under it, in the form
+    JupyterLab opens (``/``-separated); else "" and the text names the notebook's full path.
+    """
+    props = properties or {}
+    full = str(props.get("notebook_path") or "")
+    if not full:
+        return None
+    index = str(props.get("notebook_cell_index") or "")
+    cell = int(index) if index.isdigit() else None
+    rel = ""
+    if root_dir:
+        path, root = PurePath(full), PurePath(root_dir)
+        if path.is_relative_to(root) and path != root:
+            rel = path.relative_to(root).as_posix()
+    where = f" (cell {cell})" if cell is not None else ""
+    return {"path": rel, "cell": cell, "text": f"From {rel or full}{where}"}
+
+
 def header_view(
-    run_id: str, status: str | None, details: Mapping[str, Any] | None, now: float | None = None
+    run_id: str,
+    status: str | None,
+    details: Mapping[str, Any] | None,
+    now: float | None = None,
+    root_dir: str | None = None,
 ) -> HeaderView:
-    """The header of a run from its status and ``RunWatcher`` details (``Run.get_details()`` + experiment, portal)."""
+    """The header of a run from its status and ``RunWatcher`` details (``Run.get_details()`` + experiment, portal);
+    ``root_dir`` (the Jupyter root, when known) makes the notebook origin's path one JupyterLab can open."""
     d = dict(details or {})
     if status:
         d["status"] = status
@@ -410,6 +453,7 @@ def header_view(
             "label": CANCELING_LABEL if canceling else CANCEL_LABEL,
             "pending_label": CANCELING_LABEL,
         },
+        "origin": notebook_origin(d.get("properties"), root_dir),
     }
 
 
@@ -523,9 +567,37 @@ class ChartUpdate:
     replace: bool = False
     reindex: bool = False
     section: str = "metrics"  # "system" for the driver's system/... samples (drawn in the System section)
+    title: str = ""  # the chart's title (chart_title): "" means the name
+    axis: str = ""  # its value axis's label (chart_axis): "" means the title
 
 
 SYSTEM_PREFIX = "system/"  # the driver's samples of the script's process tree (compute/sysmetrics.py)
+
+
+# The unit a system metric's name ends with (MLflow's system-metric names and the driver's): its axis label.
+SYSTEM_UNITS = {
+    "_percentage": "%",
+    "_megabytes": "MB",
+    "_gigabytes": "GB",
+    "_bytes": "bytes",
+    "_watts": "W",
+    "_celsius": "°C",
+}
+
+
+def chart_title(name: str) -> str:
+    """The title of a metric's chart: the name, less ``system/`` in the System section (the section says it)."""
+    return name[len(SYSTEM_PREFIX) :] if name.startswith(SYSTEM_PREFIX) else name
+
+
+def chart_axis(name: str) -> str:
+    """The label of a metric chart's value axis: a system metric's unit (``%``, ``MB``; its title names it, and a
+    full name is cut on the axis), else the chart's title."""
+    if name.startswith(SYSTEM_PREFIX):
+        unit = next((u for suffix, u in SYSTEM_UNITS.items() if name.endswith(suffix)), None)
+        if unit is not None:
+            return unit
+    return chart_title(name)
 
 
 def chart_section(name: str) -> str:
@@ -608,6 +680,8 @@ class RunView:
         Reads the bytes of a logged image (a run file such as ``images/plot_1.png``); None: images show as missing.
     max_table_rows:
         The newest rows of a table that are shown.
+    root_dir:
+        The Jupyter server's root folder when known: the notebook a run came from is linked relative to it.
 
     Examples
     --------
@@ -621,8 +695,10 @@ class RunView:
         *,
         load_image: Callable[[str], bytes | None] | None = None,
         max_table_rows: int = MAX_TABLE_ROWS,
+        root_dir: str | None = None,
     ) -> None:
         self.run_id = run_id
+        self.root_dir = root_dir
         self.load_image = load_image
         self.max_table_rows = max_table_rows
         self.status: str | None = None
@@ -675,7 +751,15 @@ class RunView:
             series.last_step = float(steps[-1])
         series.add(values)
         return ChartUpdate(
-            name, "scalar", xs, list(values), series.label(), reindex=reindex, section=chart_section(name)
+            name,
+            "scalar",
+            xs,
+            list(values),
+            series.label(),
+            reindex=reindex,
+            section=chart_section(name),
+            title=chart_title(name),
+            axis=chart_axis(name),
         )
 
     def _apply_records(self, records: list[dict[str, Any]], upd: ViewUpdate) -> list[ChartUpdate]:
@@ -709,7 +793,18 @@ class RunView:
         for name, nums in lists.items():
             self._lists[name] = nums
             xs = [float(i) for i in range(len(nums))]
-            charts.append(ChartUpdate(name, "list", xs, nums, self._list_label(name), replace=True))
+            charts.append(
+                ChartUpdate(
+                    name,
+                    "list",
+                    xs,
+                    nums,
+                    self._list_label(name),
+                    replace=True,
+                    title=chart_title(name),
+                    axis=chart_axis(name),
+                )
+            )
         return charts
 
     def _image_src(self, path: str) -> str:
@@ -724,8 +819,10 @@ class RunView:
     # ------------------------------------------------------------------ reading
     @property
     def has_metrics(self) -> bool:
-        """True once any metric (chart, value, table or image) was logged."""
-        return bool(self._series or self._lists or self._values or self._tables or self._images)
+        """True once any metric (chart, value, table or image) was logged; system/... samples are no metric of the
+        script's (they have their own section)."""
+        scripts = any(chart_section(n) != "system" for n in self._series)
+        return bool(scripts or self._lists or self._values or self._tables or self._images)
 
     @property
     def terminal(self) -> bool:
@@ -733,7 +830,7 @@ class RunView:
 
     def header(self, now: float | None = None) -> HeaderView:
         """The header as of ``now`` (epoch seconds; default: the current time)."""
-        return header_view(self.run_id, self.status, self.details, now)
+        return header_view(self.run_id, self.status, self.details, now, self.root_dir)
 
     def duration(self, now: float | None = None) -> str:
         """The duration text as of ``now``: it grows while the run runs (the widget refreshes it every second)."""
@@ -787,8 +884,7 @@ class RunView:
             if chart_section(name) == "system":
                 seen = s.minimum <= s.maximum
                 lo, hi = (s.minimum, s.maximum) if seen else (math.nan, math.nan)
-                label = name[len(SYSTEM_PREFIX) :]
-                rows.append([label, format_value(s.last), format_value(lo), format_value(hi), str(s.count)])
+                rows.append([chart_title(name), format_value(s.last), format_value(lo), format_value(hi), str(s.count)])
         return _table("system", "System", ["Metric", "Last", "Min", "Max", "Samples"], rows)
 
     def sweep(self) -> SweepView | None:

@@ -229,6 +229,12 @@ export interface IChartPart {
   label: string;
   replace: boolean;
   reindex: boolean;
+  /** 'metrics', or 'system' (system/... samples: the System section) */
+  section: string;
+  /** the chart's title (view/model.py chart_title) */
+  title: string;
+  /** its value axis's label (view/model.py chart_axis) */
+  axis: string;
 }
 
 /** Bytes [start, end) of a log, decoded (server/models.py LogChunkPart). */

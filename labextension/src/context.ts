@@ -11,4 +11,6 @@ export interface ISidebarContext {
   refreshFiles(): Promise<void>;
   /** Insert a code cell below the active cell of the active notebook. */
   insertCell(source: string): Promise<void>;
+  /** Open a notebook (a path relative to the Jupyter root) in JupyterLab, at cell `cell` when given. */
+  openNotebook(path: string, cell: number | null): void;
 }

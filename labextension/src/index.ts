@@ -13,6 +13,8 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- the sidebar is added to the shell at activation
 import { AmlSidebar } from './panel';
+// eslint-disable-next-line jupyter/prefer-lazy-imports -- it watches the notebooks from activation on
+import { watchRunEnds } from './notify';
 // eslint-disable-next-line jupyter/prefer-lazy-imports -- its renderer is registered at activation
 import { IHost, RUN_MIME, RunDetailsRenderer } from './widgetfallback';
 
@@ -24,6 +26,24 @@ const PLUGIN_ID = 'jupyter_amlrun:plugin';
 namespace CommandIDs {
   export const openRun = 'amlrun:open-run';
   export const refresh = 'amlrun:refresh';
+}
+
+/** Open `path` (relative to the Jupyter root) with the document manager and, for a notebook, go to cell `cell`. */
+async function openNotebook(
+  app: JupyterFrontEnd,
+  notebooks: INotebookTracker | null,
+  path: string,
+  cell: number | null
+): Promise<void> {
+  await app.commands.execute('docmanager:open', { path });
+  const panel = notebooks?.find(p => p.context.path === path);
+  if (panel && cell !== null) {
+    await panel.context.ready;
+    if (cell < panel.content.widgets.length) {
+      panel.content.activeCellIndex = cell;
+      void panel.content.scrollToItem(cell);
+    }
+  }
 }
 
 /** The run id in the page's query string, if any. */
@@ -72,7 +92,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
         cell.model.sharedModel.setSource(source);
         app.shell.activateById(panel.id);
-      }
+      },
+      openNotebook: (path: string, cell: number | null) =>
+        void openNotebook(app, notebooks, path, cell)
     });
     app.shell.add(sidebar, 'left', { rank: 650 });
 
@@ -127,7 +149,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         void app.commands.execute(CommandIDs.openRun, { id: startRun });
       }
     });
-    void labShell;
+    watchRunEnds(app, notebooks, labShell);
   }
 };
 
@@ -166,7 +188,9 @@ const widgetFallbackPlugin: JupyterFrontEndPlugin<void> = {
           }
           NotebookActions.insertBelow(panel.content);
           panel.content.activeCell?.model.sharedModel.setSource(source);
-        }
+        },
+        openNotebook: (path: string, cell: number | null) =>
+          void openNotebook(app, notebooks, path, cell)
       })
     };
     // Notebooks clone this registry when they open, so every notebook opened from now on has the factory.

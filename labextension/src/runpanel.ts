@@ -6,6 +6,7 @@ import { IRunDetail } from './api';
 import { ISidebarContext } from './context';
 import { button, copy, h } from './dom';
 import { requestAPI, route } from './request';
+import { rerunButton } from './rerun';
 import { RunDetailsView, mountRunView } from './runview/render';
 import { RestTransport } from './runview/rest';
 
@@ -57,6 +58,7 @@ export class RunPanel {
         }
       ),
       button('Copy snippet', async () => copy(await snippet(), 'snippet')),
+      rerunButton(id, this._ctx),
       button('×', () => this.close(), {
         title: 'Close the run',
         class: 'jp-amlrun-icon-button jp-amlrun-close'
@@ -68,7 +70,9 @@ export class RunPanel {
       error.textContent = e instanceof Error ? e.message : String(e);
       error.hidden = false;
     });
-    this._view = mountRunView(body, this._transport);
+    this._view = mountRunView(body, this._transport, (path, cell) =>
+      this._ctx.openNotebook(path, cell)
+    );
   }
 
   close(): void {

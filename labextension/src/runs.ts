@@ -11,6 +11,7 @@ import {
   MAX_COMPARED_RUNS
 } from './api';
 import { ISidebarContext } from './context';
+import { diffButton } from './diffview';
 import { Collapsible, button, h, run } from './dom';
 import { PagedList } from './pager';
 import { requestAPI } from './request';
@@ -126,7 +127,8 @@ class ExperimentRuns {
       button('Compare', () => this._compare(ids), {
         class: 'jp-amlrun-compare-button',
         title: 'A chart per metric with a line per run, and their parameters'
-      })
+      }),
+      diffButton(ids, this._chart)
     );
   }
 

@@ -233,7 +233,10 @@ export class RunDetailsRenderer extends Panel implements IRenderMime.IRenderer {
     const transport = new RestTransport(this._runId, error =>
       this._showSaved(error instanceof Error ? error.message : String(error))
     );
-    this._view = mountRunView(body, transport);
+    const ctx = this._host.contextFor(this.node);
+    this._view = mountRunView(body, transport, (path, cell) =>
+      ctx.openNotebook(path, cell)
+    );
   }
 
   private _hideFallback(): void {

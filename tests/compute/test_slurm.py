@@ -1,9 +1,9 @@
 """The Slurm compute target against a real one-node Slurm cluster on 127.0.0.1 (tests/compute/conftest.py starts
 munged, slurmctld and slurmd from a temp conf once per session and stops them by their pid files).
 
-What this cluster cannot show: GPUs (no gres here: the sbatch options are checked, and Slurm's refusal of them) and
-an account Slurm refuses (associations need slurmdbd and a database, not run here: Slurm accepts any account then,
-which is checked, and the mapping of its refusal to the fix is checked on its message)."""
+Without slurmdbd Slurm accepts any account (checked); test_an_account_slurm_refuses starts a second cluster with
+accounting (MariaDB and slurmdbd, associations enforced) when their packages are here. What no cluster here can
+show: GPUs (no gres: the sbatch options are checked, and Slurm's refusal of them)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,13 @@ import pytest
 from jupyter_amlrun import ComputeTarget, Estimator, Experiment, ScriptRunConfig
 from jupyter_amlrun.compute.slurm import SlurmBackend, _limit_minutes, run_gpus
 from jupyter_amlrun.compute.slurmcompute import SlurmCompute
+from jupyter_amlrun.compute.watchdog import WATCH_SECONDS
 from jupyter_amlrun.core.runconfig import PyTorchConfiguration
 from jupyter_amlrun.runtime.errors import ComputeTargetException, ExperimentExecutionException
-from jupyter_amlrun.runtime.runfolder import RunFolder, RunSpec
+from jupyter_amlrun.runtime.runfolder import RunFolder, RunSpec, liveness_seconds
+from jupyter_amlrun.runtime.watchdog import watchdog_running
 from jupyter_amlrun.testing import ComputeBackendContract
+from jupyter_amlrun.testing import slurm_cluster as sc
 from jupyter_amlrun.testing.slurm_cluster import SlurmCluster
 from tests.conftest import wait_for
 
@@ -263,6 +266,29 @@ def test_a_job_ended_under_a_dead_driver_ends_with_slurms_reason(
     assert job not in _squeue(slurm_cluster, "-t", "PENDING,RUNNING")
 
 
+def test_a_suspended_job_keeps_its_run(
+    ws: Any, make_source: Any, hpc: SlurmCompute, slurm_cluster: SlurmCluster
+) -> None:
+    """``scontrol suspend`` stops every process of the job: the driver's heartbeat goes stale, which by liveness
+    alone reads as a dead owner; the watchdog asks Slurm (SUSPENDED) and leaves the run, which completes once
+    resumed."""
+    script = "import time\nprint('started', flush=True)\ntime.sleep(15)\n"
+    run = _submit(ws, make_source, hpc.name, script)
+    rf = RunFolder(ws.path, run.id)
+    assert wait_for(lambda: rf.read_state().status == "Running", timeout=120)
+    job = _job_of(ws, run)
+    subprocess.run(["scontrol", "suspend", job], env=slurm_cluster.env(), check=True)
+    try:
+        stale = liveness_seconds() + 3 * WATCH_SECONDS  # past liveness, and the watchdog has asked Slurm since
+        assert wait_for(lambda: rf.heartbeat_age(rf.read_state()) > stale, timeout=120)
+        assert watchdog_running(ws.path)
+        assert rf.read_state().status == "Running", rf.read_state()
+    finally:
+        subprocess.run(["scontrol", "resume", job], env=slurm_cluster.env(), check=True)
+    details = run.wait_for_completion(raise_on_error=False)
+    assert details["status"] == "Completed", details.get("error")
+
+
 def _is_guard(cmdline: list[str], run_id: str) -> bool:
     return "jupyter_amlrun.compute._guard" in cmdline and run_id in cmdline
 
@@ -332,3 +358,39 @@ def test_gpus_slurm_cannot_give_are_refused_with_its_words(
     with pytest.raises(ExperimentExecutionException, match="sbatch: error: Invalid generic resource"):
         Experiment(ws, "gpu").submit(est)
     assert list(Experiment(ws, "gpu").get_runs()) == []
+
+
+def test_an_account_slurm_refuses(ws: Any, make_source: Any) -> None:
+    """A cluster that enforces associations (its own slurmdbd over MariaDB, started here): an account the user has
+    no association with is refused at attach (sbatch --test-only) with Slurm's words and the fix; an association
+    the site removes after attach is refused at submit, with no run left Queued (or at all)."""
+    why = sc.missing_accounting()
+    if why:
+        pytest.skip(why)
+    cluster = sc.start(cpus=1, accounts={"lab": ["root"], "other": ["root"]})
+    try:
+
+        def attach(name: str, account: str) -> Any:
+            config = SlurmCompute.attach_configuration(
+                account=account, slurm_conf=str(cluster.conf), check_shared_folder=False
+            )
+            return ComputeTarget.attach(ws, name, config)
+
+        with pytest.raises(ComputeTargetException, match="Invalid account.*account 'nosuch'.*sacctmgr show assoc"):
+            attach("nosuch", "nosuch")
+        attach("other", "other")
+        env = cluster.env()
+        subprocess.run(["sacctmgr", "-i", "remove", "user", "root", "account=other"], env=env, check=True)
+
+        def refused() -> bool:
+            probe = ["sbatch", "--test-only", "--account=other", "--wrap", "true"]
+            return subprocess.run(probe, env=env, capture_output=True).returncode != 0
+
+        assert wait_for(refused, timeout=30)  # slurmdbd tells slurmctld
+        with pytest.raises(ExperimentExecutionException, match="sbatch: error: .*Invalid account.*account 'other'"):
+            _submit(ws, make_source, "other", "print(1)\n")
+        assert list(Experiment(ws, "slurm").get_runs()) == []
+        assert [t.name for t in ComputeTarget.list(ws)] == ["other"]
+    finally:
+        sc.stop(cluster)
+    assert not cluster.folder.exists()

@@ -69,3 +69,49 @@ def test_an_interactive_run_cannot_be_resubmitted(ws: Any) -> None:
         run.log("a", 1)
     with pytest.raises(UserErrorException, match="not submitted from a script"):
         run.resubmit()
+
+
+SWEEP_SCRIPT = """\
+import argparse
+from jupyter_amlrun import Run
+p = argparse.ArgumentParser()
+p.add_argument("--lr", type=float, required=True)
+p.add_argument("--tag", default="sweep")
+a = p.parse_args()
+run = Run.get_context()
+run.log("score", a.lr * 10)
+run.log("tag", a.tag)
+"""
+
+
+@pytest.mark.integration
+def test_a_sweep_child_is_resubmitted_like_any_run(ws: Any, make_source: Any) -> None:
+    from jupyter_amlrun.train.hyperdrive import GridParameterSampling, HyperDriveConfig, PrimaryMetricGoal, choice
+
+    src = make_source({"train.py": SWEEP_SCRIPT})
+    hd = HyperDriveConfig(
+        run_config=ScriptRunConfig(str(src), "train.py", arguments=["--tag", "sweep"]),
+        hyperparameter_sampling=GridParameterSampling({"--lr": choice(0.1, 0.2)}),
+        primary_metric_name="score",
+        primary_metric_goal=PrimaryMetricGoal.MAXIMIZE,
+        max_concurrent_runs=2,
+    )
+    sweep = Experiment(ws, "rerun-sweep").submit(hd)
+    sweep.wait_for_completion(raise_on_error=True)
+    child = sweep.get_best_run_by_primary_metric()
+    assert child is not None and child.get_metrics()["score"] == 2.0
+    (src / "train.py").write_text("raise SystemExit('edited after the sweep')\n")  # the re-run must not see this
+
+    # Nothing given: the child's own arguments (the sampled --lr included), from the sweep's snapshot.
+    same = child.resubmit()
+    same.wait_for_completion(raise_on_error=True)
+    assert same.get_metrics() == {"score": 2.0, "tag": "sweep"} and same.tags["resubmit_of"] == child.id
+    assert same.get_snapshot_id() == child.get_snapshot_id()
+    # Other arguments: a run of its own (not a child of the sweep), the sweep is unchanged.
+    again = child.resubmit(arguments=["--lr", "0.5", "--tag", "rerun"])
+    again.wait_for_completion(raise_on_error=True)
+    assert again.get_metrics() == {"score": 5.0, "tag": "rerun"}
+    assert again.parent is None and len(list(sweep.get_children())) == 2
+    # The sweep's parent ran no script: a clear error that says what to re-run instead.
+    with pytest.raises(UserErrorException, match="sweep \\(HyperDrive\\) parent.*re-run one of its children"):
+        sweep.resubmit()

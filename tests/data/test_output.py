@@ -324,3 +324,51 @@ def test_driver_turns_a_completed_run_failed_when_an_end_step_reports_a_problem(
     )
     driver.materializers = [fine]
     assert driver.complete_inputs("Completed", None) == ("Completed", None)
+
+
+HOLD_OUTPUT = """
+import os, pathlib, sys, time
+with open(os.path.join(sys.argv[1], "model.txt"), "w") as fh:
+    fh.write("weights")
+deadline = time.time() + 120
+while not pathlib.Path("go").exists() and time.time() < deadline:
+    time.sleep(0.05)
+"""
+
+
+@pytest.mark.integration
+def test_a_hung_blob_endpoint_fails_the_output_upload_in_bounded_time(  # type: ignore[no-untyped-def]
+    ws, make_source, blob_store, azurite, monkeypatch
+) -> None:
+    """Issue 25: Azurite frozen (SIGSTOP) while the run ends: the upload fails within the datastore deadline, the
+    driver log says while it waits, the files are kept, the run ends Failed and its slot is free."""
+    from jupyter_amlrun import AmlCompute, ComputeTarget
+    from jupyter_amlrun.data._blob import DEADLINE_ENV
+    from tests.data.test_blob_deadline import frozen
+
+    monkeypatch.setenv(DEADLINE_ENV, "12")  # the driver inherits it; one notice line comes at 10 s
+    pool = ComputeTarget.create(ws, "one-slot", AmlCompute.provisioning_configuration(max_nodes=1))
+    out = OutputFileDatasetConfig("blobout", destination=(blob_store, "runs/{run-id}/{output-name}"))
+    config = ScriptRunConfig(
+        source_directory=str(make_source({"hold.py": HOLD_OUTPUT})),
+        script="hold.py",
+        arguments=[out],
+        compute_target=pool,
+    )
+    run = Experiment(ws, "hung-output").submit(config)
+    rf_root = Path(ws.path) / "runs" / run.id
+    written = rf_root / "wd" / "outputs-datasets" / "blobout" / "model.txt"
+    assert wait_for(written.exists, timeout=90), "the script never wrote its output"
+    with frozen(azurite):
+        (rf_root / "wd" / "go").touch()
+        # bounded by the test: without a deadline the SDK waited 120 s per read and retry (10+ minutes)
+        assert wait_for(lambda: run.get_status() in ("Completed", "Failed", "Canceled"), timeout=150)
+        # still frozen: the SDK's abandoned reads must not hold the driver, and so the pool's slot
+        assert wait_for(lambda: pool.get_status().node_state_counts["runningNodeCount"] == 0, timeout=60)
+    details, driver, _seen = finish(run)
+    assert details["status"] == "Failed", driver
+    message = details["error"]["error"]["message"]
+    kept = rf_root / "outputs-kept" / "blobout"
+    assert "could not be saved" in message and "gave no answer in 12 s" in message and f"kept in {kept}" in message
+    assert "still " in driver and "no answer from" in driver  # said while it waited
+    assert files_under(kept) == {"model.txt": "weights"}

@@ -8,6 +8,7 @@ secret may only be in the 0600 ``secrets.json``.
 
 from __future__ import annotations
 
+import contextlib
 import stat
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -122,3 +123,109 @@ def test_no_credential_form_leaks_into_files_or_errors(ws, azurite, make_source,
     assert not _files_holding(ws.path, all_secrets)
     secrets_file = ws.path / "secrets.json"
     assert stat.S_IMODE(secrets_file.stat().st_mode) == 0o600 and ACCOUNT_KEY in secrets_file.read_text()
+
+
+def _reachable_strings(root: BaseException, limit: int = 50_000) -> list[str]:
+    """Every string reachable from an exception through its chain (``__context__``, ``__cause__``), its arguments and
+    the attributes of what it holds (an SDK error's response, its request, the request's URL). Frames are not
+    followed: a caller's frame holds the datastore itself, which keeps its credential in memory by design."""
+    import types
+
+    found: list[str] = []
+    seen: set[int] = set()
+    stack: list[Any] = [root]
+    skip = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, types.FrameType, types.TracebackType, type)
+    while stack and len(seen) < limit:
+        obj = stack.pop()
+        if id(obj) in seen or obj is None or isinstance(obj, (int, float, bool, *skip)):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, str):
+            found.append(obj)
+        elif isinstance(obj, (bytes, bytearray)):
+            found.append(bytes(obj).decode("utf-8", "replace"))
+        elif isinstance(obj, dict):
+            stack.extend(obj.keys())
+            stack.extend(obj.values())
+        elif isinstance(obj, (list, tuple, set, frozenset)):
+            stack.extend(obj)
+        else:
+            if isinstance(obj, BaseException):
+                stack.extend([obj.args, obj.__context__, obj.__cause__])
+            with contextlib.suppress(TypeError):
+                stack.extend(vars(obj).values())
+            with contextlib.suppress(Exception):
+                found.append(str(obj))
+    return found
+
+
+def _chain_leaks(exc: BaseException, sig: str) -> list[str]:
+    return [text[:200] for text in _reachable_strings(exc) if sig in text or quote(sig, safe="") in text]
+
+
+def test_the_sdk_error_behind_a_blob_error_holds_no_sas(
+    ws: Any, azurite: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jupyter_amlrun.data import _blob
+
+    container = f"c{uuid.uuid4().hex[:12]}"
+    Datastore.register_azure_blob_container(
+        ws,
+        "prep",
+        container_name=container,
+        endpoint=azurite.endpoint,
+        create_if_not_exists=True,
+        account_name=ACCOUNT,
+        account_key=ACCOUNT_KEY,
+    )
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    # read and list only: an upload is refused (403), a missing blob is not found (404); both errors carry the
+    # request URL, SAS and all
+    sas = generate_container_sas(
+        ACCOUNT,
+        container,
+        account_key=ACCOUNT_KEY,
+        permission=ContainerSasPermissions(read=True, list=True),
+        expiry=datetime.now(timezone.utc) + timedelta(hours=1),
+    )
+    sig = parse_qs(sas)["sig"][0]
+    store = Datastore.register_azure_blob_container(
+        ws, "sas", container_name=container, account_name=ACCOUNT, endpoint=azurite.endpoint, sas_token=sas
+    )
+    dead = Datastore.register_azure_blob_container(
+        ws,
+        "dead",
+        container_name=container,
+        account_name=ACCOUNT,
+        endpoint=f"http://127.0.0.1:{free_port()}/{ACCOUNT}",
+        sas_token=sas,
+        skip_validation=True,
+    )
+    local = tmp_path / "a.txt"
+    local.write_text("a")
+    ops = (
+        lambda: store.put_file(local, "a.txt"),  # 403
+        lambda: store.get_file("missing.txt", tmp_path / "m"),  # 404
+        lambda: dead.get_file("a.txt", tmp_path / "d"),  # connection refused
+    )
+
+    def failures() -> list[BaseException]:
+        out: list[BaseException] = []
+        for op in ops:
+            try:
+                op()
+            except DatastoreException as exc:
+                out.append(exc)
+        return out
+
+    # The check can fail: without the scrubbing, the SAS is found behind both errors.
+    with monkeypatch.context() as mp:
+        mp.setattr(_blob, "_forget", lambda exc, secrets: None)
+        unscrubbed = failures()
+    assert len(unscrubbed) == 3 and all(_chain_leaks(exc, sig) for exc in unscrubbed)
+    errors = failures()
+    assert len(errors) == 3
+    for exc in errors:
+        assert exc.__context__ is not None  # the SDK's error is still there, emptied
+        assert not _chain_leaks(exc, sig), (type(exc).__name__, _chain_leaks(exc, sig))

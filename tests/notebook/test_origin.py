@@ -15,6 +15,9 @@ from nbclient import NotebookClient
 
 from jupyter_amlrun import Run
 from jupyter_amlrun.notebook import origin
+from jupyter_amlrun.server import service
+from jupyter_amlrun.view.model import RunView
+from jupyter_amlrun.view.watch import RunWatcher
 
 pytestmark = pytest.mark.integration
 
@@ -60,6 +63,16 @@ def test_submit_records_and_copies_the_notebook(ws: Any, tmp_path: Path, monkeyp
     copy = run.download_file("outputs/notebook/origin.ipynb", str(tmp_path / "copy.ipynb"))
     assert nbformat.read(copy, as_version=4).cells[2].source == SUBMIT
     assert run.get_status() == "Completed"
+    # the run view links back to it: relative to the Jupyter root (here tmp_path, the notebook is proj/origin.ipynb)
+    view = RunView(run.id, root_dir=str(tmp_path.resolve()))
+    header = view.apply(RunWatcher(run).snapshot()).header
+    want = {"path": "proj/origin.ipynb", "cell": 2, "text": "From proj/origin.ipynb (cell 2)"}
+    assert header is not None and header["origin"] == want
+    # the sidebar's view (REST) says the same, with the server's root
+    assert service.run_view(ws, run.id, None, tmp_path)["header"]["origin"] == want
+    # a notebook outside the root: named in full, no path to open
+    outside = service.run_view(ws, run.id, None, tmp_path / "elsewhere")["header"]["origin"]
+    assert outside == {"path": "", "cell": 2, "text": f"From {path.resolve()} (cell 2)"}
 
 
 def test_over_the_cap_the_copy_is_skipped_and_said(ws: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -149,7 +149,12 @@ def test_live_widget_sends_deltas_and_ends_with_the_run(shell: Any, ws: Any, mak
     live = w._bundle()
     assert live["application/vnd.jupyter.widget-view+json"]["model_id"] == w.model_id  # live: the widget
     # ... and the marker the JupyterLab extension reads when the widget's model is gone (reopened, kernel restart)
-    assert live["application/vnd.amlrun.rundetails+json"] == {"run_id": run.id, "experiment": run.experiment.name}
+    assert live["application/vnd.amlrun.rundetails+json"] == {
+        "run_id": run.id,
+        "experiment": run.experiment.name,
+        "notify": True,
+        "live": True,
+    }
     assert wait_for(lambda: len(spy.points("loss")) == 4, timeout=60)
     assert w.status == "Running"
     # The run idles at the gate (the polls slow down) but the kernel's clock keeps the duration text moving.
@@ -245,3 +250,17 @@ def test_cancel_and_load_earlier_messages(shell: Any, ws: Any, make_source: Any,
 def test_rejects_what_is_not_a_run() -> None:
     with pytest.raises(TypeError, match="RunDetails needs a Run"):
         RunDetails("abc")  # type: ignore[arg-type]
+
+
+@pytest.mark.unit
+def test_chart_parts_carry_the_view_models_title() -> None:
+    """The comm's chart parts carry each chart's title (the System section's short names) as the view model says."""
+    from jupyter_amlrun.notebook.widget import _batches
+    from jupyter_amlrun.view.model import RunView
+    from jupyter_amlrun.view.watch import RunDelta
+
+    upd = RunView("r1").apply(RunDelta(reset=True, scalars={"system/memory_usage_megabytes": ([0.0], [300.0])}))
+    (scalars, _lists, _bufs), *_ = _batches(upd.charts)
+    assert [(p["name"], p["title"], p["axis"], p["section"]) for p in scalars] == [
+        ("system/memory_usage_megabytes", "memory_usage_megabytes", "MB", "system")
+    ]

@@ -301,3 +301,49 @@ def test_core_view_model_imports_without_jupyter() -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_notebook_origin() -> None:
+    """A %%submit run's notebook_* properties link the header back, relative to the Jupyter root when under it."""
+    props = {"notebook_path": "/srv/lab/work/train.ipynb", "notebook_cell_index": "3"}
+    assert rv.notebook_origin(props, "/srv/lab") == {
+        "path": "work/train.ipynb",
+        "cell": 3,
+        "text": "From work/train.ipynb (cell 3)",
+    }
+    # root unknown or elsewhere: the full path as text, nothing to open; a cell not found in the saved notebook
+    assert rv.notebook_origin(props, None) == {"path": "", "cell": 3, "text": "From /srv/lab/work/train.ipynb (cell 3)"}
+    assert rv.notebook_origin(props, "/srv/labx")["path"] == ""  # a sibling folder with a common prefix is not under
+    bare = rv.notebook_origin({"notebook_path": "/srv/lab/a b.ipynb"}, "/srv/lab")
+    assert bare == {"path": "a b.ipynb", "cell": None, "text": "From a b.ipynb"}
+    # no notebook (a ScriptRunConfig run, or %%submit outside a Jupyter session): no origin
+    assert rv.notebook_origin({"notebook_cell_source": "%%submit"}, "/srv/lab") is None
+    header = rv.header_view("r1", "Completed", {**DETAILS, "properties": props}, root_dir="/srv/lab")
+    assert header["origin"] is not None and header["origin"]["path"] == "work/train.ipynb"
+    assert rv.header_view("r1", "Completed", DETAILS)["origin"] is None
+
+
+def test_system_charts_are_titled_by_their_short_name() -> None:
+    """The System section says "system": its charts' titles show the rest of the name and their value axes the unit
+    (a full ``system/...`` name is cut on the axis); the script's metrics keep their name, ``system`` or not."""
+    view = RunView("r1")
+    upd = view.apply(
+        _delta(
+            reset=True,
+            scalars={
+                "system/cpu_utilization_percentage": ([0.0, 1.0], [10.0, 20.0]),
+                "loss": ([0.0, 1.0], [1.0, 0.5]),
+                "systemic": ([0.0], [1.0]),
+            },
+        )
+    )
+    titles = {c.name: (c.section, c.title, c.axis) for c in upd.charts}
+    assert titles == {
+        "system/cpu_utilization_percentage": ("system", "cpu_utilization_percentage", "%"),
+        "loss": ("metrics", "loss", "loss"),
+        "systemic": ("metrics", "systemic", "systemic"),
+    }
+    # the value axis: a system metric's unit, its short name when it has no known unit
+    assert rv.chart_axis("system/process_memory_rss_megabytes") == "MB"
+    assert rv.chart_axis("system/gpu_0_power_usage_watts") == "W"
+    assert rv.chart_axis("system/open_files") == "open_files"

@@ -106,7 +106,10 @@ export class CommTransport implements IRunTransport {
             ys: arr.subarray(part.n, 2 * part.n),
             label: part.label,
             replace: part.replace,
-            reindex: part.reindex
+            reindex: part.reindex,
+            section: part.section,
+            title: part.title,
+            axis: part.axis
           });
         }
       };

@@ -11,6 +11,7 @@ import {
   ChartPoints,
   HeaderView,
   ImageView,
+  OriginView,
   LogChunkMsg,
   LogsView,
   StatusView,
@@ -43,6 +44,58 @@ export interface IRunTransport {
   /** Ask for a log's bytes before `before`; absent where the transport cannot. */
   loadEarlier?: (name: string, before: number) => void;
   dispose(): void;
+}
+
+/** Opens a notebook in JupyterLab (the app's document manager); absent where the view has no app (the widget). */
+export type NotebookOpener = (path: string, cell: number | null) => void;
+
+/** The page's base URL (JupyterLab's and Notebook 7's pages carry it in their config data), '/' when not found. */
+function baseUrl(): string {
+  const data = document.getElementById('jupyter-config-data');
+  try {
+    const url = data ? JSON.parse(data.textContent || '{}').baseUrl : '';
+    return typeof url === 'string' && url ? url.replace(/\/*$/, '/') : '/';
+  } catch {
+    return '/';
+  }
+}
+
+/** The URL that opens `path` (relative to the Jupyter root) in JupyterLab. */
+export function labTreeUrl(path: string): string {
+  return (
+    baseUrl() + 'lab/tree/' + path.split('/').map(encodeURIComponent).join('/')
+  );
+}
+
+/** The "From <notebook> (cell N)" line: a link when the notebook is under the Jupyter root, else its text. */
+function originLine(
+  origin: OriginView | null | undefined,
+  open: NotebookOpener | undefined
+): HTMLElement | string {
+  if (!origin) {
+    return '';
+  }
+  if (!origin.path) {
+    return h('div', { class: 'amlrun-origin' }, origin.text);
+  }
+  const link = h(
+    'a',
+    {
+      class: 'amlrun-origin-link',
+      href: labTreeUrl(origin.path),
+      target: open ? null : '_blank',
+      rel: 'noopener',
+      title: 'Open the notebook this run was submitted from',
+      onclick: open
+        ? (e: Event) => {
+            e.preventDefault();
+            open(origin.path, origin.cell);
+          }
+        : null
+    },
+    origin.text
+  );
+  return h('div', { class: 'amlrun-origin' }, link);
 }
 
 type Attrs = Record<string, string | null | undefined | EventListener>;
@@ -362,7 +415,9 @@ class Chart {
   constructor(
     parent: HTMLElement,
     readonly name: string,
-    readonly kind: string
+    readonly kind: string,
+    readonly chartTitle: string = name,
+    readonly axisLabel: string = chartTitle
   ) {
     this.title = h('span', { class: 'amlrun-chart-value' });
     this.root = h(
@@ -376,7 +431,7 @@ class Chart {
       h(
         'div',
         { class: 'amlrun-chart-title' },
-        h('b', {}, name),
+        h('b', {}, chartTitle),
         ' ',
         this.title
       )
@@ -411,12 +466,12 @@ class Chart {
             labelSize: 14,
             values: integerTicks
           },
-          { size: 56, label: this.name, labelSize: 14 }
+          { size: 56, label: this.axisLabel, labelSize: 14 }
         ],
         series: [
           {},
           {
-            label: this.name,
+            label: this.chartTitle,
             stroke: '#1f77b4',
             width: 1.5,
             points: { show: false }
@@ -487,7 +542,8 @@ class LogBuffer {
 export class RunDetailsView implements IViewSink {
   constructor(
     readonly el: HTMLElement,
-    readonly transport: IRunTransport
+    readonly transport: IRunTransport,
+    readonly openNotebook?: NotebookOpener
   ) {
     this.root = h('div', {
       class: ROOT_CLASS,
@@ -498,6 +554,13 @@ export class RunDetailsView implements IViewSink {
     this.metricsEl = h('div', { class: 'amlrun-charts' });
     this.tablesEl = h('div', { class: 'amlrun-tables' });
     this.imagesEl = h('div', { class: 'amlrun-images' });
+    // The driver's system/... samples (CPU, memory, disk, GPU): their own heading, shown once one arrives.
+    this.systemHead = h(
+      'div',
+      { class: 'amlrun-section amlrun-system-head', hidden: '' },
+      'System'
+    );
+    this.systemEl = h('div', { class: 'amlrun-charts amlrun-system' });
     this.noMetrics = h('div', { class: 'amlrun-empty' }, 'No metrics yet.');
     this.logSelect = h('select', {
       class: 'amlrun-log-select',
@@ -526,6 +589,8 @@ export class RunDetailsView implements IViewSink {
       this.metricsEl,
       this.tablesEl,
       this.imagesEl,
+      this.systemHead,
+      this.systemEl,
       this.childrenEl,
       h(
         'div',
@@ -578,7 +643,15 @@ export class RunDetailsView implements IViewSink {
       const charts = part.kind === 'list' ? this.listCharts : this.charts;
       let chart = charts.get(part.name);
       if (!chart) {
-        chart = new Chart(this.metricsEl, part.name, part.kind);
+        const system = part.section === 'system';
+        chart = new Chart(
+          system ? this.systemEl : this.metricsEl,
+          part.name,
+          part.kind,
+          part.title || part.name,
+          part.axis || part.title || part.name
+        );
+        this.systemHead.hidden &&= !system;
         charts.set(part.name, chart);
       }
       chart.apply(part);
@@ -677,6 +750,7 @@ export class RunDetailsView implements IViewSink {
         ' ',
         button
       ),
+      originLine(hv?.origin, this.openNotebook),
       props
     );
     this.errorBox.textContent = hv ? hv.error : '';
@@ -698,6 +772,7 @@ export class RunDetailsView implements IViewSink {
     }
     this.charts.clear();
     this.listCharts.clear();
+    this.systemHead.hidden = true;
     this.tables.clear();
     this.images.clear();
     this.logs.clear();
@@ -902,6 +977,8 @@ export class RunDetailsView implements IViewSink {
   private metricsEl: HTMLElement;
   private tablesEl: HTMLElement;
   private imagesEl: HTMLElement;
+  private systemHead: HTMLElement;
+  private systemEl: HTMLElement;
   private noMetrics: HTMLElement;
   private logSelect: HTMLSelectElement;
   private logMore: HTMLButtonElement;
@@ -926,7 +1003,8 @@ export class RunDetailsView implements IViewSink {
 /** Draw a run into `el` from `transport`; the view's `dispose` ends both. */
 export function mountRunView(
   el: HTMLElement,
-  transport: IRunTransport
+  transport: IRunTransport,
+  openNotebook?: NotebookOpener
 ): RunDetailsView {
-  return new RunDetailsView(el, transport);
+  return new RunDetailsView(el, transport, openNotebook);
 }

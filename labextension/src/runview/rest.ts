@@ -156,7 +156,10 @@ export class RestTransport implements IRunTransport {
         ys: c.ys.map(v => (v === null ? NaN : v)),
         label: c.label,
         replace: c.replace,
-        reindex: c.reindex
+        reindex: c.reindex,
+        section: c.section,
+        title: c.title,
+        axis: c.axis
       })),
       tables: a.tables,
       images: a.images,

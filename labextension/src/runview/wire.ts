@@ -48,6 +48,13 @@ export type CancelView = {
   pending_label: string;
 };
 
+/** The notebook a %%submit run came from: `path` relative to the Jupyter root ('' when not under it: no link). */
+export type OriginView = {
+  path: string;
+  cell: number | null;
+  text: string;
+};
+
 export type HeaderView = {
   title: string;
   run_id: string;
@@ -56,6 +63,7 @@ export type HeaderView = {
   portal_url: string;
   error: string;
   cancel: CancelView;
+  origin: OriginView | null;
 };
 
 export type LogFileView = {
@@ -123,6 +131,9 @@ export type SeriesPart = {
   replace: boolean;
   reindex: boolean;
   label: string;
+  section: string;
+  title: string;
+  axis: string;
 };
 
 export type LogChunkMsg = {
@@ -181,6 +192,12 @@ export type ChartPoints = {
   label: string;
   replace: boolean;
   reindex: boolean;
+  /** 'metrics', or 'system' (the driver's system/... samples, drawn under their own heading) */
+  section: string;
+  /** the chart's title (view/model.py chart_title) */
+  title: string;
+  /** its value axis's label (view/model.py chart_axis) */
+  axis: string;
 };
 
 /** What changed in the view's data (charts, tables, images, log text). */
