@@ -7,7 +7,8 @@ not ended (a handful) with one indexed join on the status tag. Only a ``sqlite:/
 store (a team server) returns None and the caller falls back to MLflow's search.
 
 The tables read are MLflow's (``experiments``, ``runs``, ``tags``; their columns used here have been stable across
-MLflow 1.x-3.x). A store that does not have them, or is locked past the timeout, also returns None.
+MLflow 1.x-3.x). A store that does not have them, is at another schema revision than the one checked for
+(``sqlite_direct.SCHEMA_REVISION``), or is locked past the timeout, also returns None.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import sqlite3
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from jupyter_amlrun.tracking.sqlite_direct import known_schema
 
 __all__ = ["ExperimentIndex", "RunRow", "experiment_index", "run_rows"]
 
@@ -45,6 +48,8 @@ def sqlite_path(tracking_uri: str) -> Path | None:
 def _read_only(db: Path) -> Iterator[sqlite3.Connection]:
     con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=READ_TIMEOUT_SECONDS)
     try:
+        if not known_schema(con):  # another MLflow's schema: its search decides (the same rule as sqlite_direct)
+            raise sqlite3.DatabaseError("not the MLflow schema revision these queries were written for")
         yield con
     finally:
         con.close()

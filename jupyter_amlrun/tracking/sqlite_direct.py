@@ -45,6 +45,15 @@ _TABLES = ("alembic_version", "experiments", "runs", "tags", "params", "latest_m
 SCHEMA_REVISION = "dc11669786a5"
 
 
+def known_schema(conn: sqlite3.Connection) -> bool:
+    """Whether ``conn`` is an MLflow store at :data:`SCHEMA_REVISION` with the tables read here (one rule for every
+    module that reads MLflow's tables directly: this one, tracking/runindex.py)."""
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not all(t in names for t in _TABLES):
+        return False
+    return conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(SCHEMA_REVISION,)]
+
+
 def _safe_key(key: str) -> bool:
     return bool(_KEY.match(key)) and ".." not in key and not key.startswith("/")
 
@@ -84,10 +93,7 @@ class SqliteDirect:
         if self._usable is None:
             try:
                 with self._connect() as conn:
-                    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-                    found = all(t in names for t in _TABLES)
-                    revisions = conn.execute("SELECT version_num FROM alembic_version").fetchall() if found else []
-                self._usable = found and revisions == [(SCHEMA_REVISION,)]
+                    self._usable = known_schema(conn)
             except sqlite3.Error:
                 self._usable = False
         return self._usable

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from jupyter_amlrun.tracking import runindex
 from jupyter_amlrun.tracking.sqlite_direct import SCHEMA_REVISION, SqliteDirect
 from jupyter_amlrun.tracking.store import RunRecord, TrackingStore
 
@@ -174,6 +175,9 @@ def test_a_store_at_another_revision_goes_through_mlflow(store: TrackingStore, m
         conn.execute("UPDATE alembic_version SET version_num = '0123456789ab'")  # as another MLflow would leave it
     assert SqliteDirect(db).usable() is False
     assert store._direct() is None
+    assert runindex.run_rows(store.tracking_uri, "amlrun.status", 10) is None  # the same rule for the run index
+    assert runindex.experiment_index(store.tracking_uri, "amlrun.status", ["Completed"]) is None
+    assert runindex.run_rows(f"sqlite:///{mlflow_template_db}", "amlrun.status", 10) == []
     with pytest.raises(Exception, match="0123456789ab"):  # MLflow's own schema check: it names the revision found
         store.get_or_create_experiment("e")
     assert SqliteDirect(mlflow_template_db).usable() is True
