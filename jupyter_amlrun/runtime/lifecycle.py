@@ -94,15 +94,17 @@ def finalize(
     exit_code: int | None = None,
     outputs_dirs: list[Path] | None = None,
     log: Log | None = None,
+    warnings: list[str] | None = None,
 ) -> RunState:
     """Finalizing -> ship the journal, upload outputs and logs -> final status, in MLflow and the state file.
 
     Every step is attempted even if an earlier one fails, so a broken upload never leaves a run non-terminal. A
     locked or unreachable store is waited out (:func:`with_store_retries`, up to :func:`store_retry_seconds`), each
-    wait said through ``log``.
+    wait said through ``log``. ``warnings`` (the caller's, e.g. a recovery's) are written with the final status in
+    one state write, so no reader sees the run ended without them.
     """
     state = rf.set_status(RunStatus.FINALIZING)
-    problems: list[str] = []
+    problems: list[str] = list(warnings or [])
     with contextlib.suppress(Exception):
         mirror_status(store, rf.run_id, state)
     deadline = time.monotonic() + store_retry_seconds()
@@ -319,15 +321,19 @@ def _recover(store: TrackingStore, rf: RunFolder, fate: str | None) -> str:
         outputs = [Path(state.outputs_dir)]
     try:
         final = finalize(
-            store, rf, status, error=error, exit_code=state.exit_code, outputs_dirs=outputs, log=_log_to(rf)
+            store,
+            rf,
+            status,
+            error=error,
+            exit_code=state.exit_code,
+            outputs_dirs=outputs,
+            log=_log_to(rf),
+            warnings=warnings,
         )
     except Exception as exc:
         # The store is unreachable: the run still ends here; MLflow catches up on a later read.
         warnings.append(f"recording the end in the store failed: {exc}")
         final = rf.set_status(status, error=error, warnings=warnings)
-    else:
-        if warnings:
-            final = rf.update_state(warnings=[*final.warnings, *warnings])
     return final.status
 
 
