@@ -4,16 +4,15 @@ as its ``target_class``; the generic document handling is :class:`~jupyter_amlru
 
 from __future__ import annotations
 
-import builtins
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.fileio import file_lock
-from jupyter_amlrun.core.computetarget import ComputeTarget, doc_path, resolve_backend
+from jupyter_amlrun.core.computetarget import ClusterComputeTarget, doc_path
 from jupyter_amlrun.core.registry import compute_backends
 from jupyter_amlrun.runtime.errors import ComputeTargetException
 
 if TYPE_CHECKING:
-    from jupyter_amlrun.core.contracts import ComputeBackend
+    pass
 
 __all__ = ["RAY_TYPE", "RayCompute", "RayComputeAttachConfiguration", "RayComputeProvisioningConfiguration"]
 
@@ -48,7 +47,7 @@ class RayComputeProvisioningConfiguration:
         return {"type": RAY_TYPE, "num_cpus": self.num_cpus, "num_gpus": self.num_gpus, "managed": True}
 
 
-class RayCompute(ComputeTarget):
+class RayCompute(ClusterComputeTarget):
     """A Ray cluster: runs are Ray jobs submitted through its Job Submission API (the backend: compute/ray.py).
 
     ``ComputeTarget.attach(ws, "ray", RayCompute.attach_configuration(address="http://head:8265"))`` uses an existing
@@ -90,21 +89,6 @@ class RayCompute(ComputeTarget):
     @property
     def address(self) -> str:
         return str(self._doc.get("address", ""))
-
-    def _backend(self) -> ComputeBackend:
-        return resolve_backend(self.workspace, self.name)
-
-    def get_status(self) -> dict[str, Any]:
-        """What the cluster says now: address, queued and active runs (``error`` when the head does not answer)."""
-        self.refresh_state()
-        return self._backend().describe()
-
-    @property
-    def status(self) -> dict[str, Any]:
-        return self.get_status()
-
-    def get_active_runs(self, **kwargs: Any) -> builtins.list[str]:
-        return list(self.get_status().get("active_runs") or [])
 
     def delete(self) -> None:
         """Forget the target; a development head it started is stopped (an attached cluster is left running)."""

@@ -12,12 +12,11 @@ import builtins
 from typing import TYPE_CHECKING, Any
 
 from jupyter_amlrun._util.fileio import file_lock, read_json, write_json_atomic
-from jupyter_amlrun.core.computetarget import ComputeTarget, check_name, doc_path, now_iso
+from jupyter_amlrun.core.computetarget import ClusterComputeTarget, ComputeTarget, check_name, doc_path, now_iso
 from jupyter_amlrun.core.registry import compute_backends
 from jupyter_amlrun.runtime.errors import ComputeTargetException
 
 if TYPE_CHECKING:
-    from jupyter_amlrun.core.contracts import ComputeBackend
     from jupyter_amlrun.core.workspace import Workspace
 
 SLURM_TYPE = "Slurm"
@@ -49,7 +48,7 @@ class SlurmComputeAttachConfiguration:
         return SlurmCompute._attach(workspace, name, self)
 
 
-class SlurmCompute(ComputeTarget):
+class SlurmCompute(ClusterComputeTarget):
     """A Slurm cluster: each run's driver is a Slurm batch job.
 
     ``ComputeTarget.attach(ws, "hpc", SlurmCompute.attach_configuration(partition="gpu"))``; then
@@ -139,26 +138,9 @@ class SlurmCompute(ComputeTarget):
                 write_json_atomic(path, doc)
         return ComputeTarget(workspace, name)
 
-    def _backend(self) -> ComputeBackend:
-        from jupyter_amlrun.core.computetarget import resolve_backend
-
-        return resolve_backend(self.workspace, self.name)
-
     @property
     def partition(self) -> str | None:
         return self._doc.get("partition")
-
-    def get_status(self) -> dict[str, Any]:
-        """What Slurm says now (``sinfo``/``squeue``): node states, idle/busy nodes, queued and active runs."""
-        self.refresh_state()
-        return self._backend().describe()
-
-    @property
-    def status(self) -> dict[str, Any]:
-        return self.get_status()
-
-    def get_active_runs(self, **kwargs: Any) -> builtins.list[str]:
-        return list(self.get_status().get("active_runs") or [])
 
     def detach(self) -> None:
         """Forget the cluster (it keeps running; jobs already submitted stay Slurm's)."""

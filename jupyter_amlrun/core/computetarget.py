@@ -236,6 +236,9 @@ class ComputeTarget:
     def get_status(self) -> Any:
         return None
 
+    def _backend(self) -> ComputeBackend:
+        return resolve_backend(self.workspace, self.name)
+
     def refresh_state(self) -> None:
         doc = read_json(doc_path(self.workspace, self.name))
         if doc is None:
@@ -273,6 +276,22 @@ class ComputeTarget:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(workspace={self.workspace.name!r}, name={self.name!r}, type={self.type!r})"
+
+
+class ClusterComputeTarget(ComputeTarget):
+    """A target on a cluster this workspace attaches to (Ray, Slurm): its status is what its backend's
+    ``describe()`` says now (``error`` when the cluster does not answer)."""
+
+    def get_status(self) -> dict[str, Any]:
+        self.refresh_state()
+        return self._backend().describe()
+
+    @property
+    def status(self) -> dict[str, Any]:
+        return self.get_status()
+
+    def get_active_runs(self, **kwargs: Any) -> builtins.list[str]:
+        return list(self.get_status().get("active_runs") or [])
 
 
 class AmlCompute(ComputeTarget):
@@ -315,9 +334,6 @@ class AmlCompute(ComputeTarget):
     @property
     def scale_settings(self) -> dict[str, Any]:
         return {"minimum_node_count": self._doc["min_nodes"], "maximum_node_count": self._doc["max_nodes"]}
-
-    def _backend(self) -> ComputeBackend:
-        return resolve_backend(self.workspace, self.name)
 
     def get_status(self) -> AmlComputeStatus:
         self.refresh_state()
