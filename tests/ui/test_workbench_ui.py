@@ -154,7 +154,7 @@ def test_workbench_flow(lab: LabServer, page: Any, seeded: dict[str, Any]) -> No
     shot(single, "system")
 
     # 3. The notification: the %%submit run ends while the user looks at another tab (a new Launcher).
-    page.locator('.amlrun-rd[data-transport="comm"][data-status="Running"]').wait_for(timeout=90_000)
+    page.locator('.amlrun-rd[data-transport="comm"][data-status="Running"]').first.wait_for(timeout=90_000)
     page.locator(".jp-mod-current .lm-TabBar-addButton, .lm-DockPanel-tabBar .lm-TabBar-addButton").first.click()
     page.locator(".jp-Launcher").first.wait_for()
     # The quiet run (shown after `%amlrun notify off`) ends first, then the other; the watcher polls the runs in the
